@@ -1,0 +1,37 @@
+/* digitnet/status.h - status codes and the per-thread error message.
+ *
+ * Every public function that can fail returns a dn_status. On failure the
+ * library also records a one-line message saying what failed and why; read it
+ * with dn_last_error() from the same thread. The library never prints, exits
+ * or aborts on bad input. */
+#ifndef DIGITNET_STATUS_H
+#define DIGITNET_STATUS_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum dn_status {
+    DN_OK = 0,
+    DN_ERR_NOMEM,       /* an allocation failed */
+    DN_ERR_ARG,         /* a caller passed an invalid argument */
+    DN_ERR_IO,          /* the operating system refused a read or write */
+    DN_ERR_FORMAT,      /* outside bytes (a file, a request) are malformed */
+    DN_ERR_SHAPE,       /* tensor shapes do not fit together */
+    DN_ERR_UNSUPPORTED, /* valid, but not something digitnet handles */
+} dn_status;
+
+/* Short constant name of a status ("out of memory", "bad format", ...). */
+const char *dn_status_name(dn_status status);
+
+/* The message of the most recent failure on the calling thread, or "" if none.
+ * The pointer stays valid until the next failing call on this thread. */
+const char *dn_last_error(void);
+
+/* Forget the calling thread's last message. */
+void dn_clear_error(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

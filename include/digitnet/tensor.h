@@ -1,0 +1,54 @@
+/* digitnet/tensor.h - float32 tensors in NCHW order.
+ *
+ * A dn_tensor is a small value (pass it by pointer, keep it on the stack or in
+ * a struct) describing up to four dimensions over a contiguous float buffer.
+ * dn_tensor_new allocates an owned, 64-byte aligned, zero-filled buffer that
+ * dn_tensor_free releases; dn_tensor_view describes someone else's buffer
+ * (another tensor's, or caller memory) without copying, e.g. to flatten
+ * [N,C,H,W] into [N,C*H*W]. A view never frees its buffer, and must not
+ * outlive it. */
+#ifndef DIGITNET_TENSOR_H
+#define DIGITNET_TENSOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "digitnet/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DN_TENSOR_MAX_DIMS 4
+
+typedef struct dn_tensor {
+    float *data;
+    int ndim;
+    int shape[DN_TENSOR_MAX_DIMS]; /* shape[0] is N for batched tensors */
+    size_t size;                   /* product of shape[0..ndim) */
+    bool owns_data;
+} dn_tensor;
+
+/* Allocates a zero-filled tensor of the given shape (1..4 dims, each >= 1). */
+dn_status dn_tensor_new(dn_tensor *tensor, int ndim, const int *shape);
+
+/* Frees an owned buffer (a view's is left alone) and resets *tensor to empty.
+ * Safe on a zero-initialised or already freed tensor. */
+void dn_tensor_free(dn_tensor *tensor);
+
+/* Describes data as a tensor of the given shape, without copying. */
+dn_status dn_tensor_view(dn_tensor *view, float *data, int ndim, const int *shape);
+
+/* A view of src with another shape of the same size (flatten, unflatten). */
+dn_status dn_tensor_reshape(dn_tensor *view, const dn_tensor *src, int ndim, const int *shape);
+
+/* Number of elements of one shape, or 0 if a dimension is < 1 or it overflows. */
+size_t dn_shape_size(int ndim, const int *shape);
+
+/* True when both tensors have the same number of dimensions and extents. */
+bool dn_tensor_same_shape(const dn_tensor *a, const dn_tensor *b);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

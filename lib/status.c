@@ -1,0 +1,75 @@
+/* status.c - the per-thread error message behind dn_last_error(), and the
+ * library's aligned allocator. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+enum { DN_MESSAGE_CAPACITY = 512 };
+
+static _Thread_local char last_message[DN_MESSAGE_CAPACITY];
+
+const char *dn_status_name(dn_status status)
+{
+    switch (status) {
+    case DN_OK: return "ok";
+    case DN_ERR_NOMEM: return "out of memory";
+    case DN_ERR_ARG: return "invalid argument";
+    case DN_ERR_IO: return "I/O error";
+    case DN_ERR_FORMAT: return "malformed input";
+    case DN_ERR_SHAPE: return "shape mismatch";
+    case DN_ERR_UNSUPPORTED: return "unsupported";
+    }
+    return "unknown status";
+}
+
+const char *dn_last_error(void) { return last_message; }
+
+void dn_clear_error(void) { last_message[0] = '\0'; }
+
+dn_status dn_fail(dn_status status, const char *fmt, ...)
+{
+    va_list args;
+    va_start(args, fmt);
+    vsnprintf(last_message, sizeof last_message, fmt, args);
+    va_end(args);
+    return status;
+}
+
+dn_status dn_fail_context(dn_status status, const char *fmt, ...)
+{
+    char previous[DN_MESSAGE_CAPACITY];
+    memcpy(previous, last_message, sizeof previous);
+    va_list args;
+    va_start(args, fmt);
+    int n = vsnprintf(last_message, sizeof last_message, fmt, args);
+    va_end(args);
+    if (n >= 0 && (size_t)n < sizeof last_message)
+        snprintf(last_message + n, sizeof last_message - (size_t)n, ": %s", previous);
+    return status;
+}
+
+void *dn_alloc(size_t bytes)
+{
+    if (bytes == 0)
+        bytes = 1;
+    if (bytes > SIZE_MAX - 63)
+        return NULL;
+    size_t rounded = (bytes + 63) & ~(size_t)63;
+    return aligned_alloc(64, rounded);
+}
+
+void *dn_calloc(size_t count, size_t size)
+{
+    size_t bytes;
+    if (!dn_mul_size(count, size, &bytes))
+        return NULL;
+    void *ptr = dn_alloc(bytes);
+    if (ptr)
+        memset(ptr, 0, bytes);
+    return ptr;
+}
+
+void dn_free(void *ptr) { free(ptr); }
