@@ -1,0 +1,12 @@
+/* digitnet.h - the whole public API of libdigitnet in one include. */
+#ifndef DIGITNET_H
+#define DIGITNET_H
+
+#include "digitnet/status.h"
+#include "digitnet/tensor.h"
+#include "digitnet/rng.h"
+#include "digitnet/ops.h"
+#include "digitnet/net.h"
+#include "digitnet/optim.h"
+
+#endif

@@ -1,0 +1,35 @@
+/* digitnet/json.h - writing JSON strings.
+ *
+ * Tools that print machine-readable output (--json) need string values
+ * quoted and escaped correctly; these two functions do exactly that. The
+ * output is always valid JSON: '"' and '\' are backslash-escaped, control
+ * characters become \n, \t, ... or \u00XX, DEL becomes \u007f, well-formed
+ * UTF-8 passes through unchanged, and each byte that is not part of a
+ * well-formed UTF-8 sequence becomes \ufffd (the replacement character).
+ * Both functions are thread-safe. */
+#ifndef DIGITNET_JSON_H
+#define DIGITNET_JSON_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "digitnet/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Writes src as a quoted JSON string into dst, snprintf-style: at most
+ * capacity - 1 bytes and a terminating NUL (nothing when capacity is 0).
+ * Returns the length of the full quoted string, so a result >= capacity
+ * means the output was cut; call with capacity 0 to size a buffer. */
+size_t dn_json_escape(char *dst, size_t capacity, const char *src);
+
+/* Writes src to f as a quoted JSON string. DN_ERR_IO if the stream fails,
+ * DN_ERR_ARG if f or src is NULL. */
+dn_status dn_json_write_string(FILE *f, const char *src);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

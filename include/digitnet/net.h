@@ -1,0 +1,123 @@
+/* digitnet/net.h - a network: a sequence of layers built from a text spec.
+ *
+ * Usage:
+ *     dn_net *net;
+ *     if (dn_net_new(&net, "cnn", 42) != DN_OK) { puts(dn_last_error()); ... }
+ *     dn_net_zero_grad(net);
+ *     dn_net_forward(net, images, 64, true);          // images: 64 x 1x28x28
+ *     float loss;
+ *     dn_net_backward(net, labels, &loss, NULL);      // grads += d loss / d params
+ *     dn_optim_step(opt, dn_net_params(net), dn_net_grads(net), lr);
+ *     dn_net_free(net);
+ *
+ * Spec grammar: statements separated by ';' or newlines, words by spaces.
+ *     input CxHxW                     first statement; e.g. input 1x28x28
+ *     conv OUT K[xK] [stride=S] [pad=P]   2-D convolution, OUT channels, K x K kernel
+ *     maxpool K [stride=S]            max pooling, stride defaults to K
+ *     linear OUT                      fully connected (input must be flat)
+ *     relu | flatten
+ *     dropout P                       drop probability P in [0, 1)
+ * The last layer's outputs are the class logits. Convolutions are named
+ * conv1, conv2, ... and linear layers fc1, fc2, ... in order, so parameter
+ * names match PyTorch's ("conv1.weight", "fc2.bias").
+ * Presets (pass the name instead of a spec):
+ *     mlp          input 1x28x28; flatten; linear 128; relu; linear 256; relu; linear 10
+ *     cnn          input 1x28x28; conv 32 3; relu; conv 64 3; relu; maxpool 2; flatten;
+ *                  linear 128; relu; linear 10
+ *     cnn-dropout  cnn with dropout 0.25 after the pool and 0.5 after fc1
+ *
+ * Parameters and their gradients each live in one flat float buffer owned by
+ * the net (dn_net_params/dn_net_grads), with named views per tensor
+ * (dn_net_get_param). Weights are initialised like PyTorch's defaults: every
+ * weight and bias uniform in [-1/sqrt(fan_in), 1/sqrt(fan_in)), drawn from
+ * the net's own generator seeded by `seed`, layer by layer in order.
+ *
+ * Threads: OpenMP, dn_net_set_threads (0 = OpenMP's default). Results are
+ * bit-identical for every thread count. A dn_net is not safe to use from two
+ * threads at once; two nets are independent. */
+#ifndef DIGITNET_NET_H
+#define DIGITNET_NET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "digitnet/status.h"
+#include "digitnet/tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct dn_net dn_net;
+
+/* Builds a network from a spec or preset name and initialises its weights. */
+dn_status dn_net_new(dn_net **net, const char *spec, uint64_t seed);
+void dn_net_free(dn_net *net);
+
+/* The spec of a preset name, or NULL if `name` is not a preset. */
+const char *dn_net_preset(const char *name);
+
+/* Canonical spec text (one statement per layer), owned by the net. */
+const char *dn_net_spec(const dn_net *net);
+
+/* Input shape of one sample (C, H, W) and the number of classes. */
+void dn_net_input_shape(const dn_net *net, int shape[3]);
+int dn_net_num_classes(const dn_net *net);
+
+/* Number of layers and a short description of layer i ("conv1 1x28x28 -> 32x26x26"). */
+int dn_net_layer_count(const dn_net *net);
+const char *dn_net_layer_kind(const dn_net *net, int i);
+void dn_net_layer_shapes(const dn_net *net, int i, int in_shape[3], int out_shape[3]);
+
+/* 0 means OpenMP's default. */
+void dn_net_set_threads(dn_net *net, int threads);
+
+/* ---- parameters ---- */
+
+typedef struct dn_net_param {
+    char name[32];      /* "conv1.weight" */
+    dn_tensor value;    /* a view into dn_net_params() */
+    dn_tensor grad;     /* a view into dn_net_grads() */
+} dn_net_param;
+
+size_t dn_net_param_count(const dn_net *net);   /* floats in all parameters */
+float *dn_net_params(dn_net *net);
+float *dn_net_grads(dn_net *net);
+int dn_net_param_tensor_count(const dn_net *net);
+/* Fills *param with views of tensor i (0 <= i < dn_net_param_tensor_count). */
+dn_status dn_net_get_param(dn_net *net, int i, dn_net_param *param);
+/* Index of the tensor called name, or -1. */
+int dn_net_find_param(const dn_net *net, const char *name);
+
+/* Re-draws every parameter from a generator seeded by seed. */
+void dn_net_init_params(dn_net *net, uint64_t seed);
+
+/* Seeds the generator dropout masks are drawn from. */
+void dn_net_seed_dropout(dn_net *net, uint64_t seed);
+
+/* ---- running ---- */
+
+/* Runs the network on n samples (n * C*H*W floats, NCHW); in training mode
+ * dropout is active. The input must stay unchanged until dn_net_backward.
+ * Returns DN_ERR_NOMEM if growing the buffers for a larger n fails. */
+dn_status dn_net_forward(dn_net *net, const float *input, int n, bool training);
+
+/* The logits of the last forward (n x classes), owned by the net. */
+const float *dn_net_logits(const dn_net *net);
+
+/* Softmax cross-entropy of the last forward's logits against labels (each
+ * < classes), then back-propagation: parameter gradients ACCUMULATE. Writes
+ * the mean loss and, if correct is not NULL, how many argmaxes were right. */
+dn_status dn_net_backward(dn_net *net, const uint8_t *labels, float *loss, int *correct);
+
+/* Sets every parameter gradient to zero. */
+void dn_net_zero_grad(dn_net *net);
+
+/* Evaluation-mode forward and softmax: probs gets n x classes probabilities. */
+dn_status dn_net_predict(dn_net *net, const float *input, int n, float *probs);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,105 @@
+/* digitnet/ops.h - the layer kernels: plain functions over float arrays.
+ *
+ * These are the building blocks dn_net uses, public so a program can run a
+ * single layer on its own buffers. Conventions (after llm.c):
+ *  - outputs first, then inputs, then caches the backward needs, then sizes;
+ *  - gradient arrays start with d; every tensor is float32, NCHW, contiguous;
+ *  - forward overwrites its output; backward OVERWRITES the input gradient
+ *    (din) and ACCUMULATES (+=) into parameter gradients (dweight, dbias), so
+ *    gradients of several batches add up until the caller zeroes them;
+ *  - din may be NULL when the caller does not need it (the first layer);
+ *  - kernels allocate nothing: buffers a kernel needs are passed in, with a
+ *    _workspace_size function saying how many floats;
+ *  - kernels may run OpenMP threads, and give bit-identical results for every
+ *    thread count (fixed reduction order).
+ * None of these functions can fail on valid sizes; they check nothing, so the
+ * caller validates shapes (dn_net does). */
+#ifndef DIGITNET_OPS_H
+#define DIGITNET_OPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "digitnet/rng.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- conv2d: out[n,o,y,x] = bias[o] + sum_{c,i,j} weight[o,c,i,j] * in[n,c,y*s+i-p,x*s+j-p] */
+
+typedef struct dn_conv2d_dims {
+    int n, in_c, in_h, in_w; /* input  (N, C, H, W) */
+    int out_c, kernel_h, kernel_w;
+    int stride, pad;         /* same in both directions; zero padding */
+    int out_h, out_w;        /* filled by dn_conv2d_dims_init */
+} dn_conv2d_dims;
+
+/* Computes out_h/out_w; returns 0 if the configuration is invalid (kernel
+ * larger than the padded input, stride < 1, pad < 0, non-positive sizes). */
+int dn_conv2d_dims_init(dn_conv2d_dims *d);
+
+/* Floats of scratch space dn_conv2d_forward/backward need. */
+size_t dn_conv2d_workspace_size(const dn_conv2d_dims *d);
+
+/* out (N,OC,OH,OW); in (N,C,H,W); weight (OC,C,KH,KW); bias (OC) or NULL. */
+void dn_conv2d_forward(float *out, const float *in, const float *weight, const float *bias,
+                       float *workspace, const dn_conv2d_dims *d);
+
+/* din (N,C,H,W) or NULL; dweight, dbias (+=, dbias may be NULL); dout (N,OC,OH,OW). */
+void dn_conv2d_backward(float *din, float *dweight, float *dbias, const float *dout,
+                        const float *in, const float *weight, float *workspace,
+                        const dn_conv2d_dims *d);
+
+/* ---- maxpool2d: out[n,c,y,x] = max_{i,j < k} in[n,c,y*s+i,x*s+j] (no padding) */
+
+/* out and argmax (N,C,OH,OW) with OH = (H-k)/s + 1; argmax holds the index of
+ * the winning input element within its (H,W) plane (first maximum wins). */
+void dn_maxpool2d_forward(float *out, int32_t *argmax, const float *in, int n, int c, int h,
+                          int w, int kernel, int stride);
+
+/* din (N,C,H,W) = dout routed to the argmax positions (overwrites din). */
+void dn_maxpool2d_backward(float *din, const float *dout, const int32_t *argmax, int n, int c,
+                           int h, int w, int kernel, int stride);
+
+/* ---- linear: out[n,o] = bias[o] + sum_i weight[o,i] * in[n,i] (PyTorch's [out,in] layout) */
+
+void dn_linear_forward(float *out, const float *in, const float *weight, const float *bias, int n,
+                       int in_features, int out_features);
+
+/* din (N,I) or NULL; dweight (O,I) and dbias (O) accumulate. */
+void dn_linear_backward(float *din, float *dweight, float *dbias, const float *dout,
+                        const float *in, const float *weight, int n, int in_features,
+                        int out_features);
+
+/* ---- relu: out = max(0, in); din = dout where out > 0, else 0 */
+
+void dn_relu_forward(float *out, const float *in, size_t count);
+void dn_relu_backward(float *din, const float *dout, const float *out, size_t count);
+
+/* ---- dropout (inverted): in training out = in * mask with mask = 0 with
+ * probability p, else 1/(1-p); in evaluation out = in. The mask is drawn from
+ * rng in element order, so it does not depend on the thread count. */
+
+void dn_dropout_forward(float *out, float *mask, const float *in, size_t count, float p,
+                        dn_rng *rng);
+void dn_dropout_backward(float *din, const float *dout, const float *mask, size_t count);
+
+/* ---- softmax and cross-entropy over rows of `classes` logits */
+
+/* probs[n,k] = exp(logits[n,k] - max) / sum_j exp(logits[n,j] - max). */
+void dn_softmax_forward(float *probs, const float *logits, int n, int classes);
+
+/* Mean over the batch of -log softmax(logits)[label], computed stably with
+ * log-sum-exp; also writes probs. labels are 0 <= label < classes. */
+float dn_cross_entropy_forward(float *probs, const float *logits, const uint8_t *labels, int n,
+                               int classes);
+
+/* dlogits = (probs - onehot(label)) / n: the gradient of the mean loss. */
+void dn_cross_entropy_backward(float *dlogits, const float *probs, const uint8_t *labels, int n,
+                               int classes);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

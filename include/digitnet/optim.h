@@ -1,0 +1,64 @@
+/* digitnet/optim.h - optimizers over a flat parameter buffer, and
+ * learning-rate schedules.
+ *
+ * The optimizer updates params[i] from grads[i] for i < count: one loop,
+ * element-wise, so it is independent of the thread count. The formulas are
+ * PyTorch's (torch.optim.SGD and torch.optim.Adam), so the same gradients
+ * give the same steps:
+ *   SGD:  g = grad + wd*p;  buf = momentum*buf + g (buf = g on the first step);
+ *         g = nesterov ? g + momentum*buf : buf (when momentum > 0);  p -= lr*g
+ *   Adam: g = grad + wd*p;  m = b1*m + (1-b1)*g;  v = b2*v + (1-b2)*g^2;
+ *         p -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps)
+ * The optimizer owns its state buffers; expose them for checkpoints with
+ * dn_optim_state. */
+#ifndef DIGITNET_OPTIM_H
+#define DIGITNET_OPTIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "digitnet/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum dn_optim_kind { DN_OPTIM_SGD, DN_OPTIM_ADAM } dn_optim_kind;
+
+typedef struct dn_optim_config {
+    dn_optim_kind kind;
+    float momentum;      /* SGD; 0 disables momentum */
+    bool nesterov;       /* SGD, needs momentum > 0 */
+    float beta1, beta2;  /* Adam */
+    float eps;           /* Adam */
+    float weight_decay;  /* L2 penalty added to the gradient, both */
+} dn_optim_config;
+
+/* PyTorch's defaults: SGD momentum 0; Adam betas (0.9, 0.999), eps 1e-8. */
+dn_optim_config dn_optim_defaults(dn_optim_kind kind);
+
+typedef struct dn_optim dn_optim;
+
+/* An optimizer for `count` parameters, its state zeroed. */
+dn_status dn_optim_new(dn_optim **opt, const dn_optim_config *config, size_t count);
+void dn_optim_free(dn_optim *opt);
+
+/* One update of params from grads with learning rate lr. */
+void dn_optim_step(dn_optim *opt, float *params, const float *grads, float lr);
+
+/* Steps taken so far (Adam's t); settable when resuming from a checkpoint. */
+long dn_optim_steps(const dn_optim *opt);
+void dn_optim_set_steps(dn_optim *opt, long steps);
+
+/* State buffers, each of `count` floats: SGD with momentum has one
+ * ("momentum_buffer"), Adam two ("exp_avg", "exp_avg_sq"), plain SGD none. */
+int dn_optim_state_count(const dn_optim *opt);
+float *dn_optim_state(dn_optim *opt, int i, const char **name);
+
+/* Step decay: base_lr * gamma^floor(epoch / step_size), epochs from 0. */
+float dn_lr_step_decay(float base_lr, float gamma, int step_size, int epoch);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

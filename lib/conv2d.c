@@ -1,0 +1,194 @@
+/* conv2d.c - 2-D convolution as im2col + GEMM, forward and backward, and the
+ * conv layer built on it. */
+#include <string.h>
+
+#include "gemm.h"
+#include "im2col.h"
+#include "internal.h"
+#include "layer.h"
+
+/* The batch is cut into at most this many chunks, fixed by the batch size
+ * alone. Each chunk has its own patch buffer and its own partial weight
+ * gradient, and the partials are summed in chunk order, so the result does not
+ * depend on how many threads share the chunks. */
+enum { DN_CONV_MAX_CHUNKS = 16 };
+
+static int chunk_count(int n) { return n < DN_CONV_MAX_CHUNKS ? n : DN_CONV_MAX_CHUNKS; }
+
+static void chunk_range(int n, int chunks, int chunk, int *begin, int *end)
+{
+    *begin = (int)((long)n * chunk / chunks);
+    *end = (int)((long)n * (chunk + 1) / chunks);
+}
+
+int dn_conv2d_dims_init(dn_conv2d_dims *d)
+{
+    if (d->n < 1 || d->in_c < 1 || d->in_h < 1 || d->in_w < 1 || d->out_c < 1 ||
+        d->kernel_h < 1 || d->kernel_w < 1 || d->stride < 1 || d->pad < 0)
+        return 0;
+    long span_h = (long)d->in_h + 2L * d->pad - d->kernel_h;
+    long span_w = (long)d->in_w + 2L * d->pad - d->kernel_w;
+    if (span_h < 0 || span_w < 0)
+        return 0;
+    d->out_h = (int)(span_h / d->stride + 1);
+    d->out_w = (int)(span_w / d->stride + 1);
+    return 1;
+}
+
+static size_t patch_rows(const dn_conv2d_dims *d) { return (size_t)d->in_c * d->kernel_h * d->kernel_w; }
+static size_t positions(const dn_conv2d_dims *d) { return (size_t)d->out_h * d->out_w; }
+
+/* Per chunk: one patch matrix (K x P) and one weight-gradient partial (OC x K). */
+static size_t chunk_floats(const dn_conv2d_dims *d)
+{
+    return patch_rows(d) * positions(d) + (size_t)d->out_c * patch_rows(d);
+}
+
+size_t dn_conv2d_workspace_size(const dn_conv2d_dims *d)
+{
+    return (size_t)chunk_count(d->n) * chunk_floats(d);
+}
+
+void dn_conv2d_forward(float *out, const float *in, const float *weight, const float *bias,
+                       float *workspace, const dn_conv2d_dims *d)
+{
+    const int K = (int)patch_rows(d), P = (int)positions(d), OC = d->out_c;
+    const size_t in_stride = (size_t)d->in_c * d->in_h * d->in_w, out_stride = (size_t)OC * P;
+    const int chunks = chunk_count(d->n);
+#pragma omp parallel for schedule(static) if (chunks > 1)
+    for (int chunk = 0; chunk < chunks; chunk++) {
+        float *col = workspace + (size_t)chunk * chunk_floats(d);
+        int begin, end;
+        chunk_range(d->n, chunks, chunk, &begin, &end);
+        for (int b = begin; b < end; b++) {
+            float *o = out + b * out_stride;
+            dn_im2col(col, in + b * in_stride, d);
+            dn_sgemm(false, false, OC, P, K, 1.0f, weight, K, col, P, 0.0f, o, P);
+            if (bias)
+                for (int oc = 0; oc < OC; oc++)
+                    for (int p = 0; p < P; p++)
+                        o[(size_t)oc * P + p] += bias[oc];
+        }
+    }
+}
+
+void dn_conv2d_backward(float *din, float *dweight, float *dbias, const float *dout,
+                        const float *in, const float *weight, float *workspace,
+                        const dn_conv2d_dims *d)
+{
+    const int K = (int)patch_rows(d), P = (int)positions(d), OC = d->out_c;
+    const size_t in_stride = (size_t)d->in_c * d->in_h * d->in_w, out_stride = (size_t)OC * P;
+    const int chunks = chunk_count(d->n);
+
+    if (dbias) {
+        for (int oc = 0; oc < OC; oc++) {
+            float sum = 0.0f;
+            for (int b = 0; b < d->n; b++) {
+                const float *row = dout + b * out_stride + (size_t)oc * P;
+                for (int p = 0; p < P; p++)
+                    sum += row[p];
+            }
+            dbias[oc] += sum;
+        }
+    }
+
+#pragma omp parallel for schedule(static) if (chunks > 1)
+    for (int chunk = 0; chunk < chunks; chunk++) {
+        float *col = workspace + (size_t)chunk * chunk_floats(d);
+        float *partial = col + (size_t)K * P;
+        int begin, end;
+        chunk_range(d->n, chunks, chunk, &begin, &end);
+        for (int b = begin; b < end; b++) {
+            const float *g = dout + b * out_stride;
+            /* partial (OC x K) += dout_b (OC x P) * col_b^T (P x K) */
+            dn_im2col(col, in + b * in_stride, d);
+            dn_sgemm(false, true, OC, K, P, 1.0f, g, P, col, P, b == begin ? 0.0f : 1.0f,
+                     partial, K);
+            if (din) {
+                /* dcol (K x P) = weight^T (K x OC) * dout_b (OC x P), reusing col */
+                dn_sgemm(true, false, K, P, OC, 1.0f, weight, K, g, P, 0.0f, col, P);
+                dn_col2im(din + b * in_stride, col, d);
+            }
+        }
+    }
+
+    const size_t weight_size = (size_t)OC * K;
+#pragma omp parallel for schedule(static) if (weight_size > 4096)
+    for (size_t e = 0; e < weight_size; e++) {
+        float sum = dweight[e];
+        for (int chunk = 0; chunk < chunks; chunk++)
+            sum += workspace[(size_t)chunk * chunk_floats(d) + (size_t)K * P + e];
+        dweight[e] = sum;
+    }
+}
+
+/* ---- the layer ---- */
+
+static dn_conv2d_dims layer_dims(const dn_layer *layer, int n)
+{
+    dn_conv2d_dims d = {
+        .n = n, .in_c = layer->in_shape[0], .in_h = layer->in_shape[1], .in_w = layer->in_shape[2],
+        .out_c = layer->units, .kernel_h = layer->kernel_h, .kernel_w = layer->kernel_w,
+        .stride = layer->stride, .pad = layer->pad,
+    };
+    dn_conv2d_dims_init(&d);
+    return d;
+}
+
+static dn_status conv_configure(dn_layer *layer)
+{
+    dn_conv2d_dims d = layer_dims(layer, 1);
+    if (!dn_conv2d_dims_init(&d))
+        return dn_fail(DN_ERR_SHAPE,
+                       "conv %dx%d stride %d pad %d does not fit an input of %dx%dx%d",
+                       layer->kernel_h, layer->kernel_w, layer->stride, layer->pad,
+                       layer->in_shape[0], layer->in_shape[1], layer->in_shape[2]);
+    layer->out_shape[0] = d.out_c;
+    layer->out_shape[1] = d.out_h;
+    layer->out_shape[2] = d.out_w;
+    size_t fan_in = patch_rows(&d);
+    layer->param_count = 2;
+    layer->params[0] = (dn_layer_param){.suffix = "weight", .ndim = 4,
+        .shape = {d.out_c, d.in_c, d.kernel_h, d.kernel_w},
+        .size = (size_t)d.out_c * fan_in, .fan_in = fan_in};
+    layer->params[1] = (dn_layer_param){.suffix = "bias", .ndim = 1, .shape = {d.out_c},
+        .size = (size_t)d.out_c, .fan_in = fan_in};
+    return DN_OK;
+}
+
+static dn_status conv_reserve(dn_layer *layer, int batch)
+{
+    dn_conv2d_dims d = layer_dims(layer, batch);
+    float *workspace = dn_alloc(dn_conv2d_workspace_size(&d) * sizeof(float));
+    if (!workspace)
+        return dn_fail(DN_ERR_NOMEM, "%s: cannot allocate the convolution workspace", layer->name);
+    dn_free(layer->workspace);
+    layer->workspace = workspace;
+    return DN_OK;
+}
+
+static void conv_forward(dn_layer *layer, float *out, const float *in, int n, bool training,
+                         dn_rng *rng)
+{
+    (void)training;
+    (void)rng;
+    dn_conv2d_dims d = layer_dims(layer, n);
+    dn_conv2d_forward(out, in, layer->weight, layer->bias, layer->workspace, &d);
+}
+
+static void conv_backward(dn_layer *layer, float *din, const float *dout, const float *in,
+                          const float *out, int n)
+{
+    (void)out;
+    dn_conv2d_dims d = layer_dims(layer, n);
+    dn_conv2d_backward(din, layer->dweight, layer->dbias, dout, in, layer->weight,
+                       layer->workspace, &d);
+}
+
+const dn_layer_ops dn_conv2d_layer_ops = {
+    .kind = "conv",
+    .configure = conv_configure,
+    .reserve = conv_reserve,
+    .forward = conv_forward,
+    .backward = conv_backward,
+};

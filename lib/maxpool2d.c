@@ -1,0 +1,107 @@
+/* maxpool2d.c - max pooling without padding, forward (remembering the argmax)
+ * and backward (routing the gradient to it), and the maxpool layer. */
+#include <string.h>
+
+#include "internal.h"
+#include "layer.h"
+
+void dn_maxpool2d_forward(float *out, int32_t *argmax, const float *in, int n, int c, int h,
+                          int w, int kernel, int stride)
+{
+    const int oh = (h - kernel) / stride + 1, ow = (w - kernel) / stride + 1;
+    const long planes = (long)n * c;
+#pragma omp parallel for schedule(static) if (planes * oh * ow > 32768)
+    for (long plane = 0; plane < planes; plane++) {
+        const float *src = in + plane * h * w;
+        float *dst = out + plane * oh * ow;
+        int32_t *arg = argmax + plane * oh * ow;
+        for (int y = 0; y < oh; y++) {
+            for (int x = 0; x < ow; x++) {
+                int best = y * stride * w + x * stride;
+                float best_value = src[best];
+                for (int i = 0; i < kernel; i++) {
+                    for (int j = 0; j < kernel; j++) {
+                        int at = (y * stride + i) * w + x * stride + j;
+                        /* NaN propagates, as in PyTorch: a NaN beats everything. */
+                        if (src[at] > best_value || (src[at] != src[at] && best_value == best_value)) {
+                            best = at;
+                            best_value = src[at];
+                        }
+                    }
+                }
+                dst[y * ow + x] = best_value;
+                arg[y * ow + x] = best;
+            }
+        }
+    }
+}
+
+void dn_maxpool2d_backward(float *din, const float *dout, const int32_t *argmax, int n, int c,
+                           int h, int w, int kernel, int stride)
+{
+    const int oh = (h - kernel) / stride + 1, ow = (w - kernel) / stride + 1;
+    const long planes = (long)n * c;
+#pragma omp parallel for schedule(static) if (planes * h * w > 32768)
+    for (long plane = 0; plane < planes; plane++) {
+        float *dst = din + plane * h * w;
+        memset(dst, 0, (size_t)h * w * sizeof *dst);
+        const float *g = dout + plane * oh * ow;
+        const int32_t *arg = argmax + plane * oh * ow;
+        for (int i = 0; i < oh * ow; i++)
+            dst[arg[i]] += g[i];
+    }
+}
+
+/* ---- the layer ---- */
+
+static dn_status pool_configure(dn_layer *layer)
+{
+    const int *in = layer->in_shape;
+    if (layer->kernel_h < 1 || layer->stride < 1 || layer->kernel_h > in[1] ||
+        layer->kernel_h > in[2])
+        return dn_fail(DN_ERR_SHAPE, "maxpool %d stride %d does not fit an input of %dx%dx%d",
+                       layer->kernel_h, layer->stride, in[0], in[1], in[2]);
+    layer->out_shape[0] = in[0];
+    layer->out_shape[1] = (in[1] - layer->kernel_h) / layer->stride + 1;
+    layer->out_shape[2] = (in[2] - layer->kernel_h) / layer->stride + 1;
+    return DN_OK;
+}
+
+static dn_status pool_reserve(dn_layer *layer, int batch)
+{
+    size_t count = (size_t)batch * dn_sample_size(layer->out_shape);
+    int32_t *argmax = dn_alloc(count * sizeof *argmax);
+    if (!argmax)
+        return dn_fail(DN_ERR_NOMEM, "maxpool: cannot allocate its argmax cache");
+    dn_free(layer->argmax);
+    layer->argmax = argmax;
+    return DN_OK;
+}
+
+static void pool_forward(dn_layer *layer, float *out, const float *in, int n, bool training,
+                         dn_rng *rng)
+{
+    (void)training;
+    (void)rng;
+    dn_maxpool2d_forward(out, layer->argmax, in, n, layer->in_shape[0], layer->in_shape[1],
+                         layer->in_shape[2], layer->kernel_h, layer->stride);
+}
+
+static void pool_backward(dn_layer *layer, float *din, const float *dout, const float *in,
+                          const float *out, int n)
+{
+    (void)in;
+    (void)out;
+    if (din)
+        dn_maxpool2d_backward(din, dout, layer->argmax, n, layer->in_shape[0],
+                              layer->in_shape[1], layer->in_shape[2], layer->kernel_h,
+                              layer->stride);
+}
+
+const dn_layer_ops dn_maxpool2d_layer_ops = {
+    .kind = "maxpool",
+    .configure = pool_configure,
+    .reserve = pool_reserve,
+    .forward = pool_forward,
+    .backward = pool_backward,
+};

@@ -1,0 +1,403 @@
+/* net.c - a network as a sequence of layers: building it from a spec, flat
+ * parameter and gradient buffers, forward, loss and backward passes. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "digitnet/net.h"
+#include "internal.h"
+#include "layer.h"
+#include "net_spec.h"
+
+/* Largest class count: labels are uint8_t. */
+enum { DN_MAX_CLASSES = 256 };
+
+struct dn_net {
+    char *spec;
+    int input_shape[3];
+    int classes;
+    int layer_count;
+    dn_layer *layers;
+
+    size_t param_count;
+    float *params;
+    float *grads;
+    int tensor_count;
+
+    dn_rng dropout_rng;
+    int threads;
+
+    /* Activation slot j is the output of layer j-1 (slot 0 is the input).
+     * A view layer's slot shares the buffer of the slot before it: owner[j]
+     * names the slot whose buffer slot j uses. */
+    int *owner;
+    int capacity;       /* samples the buffers hold */
+    float **act_buf;    /* [slot], owned for owner[j] == j > 0 */
+    float **grad_buf;
+    const float **act;  /* [slot], set by forward */
+    int batch;          /* n of the last forward, 0 before any */
+    float *probs;       /* capacity x classes */
+};
+
+static dn_status configure_layers(dn_net *net)
+{
+    const int *shape = net->input_shape;
+    size_t offset = 0;
+    for (int i = 0; i < net->layer_count; i++) {
+        dn_layer *layer = &net->layers[i];
+        memcpy(layer->in_shape, shape, sizeof layer->in_shape);
+        dn_status status = layer->ops->configure(layer);
+        if (status != DN_OK)
+            return dn_fail_context(status, "layer %d (%s)", i + 1, layer->ops->kind);
+        if (dn_sample_size(layer->out_shape) > (size_t)1 << 28)
+            return dn_fail(DN_ERR_SHAPE, "layer %d (%s): output of %zu floats per sample is too large",
+                           i + 1, layer->ops->kind, dn_sample_size(layer->out_shape));
+        for (int p = 0; p < layer->param_count; p++) {
+            layer->params[p].offset = offset;
+            if (layer->params[p].size > ((size_t)1 << 31) - offset)
+                return dn_fail(DN_ERR_SHAPE, "network has more than 2^31 parameters");
+            offset += layer->params[p].size;
+        }
+        net->tensor_count += layer->param_count;
+        shape = layer->out_shape;
+    }
+    if (shape[1] != 1 || shape[2] != 1 || shape[0] < 2 || shape[0] > DN_MAX_CLASSES)
+        return dn_fail(DN_ERR_SHAPE,
+                       "the last layer must output a flat vector of 2 to %d class scores, got %dx%dx%d",
+                       DN_MAX_CLASSES, shape[0], shape[1], shape[2]);
+    net->classes = shape[0];
+    net->param_count = offset;
+    return DN_OK;
+}
+
+static dn_status allocate_params(dn_net *net)
+{
+    net->params = dn_calloc(net->param_count ? net->param_count : 1, sizeof(float));
+    net->grads = dn_calloc(net->param_count ? net->param_count : 1, sizeof(float));
+    if (!net->params || !net->grads)
+        return dn_fail(DN_ERR_NOMEM, "cannot allocate %zu parameters", net->param_count);
+    for (int i = 0; i < net->layer_count; i++) {
+        dn_layer *layer = &net->layers[i];
+        if (layer->param_count == 2) {
+            layer->weight = net->params + layer->params[0].offset;
+            layer->dweight = net->grads + layer->params[0].offset;
+            layer->bias = net->params + layer->params[1].offset;
+            layer->dbias = net->grads + layer->params[1].offset;
+        }
+    }
+    return DN_OK;
+}
+
+static dn_status allocate_slots(dn_net *net)
+{
+    int slots = net->layer_count + 1;
+    net->owner = calloc((size_t)slots, sizeof *net->owner);
+    net->act_buf = calloc((size_t)slots, sizeof *net->act_buf);
+    net->grad_buf = calloc((size_t)slots, sizeof *net->grad_buf);
+    net->act = calloc((size_t)slots, sizeof *net->act);
+    if (!net->owner || !net->act_buf || !net->grad_buf || !net->act)
+        return dn_fail(DN_ERR_NOMEM, "cannot allocate the network's buffer table");
+    for (int j = 1; j < slots; j++)
+        net->owner[j] = net->layers[j - 1].ops->is_view ? net->owner[j - 1] : j;
+    return DN_OK;
+}
+
+dn_status dn_net_new(dn_net **out, const char *spec, uint64_t seed)
+{
+    if (!out)
+        return dn_fail(DN_ERR_ARG, "dn_net_new: out is NULL");
+    *out = NULL;
+    dn_net *net = calloc(1, sizeof *net);
+    if (!net)
+        return dn_fail(DN_ERR_NOMEM, "cannot allocate a network");
+    dn_status status = dn_spec_parse(spec, net->input_shape, &net->layers, &net->layer_count);
+    if (status == DN_OK)
+        status = configure_layers(net);
+    if (status == DN_OK)
+        status = allocate_params(net);
+    if (status == DN_OK)
+        status = allocate_slots(net);
+    if (status == DN_OK) {
+        net->spec = dn_spec_format(net->input_shape, net->layers, net->layer_count);
+        if (!net->spec)
+            status = dn_fail(DN_ERR_NOMEM, "cannot format the network spec");
+    }
+    if (status != DN_OK) {
+        dn_net_free(net);
+        return status;
+    }
+    dn_net_init_params(net, seed);
+    dn_net_seed_dropout(net, seed);
+    *out = net;
+    return DN_OK;
+}
+
+static void release_buffers(dn_net *net)
+{
+    for (int j = 0; j <= net->layer_count; j++) {
+        dn_free(net->act_buf[j]);
+        dn_free(net->grad_buf[j]);
+        net->act_buf[j] = net->grad_buf[j] = NULL;
+    }
+    for (int i = 0; i < net->layer_count; i++)
+        dn_layer_release(&net->layers[i]);
+    dn_free(net->probs);
+    net->probs = NULL;
+    net->capacity = 0;
+    net->batch = 0;
+}
+
+void dn_net_free(dn_net *net)
+{
+    if (!net)
+        return;
+    if (net->act_buf && net->grad_buf && net->layers)
+        release_buffers(net);
+    free(net->owner);
+    free(net->act_buf);
+    free(net->grad_buf);
+    free(net->act);
+    free(net->layers);
+    dn_free(net->params);
+    dn_free(net->grads);
+    free(net->spec);
+    free(net);
+}
+
+/* Grows every per-batch buffer to hold n samples; nothing is allocated when
+ * n fits, so a training loop allocates once. */
+static dn_status reserve(dn_net *net, int n)
+{
+    if (n <= net->capacity)
+        return DN_OK;
+    release_buffers(net);
+    for (int j = 1; j <= net->layer_count; j++) {
+        if (net->owner[j] != j)
+            continue;
+        size_t count = (size_t)n * dn_sample_size(net->layers[j - 1].out_shape);
+        net->act_buf[j] = dn_alloc(count * sizeof(float));
+        net->grad_buf[j] = dn_alloc(count * sizeof(float));
+        if (!net->act_buf[j] || !net->grad_buf[j]) {
+            release_buffers(net);
+            return dn_fail(DN_ERR_NOMEM, "cannot allocate activations for a batch of %d", n);
+        }
+    }
+    for (int i = 0; i < net->layer_count; i++) {
+        dn_status status = net->layers[i].ops->reserve(&net->layers[i], n);
+        if (status != DN_OK) {
+            release_buffers(net);
+            return status;
+        }
+        net->layers[i].capacity = n;
+    }
+    net->probs = dn_alloc((size_t)n * net->classes * sizeof(float));
+    if (!net->probs) {
+        release_buffers(net);
+        return dn_fail(DN_ERR_NOMEM, "cannot allocate probabilities for a batch of %d", n);
+    }
+    net->capacity = n;
+    return DN_OK;
+}
+
+/* Runs `body` with the net's thread count, restoring the caller's after. */
+static int enter_threads(const dn_net *net)
+{
+#ifdef _OPENMP
+    int saved = omp_get_max_threads();
+    if (net->threads > 0)
+        omp_set_num_threads(net->threads);
+    return saved;
+#else
+    (void)net;
+    return 1;
+#endif
+}
+
+static void leave_threads(int saved)
+{
+#ifdef _OPENMP
+    omp_set_num_threads(saved);
+#else
+    (void)saved;
+#endif
+}
+
+dn_status dn_net_forward(dn_net *net, const float *input, int n, bool training)
+{
+    if (!net || !input || n < 1)
+        return dn_fail(DN_ERR_ARG, "dn_net_forward: need a network, an input and n >= 1 (n = %d)", n);
+    dn_status status = reserve(net, n);
+    if (status != DN_OK)
+        return status;
+    int saved = enter_threads(net);
+    net->act[0] = input;
+    for (int i = 0; i < net->layer_count; i++) {
+        dn_layer *layer = &net->layers[i];
+        int slot = i + 1;
+        if (layer->ops->is_view) {
+            net->act[slot] = net->act[i];
+            continue;
+        }
+        layer->ops->forward(layer, net->act_buf[slot], net->act[i], n, training, &net->dropout_rng);
+        net->act[slot] = net->act_buf[slot];
+    }
+    leave_threads(saved);
+    net->batch = n;
+    return DN_OK;
+}
+
+const float *dn_net_logits(const dn_net *net)
+{
+    return net->batch ? net->act[net->layer_count] : NULL;
+}
+
+dn_status dn_net_backward(dn_net *net, const uint8_t *labels, float *loss, int *correct)
+{
+    if (!net || !labels)
+        return dn_fail(DN_ERR_ARG, "dn_net_backward: network and labels must not be NULL");
+    const int n = net->batch, classes = net->classes, last = net->layer_count;
+    if (n == 0)
+        return dn_fail(DN_ERR_ARG, "dn_net_backward: call dn_net_forward first");
+    if (net->owner[last] == 0)
+        return dn_fail(DN_ERR_ARG, "dn_net_backward: the network has no layer to train");
+    for (int b = 0; b < n; b++)
+        if (labels[b] >= classes)
+            return dn_fail(DN_ERR_ARG, "label %d of sample %d is not below %d classes", labels[b],
+                           b, classes);
+    const float *logits = net->act[last];
+    float mean_loss = dn_cross_entropy_forward(net->probs, logits, labels, n, classes);
+    if (loss)
+        *loss = mean_loss;
+    if (correct) {
+        int right = 0;
+        for (int b = 0; b < n; b++) {
+            const float *p = net->probs + (size_t)b * classes;
+            int best = 0;
+            for (int k = 1; k < classes; k++)
+                if (p[k] > p[best])
+                    best = k;
+            right += best == labels[b];
+        }
+        *correct = right;
+    }
+    dn_cross_entropy_backward(net->grad_buf[last], net->probs, labels, n, classes);
+
+    int saved = enter_threads(net);
+    for (int i = last - 1; i >= 0; i--) {
+        dn_layer *layer = &net->layers[i];
+        if (layer->ops->is_view)
+            continue;
+        float *din = net->owner[i] == 0 ? NULL : net->grad_buf[net->owner[i]];
+        layer->ops->backward(layer, din, net->grad_buf[i + 1], net->act[i], net->act[i + 1], n);
+    }
+    leave_threads(saved);
+    return DN_OK;
+}
+
+void dn_net_zero_grad(dn_net *net) { memset(net->grads, 0, net->param_count * sizeof(float)); }
+
+dn_status dn_net_predict(dn_net *net, const float *input, int n, float *probs)
+{
+    if (!probs)
+        return dn_fail(DN_ERR_ARG, "dn_net_predict: probs is NULL");
+    dn_status status = dn_net_forward(net, input, n, false);
+    if (status != DN_OK)
+        return status;
+    dn_softmax_forward(probs, net->act[net->layer_count], n, net->classes);
+    return DN_OK;
+}
+
+void dn_net_init_params(dn_net *net, uint64_t seed)
+{
+    dn_rng rng;
+    dn_rng_seed(&rng, seed);
+    for (int i = 0; i < net->layer_count; i++) {
+        const dn_layer *layer = &net->layers[i];
+        for (int p = 0; p < layer->param_count; p++) {
+            const dn_layer_param *param = &layer->params[p];
+            /* PyTorch: kaiming_uniform_(a=sqrt(5)) for weights, and the same
+             * bound for biases, both 1/sqrt(fan_in). */
+            float bound = 1.0f / sqrtf((float)param->fan_in);
+            float *values = net->params + param->offset;
+            for (size_t k = 0; k < param->size; k++)
+                values[k] = dn_rng_range(&rng, -bound, bound);
+        }
+    }
+}
+
+void dn_net_seed_dropout(dn_net *net, uint64_t seed)
+{
+    dn_rng_seed(&net->dropout_rng, seed ^ 0x64726f706f7574ULL);
+}
+
+/* ---- accessors ---- */
+
+const char *dn_net_spec(const dn_net *net) { return net->spec; }
+
+void dn_net_input_shape(const dn_net *net, int shape[3])
+{
+    memcpy(shape, net->input_shape, sizeof net->input_shape);
+}
+
+int dn_net_num_classes(const dn_net *net) { return net->classes; }
+int dn_net_layer_count(const dn_net *net) { return net->layer_count; }
+
+const char *dn_net_layer_kind(const dn_net *net, int i)
+{
+    return (i >= 0 && i < net->layer_count) ? net->layers[i].ops->kind : NULL;
+}
+
+void dn_net_layer_shapes(const dn_net *net, int i, int in_shape[3], int out_shape[3])
+{
+    if (i < 0 || i >= net->layer_count)
+        return;
+    memcpy(in_shape, net->layers[i].in_shape, sizeof net->layers[i].in_shape);
+    memcpy(out_shape, net->layers[i].out_shape, sizeof net->layers[i].out_shape);
+}
+
+void dn_net_set_threads(dn_net *net, int threads) { net->threads = threads > 0 ? threads : 0; }
+
+size_t dn_net_param_count(const dn_net *net) { return net->param_count; }
+float *dn_net_params(dn_net *net) { return net->params; }
+float *dn_net_grads(dn_net *net) { return net->grads; }
+int dn_net_param_tensor_count(const dn_net *net) { return net->tensor_count; }
+
+dn_status dn_net_get_param(dn_net *net, int index, dn_net_param *param)
+{
+    int seen = 0;
+    for (int i = 0; i < net->layer_count; i++) {
+        const dn_layer *layer = &net->layers[i];
+        for (int p = 0; p < layer->param_count; p++, seen++) {
+            if (seen != index)
+                continue;
+            const dn_layer_param *lp = &layer->params[p];
+            snprintf(param->name, sizeof param->name, "%s.%s", layer->name, lp->suffix);
+            dn_status status =
+                dn_tensor_view(&param->value, net->params + lp->offset, lp->ndim, lp->shape);
+            if (status == DN_OK)
+                status = dn_tensor_view(&param->grad, net->grads + lp->offset, lp->ndim, lp->shape);
+            return status;
+        }
+    }
+    return dn_fail(DN_ERR_ARG, "parameter tensor %d does not exist (the net has %d)", index,
+                   net->tensor_count);
+}
+
+int dn_net_find_param(const dn_net *net, const char *name)
+{
+    int seen = 0;
+    for (int i = 0; i < net->layer_count; i++) {
+        const dn_layer *layer = &net->layers[i];
+        size_t len = strlen(layer->name);
+        for (int p = 0; p < layer->param_count; p++, seen++)
+            if (len && strncmp(name, layer->name, len) == 0 && name[len] == '.' &&
+                strcmp(name + len + 1, layer->params[p].suffix) == 0)
+                return seen;
+    }
+    return -1;
+}

@@ -1,0 +1,125 @@
+/* optim.c - SGD (momentum, Nesterov, weight decay) and Adam with bias
+ * correction over flat buffers, and the step-decay learning-rate schedule. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "digitnet/optim.h"
+#include "internal.h"
+
+struct dn_optim {
+    dn_optim_config config;
+    size_t count;
+    long steps;
+    int state_count;
+    float *state[2];
+};
+
+dn_optim_config dn_optim_defaults(dn_optim_kind kind)
+{
+    return (dn_optim_config){
+        .kind = kind, .momentum = 0.0f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f,
+    };
+}
+
+dn_status dn_optim_new(dn_optim **out, const dn_optim_config *config, size_t count)
+{
+    if (!out || !config)
+        return dn_fail(DN_ERR_ARG, "dn_optim_new: out and config must not be NULL");
+    *out = NULL;
+    const dn_optim_config *c = config;
+    if (c->kind != DN_OPTIM_SGD && c->kind != DN_OPTIM_ADAM)
+        return dn_fail(DN_ERR_ARG, "unknown optimizer kind %d", (int)c->kind);
+    if (!(c->weight_decay >= 0.0f) || !(c->momentum >= 0.0f && c->momentum < 1.0f) ||
+        (c->nesterov && c->momentum == 0.0f))
+        return dn_fail(DN_ERR_ARG, "SGD needs momentum in [0, 1) (> 0 for Nesterov) and weight decay >= 0");
+    if (c->kind == DN_OPTIM_ADAM && !(c->beta1 >= 0.0f && c->beta1 < 1.0f && c->beta2 >= 0.0f &&
+                                      c->beta2 < 1.0f && c->eps > 0.0f))
+        return dn_fail(DN_ERR_ARG, "Adam needs betas in [0, 1) and eps > 0");
+    dn_optim *opt = calloc(1, sizeof *opt);
+    if (!opt)
+        return dn_fail(DN_ERR_NOMEM, "cannot allocate an optimizer");
+    opt->config = *c;
+    opt->count = count;
+    opt->state_count = c->kind == DN_OPTIM_ADAM ? 2 : (c->momentum > 0.0f ? 1 : 0);
+    for (int i = 0; i < opt->state_count; i++) {
+        opt->state[i] = dn_calloc(count ? count : 1, sizeof(float));
+        if (!opt->state[i]) {
+            dn_optim_free(opt);
+            return dn_fail(DN_ERR_NOMEM, "cannot allocate optimizer state for %zu parameters", count);
+        }
+    }
+    *out = opt;
+    return DN_OK;
+}
+
+void dn_optim_free(dn_optim *opt)
+{
+    if (!opt)
+        return;
+    for (int i = 0; i < 2; i++)
+        dn_free(opt->state[i]);
+    free(opt);
+}
+
+static void sgd_step(dn_optim *opt, float *params, const float *grads, float lr)
+{
+    const float momentum = opt->config.momentum, wd = opt->config.weight_decay;
+    const bool nesterov = opt->config.nesterov, first = opt->steps == 0;
+    float *buf = opt->state[0];
+#pragma omp parallel for schedule(static) if (opt->count > 65536)
+    for (size_t i = 0; i < opt->count; i++) {
+        float g = grads[i] + wd * params[i];
+        if (buf) {
+            buf[i] = first ? g : momentum * buf[i] + g;
+            g = nesterov ? g + momentum * buf[i] : buf[i];
+        }
+        params[i] -= lr * g;
+    }
+}
+
+static void adam_step(dn_optim *opt, float *params, const float *grads, float lr)
+{
+    const dn_optim_config *c = &opt->config;
+    const double t = (double)opt->steps + 1.0;
+    const float step_size = (float)(lr / (1.0 - pow(c->beta1, t)));
+    const float sqrt_correction2 = (float)sqrt(1.0 - pow(c->beta2, t));
+    float *m = opt->state[0], *v = opt->state[1];
+#pragma omp parallel for schedule(static) if (opt->count > 65536)
+    for (size_t i = 0; i < opt->count; i++) {
+        float g = grads[i] + c->weight_decay * params[i];
+        m[i] = c->beta1 * m[i] + (1.0f - c->beta1) * g;
+        v[i] = c->beta2 * v[i] + (1.0f - c->beta2) * g * g;
+        params[i] -= step_size * m[i] / (sqrtf(v[i]) / sqrt_correction2 + c->eps);
+    }
+}
+
+void dn_optim_step(dn_optim *opt, float *params, const float *grads, float lr)
+{
+    if (opt->config.kind == DN_OPTIM_ADAM)
+        adam_step(opt, params, grads, lr);
+    else
+        sgd_step(opt, params, grads, lr);
+    opt->steps++;
+}
+
+long dn_optim_steps(const dn_optim *opt) { return opt->steps; }
+void dn_optim_set_steps(dn_optim *opt, long steps) { opt->steps = steps >= 0 ? steps : 0; }
+int dn_optim_state_count(const dn_optim *opt) { return opt->state_count; }
+
+float *dn_optim_state(dn_optim *opt, int i, const char **name)
+{
+    static const char *const sgd_names[] = {"momentum_buffer"};
+    static const char *const adam_names[] = {"exp_avg", "exp_avg_sq"};
+    if (i < 0 || i >= opt->state_count)
+        return NULL;
+    if (name)
+        *name = opt->config.kind == DN_OPTIM_ADAM ? adam_names[i] : sgd_names[i];
+    return opt->state[i];
+}
+
+float dn_lr_step_decay(float base_lr, float gamma, int step_size, int epoch)
+{
+    if (step_size < 1 || epoch < 0)
+        return base_lr;
+    return base_lr * powf(gamma, (float)(epoch / step_size));
+}

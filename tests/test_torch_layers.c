@@ -1,0 +1,198 @@
+/* test_torch_layers.c - every layer kernel against PyTorch reference values
+ * (tests/fixtures/torch_layers.txt): forward within 1e-4 absolute, gradients
+ * within 1e-3 relative. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "digitnet/ops.h"
+#include "fixture.h"
+#include "internal.h"
+#include "test_util.h"
+
+static dn_fixture fx;
+
+static const float *get(const char *case_name, const char *key, size_t *size)
+{
+    char name[128];
+    snprintf(name, sizeof name, "%s.%s", case_name, key);
+    const dn_fixture_tensor *t = dn_fixture_get(&fx, name);
+    if (!t)
+        return NULL;
+    if (size)
+        *size = t->size;
+    return t->data;
+}
+
+/* Largest |got - want| relative to max(|want|) of the tensor (at least 1). */
+static double relative_error(const float *got, const float *want, size_t n)
+{
+    double scale = 1.0, worst = 0.0;
+    for (size_t i = 0; i < n; i++)
+        scale = fmax(scale, fabs(want[i]));
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)got[i] - want[i]);
+        worst = isnan(d) ? INFINITY : fmax(worst, d);
+    }
+    return worst / scale;
+}
+
+static void check_forward(const char *what, const float *got, const float *want, size_t n)
+{
+    double err = dn_test_max_abs_diff(got, want, n);
+    CHECK(err <= 1e-4, "%s: max abs error %g > 1e-4", what, err);
+}
+
+static void check_gradient(const char *what, const float *got, const float *want, size_t n)
+{
+    double err = relative_error(got, want, n);
+    CHECK(err <= 1e-3, "%s: relative error %g > 1e-3", what, err);
+}
+
+static void test_conv(const char *name)
+{
+    size_t in_size, out_size, w_size;
+    const float *config = get(name, "config", NULL), *in = get(name, "input", &in_size);
+    const float *weight = get(name, "weight", &w_size), *bias = get(name, "bias", NULL);
+    const float *dout = get(name, "dout", &out_size), *want_out = get(name, "out", NULL);
+    const float *want_din = get(name, "din", NULL), *want_dw = get(name, "dweight", NULL);
+    const float *want_db = get(name, "dbias", NULL);
+    if (!config || !in || !weight || !bias || !dout || !want_out || !want_din || !want_dw || !want_db) {
+        CHECK(0, "%s: fixture incomplete", name);
+        return;
+    }
+    dn_conv2d_dims d = {.n = (int)config[0], .in_c = (int)config[1], .in_h = (int)config[2],
+                        .in_w = (int)config[3], .out_c = (int)config[4], .kernel_h = (int)config[5],
+                        .kernel_w = (int)config[6], .stride = (int)config[7], .pad = (int)config[8]};
+    CHECK(dn_conv2d_dims_init(&d), "%s: dims valid", name);
+    CHECK((size_t)d.n * d.out_c * d.out_h * d.out_w == out_size, "%s: output size %dx%d matches PyTorch",
+          name, d.out_h, d.out_w);
+    float *out = calloc(out_size, sizeof *out), *din = calloc(in_size, sizeof *din);
+    float *dw = calloc(w_size, sizeof *dw), *db = calloc((size_t)d.out_c, sizeof *db);
+    float *work = dn_alloc(dn_conv2d_workspace_size(&d) * sizeof(float));
+    dn_conv2d_forward(out, in, weight, bias, work, &d);
+    dn_conv2d_backward(din, dw, db, dout, in, weight, work, &d);
+    char what[64];
+    snprintf(what, sizeof what, "%s forward", name);
+    check_forward(what, out, want_out, out_size);
+    snprintf(what, sizeof what, "%s din", name);
+    check_gradient(what, din, want_din, in_size);
+    snprintf(what, sizeof what, "%s dweight", name);
+    check_gradient(what, dw, want_dw, w_size);
+    snprintf(what, sizeof what, "%s dbias", name);
+    check_gradient(what, db, want_db, (size_t)d.out_c);
+
+    /* Parameter gradients accumulate: a second backward doubles them. */
+    dn_conv2d_backward(din, dw, db, dout, in, weight, work, &d);
+    for (size_t i = 0; i < w_size; i++)
+        dw[i] *= 0.5f;
+    snprintf(what, sizeof what, "%s dweight accumulates", name);
+    check_gradient(what, dw, want_dw, w_size);
+    free(out);
+    free(din);
+    free(dw);
+    free(db);
+    dn_free(work);
+}
+
+static void test_pool(const char *name)
+{
+    size_t in_size, out_size;
+    const float *config = get(name, "config", NULL), *in = get(name, "input", &in_size);
+    const float *dout = get(name, "dout", &out_size), *want_out = get(name, "out", NULL);
+    const float *want_din = get(name, "din", NULL);
+    if (!config || !in || !dout || !want_out || !want_din) {
+        CHECK(0, "%s: fixture incomplete", name);
+        return;
+    }
+    int n = (int)config[0], c = (int)config[1], h = (int)config[2], w = (int)config[3];
+    int k = (int)config[4], s = (int)config[5];
+    float *out = calloc(out_size, sizeof *out), *din = malloc(in_size * sizeof *din);
+    int32_t *argmax = calloc(out_size, sizeof *argmax);
+    for (size_t i = 0; i < in_size; i++)
+        din[i] = NAN; /* backward must overwrite every element */
+    dn_maxpool2d_forward(out, argmax, in, n, c, h, w, k, s);
+    dn_maxpool2d_backward(din, dout, argmax, n, c, h, w, k, s);
+    char what[64];
+    snprintf(what, sizeof what, "%s forward", name);
+    check_forward(what, out, want_out, out_size);
+    snprintf(what, sizeof what, "%s din", name);
+    check_gradient(what, din, want_din, in_size);
+    free(out);
+    free(din);
+    free(argmax);
+}
+
+static void test_linear(const char *name)
+{
+    size_t in_size, out_size, w_size;
+    const float *config = get(name, "config", NULL), *in = get(name, "input", &in_size);
+    const float *weight = get(name, "weight", &w_size), *bias = get(name, "bias", NULL);
+    const float *dout = get(name, "dout", &out_size), *want_out = get(name, "out", NULL);
+    const float *want_din = get(name, "din", NULL), *want_dw = get(name, "dweight", NULL);
+    const float *want_db = get(name, "dbias", NULL);
+    if (!config || !in || !weight || !bias || !dout || !want_out || !want_din || !want_dw || !want_db) {
+        CHECK(0, "%s: fixture incomplete", name);
+        return;
+    }
+    int n = (int)config[0], i_f = (int)config[1], o_f = (int)config[2];
+    float *out = calloc(out_size, sizeof *out), *din = calloc(in_size, sizeof *din);
+    float *dw = calloc(w_size, sizeof *dw), *db = calloc((size_t)o_f, sizeof *db);
+    dn_linear_forward(out, in, weight, bias, n, i_f, o_f);
+    dn_linear_backward(din, dw, db, dout, in, weight, n, i_f, o_f);
+    char what[64];
+    snprintf(what, sizeof what, "%s forward", name);
+    check_forward(what, out, want_out, out_size);
+    snprintf(what, sizeof what, "%s din", name);
+    check_gradient(what, din, want_din, in_size);
+    snprintf(what, sizeof what, "%s dweight", name);
+    check_gradient(what, dw, want_dw, w_size);
+    snprintf(what, sizeof what, "%s dbias", name);
+    check_gradient(what, db, want_db, (size_t)o_f);
+    free(out);
+    free(din);
+    free(dw);
+    free(db);
+}
+
+static void test_cross_entropy(void)
+{
+    size_t size, n;
+    const float *logits = get("xent", "logits", &size), *labels_f = get("xent", "labels", &n);
+    const float *want_loss = get("xent", "loss", NULL), *want_probs = get("xent", "probs", NULL);
+    const float *want_dlogits = get("xent", "dlogits", NULL);
+    if (!logits || !labels_f || !want_loss || !want_probs || !want_dlogits) {
+        CHECK(0, "xent: fixture incomplete");
+        return;
+    }
+    int classes = (int)(size / n);
+    uint8_t labels[16];
+    for (size_t i = 0; i < n; i++)
+        labels[i] = (uint8_t)labels_f[i];
+    float probs[160], dlogits[160], probs2[160];
+    float loss = dn_cross_entropy_forward(probs, logits, labels, (int)n, classes);
+    CHECK(isfinite(loss) && fabs(loss - want_loss[0]) <= 1e-4 * fmax(1.0, fabs(want_loss[0])),
+          "xent loss %.7g vs PyTorch %.7g", loss, want_loss[0]);
+    check_forward("xent probs", probs, want_probs, size);
+    dn_softmax_forward(probs2, logits, (int)n, classes);
+    check_forward("softmax", probs2, want_probs, size);
+    dn_cross_entropy_backward(dlogits, probs, labels, (int)n, classes);
+    check_gradient("xent dlogits", dlogits, want_dlogits, size);
+}
+
+int main(void)
+{
+    if (!dn_fixture_load(&fx, "torch_layers.txt"))
+        return 1;
+    test_conv("conv_a");
+    test_conv("conv_b");
+    test_conv("conv_c");
+    test_pool("pool_a");
+    test_pool("pool_b");
+    test_pool("pool_c");
+    test_linear("linear_a");
+    test_linear("linear_b");
+    test_cross_entropy();
+    dn_fixture_free(&fx);
+    return dn_test_finish();
+}
