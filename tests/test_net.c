@@ -1,0 +1,288 @@
+/* test_net.c - networks from specs: presets and their shapes, parameter names
+ * and initialisation, spec errors, batch independence, bit-identical training
+ * with 1 and 2 threads, and small problems learned to 100%. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "digitnet/net.h"
+#include "digitnet/optim.h"
+#include "test_util.h"
+
+static void test_cnn_preset(void)
+{
+    dn_net *net;
+    CHECK_OK(dn_net_new(&net, "cnn", 1));
+    if (!net)
+        return;
+    static const int want_out[][3] = {{32, 26, 26}, {32, 26, 26}, {64, 24, 24}, {64, 24, 24},
+                                      {64, 12, 12}, {9216, 1, 1},  {128, 1, 1},  {128, 1, 1},
+                                      {10, 1, 1}};
+    CHECK(dn_net_layer_count(net) == 9, "cnn has 9 layers, got %d", dn_net_layer_count(net));
+    for (int i = 0; i < 9 && i < dn_net_layer_count(net); i++) {
+        int in[3], out[3];
+        dn_net_layer_shapes(net, i, in, out);
+        CHECK(memcmp(out, want_out[i], sizeof out) == 0, "layer %d (%s) outputs %dx%dx%d", i,
+              dn_net_layer_kind(net, i), out[0], out[1], out[2]);
+    }
+    CHECK(dn_net_param_count(net) == 1199882, "cnn parameter count %zu", dn_net_param_count(net));
+    static const char *names[] = {"conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias",
+                                  "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"};
+    static const int shapes[][4] = {{32, 1, 3, 3}, {32}, {64, 32, 3, 3}, {64}, {128, 9216}, {128},
+                                    {10, 128}, {10}};
+    CHECK(dn_net_param_tensor_count(net) == 8, "8 parameter tensors");
+    for (int t = 0; t < 8; t++) {
+        dn_net_param p;
+        CHECK_OK(dn_net_get_param(net, t, &p));
+        CHECK(strcmp(p.name, names[t]) == 0, "tensor %d is %s, expected %s", t, p.name, names[t]);
+        CHECK(memcmp(p.value.shape, shapes[t], (size_t)p.value.ndim * sizeof(int)) == 0,
+              "%s shape", names[t]);
+        CHECK(dn_net_find_param(net, names[t]) == t, "find %s", names[t]);
+        /* PyTorch's default init: uniform within +-1/sqrt(fan_in) */
+        float bound = 1.0f / sqrtf((float)(t < 2 ? 9 : t < 4 ? 288 : t < 6 ? 9216 : 128));
+        float lo = 0, hi = 0;
+        for (size_t j = 0; j < p.value.size; j++) {
+            lo = fminf(lo, p.value.data[j]);
+            hi = fmaxf(hi, p.value.data[j]);
+        }
+        CHECK(lo >= -bound && hi <= bound && hi > 0.7f * bound && lo < -0.7f * bound,
+              "%s initialised in [%g, %g], bound %g", names[t], (double)lo, (double)hi, (double)bound);
+    }
+    CHECK(dn_net_find_param(net, "fc3.weight") == -1, "no fc3 in the cnn");
+    CHECK(dn_net_find_param(net, "conv1") == -1, "a layer name alone is not a tensor");
+    dn_net_free(net);
+}
+
+static void test_mlp_and_round_trip(void)
+{
+    dn_net *net, *again;
+    CHECK_OK(dn_net_new(&net, "mlp", 1));
+    if (!net)
+        return;
+    CHECK(dn_net_param_count(net) == 136074, "mlp parameter count %zu", dn_net_param_count(net));
+    CHECK_OK(dn_net_new(&again, dn_net_spec(net), 1));
+    if (again) {
+        CHECK(strcmp(dn_net_spec(net), dn_net_spec(again)) == 0, "canonical spec round-trips: %s",
+              dn_net_spec(again));
+        CHECK(memcmp(dn_net_params(net), dn_net_params(again), dn_net_param_count(net) * 4) == 0,
+              "same seed, same weights");
+        dn_net_init_params(again, 2);
+        CHECK(memcmp(dn_net_params(net), dn_net_params(again), dn_net_param_count(net) * 4) != 0,
+              "another seed, other weights");
+        dn_net_free(again);
+    }
+    dn_net_free(net);
+}
+
+static void test_bad_specs(void)
+{
+    static const struct {
+        const char *spec;
+        dn_status want;
+    } cases[] = {
+        {"", DN_ERR_FORMAT},
+        {"resnet", DN_ERR_FORMAT},
+        {"conv 3 3; linear 10", DN_ERR_FORMAT},
+        {"input 1x28; linear 10", DN_ERR_FORMAT},
+        {"input 1x28x28x3; flatten; linear 10", DN_ERR_FORMAT},
+        {"input 0x28x28; flatten; linear 10", DN_ERR_FORMAT},
+        {"input 1x28x28", DN_ERR_FORMAT},
+        {"input 1x28x28; input 1x28x28; flatten; linear 10", DN_ERR_FORMAT},
+        {"input 1x28x28; conv 32; flatten; linear 10", DN_ERR_FORMAT},
+        {"input 1x28x28; conv 32 3 stride=0; flatten; linear 10", DN_ERR_FORMAT},
+        {"input 1x28x28; conv 32 3 dilation=2; flatten; linear 10", DN_ERR_FORMAT},
+        {"input 1x28x28; conv -4 3; flatten; linear 10", DN_ERR_FORMAT},
+        {"input 1x28x28; conv 4 3x; flatten; linear 10", DN_ERR_FORMAT},
+        {"input 1x28x28; conv 4 29; flatten; linear 10", DN_ERR_SHAPE},
+        {"input 1x28x28; maxpool 30; flatten; linear 10", DN_ERR_SHAPE},
+        {"input 1x28x28; linear 10", DN_ERR_SHAPE},
+        {"input 1x28x28; flatten; linear 10 20", DN_ERR_FORMAT},
+        {"input 1x28x28; flatten; linear 99999999999", DN_ERR_FORMAT},
+        {"input 1x28x28; flatten; dropout 1.0; linear 10", DN_ERR_FORMAT},
+        {"input 1x28x28; flatten; dropout nan; linear 10", DN_ERR_FORMAT},
+        {"input 1x28x28; flatten; relu 3; linear 10", DN_ERR_FORMAT},
+        {"input 1x28x28; flatten; linear 1", DN_ERR_SHAPE},
+        {"input 1x28x28; flatten; linear 300", DN_ERR_SHAPE},
+        {"input 1x28x28; conv 10 3", DN_ERR_SHAPE},
+        {"input 1x28x28; flatten; softmax; linear 10", DN_ERR_FORMAT},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        dn_net *net = (dn_net *)&net;
+        dn_clear_error();
+        dn_status status = dn_net_new(&net, cases[i].spec, 1);
+        CHECK(status == cases[i].want && net == NULL && dn_last_error()[0] != '\0',
+              "spec '%s': got %s (%s), expected %s", cases[i].spec, dn_status_name(status),
+              dn_last_error(), dn_status_name(cases[i].want));
+    }
+    dn_net *net;
+    CHECK_OK(dn_net_new(&net, " input 3x10x12 \n conv 4 3x5 stride=2 pad=1;;relu\nmaxpool 2 stride=1; "
+                              "flatten; dropout 0.1; linear 5", 3));
+    if (net) {
+        int in[3], out[3];
+        dn_net_layer_shapes(net, 0, in, out);
+        CHECK(out[0] == 4 && out[1] == 5 && out[2] == 5, "conv 3x5 s2 p1 on 10x12 gives 4x5x5, got %dx%dx%d",
+              out[0], out[1], out[2]);
+        dn_net_layer_shapes(net, 2, in, out);
+        CHECK(out[1] == 4 && out[2] == 4, "maxpool 2 stride 1 gives 4x4");
+        CHECK(strcmp(dn_net_spec(net), "input 3x10x12; conv 4 3x5 stride=2 pad=1; relu; maxpool 2 "
+                                       "stride=1; flatten; dropout 0.1; linear 5") == 0,
+              "canonical spec: %s", dn_net_spec(net));
+        dn_net_free(net);
+    }
+}
+
+static void test_batch_independence(void)
+{
+    dn_net *net;
+    CHECK_OK(dn_net_new(&net, "cnn", 7));
+    if (!net)
+        return;
+    dn_rng rng;
+    dn_rng_seed(&rng, 3);
+    float input[5 * 784], probs5[50], probs1[10];
+    dn_test_fill_uniform(&rng, input, 5 * 784, -0.4f, 2.8f);
+    CHECK_OK(dn_net_predict(net, input, 2, probs5));
+    CHECK_OK(dn_net_predict(net, input, 5, probs5));
+    CHECK_OK(dn_net_predict(net, input + 3 * 784, 1, probs1));
+    double sum = 0;
+    for (int k = 0; k < 10; k++)
+        sum += probs5[30 + k];
+    CHECK(fabs(sum - 1.0) < 1e-5, "probabilities sum to 1 (%g)", sum);
+    CHECK(dn_test_max_abs_diff(probs1, probs5 + 30, 10) < 1e-6,
+          "a sample's prediction does not depend on its batch");
+    uint8_t labels[5] = {1, 2, 3, 4, 10};
+    CHECK_OK(dn_net_forward(net, input, 5, true));
+    CHECK(dn_net_backward(net, labels, NULL, NULL) == DN_ERR_ARG, "label 10 of 10 classes refused");
+    CHECK(dn_net_forward(net, input, 0, false) == DN_ERR_ARG, "n = 0 refused");
+    dn_net_free(net);
+}
+
+/* A few Adam steps on random data; returns the parameters (malloc'd). */
+static float *train_steps(const char *spec, int threads, size_t *count)
+{
+    dn_net *net;
+    if (dn_net_new(&net, spec, 11) != DN_OK)
+        return NULL;
+    dn_net_set_threads(net, threads);
+    dn_optim_config config = dn_optim_defaults(DN_OPTIM_ADAM);
+    dn_optim *opt;
+    dn_optim_new(&opt, &config, dn_net_param_count(net));
+    dn_rng rng;
+    dn_rng_seed(&rng, 5);
+    enum { N = 20 };
+    static float input[N * 784];
+    uint8_t labels[N];
+    for (int step = 0; step < 3; step++) {
+        dn_test_fill_uniform(&rng, input, N * 784, -0.4f, 2.8f);
+        for (int b = 0; b < N; b++)
+            labels[b] = (uint8_t)dn_rng_below(&rng, 10);
+        dn_net_zero_grad(net);
+        dn_net_forward(net, input, N, true);
+        dn_net_backward(net, labels, NULL, NULL);
+        dn_optim_step(opt, dn_net_params(net), dn_net_grads(net), 1e-3f);
+    }
+    *count = dn_net_param_count(net);
+    float *params = malloc(*count * sizeof *params);
+    memcpy(params, dn_net_params(net), *count * sizeof *params);
+    dn_optim_free(opt);
+    dn_net_free(net);
+    return params;
+}
+
+static void test_thread_determinism(const char *spec)
+{
+    size_t n1 = 0, n2 = 0;
+    float *one = train_steps(spec, 1, &n1), *two = train_steps(spec, 2, &n2);
+    CHECK(one && two && n1 == n2, "%s trains", spec);
+    if (one && two) {
+        CHECK(memcmp(one, two, n1 * sizeof *one) == 0,
+              "%s: 3 training steps give bit-identical parameters with 1 and 2 threads", spec);
+        size_t n3;
+        float *again = train_steps(spec, 2, &n3);
+        CHECK(again && memcmp(two, again, n1 * sizeof *one) == 0, "%s: and run to run", spec);
+        free(again);
+    }
+#ifdef _OPENMP
+    CHECK(omp_get_max_threads() >= 1, "threads restored");
+#endif
+    free(one);
+    free(two);
+}
+
+/* Trains spec on (inputs, labels) with Adam until every sample is right. */
+static void test_learns(const char *what, const char *spec, const float *inputs,
+                        const uint8_t *labels, int n, int max_steps)
+{
+    dn_net *net;
+    CHECK_OK(dn_net_new(&net, spec, 1));
+    if (!net)
+        return;
+    dn_optim_config config = dn_optim_defaults(DN_OPTIM_ADAM);
+    dn_optim *opt;
+    CHECK_OK(dn_optim_new(&opt, &config, dn_net_param_count(net)));
+    int correct = 0, step;
+    float loss = 0;
+    for (step = 0; step < max_steps && correct < n; step++) {
+        dn_net_zero_grad(net);
+        dn_net_forward(net, inputs, n, true);
+        dn_net_backward(net, labels, &loss, &correct);
+        dn_optim_step(opt, dn_net_params(net), dn_net_grads(net), 0.01f);
+    }
+    CHECK(correct == n, "%s: %d of %d right after %d steps (loss %g)", what, correct, n, step,
+          (double)loss);
+    dn_optim_free(opt);
+    dn_net_free(net);
+}
+
+static void test_learning(void)
+{
+    const float xor_in[] = {0, 0, 0, 1, 1, 0, 1, 1};
+    const uint8_t xor_labels[] = {0, 1, 1, 0};
+    test_learns("xor", "input 2x1x1; flatten; linear 8; relu; linear 2", xor_in, xor_labels, 4, 2000);
+
+    /* three Gaussian blobs in 2-D */
+    enum { BLOBS = 150 };
+    float blobs[BLOBS * 2];
+    uint8_t blob_labels[BLOBS];
+    const float centres[3][2] = {{-2, -2}, {2, -1}, {0, 2.5f}};
+    dn_rng rng;
+    dn_rng_seed(&rng, 8);
+    for (int i = 0; i < BLOBS; i++) {
+        blob_labels[i] = (uint8_t)(i % 3);
+        blobs[2 * i] = centres[i % 3][0] + 0.5f * dn_rng_normal(&rng);
+        blobs[2 * i + 1] = centres[i % 3][1] + 0.5f * dn_rng_normal(&rng);
+    }
+    test_learns("blobs", "input 2x1x1; flatten; linear 16; relu; linear 3", blobs, blob_labels,
+                BLOBS, 2000);
+
+    /* 8x8 images of a horizontal or vertical bar at random places, via conv and pool */
+    enum { BARS = 40 };
+    static float bars[BARS * 64];
+    uint8_t bar_labels[BARS];
+    memset(bars, 0, sizeof bars);
+    for (int i = 0; i < BARS; i++) {
+        int at = (int)dn_rng_below(&rng, 8), from = (int)dn_rng_below(&rng, 4);
+        bar_labels[i] = (uint8_t)(i % 2);
+        for (int k = from; k < from + 4; k++)
+            bars[i * 64 + (bar_labels[i] ? k * 8 + at : at * 8 + k)] = 1.0f;
+    }
+    test_learns("bars", "input 1x8x8; conv 4 3 pad=1; relu; maxpool 2; flatten; linear 2", bars,
+                bar_labels, BARS, 2000);
+}
+
+int main(void)
+{
+    test_cnn_preset();
+    test_mlp_and_round_trip();
+    test_bad_specs();
+    test_batch_independence();
+    test_thread_determinism("cnn");
+    test_thread_determinism("cnn-dropout");
+    test_thread_determinism("mlp");
+    test_learning();
+    return dn_test_finish();
+}
