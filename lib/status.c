@@ -44,10 +44,18 @@ dn_status dn_fail_context(dn_status status, const char *fmt, ...)
     memcpy(previous, last_message, sizeof previous);
     va_list args;
     va_start(args, fmt);
-    int n = vsnprintf(last_message, sizeof last_message, fmt, args);
+    vsnprintf(last_message, sizeof last_message, fmt, args);
     va_end(args);
-    if (n >= 0 && (size_t)n < sizeof last_message)
-        snprintf(last_message + n, sizeof last_message - (size_t)n, ": %s", previous);
+    /* append ": previous", cut to what fits */
+    size_t len = strlen(last_message);
+    if (len + 3 < sizeof last_message) {
+        memcpy(last_message + len, ": ", 2);
+        len += 2;
+        size_t room = sizeof last_message - len - 1;
+        size_t tail = strnlen(previous, room);
+        memcpy(last_message + len, previous, tail);
+        last_message[len + tail] = '\0';
+    }
     return status;
 }
 
