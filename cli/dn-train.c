@@ -1,0 +1,333 @@
+/* dn-train.c - trains a network on an IDX dataset (MNIST by default),
+ * evaluating and checkpointing after every epoch. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "digitnet.h"
+
+typedef struct train_options {
+    const char *model;     /* preset name, or NULL with arch */
+    const char *arch;
+    long epochs, batch, limit, threads;
+    double lr, lr_decay, momentum, weight_decay;
+    long lr_step;
+    const char *optimizer;
+    long seed;
+    const char *data_dir;
+    const char *out;
+    const char *checkpoint;
+    const char *metrics;
+    const char *resume;
+    bool augment;
+    bool dropout;
+    bool quiet;
+} train_options;
+
+static void usage(FILE *out)
+{
+    fputs("usage: dn-train [options]\n"
+          "Trains a digit classifier on MNIST (or any IDX set in the same layout),\n"
+          "testing and saving a checkpoint after every epoch.\n"
+          "\n"
+          "  --model cnn|mlp       preset architecture (default cnn)\n"
+          "  --arch SPEC           custom architecture, e.g. 'input 1x28x28; flatten; linear 10'\n"
+          "  --no-dropout          train the cnn without its dropout layers\n"
+          "  --epochs N            passes over the training set (default 5)\n"
+          "  --batch N             samples per step (default 64)\n"
+          "  --optimizer adam|sgd  (default adam)\n"
+          "  --lr X                learning rate (default 0.001 adam, 0.05 sgd)\n"
+          "  --lr-decay G          multiply the learning rate by G ... (default 0.6)\n"
+          "  --lr-step N           ... every N epochs (default 1)\n"
+          "  --momentum X          SGD momentum (default 0.9)\n"
+          "  --weight-decay X      L2 penalty (default 0)\n"
+          "  --augment             random shifts, rotations, scaling and shear\n"
+          "  --seed N              seed for weights, order, dropout (default 1)\n"
+          "  --threads N           OpenMP threads (default: all cores)\n"
+          "  --data DIR            dataset folder (default datasets/mnist)\n"
+          "  --limit N             train on the first N images only\n"
+          "  --out FILE            model file (default models/<model>.safetensors)\n"
+          "  --checkpoint FILE     checkpoint file (default: the model file's name with\n"
+          "                        .ckpt.safetensors)\n"
+          "  --resume FILE         continue from a checkpoint (give the same options)\n"
+          "  --metrics FILE        append one JSON object per epoch\n"
+          "  --quiet               no progress bar\n"
+          "  --help\n",
+          out);
+}
+
+static bool parse_args(int argc, char **argv, train_options *o)
+{
+    *o = (train_options){.model = "cnn", .epochs = 5, .batch = 64, .lr = -1, .lr_decay = 0.6,
+                         .lr_step = 1, .momentum = 0.9, .optimizer = "adam", .seed = 1,
+                         .data_dir = "datasets/mnist", .dropout = true};
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i], *v = NULL, *value;
+        bool ok = true;
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+            usage(stdout);
+            exit(0);
+        } else if (strcmp(arg, "--augment") == 0) {
+            o->augment = true;
+        } else if (strcmp(arg, "--no-dropout") == 0) {
+            o->dropout = false;
+        } else if (strcmp(arg, "--quiet") == 0) {
+            o->quiet = true;
+        } else if (cli_match(arg, "--model", &v)) {
+            ok = (value = cli_value(argc, argv, &i, v)) != NULL;
+            if (ok && strcmp(value, "cnn") != 0 && strcmp(value, "mlp") != 0) {
+                cli_error("--model: expected cnn or mlp, got '%s' (use --arch for others)", value);
+                ok = false;
+            }
+            if (ok)
+                o->model = value;
+        } else if (cli_match(arg, "--arch", &v)) {
+            ok = (o->arch = cli_value(argc, argv, &i, v)) != NULL;
+        } else if (cli_match(arg, "--optimizer", &v)) {
+            ok = (value = cli_value(argc, argv, &i, v)) != NULL;
+            if (ok && strcmp(value, "adam") != 0 && strcmp(value, "sgd") != 0) {
+                cli_error("--optimizer: expected adam or sgd, got '%s'", value);
+                ok = false;
+            }
+            if (ok)
+                o->optimizer = value;
+        } else if (cli_match(arg, "--epochs", &v)) {
+            ok = (value = cli_value(argc, argv, &i, v)) && cli_parse_int(arg, value, 1, 100000, &o->epochs);
+        } else if (cli_match(arg, "--batch", &v)) {
+            ok = (value = cli_value(argc, argv, &i, v)) && cli_parse_int(arg, value, 1, 65536, &o->batch);
+        } else if (cli_match(arg, "--limit", &v)) {
+            ok = (value = cli_value(argc, argv, &i, v)) && cli_parse_int(arg, value, 1, 1L << 30, &o->limit);
+        } else if (cli_match(arg, "--threads", &v)) {
+            ok = (value = cli_value(argc, argv, &i, v)) && cli_parse_int(arg, value, 1, 1024, &o->threads);
+        } else if (cli_match(arg, "--seed", &v)) {
+            ok = (value = cli_value(argc, argv, &i, v)) && cli_parse_int(arg, value, 0, 1L << 62, &o->seed);
+        } else if (cli_match(arg, "--lr-step", &v)) {
+            ok = (value = cli_value(argc, argv, &i, v)) && cli_parse_int(arg, value, 1, 100000, &o->lr_step);
+        } else if (cli_match(arg, "--lr-decay", &v)) {
+            ok = (value = cli_value(argc, argv, &i, v)) && cli_parse_float(arg, value, 1e-6, 1, &o->lr_decay);
+        } else if (cli_match(arg, "--lr", &v)) {
+            ok = (value = cli_value(argc, argv, &i, v)) && cli_parse_float(arg, value, 1e-9, 10, &o->lr);
+        } else if (cli_match(arg, "--momentum", &v)) {
+            ok = (value = cli_value(argc, argv, &i, v)) && cli_parse_float(arg, value, 0, 0.999, &o->momentum);
+        } else if (cli_match(arg, "--weight-decay", &v)) {
+            ok = (value = cli_value(argc, argv, &i, v)) && cli_parse_float(arg, value, 0, 1, &o->weight_decay);
+        } else if (cli_match(arg, "--data", &v)) {
+            ok = (o->data_dir = cli_value(argc, argv, &i, v)) != NULL;
+        } else if (cli_match(arg, "--out", &v)) {
+            ok = (o->out = cli_value(argc, argv, &i, v)) != NULL;
+        } else if (cli_match(arg, "--checkpoint", &v)) {
+            ok = (o->checkpoint = cli_value(argc, argv, &i, v)) != NULL;
+        } else if (cli_match(arg, "--metrics", &v)) {
+            ok = (o->metrics = cli_value(argc, argv, &i, v)) != NULL;
+        } else if (cli_match(arg, "--resume", &v)) {
+            ok = (o->resume = cli_value(argc, argv, &i, v)) != NULL;
+        } else {
+            cli_error("unknown option '%s' (see --help)", arg);
+            ok = false;
+        }
+        if (!ok)
+            return false;
+    }
+    if (o->lr < 0)
+        o->lr = strcmp(o->optimizer, "adam") == 0 ? 1e-3 : 0.05;
+    return true;
+}
+
+/* The model's name for default file names: the preset, or "custom". */
+static const char *model_name(const train_options *o) { return o->arch ? "custom" : o->model; }
+
+static const char *architecture(const train_options *o)
+{
+    if (o->arch)
+        return o->arch;
+    if (strcmp(o->model, "cnn") == 0 && o->dropout)
+        return "cnn-dropout";
+    return o->model;
+}
+
+/* models/cnn.safetensors -> models/cnn.ckpt.safetensors */
+static char *checkpoint_path(const char *out)
+{
+    size_t len = strlen(out);
+    const char *suffix = ".safetensors";
+    size_t suffix_len = strlen(suffix);
+    char *path = malloc(len + 32);
+    if (!path)
+        return NULL;
+    if (len > suffix_len && strcmp(out + len - suffix_len, suffix) == 0)
+        snprintf(path, len + 32, "%.*s.ckpt%s", (int)(len - suffix_len), out, suffix);
+    else
+        snprintf(path, len + 32, "%s.ckpt.safetensors", out);
+    return path;
+}
+
+static volatile sig_atomic_t interrupted;
+static const char *interrupt_note = "";
+
+static void on_interrupt(int sig)
+{
+    (void)sig;
+    if (write(STDERR_FILENO, interrupt_note, strlen(interrupt_note)) < 0)
+        _exit(130);
+    _exit(130);
+}
+
+static void progress(void *user, int done, int total, double loss, double accuracy)
+{
+    cli_progress_update(user, done, total, loss, accuracy);
+}
+
+typedef struct run {
+    train_options opt;
+    dn_dataset train, test;
+    dn_net *net;
+    dn_optim *optim;
+    dn_optim_config config;
+    dn_model_info info;
+    float base_lr;
+    int first_epoch;
+    char *checkpoint;
+    char *out;
+} run;
+
+static bool setup(run *r)
+{
+    const train_options *o = &r->opt;
+    dn_status status = dn_dataset_load_dir(&r->train, o->data_dir, true, DN_MNIST_MEAN, DN_MNIST_STD);
+    if (status == DN_OK)
+        status = dn_dataset_load_dir(&r->test, o->data_dir, false, DN_MNIST_MEAN, DN_MNIST_STD);
+    if (status != DN_OK) {
+        cli_error("%s", dn_last_error());
+        if (status == DN_ERR_IO)
+            cli_error("fetch MNIST first: bash datasets/fetch-mnist.sh (or pass --data DIR)");
+        return false;
+    }
+    if (o->resume) {
+        status = dn_checkpoint_load(&r->net, &r->optim, &r->config, &r->base_lr, &r->first_epoch,
+                                    &r->info, o->resume);
+        if (status != DN_OK) {
+            cli_error("cannot resume: %s", dn_last_error());
+            return false;
+        }
+        if (r->info.seed < 0)
+            r->info.seed = o->seed;
+        fprintf(stderr, "resuming %s after epoch %d\n", o->resume, r->first_epoch);
+    } else {
+        status = dn_net_new(&r->net, architecture(o), (uint64_t)o->seed);
+        if (status != DN_OK) {
+            cli_error("%s", dn_last_error());
+            return false;
+        }
+        r->config = dn_optim_defaults(strcmp(o->optimizer, "adam") == 0 ? DN_OPTIM_ADAM : DN_OPTIM_SGD);
+        if (r->config.kind == DN_OPTIM_SGD)
+            r->config.momentum = (float)o->momentum;
+        r->config.weight_decay = (float)o->weight_decay;
+        if (dn_optim_new(&r->optim, &r->config, dn_net_param_count(r->net)) != DN_OK) {
+            cli_error("%s", dn_last_error());
+            return false;
+        }
+        r->base_lr = (float)o->lr;
+        r->info = dn_model_info_default();
+        r->info.seed = o->seed;
+    }
+    if (o->threads > 0)
+        dn_net_set_threads(r->net, (int)o->threads);
+    char default_out[256];
+    snprintf(default_out, sizeof default_out, "models/%s.safetensors", model_name(o));
+    r->out = strdup(o->out ? o->out : default_out);
+    r->checkpoint = o->checkpoint ? strdup(o->checkpoint) : checkpoint_path(r->out);
+    if (!r->out || !r->checkpoint || !cli_make_parent_dir(r->out) || !cli_make_parent_dir(r->checkpoint))
+        return false;
+    return true;
+}
+
+static bool write_metrics(const run *r, int epoch, const dn_epoch_stats *s, double test_acc)
+{
+    if (!r->opt.metrics)
+        return true;
+    FILE *f = fopen(r->opt.metrics, epoch == 0 ? "w" : "a");
+    if (!f) {
+        cli_error("cannot open %s: %s", r->opt.metrics, strerror(errno));
+        return false;
+    }
+    fprintf(f,
+            "{\"epoch\":%d,\"train_loss\":%.6f,\"train_acc\":%.6f,\"test_acc\":%.6f,"
+            "\"seconds\":%.3f,\"images_per_s\":%.1f}\n",
+            epoch + 1, s->loss, s->accuracy, test_acc, s->seconds, s->samples / s->seconds);
+    return fclose(f) == 0;
+}
+
+static bool train(run *r)
+{
+    const train_options *o = &r->opt;
+    bool tty = !o->quiet && isatty(STDERR_FILENO);
+    static char note[512];
+    for (int epoch = r->first_epoch; epoch < o->epochs; epoch++) {
+        dn_train_config config = {
+            .batch = (int)o->batch,
+            .lr = dn_lr_step_decay(r->base_lr, (float)o->lr_decay, (int)o->lr_step, epoch),
+            .augment = o->augment,
+            .background = -DN_MNIST_MEAN / DN_MNIST_STD,
+            .seed = (uint64_t)r->info.seed,
+            .limit = (int)o->limit,
+        };
+        char label[32];
+        snprintf(label, sizeof label, "epoch %d/%ld", epoch + 1, o->epochs);
+        cli_progress bar;
+        cli_progress_start(&bar, tty, label);
+        dn_epoch_stats stats;
+        dn_status status = dn_train_epoch(r->net, r->optim, &r->train, &config, epoch, progress,
+                                          &bar, &stats);
+        cli_progress_finish(&bar);
+        double test_acc = 0;
+        if (status == DN_OK)
+            status = dn_evaluate(r->net, &r->test, 0, 500, &test_acc, NULL);
+        if (status != DN_OK) {
+            cli_error("%s", dn_last_error());
+            return false;
+        }
+        printf("epoch %d/%ld  loss %.4f  train %.2f%%  test %.2f%%  %.1fs  %.0f img/s  lr %.3g\n",
+               epoch + 1, o->epochs, stats.loss, 100 * stats.accuracy, 100 * test_acc,
+               stats.seconds, stats.samples / stats.seconds, (double)config.lr);
+        fflush(stdout);
+        r->info.epochs = epoch + 1;
+        r->info.test_accuracy = (float)test_acc;
+        r->info.train_images = stats.samples;
+        if (dn_model_save(r->net, &r->info, r->out) != DN_OK ||
+            dn_checkpoint_save(r->net, r->optim, &r->config, r->base_lr, epoch + 1, &r->info,
+                               r->checkpoint) != DN_OK) {
+            cli_error("%s", dn_last_error());
+            return false;
+        }
+        snprintf(note, sizeof note,
+                 "\ninterrupted; epoch %d is saved in %s (resume with --resume %s)\n", epoch + 1,
+                 r->out, r->checkpoint);
+        interrupt_note = note;
+        if (!write_metrics(r, epoch, &stats, test_acc))
+            return false;
+    }
+    printf("saved %s (checkpoint %s)\n", r->out, r->checkpoint);
+    return true;
+}
+
+int main(int argc, char **argv)
+{
+    cli_set_program("dn-train");
+    run r = {0};
+    if (!parse_args(argc, argv, &r.opt))
+        return 2;
+    interrupt_note = "\ninterrupted before the first epoch finished; nothing saved\n";
+    signal(SIGINT, on_interrupt);
+    bool ok = setup(&r) && train(&r);
+    dn_dataset_free(&r.train);
+    dn_dataset_free(&r.test);
+    dn_net_free(r.net);
+    dn_optim_free(r.optim);
+    free(r.out);
+    free(r.checkpoint);
+    return ok ? 0 : 1;
+}

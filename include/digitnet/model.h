@@ -1,0 +1,67 @@
+/* digitnet/model.h - networks in safetensors files, and training checkpoints.
+ *
+ * A model file holds every parameter as an F32 tensor named the way PyTorch
+ * names the seed's modules ("conv1.weight" [32,1,3,3], "fc1.bias" [128], ...,
+ * OIHW convolution weights, [out,in] linear weights, C,H,W flatten order),
+ * so it loads in PyTorch with safetensors.torch.load_file + load_state_dict,
+ * and a state dict saved from PyTorch loads here. __metadata__ carries:
+ *     arch           the canonical spec (digitnet/net.h)
+ *     input_mean     input normalisation: x = (pixel/255 - mean) / std
+ *     input_std
+ *     epochs, seed, test_accuracy, train_images   training facts, when known
+ *     producer       "digitnet <version>"
+ * A file without "arch" (one exported from PyTorch) loads as the preset whose
+ * tensor names and shapes it matches exactly, with MNIST's normalisation.
+ *
+ * A checkpoint is a model file plus the optimizer state: tensors
+ * "optimizer.<state>" (flat, one per state buffer, e.g. optimizer.exp_avg)
+ * and metadata "optimizer" (sgd|adam), "optimizer_steps", "epoch" (epochs
+ * completed), "lr", "momentum", "weight_decay", "beta1", "beta2", "eps",
+ * "nesterov". Files are written atomically (temporary file, fsync, rename). */
+#ifndef DIGITNET_MODEL_H
+#define DIGITNET_MODEL_H
+
+#include <stdint.h>
+
+#include "digitnet/net.h"
+#include "digitnet/optim.h"
+#include "digitnet/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct dn_model_info {
+    float input_mean, input_std;
+    int epochs;          /* -1 when unknown */
+    int64_t seed;        /* -1 when unknown */
+    float test_accuracy; /* in [0,1]; negative when unknown */
+    int64_t train_images;/* -1 when unknown */
+} dn_model_info;
+
+/* MNIST normalisation, every training fact unknown. */
+dn_model_info dn_model_info_default(void);
+
+/* Saves net's parameters and info to path (atomically). */
+dn_status dn_model_save(dn_net *net, const dn_model_info *info, const char *path);
+
+/* Loads a model file: builds the net its metadata (or tensor names) describe,
+ * fills in the parameters, and sets *info (may be NULL). Every tensor must be
+ * present with the right shape and finite values; extra tensors other than
+ * "optimizer.*" are an error. */
+dn_status dn_model_load(dn_net **net, dn_model_info *info, const char *path);
+
+/* Saves net, the optimizer's state and how far training got. */
+dn_status dn_checkpoint_save(dn_net *net, dn_optim *opt, const dn_optim_config *config,
+                             float lr, int epoch, const dn_model_info *info, const char *path);
+
+/* Loads a checkpoint: the net (as dn_model_load), a new optimizer with the
+ * saved configuration and state, the base learning rate and the number of
+ * epochs completed. */
+dn_status dn_checkpoint_load(dn_net **net, dn_optim **opt, dn_optim_config *config, float *lr,
+                             int *epoch, dn_model_info *info, const char *path);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

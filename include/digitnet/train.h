@@ -1,0 +1,65 @@
+/* digitnet/train.h - the training loop, evaluation and data augmentation.
+ *
+ * dn_train_epoch runs one pass over a dataset in a shuffled order drawn from
+ * (seed, epoch) alone, with dropout masks and augmentation seeded the same
+ * way, so epoch e of a run resumed from a checkpoint is bit-identical to
+ * epoch e of an uninterrupted run, for any thread count. */
+#ifndef DIGITNET_TRAIN_H
+#define DIGITNET_TRAIN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "digitnet/idx.h"
+#include "digitnet/net.h"
+#include "digitnet/optim.h"
+#include "digitnet/rng.h"
+#include "digitnet/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct dn_train_config {
+    int batch;          /* samples per optimizer step, e.g. 64 */
+    float lr;           /* learning rate of this epoch */
+    bool augment;       /* random affine distortion of each training image */
+    float background;   /* value of an empty pixel, (0 - mean) / std when normalised */
+    uint64_t seed;      /* shuffling, dropout and augmentation */
+    int limit;          /* use the first `limit` samples; 0 = all */
+} dn_train_config;
+
+typedef struct dn_epoch_stats {
+    double loss;        /* mean training loss over the epoch */
+    double accuracy;    /* fraction of training samples right (as seen, in train mode) */
+    int samples;
+    double seconds;     /* wall time of the pass */
+} dn_epoch_stats;
+
+/* Called after each batch with samples done so far, the total, and the
+ * running mean loss and accuracy. May be NULL. */
+typedef void (*dn_train_progress_fn)(void *user, int done, int total, double loss, double accuracy);
+
+/* One epoch (numbered from 0) of mini-batch training. */
+dn_status dn_train_epoch(dn_net *net, dn_optim *opt, const dn_dataset *data,
+                         const dn_train_config *config, int epoch, dn_train_progress_fn progress,
+                         void *user, dn_epoch_stats *stats);
+
+/* Accuracy of net on the first `limit` samples of data (0 = all), in
+ * evaluation mode, batch at a time. confusion, if not NULL, gets
+ * classes x classes counts: confusion[true * classes + predicted]. */
+dn_status dn_evaluate(dn_net *net, const dn_dataset *data, int limit, int batch, double *accuracy,
+                      int *confusion);
+
+/* Random affine distortion of one h x w image: rotation up to +-12 degrees,
+ * scaling 0.9-1.1, shear up to +-0.15, shift up to +-2.5 pixels, bilinear
+ * sampling; pixels sampled from outside the image are `background`. */
+void dn_augment_image(float *out, const float *in, int h, int w, float background, dn_rng *rng);
+
+/* Wall-clock seconds from a monotonic clock. */
+double dn_seconds(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

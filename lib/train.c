@@ -1,0 +1,148 @@
+/* train.c - mini-batch training epochs over a dataset, and evaluation with
+ * accuracy and a confusion matrix. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "digitnet/train.h"
+#include "internal.h"
+
+double dn_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* A seed for one purpose (shuffle, augment, dropout) of one epoch that does
+ * not depend on earlier epochs; dn_rng_seed scrambles it through splitmix64. */
+static uint64_t epoch_seed(uint64_t seed, int epoch, uint64_t purpose)
+{
+    return seed + purpose * 0x9e3779b97f4a7c15ULL + (uint64_t)epoch * 0xbf58476d1ce4e5b9ULL;
+}
+
+static dn_status check_data(const dn_net *net, const dn_dataset *data)
+{
+    int shape[3];
+    dn_net_input_shape(net, shape);
+    if (data->channels != shape[0] || data->height != shape[1] || data->width != shape[2])
+        return dn_fail(DN_ERR_SHAPE, "the network takes %dx%dx%d inputs, the dataset has %dx%dx%d",
+                       shape[0], shape[1], shape[2], data->channels, data->height, data->width);
+    if (data->num_classes > dn_net_num_classes(net))
+        return dn_fail(DN_ERR_SHAPE, "the dataset has %d classes, the network outputs %d",
+                       data->num_classes, dn_net_num_classes(net));
+    if (data->count < 1)
+        return dn_fail(DN_ERR_ARG, "the dataset is empty");
+    return DN_OK;
+}
+
+dn_status dn_train_epoch(dn_net *net, dn_optim *opt, const dn_dataset *data,
+                         const dn_train_config *config, int epoch, dn_train_progress_fn progress,
+                         void *user, dn_epoch_stats *stats)
+{
+    if (!net || !opt || !data || !config || config->batch < 1 || epoch < 0)
+        return dn_fail(DN_ERR_ARG, "dn_train_epoch: need a net, an optimizer, data, batch >= 1");
+    dn_status status = check_data(net, data);
+    if (status != DN_OK)
+        return status;
+    const int total = config->limit > 0 && config->limit < data->count ? config->limit : data->count;
+    const int batch = config->batch < total ? config->batch : total;
+    const size_t sample = (size_t)data->channels * data->height * data->width;
+    int *order = malloc((size_t)total * sizeof *order);
+    float *images = dn_alloc((size_t)batch * sample * sizeof(float));
+    uint8_t *labels = malloc((size_t)batch);
+    if (!order || !images || !labels) {
+        free(order);
+        dn_free(images);
+        free(labels);
+        return dn_fail(DN_ERR_NOMEM, "cannot allocate a training batch of %d", batch);
+    }
+    dn_rng shuffle_rng, augment_rng;
+    dn_rng_seed(&shuffle_rng, epoch_seed(config->seed, epoch, 1));
+    dn_rng_seed(&augment_rng, epoch_seed(config->seed, epoch, 2));
+    dn_net_seed_dropout(net, epoch_seed(config->seed, epoch, 3));
+    for (int i = 0; i < total; i++)
+        order[i] = i;
+    dn_rng_shuffle(&shuffle_rng, order, total);
+
+    double start = dn_seconds(), loss_sum = 0;
+    long correct_sum = 0;
+    int done = 0;
+    while (done < total && status == DN_OK) {
+        int n = total - done < batch ? total - done : batch;
+        for (int b = 0; b < n; b++) {
+            const float *src = data->images + (size_t)order[done + b] * sample;
+            float *dst = images + (size_t)b * sample;
+            if (config->augment)
+                for (int c = 0; c < data->channels; c++)
+                    dn_augment_image(dst + (size_t)c * data->height * data->width,
+                                     src + (size_t)c * data->height * data->width, data->height,
+                                     data->width, config->background, &augment_rng);
+            else
+                memcpy(dst, src, sample * sizeof(float));
+            labels[b] = data->labels[order[done + b]];
+        }
+        float loss;
+        int correct;
+        dn_net_zero_grad(net);
+        status = dn_net_forward(net, images, n, true);
+        if (status == DN_OK)
+            status = dn_net_backward(net, labels, &loss, &correct);
+        if (status != DN_OK)
+            break;
+        dn_optim_step(opt, dn_net_params(net), dn_net_grads(net), config->lr);
+        loss_sum += (double)loss * n;
+        correct_sum += correct;
+        done += n;
+        if (progress)
+            progress(user, done, total, loss_sum / done, (double)correct_sum / done);
+    }
+    if (stats && status == DN_OK) {
+        stats->loss = loss_sum / total;
+        stats->accuracy = (double)correct_sum / total;
+        stats->samples = total;
+        stats->seconds = dn_seconds() - start;
+    }
+    free(order);
+    dn_free(images);
+    free(labels);
+    return status;
+}
+
+dn_status dn_evaluate(dn_net *net, const dn_dataset *data, int limit, int batch, double *accuracy,
+                      int *confusion)
+{
+    if (!net || !data || batch < 1)
+        return dn_fail(DN_ERR_ARG, "dn_evaluate: need a net, data and batch >= 1");
+    dn_status status = check_data(net, data);
+    if (status != DN_OK)
+        return status;
+    const int total = limit > 0 && limit < data->count ? limit : data->count;
+    const int classes = dn_net_num_classes(net);
+    const size_t sample = (size_t)data->channels * data->height * data->width;
+    float *probs = malloc((size_t)batch * classes * sizeof *probs);
+    if (!probs)
+        return dn_fail(DN_ERR_NOMEM, "cannot allocate evaluation outputs");
+    if (confusion)
+        memset(confusion, 0, (size_t)classes * classes * sizeof *confusion);
+    long correct = 0;
+    for (int done = 0; done < total && status == DN_OK; done += batch) {
+        int n = total - done < batch ? total - done : batch;
+        status = dn_net_predict(net, data->images + (size_t)done * sample, n, probs);
+        for (int b = 0; status == DN_OK && b < n; b++) {
+            const float *p = probs + (size_t)b * classes;
+            int best = 0;
+            for (int k = 1; k < classes; k++)
+                if (p[k] > p[best])
+                    best = k;
+            int truth = data->labels[done + b];
+            correct += best == truth;
+            if (confusion)
+                confusion[truth * classes + best]++;
+        }
+    }
+    free(probs);
+    if (status == DN_OK && accuracy)
+        *accuracy = (double)correct / total;
+    return status;
+}

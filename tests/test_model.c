@@ -1,0 +1,305 @@
+/* test_model.c - model files and checkpoints: round trips, a model exported
+ * from PyTorch in half precision, refusal of files that do not describe a
+ * usable network, and resuming training bit for bit.
+ * `test_model --export DIR` instead writes models and their logits for
+ * tests/torch/check_interop.py to load in PyTorch. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "digitnet.h"
+#include "fixture.h"
+#include "test_util.h"
+
+static char dir[] = "/tmp/dn-test-model-XXXXXX";
+
+static void path_in_dir(char *path, size_t size, const char *name)
+{
+    snprintf(path, size, "%s/%s", dir, name);
+}
+
+static void test_round_trip(void)
+{
+    dn_net *net, *loaded;
+    CHECK_OK(dn_net_new(&net, "cnn-dropout", 3));
+    dn_model_info info = dn_model_info_default();
+    info.epochs = 4;
+    info.seed = 3;
+    info.test_accuracy = 0.9931f;
+    info.train_images = 60000;
+    char path[256];
+    path_in_dir(path, sizeof path, "cnn.safetensors");
+    CHECK_OK(dn_model_save(net, &info, path));
+    dn_model_info got;
+    CHECK_OK(dn_model_load(&loaded, &got, path));
+    if (loaded) {
+        CHECK(strcmp(dn_net_spec(net), dn_net_spec(loaded)) == 0, "arch survives: %s",
+              dn_net_spec(loaded));
+        CHECK(memcmp(dn_net_params(net), dn_net_params(loaded), dn_net_param_count(net) * 4) == 0,
+              "parameters survive bit for bit");
+        CHECK(got.epochs == 4 && got.seed == 3 && fabsf(got.test_accuracy - 0.9931f) < 1e-6f &&
+              got.train_images == 60000 && got.input_mean == info.input_mean &&
+              got.input_std == info.input_std, "training facts survive");
+        dn_net_free(loaded);
+    }
+    /* the names and shapes PyTorch uses */
+    dn_safetensors st;
+    CHECK_OK(dn_safetensors_read(&st, path));
+    const dn_st_tensor *w = dn_safetensors_find(&st, "fc1.weight");
+    CHECK(w && w->ndim == 2 && w->shape[0] == 128 && w->shape[1] == 9216, "fc1.weight [128,9216]");
+    w = dn_safetensors_find(&st, "conv2.weight");
+    CHECK(w && w->ndim == 4 && w->shape[0] == 64 && w->shape[1] == 32 && w->shape[3] == 3,
+          "conv2.weight [64,32,3,3]");
+    CHECK(st.count == 8, "8 tensors, no extras: %d", st.count);
+    dn_safetensors_free(&st);
+    dn_net_free(net);
+}
+
+static void test_pytorch_export(void)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/torch_mlp_f16.safetensors", DN_TEST_FIXTURES);
+    dn_net *net;
+    dn_model_info info;
+    CHECK_OK(dn_model_load(&net, &info, path));
+    if (!net)
+        return;
+    CHECK(strcmp(dn_net_spec(net), dn_net_preset("mlp")) == 0, "recognised as the mlp preset: %s",
+          dn_net_spec(net));
+    CHECK(info.input_mean == 0.1307f && info.input_std == 0.3081f && info.epochs == -1,
+          "default normalisation, no training facts");
+    dn_fixture fx;
+    if (dn_fixture_load(&fx, "torch_mlp_f16.txt")) {
+        const dn_fixture_tensor *x = dn_fixture_get(&fx, "input"), *want = dn_fixture_get(&fx, "logits");
+        if (x && want) {
+            CHECK_OK(dn_net_forward(net, x->data, x->shape[0], false));
+            double err = dn_test_max_abs_diff(dn_net_logits(net), want->data, want->size);
+            CHECK(err <= 1e-4, "logits of the PyTorch export: max abs error %g", err);
+        }
+        dn_fixture_free(&fx);
+    }
+    dn_net_free(net);
+}
+
+/* Writes st to name in the temp dir and expects dn_model_load to refuse it. */
+static void expect_refused(dn_safetensors *st, const char *what, const char *message_part)
+{
+    char path[256];
+    path_in_dir(path, sizeof path, "bad.safetensors");
+    CHECK_OK(dn_safetensors_write(st, path));
+    dn_net *net = (dn_net *)&net;
+    dn_status status = dn_model_load(&net, NULL, path);
+    CHECK(status != DN_OK && net == NULL && strstr(dn_last_error(), message_part),
+          "%s: got %s '%s'", what, dn_status_name(status), dn_last_error());
+    dn_safetensors_free(st);
+}
+
+/* Fills st with net's tensors, skipping `skip` and scaling nothing. */
+static void tensors_of(dn_safetensors *st, dn_net *net, const char *skip)
+{
+    *st = (dn_safetensors){0};
+    for (int t = 0; t < dn_net_param_tensor_count(net); t++) {
+        dn_net_param p;
+        dn_net_get_param(net, t, &p);
+        if (!skip || strcmp(skip, p.name) != 0)
+            dn_safetensors_add(st, p.name, p.value.ndim, p.value.shape, p.value.data);
+    }
+}
+
+static void test_refusals(void)
+{
+    dn_net *mlp;
+    CHECK_OK(dn_net_new(&mlp, "mlp", 1));
+    dn_safetensors st;
+
+    tensors_of(&st, mlp, "fc2.bias");
+    expect_refused(&st, "missing tensor, no arch", "match neither");
+
+    tensors_of(&st, mlp, NULL);
+    dn_safetensors_add(&st, "fc4.weight", 1, (int[]){3}, (float[]){1, 2, 3});
+    expect_refused(&st, "extra tensor, no arch", "match neither");
+
+    tensors_of(&st, mlp, NULL);
+    dn_safetensors_set_meta(&st, "arch", "mlp");
+    dn_safetensors_add(&st, "fc4.weight", 1, (int[]){3}, (float[]){1, 2, 3});
+    expect_refused(&st, "extra tensor", "unexpected tensor fc4.weight");
+
+    tensors_of(&st, mlp, "fc1.weight");
+    dn_safetensors_set_meta(&st, "arch", "mlp");
+    expect_refused(&st, "missing tensor", "fc1.weight is missing");
+
+    tensors_of(&st, mlp, "fc3.bias");
+    dn_safetensors_set_meta(&st, "arch", "mlp");
+    dn_safetensors_add(&st, "fc3.bias", 1, (int[]){9}, (float[9]){0});
+    expect_refused(&st, "wrong shape", "fc3.bias has the wrong shape");
+
+    tensors_of(&st, mlp, NULL);
+    dn_safetensors_set_meta(&st, "arch", "input 1x28x28; flatten; linear 10; bogus");
+    expect_refused(&st, "bad arch", "unknown layer 'bogus'");
+
+    tensors_of(&st, mlp, NULL);
+    dn_safetensors_set_meta(&st, "input_std", "0");
+    expect_refused(&st, "zero std", "normalisation");
+
+    tensors_of(&st, mlp, NULL);
+    dn_safetensors_set_meta(&st, "input_mean", "lots");
+    expect_refused(&st, "non-numeric mean", "input_mean is not a number");
+
+    tensors_of(&st, mlp, "fc2.bias");
+    float bias[256] = {0};
+    bias[17] = NAN;
+    dn_safetensors_add(&st, "fc2.bias", 1, (int[]){256}, bias);
+    expect_refused(&st, "NaN weight", "non-finite");
+
+    char path[256];
+    path_in_dir(path, sizeof path, "missing.safetensors");
+    dn_net *net;
+    CHECK(dn_model_load(&net, NULL, path) == DN_ERR_IO && strstr(dn_last_error(), "missing.safetensors"),
+          "a missing file is an I/O error naming it: %s", dn_last_error());
+    dn_net_free(mlp);
+}
+
+/* A small synthetic dataset: 8x8 images whose label is the quadrant holding
+ * the brightest pixel. */
+static void make_dataset(dn_dataset *ds, int count)
+{
+    *ds = (dn_dataset){.count = count, .channels = 1, .height = 8, .width = 8, .num_classes = 10};
+    ds->images = malloc((size_t)count * 64 * sizeof(float));
+    ds->labels = malloc((size_t)count);
+    dn_rng rng;
+    dn_rng_seed(&rng, 77);
+    for (int i = 0; i < count; i++) {
+        float *img = ds->images + (size_t)i * 64;
+        dn_test_fill_uniform(&rng, img, 64, 0, 0.5f);
+        int at = (int)dn_rng_below(&rng, 64);
+        img[at] = 1.0f;
+        ds->labels[i] = (uint8_t)((at / 8 >= 4) * 2 + (at % 8 >= 4));
+    }
+}
+
+static const char *small_spec = "input 1x8x8; conv 4 3; relu; maxpool 2; dropout 0.2; flatten; linear 10";
+
+static void run_epochs(dn_net *net, dn_optim *opt, const dn_dataset *ds, int from, int to)
+{
+    for (int epoch = from; epoch < to; epoch++) {
+        dn_train_config config = {.batch = 16, .lr = dn_lr_step_decay(0.01f, 0.5f, 1, epoch),
+                                  .augment = true, .seed = 9};
+        CHECK_OK(dn_train_epoch(net, opt, ds, &config, epoch, NULL, NULL, NULL));
+    }
+}
+
+static void test_resume(void)
+{
+    dn_dataset ds;
+    make_dataset(&ds, 200);
+    dn_optim_config config = dn_optim_defaults(DN_OPTIM_ADAM);
+    config.weight_decay = 1e-4f;
+
+    dn_net *straight;
+    dn_optim *opt;
+    CHECK_OK(dn_net_new(&straight, small_spec, 9));
+    CHECK_OK(dn_optim_new(&opt, &config, dn_net_param_count(straight)));
+    run_epochs(straight, opt, &ds, 0, 3);
+    dn_optim_free(opt);
+
+    dn_net *first;
+    CHECK_OK(dn_net_new(&first, small_spec, 9));
+    CHECK_OK(dn_optim_new(&opt, &config, dn_net_param_count(first)));
+    run_epochs(first, opt, &ds, 0, 1);
+    char path[256];
+    path_in_dir(path, sizeof path, "run.ckpt.safetensors");
+    dn_model_info info = dn_model_info_default();
+    info.seed = 9;
+    CHECK_OK(dn_checkpoint_save(first, opt, &config, 0.01f, 1, &info, path));
+    dn_optim_free(opt);
+    dn_net_free(first);
+
+    dn_net *resumed;
+    dn_optim_config loaded_config;
+    float lr;
+    int epoch;
+    CHECK_OK(dn_checkpoint_load(&resumed, &opt, &loaded_config, &lr, &epoch, &info, path));
+    if (resumed) {
+        CHECK(epoch == 1 && lr == 0.01f && loaded_config.kind == DN_OPTIM_ADAM &&
+              loaded_config.weight_decay == 1e-4f && dn_optim_steps(opt) == 13 && info.seed == 9,
+              "checkpoint facts: epoch %d lr %g steps %ld", epoch, (double)lr, dn_optim_steps(opt));
+        run_epochs(resumed, opt, &ds, epoch, 3);
+        CHECK(memcmp(dn_net_params(straight), dn_net_params(resumed),
+                     dn_net_param_count(straight) * sizeof(float)) == 0,
+              "3 epochs straight == 1 epoch + checkpoint + 2 epochs, bit for bit");
+        double acc;
+        int confusion[100], total = 0, diagonal = 0;
+        CHECK_OK(dn_evaluate(resumed, &ds, 0, 64, &acc, confusion));
+        for (int i = 0; i < 100; i++)
+            total += confusion[i];
+        for (int i = 0; i < 10; i++)
+            diagonal += confusion[i * 11];
+        CHECK(total == ds.count && fabs(acc - (double)diagonal / total) < 1e-12,
+              "confusion matrix counts every sample, its diagonal is the accuracy");
+        dn_optim_free(opt);
+        dn_net_free(resumed);
+    }
+    /* a model file is not a checkpoint */
+    path_in_dir(path, sizeof path, "plain.safetensors");
+    CHECK_OK(dn_model_save(straight, NULL, path));
+    CHECK(dn_checkpoint_load(&resumed, &opt, &loaded_config, &lr, &epoch, NULL, path) == DN_ERR_FORMAT,
+          "a plain model is refused as a checkpoint: %s", dn_last_error());
+    dn_net_free(straight);
+    dn_dataset_free(&ds);
+}
+
+/* Writes cnn.safetensors, mlp.safetensors and their logits on fixed inputs. */
+static int export_models(const char *out_dir)
+{
+    static const char *const kinds[] = {"cnn", "mlp"};
+    float input[3 * 784];
+    dn_rng rng;
+    dn_rng_seed(&rng, 4);
+    dn_test_fill_uniform(&rng, input, 3 * 784, -0.42f, 2.8f);
+    for (int k = 0; k < 2; k++) {
+        dn_net *net;
+        char path[1024];
+        if (dn_net_new(&net, kinds[k], 21 + (uint64_t)k) != DN_OK)
+            return 1;
+        snprintf(path, sizeof path, "%s/%s.safetensors", out_dir, kinds[k]);
+        if (dn_model_save(net, NULL, path) != DN_OK || dn_net_forward(net, input, 3, false) != DN_OK)
+            return 1;
+        snprintf(path, sizeof path, "%s/%s.logits.txt", out_dir, kinds[k]);
+        FILE *f = fopen(path, "w");
+        if (!f)
+            return 1;
+        for (int i = 0; i < 30; i++)
+            fprintf(f, "%.9g\n", (double)dn_net_logits(net)[i]);
+        fclose(f);
+        dn_net_free(net);
+    }
+    char path[1024];
+    snprintf(path, sizeof path, "%s/input.txt", out_dir);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return 1;
+    for (int i = 0; i < 3 * 784; i++)
+        fprintf(f, "%.9g\n", (double)input[i]);
+    fclose(f);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 3 && strcmp(argv[1], "--export") == 0)
+        return export_models(argv[2]);
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    test_round_trip();
+    test_pytorch_export();
+    test_refusals();
+    test_resume();
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK(system(cmd) == 0, "temp dir removed");
+    return dn_test_finish();
+}
