@@ -8,5 +8,11 @@
 #include "digitnet/ops.h"
 #include "digitnet/net.h"
 #include "digitnet/optim.h"
+#include "digitnet/idx.h"
+#include "digitnet/model.h"
+#include "digitnet/train.h"
+#include "digitnet/safetensors.h"
+#include "digitnet/json.h"
+#include "digitnet/gzip.h"
 
 #endif

@@ -1,0 +1,117 @@
+/* digitnet/idx.h - IDX files (the MNIST format) and labelled image datasets.
+ *
+ * An IDX file is: two zero bytes, an element type byte, a dimension count
+ * byte, one big-endian uint32 per dimension, then the elements, big-endian,
+ * last dimension fastest. Files may be raw or gzip-compressed; gzip is
+ * recognised by its magic bytes 1f 8b, not by the file name, and decompressed
+ * with the library's own decoder (digitnet/gzip.h).
+ *
+ * Usage:
+ *     dn_dataset train;
+ *     if (dn_dataset_load_dir(&train, "datasets/mnist", true, DN_MNIST_MEAN,
+ *                             DN_MNIST_STD) != DN_OK) {
+ *         fprintf(stderr, "%s\n", dn_last_error());
+ *         return 1;
+ *     }
+ *     ... train.images[i * 784 + y * 28 + x], train.labels[i] ...
+ *     dn_dataset_free(&train);
+ *
+ * Readers check everything: magic, type, 1..4 dimensions each in 1..INT_MAX,
+ * size overflow, and the data length against the file length exactly (a
+ * short file and trailing bytes are both errors); failures are DN_ERR_FORMAT
+ * (DN_ERR_IO when the file cannot be read) with a message that names the file.
+ * All functions are thread-safe on distinct objects. */
+#ifndef DIGITNET_IDX_H
+#define DIGITNET_IDX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "digitnet/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Mean and standard deviation of the MNIST training pixels scaled to [0,1]. */
+#define DN_MNIST_MEAN 0.1307f
+#define DN_MNIST_STD 0.3081f
+
+#define DN_IDX_MAX_DIMS 4
+
+/* Largest decompressed IDX file accepted (a bound against gzip bombs). */
+#define DN_IDX_MAX_BYTES ((size_t)1 << 31)
+
+/* Element types, the third byte of the magic number. */
+typedef enum dn_idx_type {
+    DN_IDX_U8 = 0x08,  /* unsigned byte: MNIST images and labels */
+    DN_IDX_I8 = 0x09,  /* signed byte */
+    DN_IDX_I16 = 0x0B, /* short, 2 bytes */
+    DN_IDX_I32 = 0x0C, /* int, 4 bytes */
+    DN_IDX_F32 = 0x0D, /* float, 4 bytes */
+    DN_IDX_F64 = 0x0E, /* double, 8 bytes */
+} dn_idx_type;
+
+/* A whole IDX file. data holds count elements of elem_size bytes each,
+ * converted to host byte order (so for DN_IDX_F32 it can be read as float
+ * via memcpy); it is owned by the struct and released by dn_idx_free. */
+typedef struct dn_idx {
+    dn_idx_type type;
+    int ndim;
+    int dims[DN_IDX_MAX_DIMS]; /* dims[0] is the number of items */
+    size_t count;              /* product of dims */
+    size_t elem_size;
+    uint8_t *data;
+} dn_idx;
+
+/* Bytes per element of an IDX type, or 0 for an unknown type byte. */
+size_t dn_idx_type_size(int type);
+
+/* Parses an IDX file held in memory (raw, not gzip). name is used only in
+ * error messages. On success *idx owns a copy of the elements. */
+dn_status dn_idx_parse(const uint8_t *bytes, size_t len, const char *name, dn_idx *idx);
+
+/* Reads and parses an IDX file, raw or gzip-compressed. */
+dn_status dn_idx_read(const char *path, dn_idx *idx);
+
+/* Element i as a double (exact for every type). i must be < idx->count. */
+double dn_idx_get(const dn_idx *idx, size_t i);
+
+/* Releases idx->data and zeroes *idx; safe on a zeroed or freed dn_idx. */
+void dn_idx_free(dn_idx *idx);
+
+/* Images with one label each. images is count*channels*height*width floats
+ * in NCHW order, labels count bytes, each < num_classes. Both are owned by
+ * the struct (64-byte aligned) and released by dn_dataset_free. */
+typedef struct dn_dataset {
+    int count, channels, height, width;
+    float *images;
+    uint8_t *labels;
+    int num_classes;
+} dn_dataset;
+
+/* Loads images and labels from two IDX files (raw or gzip).
+ * Images: [N,H,W] (channels = 1) or [N,C,H,W]. Unsigned-byte pixels are
+ * scaled to [0,1] by /255; other types are taken as they are. Every value
+ * then becomes (x - mean) / std (pass 0 and 1 to keep them); non-finite
+ * values are an error. Labels: [N] of an integer type, N equal to the image
+ * count, every label in 0..9; num_classes is always 10 (digits, and the
+ * ten-class sets that share MNIST's layout such as Fashion-MNIST). std must be
+ * finite and > 0. On failure *ds is left zeroed. */
+dn_status dn_dataset_load(dn_dataset *ds, const char *images_path, const char *labels_path, float mean,
+                          float std);
+
+/* Loads the training (train = true: train-images-idx3-ubyte,
+ * train-labels-idx1-ubyte) or test set (t10k-images-idx3-ubyte,
+ * t10k-labels-idx1-ubyte) from dir, each file raw or with a .gz suffix (raw
+ * preferred when both exist). A missing file gives DN_ERR_IO naming it. */
+dn_status dn_dataset_load_dir(dn_dataset *ds, const char *dir, bool train, float mean, float std);
+
+/* Releases the buffers and zeroes *ds; safe on a zeroed or freed dataset. */
+void dn_dataset_free(dn_dataset *ds);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
