@@ -9,8 +9,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #include "cli.h"
-#include "digitnet/train.h"
+#include "digitnet/clock.h"
 
 static const char *program = "digitnet";
 
@@ -77,6 +81,15 @@ const char *cli_value(int argc, char **argv, int *i, const char *inline_value)
         return NULL;
     }
     return argv[++*i];
+}
+
+int cli_default_threads(void)
+{
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
 }
 
 bool cli_make_parent_dir(const char *path)

@@ -26,6 +26,9 @@ const char *cli_value(int argc, char **argv, int *i, const char *inline_value);
  * after '=' or NULL. */
 bool cli_match(const char *arg, const char *name, const char **inline_value);
 
+/* Threads OpenMP would use by default (1 without OpenMP). */
+int cli_default_threads(void);
+
 /* Creates the parent directory of path if it does not exist (one level). */
 bool cli_make_parent_dir(const char *path);
 

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "cli.h"
 #include "digitnet.h"
 
@@ -26,6 +27,8 @@ typedef struct train_options {
     bool augment;
     bool dropout;
     bool quiet;
+    bool bench;
+    long bench_steps;
 } train_options;
 
 static void usage(FILE *out)
@@ -56,6 +59,9 @@ static void usage(FILE *out)
           "  --resume FILE         continue from a checkpoint (give the same options)\n"
           "  --metrics FILE        append one JSON object per epoch\n"
           "  --quiet               no progress bar\n"
+          "  --bench               time training steps per layer on random data (no\n"
+          "                        dataset needed) against the measured FMA peak\n"
+          "  --bench-steps N       steps to time (default 20)\n"
           "  --help\n",
           out);
 }
@@ -64,7 +70,7 @@ static bool parse_args(int argc, char **argv, train_options *o)
 {
     *o = (train_options){.model = "cnn", .epochs = 5, .batch = 64, .lr = -1, .lr_decay = 0.6,
                          .lr_step = 1, .momentum = 0.9, .optimizer = "adam", .seed = 1,
-                         .data_dir = "datasets/mnist", .dropout = true};
+                         .data_dir = "datasets/mnist", .dropout = true, .bench_steps = 20};
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *v = NULL, *value;
         bool ok = true;
@@ -77,6 +83,10 @@ static bool parse_args(int argc, char **argv, train_options *o)
             o->dropout = false;
         } else if (strcmp(arg, "--quiet") == 0) {
             o->quiet = true;
+        } else if (strcmp(arg, "--bench") == 0) {
+            o->bench = true;
+        } else if (cli_match(arg, "--bench-steps", &v)) {
+            ok = (value = cli_value(argc, argv, &i, v)) && cli_parse_int(arg, value, 1, 100000, &o->bench_steps);
         } else if (cli_match(arg, "--model", &v)) {
             ok = (value = cli_value(argc, argv, &i, v)) != NULL;
             if (ok && strcmp(value, "cnn") != 0 && strcmp(value, "mlp") != 0) {
@@ -314,12 +324,27 @@ static bool train(run *r)
     return true;
 }
 
+static int bench(const train_options *o)
+{
+    dn_net *net;
+    if (dn_net_new(&net, architecture(o), (uint64_t)o->seed) != DN_OK) {
+        cli_error("%s", dn_last_error());
+        return 1;
+    }
+    int status = bench_training(net, (int)o->batch, o->threads > 0 ? (int)o->threads : cli_default_threads(),
+                                (int)o->bench_steps);
+    dn_net_free(net);
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     cli_set_program("dn-train");
     run r = {0};
     if (!parse_args(argc, argv, &r.opt))
         return 2;
+    if (r.opt.bench)
+        return bench(&r.opt);
     interrupt_note = "\ninterrupted before the first epoch finished; nothing saved\n";
     signal(SIGINT, on_interrupt);
     bool ok = setup(&r) && train(&r);

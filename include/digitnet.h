@@ -3,6 +3,7 @@
 #define DIGITNET_H
 
 #include "digitnet/status.h"
+#include "digitnet/clock.h"
 #include "digitnet/tensor.h"
 #include "digitnet/rng.h"
 #include "digitnet/ops.h"
@@ -14,5 +15,6 @@
 #include "digitnet/safetensors.h"
 #include "digitnet/json.h"
 #include "digitnet/gzip.h"
+#include "digitnet/image.h"
 
 #endif

@@ -10,6 +10,7 @@
 #endif
 
 #include "digitnet/net.h"
+#include "digitnet/clock.h"
 #include "internal.h"
 #include "layer.h"
 #include "net_spec.h"
@@ -42,6 +43,10 @@ struct dn_net {
     const float **act;  /* [slot], set by forward */
     int batch;          /* n of the last forward, 0 before any */
     float *probs;       /* capacity x classes */
+
+    bool profiling;
+    double *forward_seconds;  /* [layer] */
+    double *backward_seconds;
 };
 
 static dn_status configure_layers(dn_net *net)
@@ -100,7 +105,10 @@ static dn_status allocate_slots(dn_net *net)
     net->act_buf = calloc((size_t)slots, sizeof *net->act_buf);
     net->grad_buf = calloc((size_t)slots, sizeof *net->grad_buf);
     net->act = calloc((size_t)slots, sizeof *net->act);
-    if (!net->owner || !net->act_buf || !net->grad_buf || !net->act)
+    net->forward_seconds = calloc((size_t)slots, sizeof *net->forward_seconds);
+    net->backward_seconds = calloc((size_t)slots, sizeof *net->backward_seconds);
+    if (!net->owner || !net->act_buf || !net->grad_buf || !net->act || !net->forward_seconds ||
+        !net->backward_seconds)
         return dn_fail(DN_ERR_NOMEM, "cannot allocate the network's buffer table");
     for (int j = 1; j < slots; j++)
         net->owner[j] = net->layers[j - 1].ops->is_view ? net->owner[j - 1] : j;
@@ -162,6 +170,8 @@ void dn_net_free(dn_net *net)
     free(net->act_buf);
     free(net->grad_buf);
     free(net->act);
+    free(net->forward_seconds);
+    free(net->backward_seconds);
     free(net->layers);
     dn_free(net->params);
     dn_free(net->grads);
@@ -243,7 +253,10 @@ dn_status dn_net_forward(dn_net *net, const float *input, int n, bool training)
             net->act[slot] = net->act[i];
             continue;
         }
+        double start = net->profiling ? dn_seconds() : 0;
         layer->ops->forward(layer, net->act_buf[slot], net->act[i], n, training, &net->dropout_rng);
+        if (net->profiling)
+            net->forward_seconds[i] += dn_seconds() - start;
         net->act[slot] = net->act_buf[slot];
     }
     leave_threads(saved);
@@ -293,7 +306,10 @@ dn_status dn_net_backward(dn_net *net, const uint8_t *labels, float *loss, int *
         if (layer->ops->is_view)
             continue;
         float *din = net->owner[i] == 0 ? NULL : net->grad_buf[net->owner[i]];
+        double start = net->profiling ? dn_seconds() : 0;
         layer->ops->backward(layer, din, net->grad_buf[i + 1], net->act[i], net->act[i + 1], n);
+        if (net->profiling)
+            net->backward_seconds[i] += dn_seconds() - start;
     }
     leave_threads(saved);
     return DN_OK;
@@ -400,4 +416,33 @@ int dn_net_find_param(const dn_net *net, const char *name)
                 return seen;
     }
     return -1;
+}
+
+/* ---- profiling ---- */
+
+void dn_net_set_profiling(dn_net *net, bool on) { net->profiling = on; }
+
+void dn_net_reset_profile(dn_net *net)
+{
+    for (int i = 0; i < net->layer_count; i++)
+        net->forward_seconds[i] = net->backward_seconds[i] = 0;
+}
+
+void dn_net_layer_times(const dn_net *net, int i, double *forward_s, double *backward_s)
+{
+    bool valid = i >= 0 && i < net->layer_count;
+    *forward_s = valid ? net->forward_seconds[i] : 0;
+    *backward_s = valid ? net->backward_seconds[i] : 0;
+}
+
+void dn_net_layer_flops(const dn_net *net, int i, double *forward, double *backward)
+{
+    *forward = *backward = 0;
+    if (i < 0 || i >= net->layer_count || net->layers[i].param_count == 0)
+        return;
+    const dn_layer *layer = &net->layers[i];
+    /* every weight meets every output position once: 2 flops per use */
+    double positions = (double)layer->out_shape[1] * layer->out_shape[2];
+    *forward = 2.0 * (double)layer->params[0].size * positions;
+    *backward = net->owner[i] == 0 ? *forward : 2.0 * *forward;
 }

@@ -2,17 +2,10 @@
  * accuracy and a confusion matrix. */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "digitnet/clock.h"
 #include "digitnet/train.h"
 #include "internal.h"
-
-double dn_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 /* A seed for one purpose (shuffle, augment, dropout) of one epoch that does
  * not depend on earlier epochs; dn_rng_seed scrambles it through splitmix64. */

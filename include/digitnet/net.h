@@ -117,6 +117,19 @@ void dn_net_zero_grad(dn_net *net);
 /* Evaluation-mode forward and softmax: probs gets n x classes probabilities. */
 dn_status dn_net_predict(dn_net *net, const float *input, int n, float *probs);
 
+/* ---- profiling ---- */
+
+/* When on, forward and backward add each layer's wall time to its counters. */
+void dn_net_set_profiling(dn_net *net, bool on);
+void dn_net_reset_profile(dn_net *net);
+/* Seconds spent in layer i's forward and backward passes since the reset. */
+void dn_net_layer_times(const dn_net *net, int i, double *forward_s, double *backward_s);
+/* Floating-point operations (a multiply-add counts 2) of layer i for one
+ * sample: forward, and backward (weight gradient plus, except for the first
+ * layer with parameters, input gradient). 0 for layers without arithmetic
+ * worth counting (relu, pooling, dropout, flatten). */
+void dn_net_layer_flops(const dn_net *net, int i, double *forward, double *backward);
+
 #ifdef __cplusplus
 }
 #endif

@@ -56,9 +56,6 @@ dn_status dn_evaluate(dn_net *net, const dn_dataset *data, int limit, int batch,
  * sampling; pixels sampled from outside the image are `background`. */
 void dn_augment_image(float *out, const float *in, int h, int w, float background, dn_rng *rng);
 
-/* Wall-clock seconds from a monotonic clock. */
-double dn_seconds(void);
-
 #ifdef __cplusplus
 }
 #endif

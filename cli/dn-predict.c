@@ -1,0 +1,267 @@
+/* dn-predict.c - recognises digits in PGM images with a trained model, or
+ * evaluates a model on a whole IDX test set. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+#include "cli.h"
+#include "digitnet.h"
+#include "digitnet/image.h"
+
+typedef struct predict_options {
+    const char *model;
+    const char *idx_images, *idx_labels;
+    bool json, raw;
+    long threads;
+    long bench_runs;
+    int first_image; /* index in argv of the first image */
+} predict_options;
+
+static void usage(FILE *out)
+{
+    fputs("usage: dn-predict [options] IMAGE.pgm...\n"
+          "       dn-predict [options] --idx IMAGES --labels LABELS\n"
+          "Recognises the digit in each image (PGM, P2 or P5, any size), or measures\n"
+          "accuracy on an IDX set (raw or .gz).\n"
+          "\n"
+          "  --model FILE     model file (default models/cnn.safetensors)\n"
+          "  --json           one JSON object per image: file, digit (null: no digit), probs\n"
+          "  --raw            use 28x28 images as they are (light digit on black, like MNIST)\n"
+          "                   instead of finding, centring and scaling the digit\n"
+          "  --idx FILE       images of an IDX set to evaluate\n"
+          "  --labels FILE    its labels\n"
+          "  --threads N      OpenMP threads\n"
+          "  --bench N        time N single-image predictions (1 thread) and batched\n"
+          "                   throughput; --model may name a preset (cnn, mlp)\n"
+          "  --help\n",
+          out);
+}
+
+static bool parse_args(int argc, char **argv, predict_options *o)
+{
+    *o = (predict_options){.model = "models/cnn.safetensors", .first_image = argc};
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i], *v = NULL, *value;
+        if (strcmp(arg, "--") == 0) {
+            o->first_image = i + 1;
+            break;
+        }
+        if (arg[0] != '-' || arg[1] == '\0') {
+            o->first_image = i;
+            break;
+        }
+        bool ok = true;
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+            usage(stdout);
+            exit(0);
+        } else if (strcmp(arg, "--json") == 0) {
+            o->json = true;
+        } else if (strcmp(arg, "--raw") == 0) {
+            o->raw = true;
+        } else if (cli_match(arg, "--model", &v)) {
+            ok = (o->model = cli_value(argc, argv, &i, v)) != NULL;
+        } else if (cli_match(arg, "--idx", &v)) {
+            ok = (o->idx_images = cli_value(argc, argv, &i, v)) != NULL;
+        } else if (cli_match(arg, "--labels", &v)) {
+            ok = (o->idx_labels = cli_value(argc, argv, &i, v)) != NULL;
+        } else if (cli_match(arg, "--bench", &v)) {
+            ok = (value = cli_value(argc, argv, &i, v)) && cli_parse_int(arg, value, 10, 10000000, &o->bench_runs);
+        } else if (cli_match(arg, "--threads", &v)) {
+            ok = (value = cli_value(argc, argv, &i, v)) && cli_parse_int(arg, value, 1, 1024, &o->threads);
+        } else {
+            cli_error("unknown option '%s' (see --help)", arg);
+            ok = false;
+        }
+        if (!ok)
+            return false;
+    }
+    if (!o->idx_images != !o->idx_labels) {
+        cli_error("--idx and --labels go together");
+        return false;
+    }
+    if (!o->idx_images && !o->bench_runs && o->first_image >= argc) {
+        cli_error("no images given (see --help)");
+        return false;
+    }
+    return true;
+}
+
+/* The network input for one image file; false (after printing why) on error. */
+static bool load_input(const predict_options *o, const char *path, const dn_model_info *info,
+                       float *input, bool *has_ink)
+{
+    dn_image img;
+    if (dn_pgm_read(&img, path) != DN_OK) {
+        cli_error("%s", dn_last_error());
+        return false;
+    }
+    bool ok = true;
+    *has_ink = true;
+    if (o->raw) {
+        if (img.width != DN_MNIST_SIDE || img.height != DN_MNIST_SIDE) {
+            cli_error("%s: --raw needs a 28x28 image, this one is %dx%d", path, img.width, img.height);
+            ok = false;
+        } else {
+            memcpy(input, img.pixels, DN_MNIST_PIXELS * sizeof(float));
+        }
+    } else {
+        dn_preprocess_info pre;
+        if (dn_preprocess_mnist(&img, input, &pre) != DN_OK) {
+            cli_error("%s: %s", path, dn_last_error());
+            ok = false;
+        }
+        *has_ink = pre.has_ink;
+    }
+    dn_image_free(&img);
+    if (ok)
+        dn_normalize(input, DN_MNIST_PIXELS, info->input_mean, info->input_std);
+    return ok;
+}
+
+static void print_result(const predict_options *o, const char *path, bool has_ink, const float *probs)
+{
+    int best = 0;
+    for (int k = 1; k < 10; k++)
+        if (probs[k] > probs[best])
+            best = k;
+    if (o->json) {
+        fputs("{\"file\":", stdout);
+        dn_json_write_string(stdout, path);
+        if (has_ink)
+            printf(",\"digit\":%d,\"probs\":[", best);
+        else
+            fputs(",\"digit\":null,\"probs\":[", stdout);
+        for (int k = 0; k < 10; k++)
+            printf("%s%.6f", k ? "," : "", has_ink ? (double)probs[k] : 0.0);
+        puts("]}");
+    } else if (has_ink) {
+        printf("%s: %d (%.1f%%)\n", path, best, 100.0 * probs[best]);
+    } else {
+        printf("%s: no digit\n", path);
+    }
+}
+
+static int predict_images(const predict_options *o, dn_net *net, const dn_model_info *info,
+                          int argc, char **argv)
+{
+    int failures = 0;
+    for (int i = o->first_image; i < argc; i++) {
+        float input[DN_MNIST_PIXELS], probs[10];
+        bool has_ink;
+        if (!load_input(o, argv[i], info, input, &has_ink)) {
+            failures++;
+            continue;
+        }
+        if (has_ink && dn_net_predict(net, input, 1, probs) != DN_OK) {
+            cli_error("%s: %s", argv[i], dn_last_error());
+            failures++;
+            continue;
+        }
+        print_result(o, argv[i], has_ink, probs);
+    }
+    fflush(stdout);
+    return failures ? 1 : 0;
+}
+
+static int evaluate_idx(const predict_options *o, dn_net *net, const dn_model_info *info)
+{
+    dn_dataset data;
+    if (dn_dataset_load(&data, o->idx_images, o->idx_labels, info->input_mean, info->input_std) != DN_OK) {
+        cli_error("%s", dn_last_error());
+        return 1;
+    }
+    int confusion[100];
+    double accuracy;
+    double start = dn_seconds();
+    dn_status status = dn_evaluate(net, &data, 0, 500, &accuracy, confusion);
+    double seconds = dn_seconds() - start;
+    if (status != DN_OK) {
+        cli_error("%s", dn_last_error());
+        dn_dataset_free(&data);
+        return 1;
+    }
+    if (o->json) {
+        printf("{\"images\":%d,\"accuracy\":%.6f,\"per_class\":[", data.count, accuracy);
+        for (int k = 0; k < 10; k++) {
+            int total = 0;
+            for (int j = 0; j < 10; j++)
+                total += confusion[k * 10 + j];
+            printf("%s%.6f", k ? "," : "", total ? (double)confusion[k * 11] / total : 0.0);
+        }
+        fputs("],\"confusion\":[", stdout);
+        for (int k = 0; k < 10; k++) {
+            printf("%s[", k ? "," : "");
+            for (int j = 0; j < 10; j++)
+                printf("%s%d", j ? "," : "", confusion[k * 10 + j]);
+            putchar(']');
+        }
+        puts("]}");
+    } else {
+        printf("%d images: accuracy %.2f%% (%.2fs, %.0f images/s)\n\n", data.count,
+               100 * accuracy, seconds, data.count / seconds);
+        printf("true\\pred");
+        for (int j = 0; j < 10; j++)
+            printf(" %5d", j);
+        printf("   accuracy\n");
+        for (int k = 0; k < 10; k++) {
+            int total = 0;
+            printf("%9d", k);
+            for (int j = 0; j < 10; j++) {
+                printf(" %5d", confusion[k * 10 + j]);
+                total += confusion[k * 10 + j];
+            }
+            printf("   %6.2f%%\n", total ? 100.0 * confusion[k * 11] / total : 0.0);
+        }
+    }
+    dn_dataset_free(&data);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    cli_set_program("dn-predict");
+    predict_options o;
+    if (!parse_args(argc, argv, &o))
+        return 2;
+    dn_net *net;
+    dn_model_info info;
+    if (o.bench_runs && dn_net_preset(o.model)) {
+        if (dn_net_new(&net, o.model, 1) != DN_OK) {
+            cli_error("%s", dn_last_error());
+            return 1;
+        }
+        int status = bench_inference(net, (int)o.bench_runs,
+                                     o.threads > 0 ? (int)o.threads : cli_default_threads());
+        dn_net_free(net);
+        return status;
+    }
+    if (dn_model_load(&net, &info, o.model) != DN_OK) {
+        cli_error("%s", dn_last_error());
+        if (strcmp(o.model, "models/cnn.safetensors") == 0)
+            cli_error("train one first: dn-train --model cnn (or pass --model FILE)");
+        return 1;
+    }
+    int shape[3];
+    dn_net_input_shape(net, shape);
+    int status;
+    if (!o.idx_images && (shape[0] != 1 || shape[1] != DN_MNIST_SIDE || shape[2] != DN_MNIST_SIDE ||
+                          dn_net_num_classes(net) != 10)) {
+        cli_error("%s: takes %dx%dx%d inputs and %d classes; images need a 1x28x28, 10-class model",
+                  o.model, shape[0], shape[1], shape[2], dn_net_num_classes(net));
+        status = 1;
+    } else {
+        if (o.threads > 0)
+            dn_net_set_threads(net, (int)o.threads);
+        if (o.bench_runs)
+            status = bench_inference(net, (int)o.bench_runs,
+                                     o.threads > 0 ? (int)o.threads : cli_default_threads());
+        else if (o.idx_images)
+            status = evaluate_idx(&o, net, &info);
+        else
+            status = predict_images(&o, net, &info, argc, argv);
+    }
+    dn_net_free(net);
+    return status;
+}

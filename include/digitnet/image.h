@@ -1,0 +1,146 @@
+/* digitnet/image.h - grayscale images, PGM files, and turning a free-form
+ * drawing, scan or photo of one digit into an MNIST-style 28x28 input.
+ *
+ * Usage:
+ *     dn_image img;
+ *     float x[DN_MNIST_PIXELS];
+ *     dn_preprocess_info info;
+ *     if (dn_pgm_read(&img, "digit.pgm") != DN_OK ||
+ *         dn_preprocess_mnist(&img, x, &info) != DN_OK) {
+ *         fprintf(stderr, "%s\n", dn_last_error());
+ *         ...
+ *     }
+ *     dn_image_free(&img);
+ *     if (!info.has_ink)
+ *         puts("no digit");
+ *     dn_normalize(x, DN_MNIST_PIXELS, DN_MNIST_MEAN, DN_MNIST_STD);
+ *     ... x is one 1x28x28 network input ...
+ *
+ * Readers validate everything and fail with DN_ERR_FORMAT and a message naming
+ * the file and what is wrong (DN_ERR_IO when it cannot be read at all). All
+ * functions are thread-safe on distinct objects: nothing here keeps state
+ * between calls. */
+#ifndef DIGITNET_IMAGE_H
+#define DIGITNET_IMAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "digitnet/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Largest image accepted anywhere in this module: each side at most
+ * DN_IMAGE_MAX_SIDE and at most DN_IMAGE_MAX_PIXELS pixels in all (64
+ * megapixels, 256 MB of floats). Larger PGM files are DN_ERR_UNSUPPORTED. */
+#define DN_IMAGE_MAX_SIDE 16384
+#define DN_IMAGE_MAX_PIXELS ((size_t)1 << 26)
+
+/* Side and pixel count of an MNIST image. */
+#define DN_MNIST_SIDE 28
+#define DN_MNIST_PIXELS (DN_MNIST_SIDE * DN_MNIST_SIDE)
+
+/* A grayscale image: pixels[y * width + x], row-major, top row first, each
+ * value in [0,1] with 0 = black and 1 = white (the file's own brightness, not
+ * ink). pixels is owned by the struct (64-byte aligned) and released by
+ * dn_image_free. */
+typedef struct dn_image {
+    int width, height;
+    float *pixels;
+} dn_image;
+
+/* A new width x height image, all black (0). Sizes must be 1..DN_IMAGE_MAX_SIDE
+ * with at most DN_IMAGE_MAX_PIXELS pixels. On failure *img is zeroed. */
+dn_status dn_image_new(dn_image *img, int width, int height);
+
+/* A new image from width*height 8-bit samples (row-major, 0 = black, 255 =
+ * white), each divided by 255: for raw canvas buffers. The caller keeps pixels. */
+dn_status dn_image_from_gray8(dn_image *img, const uint8_t *pixels, int width, int height);
+
+/* Releases img->pixels and zeroes *img; safe on a zeroed or freed image. */
+void dn_image_free(dn_image *img);
+
+/* Parses a PGM image held in memory: binary P5 (one byte per sample when
+ * maxval < 256, else two bytes big-endian) or ASCII P2. The header is the
+ * magic, width, height and maxval (1..65535) separated by whitespace, with
+ * '#' comments (to the end of the line) allowed before and between them; in
+ * P5 exactly one whitespace character (or a comment ending in a newline)
+ * follows maxval and the raster starts after it. P2 samples are decimal
+ * numbers separated by whitespace, comments allowed there too. Samples are
+ * divided by maxval; one above maxval is an error. A width or height of 0,
+ * numbers that are missing, not decimal or too large, and a raster shorter
+ * than width*height samples are DN_ERR_FORMAT; images beyond the size limits
+ * above and the other Netpbm types (P1, P3, P4, P6, P7) are DN_ERR_UNSUPPORTED.
+ * Bytes after the raster are ignored: a PGM file may hold several images and
+ * this reads the first. name is used only in messages. On failure *img is
+ * zeroed. */
+dn_status dn_pgm_parse(dn_image *img, const uint8_t *bytes, size_t len, const char *name);
+
+/* Reads and parses the PGM file at path (see dn_pgm_parse). */
+dn_status dn_pgm_read(dn_image *img, const char *path);
+
+/* Writes img as an 8-bit binary PGM (P5, maxval 255): each value clamped to
+ * [0,1] and rounded to the nearest of 256 levels, NaN written as 0. The file
+ * is written beside path under a temporary name and renamed over it, so
+ * readers see either the old file or the whole new one. */
+dn_status dn_pgm_write(const dn_image *img, const char *path);
+
+/* What dn_preprocess_mnist found in the image. */
+typedef struct dn_preprocess_info {
+    bool has_ink;       /* false: blank, uniform or only faint noise */
+    bool inverted;      /* true: dark ink on a light background was flipped */
+    int box_x, box_y;   /* the ink's bounding box in the input image's pixels */
+    int box_w, box_h;   /* (0 when has_ink is false) */
+    float ink_fraction; /* share of the input's pixels counted as ink, 0..1 */
+} dn_preprocess_info;
+
+/* Turns a picture of one digit - a canvas drawing of any size, dark on light
+ * or light on dark, a scan or a photo - into out[28*28] the way MNIST itself
+ * was made: ink intensity in [0,1] (1 = full ink, background 0), the digit
+ * scaled so the larger side of its bounding box is 20 pixels with the aspect
+ * ratio kept, and its centre of mass at pixel (14,14) (sum x*v / sum v over
+ * column indices x, as in MNIST). The steps:
+ *   1. Images larger than 1024 pixels on a side are first reduced by an
+ *      integer factor with area averaging (bounds time and memory).
+ *   2. The background is a plane fitted to the border pixels (robust to ink
+ *      that touches the border), so a flat canvas and a photo lit unevenly
+ *      both work; the noise level is the median absolute deviation from it.
+ *   3. Polarity: whichever of darker- or lighter-than-background holds more
+ *      ink mass is the ink; dark ink is flipped (info->inverted).
+ *   4. Contrast: the ink level is the median deviation of the pixels at
+ *      least half as strong as the strongest (the brightest 1 in 10000, at
+ *      least 4, set aside); ink is the deviation divided by that level,
+ *      clamped to 1 (stroke cores saturate as in MNIST), and 0 below 15% of
+ *      the level or below four noise deviations. There is no ink when the
+ *      level is under 0.15 (in units of black to white) or under six noise
+ *      deviations.
+ *   5. Specks: 8-connected ink components holding less than 3% of the ink
+ *      mass of the largest component are erased before the bounding box and
+ *      the centre of mass are taken.
+ *   6. Thin strokes: the stroke width is estimated as 2 * ink mass / perimeter
+ *      (of the ink >= 0.5). If it would come out under 1.25 pixels at 28x28
+ *      (MNIST's 5th percentile is 1.3, its median 2.0) - a thin pen on a big
+ *      canvas - the ink is dilated with a round pen (an exact distance
+ *      transform, anti-aliased edge) just enough to reach 2.0 pixels with the
+ *      box refitted to 20. Strokes are never thinned, and digits at most 40
+ *      pixels tall and wide are left alone: shrunk by 2x or less, a pen at
+ *      least a pixel wide stays MNIST-like, and 28x28 MNIST images themselves
+ *      pass through almost unchanged.
+ *   7. Resampling: area averaging when shrinking, bilinear when enlarging a
+ *      tiny drawing, with the sub-pixel shift that puts the centre of mass at
+ *      (14,14); the result is finally scaled so its largest value is 1.
+ * An image without ink gives has_ink = false and out all zeros, so callers can
+ * say "no digit" instead of guessing. Returns DN_ERR_ARG for a NULL argument,
+ * an empty image or a non-finite pixel; info may be NULL. */
+dn_status dn_preprocess_mnist(const dn_image *img, float out[DN_MNIST_PIXELS], dn_preprocess_info *info);
+
+/* pixels[i] = (pixels[i] - mean) / std for i < n; std must not be 0. */
+void dn_normalize(float *pixels, size_t n, float mean, float std);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# test_cli.sh - dn-train and dn-predict end to end: option errors, a short
+# training run with metrics, checkpoint and resume, thread-count
+# reproducibility, predictions on PGM files (good, blank and broken) and IDX
+# evaluation. Needs MNIST in datasets/mnist (skips with 77 otherwise).
+# usage: test_cli.sh BUILD_DIR SOURCE_DIR
+set -uo pipefail
+build=$1
+source=$2
+train=$build/cli/dn-train
+predict=$build/cli/dn-predict
+data=$source/datasets/mnist
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+passed=0
+failed=0
+
+check() { # check DESCRIPTION COMMAND...: the command must succeed
+  local what=$1
+  shift
+  if "$@"; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    echo "FAIL: $what" >&2
+  fi
+}
+
+# expect_exit CODE PATTERN COMMAND...: exit code and a stderr line matching PATTERN
+expect_exit() {
+  local want=$1 pattern=$2
+  shift 2
+  "$@" >"$work/out" 2>"$work/err"
+  local got=$?
+  if [ "$got" -eq "$want" ] && grep -qE -- "$pattern" "$work/err"; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    echo "FAIL: '$*' exited $got (want $want), stderr: $(head -c 300 "$work/err")" >&2
+  fi
+}
+
+if [ ! -f "$data/t10k-images-idx3-ubyte" ] && [ ! -f "$data/t10k-images-idx3-ubyte.gz" ]; then
+  echo "MNIST not in $data: run bash datasets/fetch-mnist.sh; skipped"
+  exit 77
+fi
+
+# --- option errors: exit 2 and a message that names the problem
+expect_exit 2 "epochs.*integer" "$train" --epochs 0
+expect_exit 2 "expected cnn or mlp" "$train" --model resnet
+expect_exit 2 "unknown option '--bogus'" "$train" --bogus
+expect_exit 2 "--lr needs a value" "$train" --lr
+expect_exit 2 "expected a number" "$train" --lr abc
+expect_exit 1 "fetch MNIST first" "$train" --data "$work/nowhere" --out "$work/x.safetensors"
+expect_exit 1 "spec: unknown layer" "$train" --arch "input 1x28x28; flatten; wobble" --data "$data" --out "$work/x.safetensors"
+expect_exit 2 "no images given" "$predict" --model "$work/none.safetensors"
+expect_exit 1 "none.safetensors" "$predict" --model "$work/none.safetensors" "$work/a.pgm"
+
+# --- a short run: metrics, model, checkpoint
+"$train" --model mlp --epochs 1 --limit 3000 --data "$data" --seed 5 --threads 2 \
+  --out "$work/mlp.safetensors" --metrics "$work/metrics.jsonl" >"$work/train.log" 2>&1
+check "dn-train runs" test $? -eq 0
+check "one metrics line per epoch" test "$(wc -l <"$work/metrics.jsonl")" -eq 1
+check "metrics keys" grep -qE '^\{"epoch":1,"train_loss":[0-9.]+,"train_acc":[0-9.]+,"test_acc":0\.[89][0-9]+,"seconds":[0-9.]+,"images_per_s":[0-9.]+\}$' "$work/metrics.jsonl"
+check "model written" test -s "$work/mlp.safetensors"
+check "checkpoint written" test -s "$work/mlp.ckpt.safetensors"
+check "no temporary files left" test -z "$(find "$work" -name '*.tmp*')"
+check "plain progress line when not a terminal" grep -qE '^epoch 1/1 +loss [0-9.]+ +train [0-9.]+% +test [0-9.]+%' "$work/train.log"
+
+# --- resume: 1 epoch + resume to 2 == 2 epochs straight, byte for byte
+"$train" --model mlp --epochs 2 --limit 3000 --data "$data" --seed 5 --threads 2 \
+  --out "$work/straight.safetensors" >/dev/null 2>&1
+"$train" --model mlp --epochs 2 --limit 3000 --data "$data" --seed 5 --threads 2 \
+  --resume "$work/mlp.ckpt.safetensors" --out "$work/resumed.safetensors" >"$work/resume.log" 2>&1
+check "resume runs epoch 2 only" grep -q "^epoch 2/2" "$work/resume.log"
+check "resumed model == straight model" cmp -s "$work/straight.safetensors" "$work/resumed.safetensors"
+
+# --- same seed, same model bytes with 1 and 2 threads (cnn, a few batches)
+for t in 1 2; do
+  "$train" --model cnn --epochs 1 --limit 640 --data "$data" --seed 3 --threads $t \
+    --out "$work/cnn$t.safetensors" >/dev/null 2>&1
+done
+check "cnn: 1 thread == 2 threads, byte for byte" cmp -s "$work/cnn1.safetensors" "$work/cnn2.safetensors"
+
+# --- predictions on PGM files
+python_pgm() { # python_pgm FILE INDEX INVERT SCALE: an MNIST test digit as a P5 file
+  local out=$1 index=$2 invert=$3 scale=$4
+  local offset=$((16 + index * 784))
+  {
+    printf 'P5\n# digit %d\n%d %d\n255\n' "$index" $((28 * scale)) $((28 * scale))
+    dd if="$data/t10k-images-idx3-ubyte" bs=1 skip=$offset count=784 2>/dev/null |
+      od -An -v -tu1 -w28 | while read -r row; do
+        line=""
+        for v in $row; do
+          [ "$invert" = 1 ] && v=$((255 - v))
+          for ((k = 0; k < scale; k++)); do line+=$(printf '\\%03o' "$v"); done
+        done
+        for ((k = 0; k < scale; k++)); do printf '%b' "$line"; done
+      done
+  } >"$out"
+}
+if [ -f "$data/t10k-images-idx3-ubyte" ]; then
+  labels=$(od -An -v -tu1 -j 8 -N 3 "$data/t10k-labels-idx1-ubyte" | tr -s ' ' | sed 's/^ //')
+  python_pgm "$work/d0.pgm" 0 0 1
+  python_pgm "$work/d1.pgm" 1 1 3
+  python_pgm "$work/d2.pgm" 2 0 2
+  printf 'P2\n4 3\n255\n' >"$work/blank.pgm"
+  for i in $(seq 12); do printf '255 ' >>"$work/blank.pgm"; done
+  printf 'P5\n28 28\n255\nshort' >"$work/truncated.pgm"
+  printf 'GIF89a' >"$work/notpgm.pgm"
+  "$predict" --model "$work/mlp.safetensors" "$work/d0.pgm" "$work/missing.pgm" "$work/d1.pgm" \
+    "$work/truncated.pgm" "$work/blank.pgm" "$work/notpgm.pgm" "$work/d2.pgm" >"$work/pred" 2>"$work/pred.err"
+  status=$?
+  check "bad files make the exit code non-zero" test $status -ne 0
+  check "good files are still predicted" test "$(grep -cE '^.*d[012]\.pgm: [0-9] \([0-9.]+%\)$' "$work/pred")" -eq 3
+  check "blank canvas: no digit" grep -q "blank.pgm: no digit" "$work/pred"
+  check "missing file named" grep -q "missing.pgm" "$work/pred.err"
+  check "truncated file named" grep -q "truncated.pgm" "$work/pred.err"
+  check "non-PGM file named" grep -q "notpgm.pgm" "$work/pred.err"
+  set -- $labels
+  check "digit 0 right (label $1)" grep -q "d0.pgm: $1 " "$work/pred"
+  check "inverted, enlarged digit 1 right (label $2)" grep -q "d1.pgm: $2 " "$work/pred"
+  check "enlarged digit 2 right (label $3)" grep -q "d2.pgm: $3 " "$work/pred"
+  "$predict" --json --model "$work/mlp.safetensors" "$work/d0.pgm" "$work/blank.pgm" >"$work/json"
+  check "json per image" grep -qE '^\{"file":"[^"]*d0\.pgm","digit":[0-9],"probs":\[([0-9.]+,){9}[0-9.]+\]\}$' "$work/json"
+  check "json null digit for a blank canvas" grep -qE '"file":"[^"]*blank\.pgm","digit":null' "$work/json"
+  "$predict" --model "$work/mlp.safetensors" --raw "$work/d0.pgm" >"$work/raw"
+  check "--raw on a 28x28 MNIST image" grep -q "d0.pgm: $1 " "$work/raw"
+  expect_exit 1 "needs a 28x28 image" "$predict" --model "$work/mlp.safetensors" --raw "$work/d2.pgm"
+fi
+
+# --- IDX evaluation
+"$predict" --model "$work/mlp.safetensors" --idx "$data/t10k-images-idx3-ubyte" \
+  --labels "$data/t10k-labels-idx1-ubyte" >"$work/eval" 2>&1
+check "idx evaluation prints accuracy" grep -qE '^10000 images: accuracy (8|9)[0-9]\.[0-9]+%' "$work/eval"
+check "idx evaluation prints the confusion matrix" test "$(grep -cE '^ +[0-9] +( +[0-9]+){10} +[0-9.]+%$' "$work/eval")" -eq 10
+expect_exit 1 "t10k-labels" "$predict" --model "$work/mlp.safetensors" --idx "$data/t10k-labels-idx1-ubyte" --labels "$data/t10k-labels-idx1-ubyte"
+expect_exit 1 "mlp.ckpt" "$predict" --model "$work/mlp.safetensors" --idx "$work/mlp.ckpt.safetensors" --labels "$data/t10k-labels-idx1-ubyte"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
