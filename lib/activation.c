@@ -10,6 +10,13 @@ void dn_relu_forward(float *out, const float *in, size_t count)
         out[i] = in[i] > 0.0f ? in[i] : 0.0f;
 }
 
+void dn_relu_mask(float *x, const float *mask, size_t n)
+{
+#pragma omp parallel for schedule(static) if (n > 65536)
+    for (size_t i = 0; i < n; i++)
+        x[i] = mask[i] > 0.0f ? x[i] : 0.0f;
+}
+
 void dn_relu_backward(float *din, const float *dout, const float *out, size_t count)
 {
 #pragma omp parallel for schedule(static) if (count > 65536)
@@ -20,9 +27,16 @@ void dn_relu_backward(float *din, const float *dout, const float *out, size_t co
 void dn_dropout_forward(float *out, float *mask, const float *in, size_t count, float p,
                         dn_rng *rng)
 {
+    /* Each 64-bit draw decides four elements with 16 bits each, so p is
+     * taken to the nearest multiple of 1/65536. */
     const float keep_scale = 1.0f / (1.0f - p);
+    const uint32_t threshold = (uint32_t)(p * 65536.0f + 0.5f);
+    uint64_t bits = 0;
     for (size_t i = 0; i < count; i++) {
-        mask[i] = dn_rng_uniform(rng) < p ? 0.0f : keep_scale;
+        if (i % 4 == 0)
+            bits = dn_rng_next(rng);
+        mask[i] = (uint32_t)(bits & 0xffff) < threshold ? 0.0f : keep_scale;
+        bits >>= 16;
         out[i] = in[i] * mask[i];
     }
 }
@@ -57,7 +71,7 @@ static void relu_forward(dn_layer *layer, float *out, const float *in, int n, bo
     dn_relu_forward(out, in, (size_t)n * dn_sample_size(layer->in_shape));
 }
 
-static void relu_backward(dn_layer *layer, float *din, const float *dout, const float *in,
+static void relu_backward(dn_layer *layer, float *din, float *dout, const float *in,
                           const float *out, int n)
 {
     (void)in;
@@ -108,18 +122,12 @@ static dn_status dropout_reserve(dn_layer *layer, int batch)
 static void dropout_forward(dn_layer *layer, float *out, const float *in, int n, bool training,
                             dn_rng *rng)
 {
-    size_t count = (size_t)n * dn_sample_size(layer->in_shape);
-    if (training) {
-        dn_dropout_forward(out, layer->mask, in, count, layer->drop_prob, rng);
-        return;
-    }
-    for (size_t i = 0; i < count; i++) {
-        out[i] = in[i];
-        layer->mask[i] = 1.0f;
-    }
+    (void)training; /* the net never calls it in evaluation mode */
+    dn_dropout_forward(out, layer->mask, in, (size_t)n * dn_sample_size(layer->in_shape),
+                       layer->drop_prob, rng);
 }
 
-static void dropout_backward(dn_layer *layer, float *din, const float *dout, const float *in,
+static void dropout_backward(dn_layer *layer, float *din, float *dout, const float *in,
                              const float *out, int n)
 {
     (void)in;
@@ -130,6 +138,7 @@ static void dropout_backward(dn_layer *layer, float *din, const float *dout, con
 
 const dn_layer_ops dn_dropout_layer_ops = {
     .kind = "dropout",
+    .identity_in_eval = true,
     .configure = dropout_configure,
     .reserve = dropout_reserve,
     .forward = dropout_forward,

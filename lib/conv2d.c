@@ -50,7 +50,7 @@ size_t dn_conv2d_workspace_size(const dn_conv2d_dims *d)
 }
 
 void dn_conv2d_forward(float *out, const float *in, const float *weight, const float *bias,
-                       float *workspace, const dn_conv2d_dims *d)
+                       float *workspace, const dn_conv2d_dims *d, bool relu)
 {
     const int K = (int)patch_rows(d), P = (int)positions(d), OC = d->out_c;
     const size_t in_stride = (size_t)d->in_c * d->in_h * d->in_w, out_stride = (size_t)OC * P;
@@ -64,10 +64,15 @@ void dn_conv2d_forward(float *out, const float *in, const float *weight, const f
             float *o = out + b * out_stride;
             dn_im2col(col, in + b * in_stride, d);
             dn_sgemm(false, false, OC, P, K, 1.0f, weight, K, col, P, 0.0f, o, P);
-            if (bias)
-                for (int oc = 0; oc < OC; oc++)
+            for (int oc = 0; oc < OC; oc++) {
+                float *row = o + (size_t)oc * P, shift = bias ? bias[oc] : 0.0f;
+                if (relu)
                     for (int p = 0; p < P; p++)
-                        o[(size_t)oc * P + p] += bias[oc];
+                        row[p] = row[p] + shift > 0.0f ? row[p] + shift : 0.0f;
+                else
+                    for (int p = 0; p < P; p++)
+                        row[p] += shift;
+            }
         }
     }
 }
@@ -81,13 +86,11 @@ void dn_conv2d_backward(float *din, float *dweight, float *dbias, const float *d
     const int chunks = chunk_count(d->n);
 
     if (dbias) {
+#pragma omp parallel for schedule(static) if ((long)OC * P * d->n > 65536)
         for (int oc = 0; oc < OC; oc++) {
             float sum = 0.0f;
-            for (int b = 0; b < d->n; b++) {
-                const float *row = dout + b * out_stride + (size_t)oc * P;
-                for (int p = 0; p < P; p++)
-                    sum += row[p];
-            }
+            for (int b = 0; b < d->n; b++)
+                sum += dn_sum(dout + b * out_stride + (size_t)oc * P, (size_t)P);
             dbias[oc] += sum;
         }
     }
@@ -173,14 +176,15 @@ static void conv_forward(dn_layer *layer, float *out, const float *in, int n, bo
     (void)training;
     (void)rng;
     dn_conv2d_dims d = layer_dims(layer, n);
-    dn_conv2d_forward(out, in, layer->weight, layer->bias, layer->workspace, &d);
+    dn_conv2d_forward(out, in, layer->weight, layer->bias, layer->workspace, &d, layer->fuse_relu);
 }
 
-static void conv_backward(dn_layer *layer, float *din, const float *dout, const float *in,
+static void conv_backward(dn_layer *layer, float *din, float *dout, const float *in,
                           const float *out, int n)
 {
-    (void)out;
     dn_conv2d_dims d = layer_dims(layer, n);
+    if (layer->fuse_relu)
+        dn_relu_mask(dout, out, (size_t)n * dn_sample_size(layer->out_shape));
     dn_conv2d_backward(din, layer->dweight, layer->dbias, dout, in, layer->weight,
                        layer->workspace, &d);
 }

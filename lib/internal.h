@@ -13,6 +13,7 @@
 #define DN_PRINTF(fmt_index, first_arg) __attribute__((format(printf, fmt_index, first_arg)))
 #else
 #define DN_PRINTF(fmt_index, first_arg)
+
 #endif
 
 /* Records a formatted message for dn_last_error() and returns status, so a
@@ -34,5 +35,27 @@ static inline bool dn_mul_size(size_t a, size_t b, size_t *out)
 {
     return !__builtin_mul_overflow(a, b, out);
 }
+
+/* Sum of x[0..n) in an order fixed by n alone: 16 interleaved partial sums
+ * (so the compiler can keep them in vector registers; a single running sum
+ * is bound by the add latency), then those 16 in order. */
+static inline float dn_sum(const float *x, size_t n)
+{
+    float partial[16] = {0};
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int k = 0; k < 16; k++)
+            partial[k] += x[i + k];
+    float sum = 0.0f;
+    for (; i < n; i++)
+        sum += x[i];
+    for (int k = 0; k < 16; k++)
+        sum += partial[k];
+    return sum;
+}
+
+/* x[i] = 0 where mask[i] <= 0, for the backward pass of a relu folded into
+ * the layer before it (mask is that layer's relu'd output). */
+void dn_relu_mask(float *x, const float *mask, size_t n);
 
 #endif

@@ -29,6 +29,9 @@ typedef struct dn_layer_ops {
     /* True for layers that only reinterpret their input (flatten): the net
      * aliases their output to their input and never calls forward/backward. */
     bool is_view;
+    /* True for layers that pass their input through unchanged in evaluation
+     * mode (dropout): the net then aliases instead of calling forward. */
+    bool identity_in_eval;
     /* From in_shape and the configuration, sets out_shape and params[];
      * fails with a message when the configuration does not fit the input. */
     dn_status (*configure)(dn_layer *layer);
@@ -36,9 +39,10 @@ typedef struct dn_layer_ops {
     dn_status (*reserve)(dn_layer *layer, int batch);
     void (*forward)(dn_layer *layer, float *out, const float *in, int n, bool training,
                     dn_rng *rng);
-    /* din may be NULL; parameter gradients accumulate. */
-    void (*backward)(dn_layer *layer, float *din, const float *dout, const float *in,
-                     const float *out, int n);
+    /* din may be NULL; parameter gradients accumulate. dout may be
+     * overwritten (a folded relu masks it in place). */
+    void (*backward)(dn_layer *layer, float *din, float *dout, const float *in, const float *out,
+                     int n);
 } dn_layer_ops;
 
 struct dn_layer {
@@ -51,6 +55,12 @@ struct dn_layer {
     int units;                  /* conv: out channels; linear: out features */
     int kernel_h, kernel_w, stride, pad;
     float drop_prob;
+
+    /* A conv or linear layer directly followed by relu computes the relu
+     * itself (fuse_relu); that relu layer is then `folded`: the net aliases
+     * its buffers like a view and never calls it. */
+    bool fuse_relu;
+    bool folded;
 
     int param_count;            /* 0 or 2 */
     dn_layer_param params[2];

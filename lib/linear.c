@@ -5,15 +5,18 @@
 #include "layer.h"
 
 void dn_linear_forward(float *out, const float *in, const float *weight, const float *bias, int n,
-                       int in_features, int out_features)
+                       int in_features, int out_features, bool relu)
 {
     /* out (N x O) = in (N x I) * weight^T (I x O) */
     dn_sgemm(false, true, n, out_features, in_features, 1.0f, in, in_features, weight,
              in_features, 0.0f, out, out_features);
-    if (bias)
-        for (int b = 0; b < n; b++)
-            for (int o = 0; o < out_features; o++)
-                out[(size_t)b * out_features + o] += bias[o];
+    for (int b = 0; b < n; b++) {
+        float *row = out + (size_t)b * out_features;
+        for (int o = 0; o < out_features; o++) {
+            float v = row[o] + (bias ? bias[o] : 0.0f);
+            row[o] = relu && !(v > 0.0f) ? 0.0f : v;
+        }
+    }
 }
 
 void dn_linear_backward(float *din, float *dweight, float *dbias, const float *dout,
@@ -69,13 +72,15 @@ static void linear_forward(dn_layer *layer, float *out, const float *in, int n, 
 {
     (void)training;
     (void)rng;
-    dn_linear_forward(out, in, layer->weight, layer->bias, n, layer->in_shape[0], layer->units);
+    dn_linear_forward(out, in, layer->weight, layer->bias, n, layer->in_shape[0], layer->units,
+                      layer->fuse_relu);
 }
 
-static void linear_backward(dn_layer *layer, float *din, const float *dout, const float *in,
+static void linear_backward(dn_layer *layer, float *din, float *dout, const float *in,
                             const float *out, int n)
 {
-    (void)out;
+    if (layer->fuse_relu)
+        dn_relu_mask(dout, out, (size_t)n * layer->units);
     dn_linear_backward(din, layer->dweight, layer->dbias, dout, in, layer->weight, n,
                        layer->in_shape[0], layer->units);
 }

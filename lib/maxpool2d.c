@@ -5,6 +5,31 @@
 #include "internal.h"
 #include "layer.h"
 
+/* The common 2x2, stride 2 case: the same comparisons in the same order as
+ * the general loop, unrolled. */
+static void maxpool_2x2(float *dst, int32_t *arg, const float *src, int h, int w)
+{
+    const int oh = h / 2, ow = w / 2;
+    for (int y = 0; y < oh; y++) {
+        const float *top = src + (size_t)2 * y * w, *bottom = top + w;
+        for (int x = 0; x < ow; x++) {
+            int best = 2 * y * w + 2 * x;
+            float v = top[2 * x];
+            const float candidates[3] = {top[2 * x + 1], bottom[2 * x], bottom[2 * x + 1]};
+            const int offsets[3] = {1, w, w + 1};
+            for (int k = 0; k < 3; k++) {
+                float u = candidates[k];
+                if (u > v || (u != u && v == v)) {
+                    v = u;
+                    best = 2 * y * w + 2 * x + offsets[k];
+                }
+            }
+            dst[y * ow + x] = v;
+            arg[y * ow + x] = best;
+        }
+    }
+}
+
 void dn_maxpool2d_forward(float *out, int32_t *argmax, const float *in, int n, int c, int h,
                           int w, int kernel, int stride)
 {
@@ -15,6 +40,10 @@ void dn_maxpool2d_forward(float *out, int32_t *argmax, const float *in, int n, i
         const float *src = in + plane * h * w;
         float *dst = out + plane * oh * ow;
         int32_t *arg = argmax + plane * oh * ow;
+        if (kernel == 2 && stride == 2) {
+            maxpool_2x2(dst, arg, src, h, w);
+            continue;
+        }
         for (int y = 0; y < oh; y++) {
             for (int x = 0; x < ow; x++) {
                 int best = y * stride * w + x * stride;
@@ -87,7 +116,7 @@ static void pool_forward(dn_layer *layer, float *out, const float *in, int n, bo
                          layer->in_shape[2], layer->kernel_h, layer->stride);
 }
 
-static void pool_backward(dn_layer *layer, float *din, const float *dout, const float *in,
+static void pool_backward(dn_layer *layer, float *din, float *dout, const float *in,
                           const float *out, int n)
 {
     (void)in;

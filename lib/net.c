@@ -42,6 +42,7 @@ struct dn_net {
     float **grad_buf;
     const float **act;  /* [slot], set by forward */
     int batch;          /* n of the last forward, 0 before any */
+    bool training;      /* mode of the last forward */
     float *probs;       /* capacity x classes */
 
     bool profiling;
@@ -71,6 +72,14 @@ static dn_status configure_layers(dn_net *net)
         net->tensor_count += layer->param_count;
         shape = layer->out_shape;
     }
+    for (int i = 0; i + 1 < net->layer_count; i++) {
+        dn_layer *layer = &net->layers[i], *next = &net->layers[i + 1];
+        if ((layer->ops == &dn_conv2d_layer_ops || layer->ops == &dn_linear_layer_ops) &&
+            next->ops == &dn_relu_layer_ops) {
+            layer->fuse_relu = true;
+            next->folded = true;
+        }
+    }
     if (shape[1] != 1 || shape[2] != 1 || shape[0] < 2 || shape[0] > DN_MAX_CLASSES)
         return dn_fail(DN_ERR_SHAPE,
                        "the last layer must output a flat vector of 2 to %d class scores, got %dx%dx%d",
@@ -98,6 +107,9 @@ static dn_status allocate_params(dn_net *net)
     return DN_OK;
 }
 
+/* Layers the net never runs: views, and relus folded into the layer before. */
+static bool skipped(const dn_layer *layer) { return layer->ops->is_view || layer->folded; }
+
 static dn_status allocate_slots(dn_net *net)
 {
     int slots = net->layer_count + 1;
@@ -111,7 +123,7 @@ static dn_status allocate_slots(dn_net *net)
         !net->backward_seconds)
         return dn_fail(DN_ERR_NOMEM, "cannot allocate the network's buffer table");
     for (int j = 1; j < slots; j++)
-        net->owner[j] = net->layers[j - 1].ops->is_view ? net->owner[j - 1] : j;
+        net->owner[j] = skipped(&net->layers[j - 1]) ? net->owner[j - 1] : j;
     return DN_OK;
 }
 
@@ -249,7 +261,7 @@ dn_status dn_net_forward(dn_net *net, const float *input, int n, bool training)
     for (int i = 0; i < net->layer_count; i++) {
         dn_layer *layer = &net->layers[i];
         int slot = i + 1;
-        if (layer->ops->is_view) {
+        if (skipped(layer) || (!training && layer->ops->identity_in_eval)) {
             net->act[slot] = net->act[i];
             continue;
         }
@@ -261,6 +273,7 @@ dn_status dn_net_forward(dn_net *net, const float *input, int n, bool training)
     }
     leave_threads(saved);
     net->batch = n;
+    net->training = training;
     return DN_OK;
 }
 
@@ -303,9 +316,14 @@ dn_status dn_net_backward(dn_net *net, const uint8_t *labels, float *loss, int *
     int saved = enter_threads(net);
     for (int i = last - 1; i >= 0; i--) {
         dn_layer *layer = &net->layers[i];
-        if (layer->ops->is_view)
+        if (skipped(layer))
             continue;
         float *din = net->owner[i] == 0 ? NULL : net->grad_buf[net->owner[i]];
+        if (!net->training && layer->ops->identity_in_eval) {
+            if (din)
+                memcpy(din, net->grad_buf[i + 1], (size_t)n * dn_sample_size(layer->out_shape) * sizeof(float));
+            continue;
+        }
         double start = net->profiling ? dn_seconds() : 0;
         layer->ops->backward(layer, din, net->grad_buf[i + 1], net->act[i], net->act[i + 1], n);
         if (net->profiling)

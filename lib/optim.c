@@ -61,11 +61,11 @@ void dn_optim_free(dn_optim *opt)
     free(opt);
 }
 
-static void sgd_step(dn_optim *opt, float *params, const float *grads, float lr)
+static void sgd_step(dn_optim *opt, float *restrict params, const float *restrict grads, float lr)
 {
     const float momentum = opt->config.momentum, wd = opt->config.weight_decay;
     const bool nesterov = opt->config.nesterov, first = opt->steps == 0;
-    float *buf = opt->state[0];
+    float *restrict buf = opt->state[0];
 #pragma omp parallel for schedule(static) if (opt->count > 65536)
     for (size_t i = 0; i < opt->count; i++) {
         float g = grads[i] + wd * params[i];
@@ -77,19 +77,21 @@ static void sgd_step(dn_optim *opt, float *params, const float *grads, float lr)
     }
 }
 
-static void adam_step(dn_optim *opt, float *params, const float *grads, float lr)
+static void adam_step(dn_optim *opt, float *restrict params, const float *restrict grads, float lr)
 {
-    const dn_optim_config *c = &opt->config;
+    const float beta1 = opt->config.beta1, beta2 = opt->config.beta2, eps = opt->config.eps;
+    const float wd = opt->config.weight_decay;
     const double t = (double)opt->steps + 1.0;
-    const float step_size = (float)(lr / (1.0 - pow(c->beta1, t)));
-    const float sqrt_correction2 = (float)sqrt(1.0 - pow(c->beta2, t));
-    float *m = opt->state[0], *v = opt->state[1];
-#pragma omp parallel for schedule(static) if (opt->count > 65536)
-    for (size_t i = 0; i < opt->count; i++) {
-        float g = grads[i] + c->weight_decay * params[i];
-        m[i] = c->beta1 * m[i] + (1.0f - c->beta1) * g;
-        v[i] = c->beta2 * v[i] + (1.0f - c->beta2) * g * g;
-        params[i] -= step_size * m[i] / (sqrtf(v[i]) / sqrt_correction2 + c->eps);
+    const float step_size = (float)(lr / (1.0 - pow(beta1, t)));
+    const float sqrt_correction2 = (float)sqrt(1.0 - pow(beta2, t));
+    float *restrict m = opt->state[0], *restrict v = opt->state[1];
+    const size_t count = opt->count;
+#pragma omp parallel for schedule(static) if (count > 65536)
+    for (size_t i = 0; i < count; i++) {
+        float g = grads[i] + wd * params[i];
+        m[i] = beta1 * m[i] + (1.0f - beta1) * g;
+        v[i] = beta2 * v[i] + (1.0f - beta2) * g * g;
+        params[i] -= step_size * m[i] / (sqrtf(v[i]) / sqrt_correction2 + eps);
     }
 }
 

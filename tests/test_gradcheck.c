@@ -59,7 +59,7 @@ typedef struct conv_ctx {
 static double conv_loss(void *p)
 {
     conv_ctx *c = p;
-    dn_conv2d_forward(c->out, c->in, c->weight, c->bias, c->work, &c->d);
+    dn_conv2d_forward(c->out, c->in, c->weight, c->bias, c->work, &c->d, false);
     return project(c->out, c->r, c->out_size);
 }
 
@@ -149,7 +149,7 @@ typedef struct linear_ctx {
 static double linear_loss(void *p)
 {
     linear_ctx *c = p;
-    dn_linear_forward(c->out, c->in, c->weight, c->bias, c->n, c->in_f, c->out_f);
+    dn_linear_forward(c->out, c->in, c->weight, c->bias, c->n, c->in_f, c->out_f, false);
     return project(c->out, c->r, (size_t)c->n * c->out_f);
 }
 

@@ -70,7 +70,7 @@ static void test_conv(const char *name)
     float *out = calloc(out_size, sizeof *out), *din = calloc(in_size, sizeof *din);
     float *dw = calloc(w_size, sizeof *dw), *db = calloc((size_t)d.out_c, sizeof *db);
     float *work = dn_alloc(dn_conv2d_workspace_size(&d) * sizeof(float));
-    dn_conv2d_forward(out, in, weight, bias, work, &d);
+    dn_conv2d_forward(out, in, weight, bias, work, &d, false);
     dn_conv2d_backward(din, dw, db, dout, in, weight, work, &d);
     char what[64];
     snprintf(what, sizeof what, "%s forward", name);
@@ -81,6 +81,15 @@ static void test_conv(const char *name)
     check_gradient(what, dw, want_dw, w_size);
     snprintf(what, sizeof what, "%s dbias", name);
     check_gradient(what, db, want_db, (size_t)d.out_c);
+
+    /* The fused conv+relu forward is max(0, PyTorch's output). */
+    dn_conv2d_forward(out, in, weight, bias, work, &d, true);
+    float *want_relu = malloc(out_size * sizeof *want_relu);
+    for (size_t i = 0; i < out_size; i++)
+        want_relu[i] = want_out[i] > 0 ? want_out[i] : 0;
+    snprintf(what, sizeof what, "%s forward with relu", name);
+    check_forward(what, out, want_relu, out_size);
+    free(want_relu);
 
     /* Parameter gradients accumulate: a second backward doubles them. */
     dn_conv2d_backward(din, dw, db, dout, in, weight, work, &d);
@@ -138,7 +147,7 @@ static void test_linear(const char *name)
     int n = (int)config[0], i_f = (int)config[1], o_f = (int)config[2];
     float *out = calloc(out_size, sizeof *out), *din = calloc(in_size, sizeof *din);
     float *dw = calloc(w_size, sizeof *dw), *db = calloc((size_t)o_f, sizeof *db);
-    dn_linear_forward(out, in, weight, bias, n, i_f, o_f);
+    dn_linear_forward(out, in, weight, bias, n, i_f, o_f, false);
     dn_linear_backward(din, dw, db, dout, in, weight, n, i_f, o_f);
     char what[64];
     snprintf(what, sizeof what, "%s forward", name);
@@ -149,6 +158,11 @@ static void test_linear(const char *name)
     check_gradient(what, dw, want_dw, w_size);
     snprintf(what, sizeof what, "%s dbias", name);
     check_gradient(what, db, want_db, (size_t)o_f);
+    dn_linear_forward(out, in, weight, bias, n, i_f, o_f, true);
+    for (size_t i = 0; i < out_size; i++)
+        out[i] -= want_out[i] > 0 ? want_out[i] : 0;
+    snprintf(what, sizeof what, "%s forward with relu", name);
+    CHECK(dn_test_max_abs_diff(out, (float[256]){0}, out_size) <= 1e-4, "%s", what);
     free(out);
     free(din);
     free(dw);

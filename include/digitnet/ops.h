@@ -17,6 +17,7 @@
 #ifndef DIGITNET_OPS_H
 #define DIGITNET_OPS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,9 +43,10 @@ int dn_conv2d_dims_init(dn_conv2d_dims *d);
 /* Floats of scratch space dn_conv2d_forward/backward need. */
 size_t dn_conv2d_workspace_size(const dn_conv2d_dims *d);
 
-/* out (N,OC,OH,OW); in (N,C,H,W); weight (OC,C,KH,KW); bias (OC) or NULL. */
+/* out (N,OC,OH,OW); in (N,C,H,W); weight (OC,C,KH,KW); bias (OC) or NULL.
+ * With relu, out = max(0, conv + bias): the conv+relu pair in one pass. */
 void dn_conv2d_forward(float *out, const float *in, const float *weight, const float *bias,
-                       float *workspace, const dn_conv2d_dims *d);
+                       float *workspace, const dn_conv2d_dims *d, bool relu);
 
 /* din (N,C,H,W) or NULL; dweight, dbias (+=, dbias may be NULL); dout (N,OC,OH,OW). */
 void dn_conv2d_backward(float *din, float *dweight, float *dbias, const float *dout,
@@ -64,8 +66,9 @@ void dn_maxpool2d_backward(float *din, const float *dout, const int32_t *argmax,
 
 /* ---- linear: out[n,o] = bias[o] + sum_i weight[o,i] * in[n,i] (PyTorch's [out,in] layout) */
 
+/* With relu, out = max(0, linear): the linear+relu pair in one pass. */
 void dn_linear_forward(float *out, const float *in, const float *weight, const float *bias, int n,
-                       int in_features, int out_features);
+                       int in_features, int out_features, bool relu);
 
 /* din (N,I) or NULL; dweight (O,I) and dbias (O) accumulate. */
 void dn_linear_backward(float *din, float *dweight, float *dbias, const float *dout,
