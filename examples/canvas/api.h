@@ -1,0 +1,49 @@
+/* api.h - what dn-canvas answers: the compiled-in page, GET /api/health and
+ * POST /api/predict (a drawing in, both models' predictions out). */
+#ifndef CANVAS_API_H
+#define CANVAS_API_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "digitnet/model.h"
+#include "digitnet/net.h"
+#include "server.h"
+
+/* Largest accepted request body. */
+#define API_MAX_BODY ((size_t)2 << 20)
+
+/* One loaded model; a dn_net is not thread-safe, so lock guards net. */
+typedef struct api_model {
+    const char *name; /* "cnn" or "mlp": its key in the JSON */
+    dn_net *net;
+    dn_model_info info;
+    pthread_mutex_t lock;
+} api_model;
+
+typedef struct api {
+    api_model models[2]; /* cnn, mlp */
+} api;
+
+/* Loads both models (each must take 1x28x28 inputs and give 10 classes) and
+ * sets them to one thread each. On failure everything is released, false is
+ * returned and error[0..cap) says which file and what is wrong. */
+bool api_init(api *a, const char *cnn_path, const char *mlp_path, char *error, size_t cap);
+void api_free(api *a);
+
+/* The server_handler of dn-canvas; ctx is an api. Routes:
+ *   GET|HEAD /, /index.html, /style.css, /app.js   the page
+ *   GET|HEAD /api/health    {"status":"ok","models":{"cnn":SPEC,"mlp":SPEC}}
+ *   POST     /api/predict   body: a PGM (P5 or P2), or raw 8-bit gray pixels
+ *                           with ?w=W&h=H (body length W*H), 0 = black
+ * answered with {"cnn":{"digit":D,"probs":[10],"ms":T},"mlp":{...},
+ * "input":[784 ints 0-255],"preprocess_ms":T,"inverted":B}. A drawing without
+ * ink gives "digit":null, probs all 0 and ms 0 for both models.
+ * Errors: 404 unknown path, 405 wrong method (with Allow), 400 bad w/h or a
+ * body length that does not match, 422 a body that is not a usable image;
+ * each with {"error":MESSAGE}. */
+void api_handle(void *ctx, const http_request *req, const uint8_t *body, size_t body_len,
+                http_response *res, strbuf *out);
+
+#endif

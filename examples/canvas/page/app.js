@@ -1,0 +1,290 @@
+// digitnet canvas demo: pointer drawing on a 280x280 canvas, its pixels sent
+// as raw 8-bit gray to /api/predict (one request in flight at most, the latest
+// drawing sent when it finishes), and both networks' answers shown side by side.
+'use strict';
+
+(() => {
+  const pad = document.getElementById('pad');
+  const ctx = pad.getContext('2d', { willReadFrequently: true });
+  const SIZE = pad.width;
+  const INK = '#111111';
+  const PAPER = '#ffffff';
+  const THROTTLE_MS = 70;
+
+  const padBox = pad.parentElement;
+  const brush = document.getElementById('brush');
+  const brushValue = document.getElementById('brush-value');
+  const results = document.getElementById('results');
+  const summary = document.getElementById('summary');
+  const timing = document.getElementById('timing');
+  const errorBox = document.getElementById('error');
+  const seen = document.getElementById('seen').getContext('2d');
+  const models = ['cnn', 'mlp'].map((name) => {
+    const root = document.getElementById(name);
+    const bars = root.querySelector('.bars');
+    const rows = [];
+    for (let k = 0; k < 10; k++) {
+      const li = document.createElement('li');
+      li.innerHTML = `<span class="label">${k}</span><span class="track"><span class="fill"></span></span><span class="pct">0%</span>`;
+      bars.appendChild(li);
+      rows.push({ li, fill: li.querySelector('.fill'), pct: li.querySelector('.pct') });
+    }
+    return {
+      name,
+      label: name.toUpperCase(),
+      root,
+      digit: root.querySelector('.digit'),
+      confidence: root.querySelector('.confidence'),
+      latency: root.querySelector('.latency'),
+      rows,
+    };
+  });
+
+  // Drawing state.
+  let stroke = null;        // {id, prev, prevMid} while a pointer draws
+  let hasInk = false;
+  // Request state: version counts changes, epoch counts clears.
+  let version = 0;
+  let epoch = 0;
+  let sentVersion = 0;
+  let shownVersion = 0;
+  let inFlight = false;
+  let timer = null;
+  let lastSend = -Infinity;
+
+  function paper() {
+    ctx.fillStyle = PAPER;
+    ctx.fillRect(0, 0, SIZE, SIZE);
+  }
+
+  function updatePending() {
+    const pending = inFlight || timer !== null || (hasInk && shownVersion !== version);
+    results.dataset.pending = pending ? '1' : '0';
+  }
+
+  function showBlank(message) {
+    for (const m of models) {
+      m.root.classList.add('blank');
+      m.digit.textContent = '–';
+      m.confidence.textContent = '';
+      m.latency.textContent = '';
+      for (const r of m.rows) {
+        r.li.classList.remove('win');
+        r.fill.style.width = '0%';
+        r.pct.textContent = '0%';
+      }
+    }
+    results.classList.remove('disagree');
+    summary.textContent = message;
+    timing.textContent = '';
+    seen.fillStyle = '#000';
+    seen.fillRect(0, 0, 28, 28);
+  }
+
+  function clearAll() {
+    stroke = null;
+    paper();
+    hasInk = false;
+    padBox.classList.remove('inked');
+    epoch++;
+    version++;
+    shownVersion = version;
+    if (timer !== null) {
+      clearTimeout(timer);
+      timer = null;
+    }
+    errorBox.hidden = true;
+    showBlank('Draw a digit to see the predictions.');
+    updatePending();
+  }
+
+  function percent(p) {
+    const v = p * 100;
+    return v >= 99.95 ? '100%' : v >= 9.95 ? `${v.toFixed(0)}%` : `${v.toFixed(1)}%`;
+  }
+
+  function render(data, roundTrip) {
+    const input = data.input;
+    const img = seen.createImageData(28, 28);
+    for (let i = 0; i < 784; i++) {
+      const v = input[i];
+      img.data[i * 4] = v;
+      img.data[i * 4 + 1] = v;
+      img.data[i * 4 + 2] = v;
+      img.data[i * 4 + 3] = 255;
+    }
+    seen.putImageData(img, 0, 0);
+
+    if (data.cnn.digit === null) {
+      showBlank('No digit found yet: the strokes are too faint or too small.');
+      seen.putImageData(img, 0, 0);
+      return;
+    }
+    for (const m of models) {
+      const r = data[m.name];
+      m.root.classList.remove('blank');
+      m.digit.textContent = String(r.digit);
+      m.confidence.textContent = `${percent(r.probs[r.digit])} sure`;
+      m.latency.textContent = `${r.ms.toFixed(2)} ms`;
+      r.probs.forEach((p, k) => {
+        const row = m.rows[k];
+        row.li.classList.toggle('win', k === r.digit);
+        row.fill.style.width = `${(p * 100).toFixed(1)}%`;
+        row.pct.textContent = percent(p);
+      });
+    }
+    const cnn = data.cnn.digit;
+    const mlp = data.mlp.digit;
+    results.classList.toggle('disagree', cnn !== mlp);
+    // The live region is read out: update it when a stroke is done, not on every move.
+    if (stroke === null) {
+      summary.textContent = cnn === mlp
+        ? `Both networks read a ${cnn}.`
+        : `The networks disagree: the CNN reads a ${cnn}, the MLP a ${mlp}.`;
+    }
+    timing.textContent = `preprocessing ${data.preprocess_ms.toFixed(2)} ms · round trip ${roundTrip.toFixed(0)} ms`;
+  }
+
+  function grayPixels() {
+    const rgba = ctx.getImageData(0, 0, SIZE, SIZE).data;
+    const gray = new Uint8Array(SIZE * SIZE);
+    for (let i = 0; i < gray.length; i++) {
+      gray[i] = (rgba[i * 4] * 299 + rgba[i * 4 + 1] * 587 + rgba[i * 4 + 2] * 114 + 500) / 1000;
+    }
+    return gray;
+  }
+
+  async function send() {
+    timer = null;
+    if (inFlight || !hasInk || sentVersion === version) {
+      updatePending();
+      return;
+    }
+    inFlight = true;
+    const v = version;
+    const e = epoch;
+    sentVersion = v;
+    lastSend = performance.now();
+    updatePending();
+    try {
+      const t0 = performance.now();
+      const response = await fetch(`/api/predict?w=${SIZE}&h=${SIZE}`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/octet-stream' },
+        body: grayPixels(),
+      });
+      const data = await response.json();
+      if (!response.ok) throw new Error(data.error || `HTTP ${response.status}`);
+      if (e === epoch) {
+        errorBox.hidden = true;
+        render(data, performance.now() - t0);
+        shownVersion = v;
+      }
+    } catch (err) {
+      if (e === epoch) {
+        errorBox.textContent = `Could not reach the server: ${err.message}`;
+        errorBox.hidden = false;
+        shownVersion = v;
+      }
+    } finally {
+      inFlight = false;
+      if (hasInk && version !== sentVersion) schedule(stroke === null);
+      updatePending();
+    }
+  }
+
+  // Sends soon: right away when `now` (a stroke ended), else throttled.
+  function schedule(now) {
+    if (timer !== null) {
+      if (!now) return;
+      clearTimeout(timer);
+    }
+    const wait = now ? 0 : Math.max(0, lastSend + THROTTLE_MS - performance.now());
+    timer = setTimeout(send, wait);
+    updatePending();
+  }
+
+  function changed(now) {
+    version++;
+    schedule(now);
+  }
+
+  function at(event) {
+    const r = pad.getBoundingClientRect();
+    return {
+      x: ((event.clientX - r.left) * SIZE) / r.width,
+      y: ((event.clientY - r.top) * SIZE) / r.height,
+    };
+  }
+
+  function setPen() {
+    ctx.strokeStyle = INK;
+    ctx.fillStyle = INK;
+    ctx.lineWidth = Number(brush.value);
+    ctx.lineCap = 'round';
+    ctx.lineJoin = 'round';
+  }
+
+  pad.addEventListener('pointerdown', (event) => {
+    if (event.pointerType === 'mouse' && event.button !== 0) return;
+    if (stroke !== null) return;
+    event.preventDefault();
+    pad.setPointerCapture(event.pointerId);
+    const p = at(event);
+    stroke = { id: event.pointerId, prev: p, prevMid: p };
+    setPen();
+    ctx.beginPath();
+    ctx.arc(p.x, p.y, ctx.lineWidth / 2, 0, Math.PI * 2);
+    ctx.fill();
+    hasInk = true;
+    padBox.classList.add('inked');
+    changed(false);
+  });
+
+  pad.addEventListener('pointermove', (event) => {
+    if (stroke === null || event.pointerId !== stroke.id) return;
+    event.preventDefault();
+    const events = event.getCoalescedEvents ? event.getCoalescedEvents() : [];
+    setPen();
+    for (const e of events.length ? events : [event]) {
+      const p = at(e);
+      const mid = { x: (stroke.prev.x + p.x) / 2, y: (stroke.prev.y + p.y) / 2 };
+      ctx.beginPath();
+      ctx.moveTo(stroke.prevMid.x, stroke.prevMid.y);
+      ctx.quadraticCurveTo(stroke.prev.x, stroke.prev.y, mid.x, mid.y);
+      ctx.stroke();
+      stroke.prev = p;
+      stroke.prevMid = mid;
+    }
+    changed(false);
+  });
+
+  function endStroke(event) {
+    if (stroke === null || event.pointerId !== stroke.id) return;
+    setPen();
+    ctx.beginPath();
+    ctx.moveTo(stroke.prevMid.x, stroke.prevMid.y);
+    ctx.lineTo(stroke.prev.x, stroke.prev.y);
+    ctx.stroke();
+    stroke = null;
+    changed(true);
+  }
+  pad.addEventListener('pointerup', endStroke);
+  pad.addEventListener('pointercancel', endStroke);
+  pad.addEventListener('lostpointercapture', endStroke);
+  // No context menu or text selection while drawing with a long press.
+  pad.addEventListener('contextmenu', (event) => event.preventDefault());
+
+  brush.addEventListener('input', () => {
+    brushValue.textContent = brush.value;
+  });
+  document.getElementById('clear').addEventListener('click', clearAll);
+  document.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape' || event.key === 'Delete') {
+      event.preventDefault();
+      clearAll();
+    }
+  });
+
+  clearAll();
+})();
