@@ -1,13 +1,11 @@
 /* idx.c - reading IDX files (the MNIST format), raw or gzip-compressed,
  * checking the header, the dimensions and the exact data length. */
-#include <errno.h>
 #include <limits.h>
-#include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "digitnet/gzip.h"
 #include "digitnet/idx.h"
+#include "fileio.h"
 #include "internal.h"
 
 size_t dn_idx_type_size(int type)
@@ -113,42 +111,6 @@ dn_status dn_idx_parse(const uint8_t *bytes, size_t len, const char *name, dn_id
     return DN_OK;
 }
 
-/* Reads the whole file at path into a dn_alloc'd buffer. */
-static dn_status read_whole_file(const char *path, uint8_t **bytes, size_t *len)
-{
-    *bytes = NULL;
-    *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return dn_fail(DN_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        fclose(f);
-        return dn_fail(DN_ERR_IO, "%s: not a regular file", path);
-    }
-    if ((uintmax_t)st.st_size > DN_IDX_MAX_BYTES + 4 + 4 * DN_IDX_MAX_DIMS) {
-        fclose(f);
-        return dn_fail(DN_ERR_UNSUPPORTED, "%s: %jd bytes is larger than digitnet reads (%zu)", path,
-                       (intmax_t)st.st_size, DN_IDX_MAX_BYTES);
-    }
-    size_t size = (size_t)st.st_size;
-    uint8_t *buffer = dn_alloc(size);
-    if (!buffer) {
-        fclose(f);
-        return dn_fail(DN_ERR_NOMEM, "%s: cannot allocate %zu bytes to read it", path, size);
-    }
-    size_t got = fread(buffer, 1, size, f);
-    bool failed = ferror(f) != 0;
-    fclose(f);
-    if (failed || got != size) {
-        dn_free(buffer);
-        return dn_fail(DN_ERR_IO, "%s: short read (%zu of %zu bytes)", path, got, size);
-    }
-    *bytes = buffer;
-    *len = size;
-    return DN_OK;
-}
-
 dn_status dn_idx_read(const char *path, dn_idx *idx)
 {
     if (!path || !idx)
@@ -156,7 +118,8 @@ dn_status dn_idx_read(const char *path, dn_idx *idx)
     memset(idx, 0, sizeof *idx);
     uint8_t *bytes;
     size_t len;
-    dn_status status = read_whole_file(path, &bytes, &len);
+    dn_status status =
+        dn_read_file(path, DN_IDX_MAX_BYTES + 4 + 4 * DN_IDX_MAX_DIMS, "an IDX file", &bytes, &len);
     if (status != DN_OK)
         return status;
     if (dn_gzip_detect(bytes, len)) {

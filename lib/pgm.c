@@ -1,17 +1,12 @@
 /* pgm.c - grayscale images: allocation, 8-bit buffers, and a validating reader
  * for PGM files (P2 and P5, 8- and 16-bit) with an atomic 8-bit P5 writer. */
-#define _GNU_SOURCE
-#include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "digitnet/image.h"
+#include "fileio.h"
 #include "internal.h"
 
 /* Largest PGM file read: a P2 raster at the pixel limit with short numbers. */
@@ -268,41 +263,6 @@ dn_status dn_pgm_parse(dn_image *img, const uint8_t *bytes, size_t len, const ch
 
 /* ---- files ---- */
 
-static dn_status read_whole_file(const char *path, uint8_t **bytes, size_t *len)
-{
-    *bytes = NULL;
-    *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return dn_fail(DN_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        fclose(f);
-        return dn_fail(DN_ERR_IO, "%s: not a regular file", path);
-    }
-    if ((uintmax_t)st.st_size > DN_PGM_MAX_FILE_BYTES) {
-        fclose(f);
-        return dn_fail(DN_ERR_UNSUPPORTED, "%s: %jd bytes is larger than digitnet reads for a PGM file (%zu)", path,
-                       (intmax_t)st.st_size, DN_PGM_MAX_FILE_BYTES);
-    }
-    size_t size = (size_t)st.st_size;
-    uint8_t *buffer = dn_alloc(size);
-    if (!buffer) {
-        fclose(f);
-        return dn_fail(DN_ERR_NOMEM, "%s: cannot allocate %zu bytes to read it", path, size);
-    }
-    size_t got = fread(buffer, 1, size, f);
-    bool failed = ferror(f) != 0;
-    fclose(f);
-    if (failed || got != size) {
-        dn_free(buffer);
-        return dn_fail(DN_ERR_IO, "%s: short read (%zu of %zu bytes)", path, got, size);
-    }
-    *bytes = buffer;
-    *len = size;
-    return DN_OK;
-}
-
 dn_status dn_pgm_read(dn_image *img, const char *path)
 {
     if (!img || !path) {
@@ -313,26 +273,12 @@ dn_status dn_pgm_read(dn_image *img, const char *path)
     memset(img, 0, sizeof *img);
     uint8_t *bytes;
     size_t len;
-    dn_status status = read_whole_file(path, &bytes, &len);
+    dn_status status = dn_read_file(path, DN_PGM_MAX_FILE_BYTES, "a PGM file", &bytes, &len);
     if (status != DN_OK)
         return status;
     status = dn_pgm_parse(img, bytes, len, path);
     dn_free(bytes);
     return status;
-}
-
-static bool write_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t done = write(fd, p, n);
-        if (done < 0 && errno == EINTR)
-            continue;
-        if (done <= 0)
-            return false;
-        p += done;
-        n -= (size_t)done;
-    }
-    return true;
 }
 
 static uint8_t quantize(float v)
@@ -360,11 +306,6 @@ static uint8_t *encode_p5(const dn_image *img, size_t *len)
     return buffer;
 }
 
-static dn_status io_error(const char *what, const char *path)
-{
-    return dn_fail(DN_ERR_IO, "%s: %s: %s", path, what, strerror(errno));
-}
-
 dn_status dn_pgm_write(const dn_image *img, const char *path)
 {
     if (!img || !path || !img->pixels)
@@ -376,33 +317,7 @@ dn_status dn_pgm_write(const dn_image *img, const char *path)
     uint8_t *data = encode_p5(img, &len);
     if (!data)
         return dn_fail(DN_ERR_NOMEM, "%s: out of memory encoding a %d x %d image", path, img->width, img->height);
-    static const char suffix[] = ".tmp.XXXXXX";
-    size_t path_len = strlen(path);
-    char *tmp = malloc(path_len + sizeof suffix);
-    if (!tmp) {
-        dn_free(data);
-        return dn_fail(DN_ERR_NOMEM, "%s: out of memory", path);
-    }
-    memcpy(tmp, path, path_len);
-    memcpy(tmp + path_len, suffix, sizeof suffix);
-    int fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0) {
-        status = io_error("cannot create a temporary file beside it", path);
-    } else {
-        if (fchmod(fd, 0644) != 0)
-            status = io_error("cannot set the mode of the temporary file", tmp);
-        if (status == DN_OK && !write_all(fd, data, len))
-            status = io_error("write failed", tmp);
-        if (status == DN_OK && fsync(fd) != 0)
-            status = io_error("fsync failed", tmp);
-        if (close(fd) != 0 && status == DN_OK)
-            status = io_error("close failed", tmp);
-        if (status == DN_OK && rename(tmp, path) != 0)
-            status = io_error("cannot rename the temporary file over it", path);
-        if (status != DN_OK)
-            unlink(tmp);
-    }
-    free(tmp);
+    status = dn_write_file_atomic(path, data, len);
     dn_free(data);
     return status;
 }

@@ -1,18 +1,15 @@
 /* safetensors.c - validating reader (F32/F64/F16/BF16 to float32) and atomic
  * F32 writer for safetensors files, plus the in-memory builder. */
 #define _GNU_SOURCE
-#include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "digitnet/json.h"
 #include "digitnet/safetensors.h"
+#include "fileio.h"
 #include "internal.h"
 #include "json.h"
 
@@ -360,60 +357,18 @@ dn_status dn_safetensors_parse(dn_safetensors *st, const uint8_t *bytes, size_t 
     return status;
 }
 
-static dn_status io_error(const char *what, const char *path)
-{
-    char buf[128];
-    const char *reason = strerror_r(errno, buf, sizeof buf);
-    return dn_fail(DN_ERR_IO, "%s: %s: %s", path, what, reason);
-}
-
 dn_status dn_safetensors_read(dn_safetensors *st, const char *path)
 {
     if (!st || !path)
         return dn_fail(DN_ERR_ARG, "dn_safetensors_read: %s is NULL", st ? "path" : "st");
     memset(st, 0, sizeof *st);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return io_error("cannot open", path);
-    struct stat info;
-    if (fstat(fd, &info) != 0) {
-        dn_status status = io_error("cannot stat", path);
-        close(fd);
+    uint8_t *bytes;
+    size_t size;
+    dn_status status = dn_read_file(path, SIZE_MAX, "a safetensors file", &bytes, &size);
+    if (status != DN_OK)
         return status;
-    }
-    if (!S_ISREG(info.st_mode)) {
-        close(fd);
-        return dn_fail(DN_ERR_IO, "%s: not a regular file", path);
-    }
-    if ((uint64_t)info.st_size > SIZE_MAX - 1) {
-        close(fd);
-        return dn_fail(DN_ERR_NOMEM, "%s: too large to read", path);
-    }
-    size_t size = (size_t)info.st_size, got = 0;
-    uint8_t *bytes = malloc(size ? size : 1);
-    if (!bytes) {
-        close(fd);
-        return dn_fail(DN_ERR_NOMEM, "%s: out of memory for %zu bytes", path, size);
-    }
-    dn_status status = DN_OK;
-    while (got < size) {
-        ssize_t n = read(fd, bytes + got, size - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            status = io_error("read failed", path);
-            break;
-        }
-        if (n == 0) {
-            status = dn_fail(DN_ERR_IO, "%s: file shrank while being read", path);
-            break;
-        }
-        got += (size_t)n;
-    }
-    close(fd);
-    if (status == DN_OK)
-        status = dn_safetensors_parse(st, bytes, size, path);
-    free(bytes);
+    status = dn_safetensors_parse(st, bytes, size, path);
+    dn_free(bytes);
     return status;
 }
 
@@ -678,64 +633,33 @@ static dn_status build_header(const dn_safetensors *st, strbuf *sb, const char *
     return DN_OK;
 }
 
-static bool write_all(int fd, const void *bytes, size_t n)
-{
-    const uint8_t *p = bytes;
-    while (n > 0) {
-        ssize_t done = write(fd, p, n);
-        if (done < 0 && errno == EINTR)
-            continue;
-        if (done <= 0)
-            return false;
-        p += done;
-        n -= (size_t)done;
-    }
-    return true;
-}
-
 static void store_le32(uint8_t *p, uint32_t v)
 {
     for (int i = 0; i < 4; i++)
         p[i] = (uint8_t)(v >> (8 * i));
 }
 
-static dn_status write_contents(int fd, const dn_safetensors *st, const strbuf *header, const char *tmp)
+static dn_status write_contents(dn_atomic_file *f, const dn_safetensors *st, const strbuf *header)
 {
     uint8_t chunk[4 * DN_ST_CHUNK_FLOATS];
     for (int i = 0; i < 8; i++)
         chunk[i] = (uint8_t)((uint64_t)header->length >> (8 * i));
-    if (!write_all(fd, chunk, 8) || !write_all(fd, header->bytes, header->length))
-        return io_error("write failed", tmp);
-    for (int i = 0; i < st->count; i++) {
+    dn_status status = dn_atomic_file_write(f, chunk, 8);
+    if (status == DN_OK)
+        status = dn_atomic_file_write(f, header->bytes, header->length);
+    for (int i = 0; i < st->count && status == DN_OK; i++) {
         const dn_st_tensor *t = &st->tensors[i];
-        for (size_t start = 0; start < t->size; start += DN_ST_CHUNK_FLOATS) {
+        for (size_t start = 0; start < t->size && status == DN_OK; start += DN_ST_CHUNK_FLOATS) {
             size_t n = t->size - start < DN_ST_CHUNK_FLOATS ? t->size - start : DN_ST_CHUNK_FLOATS;
             for (size_t k = 0; k < n; k++) {
                 uint32_t bits;
                 memcpy(&bits, &t->data[start + k], sizeof bits);
                 store_le32(chunk + 4 * k, bits);
             }
-            if (!write_all(fd, chunk, 4 * n))
-                return io_error("write failed", tmp);
+            status = dn_atomic_file_write(f, chunk, 4 * n);
         }
     }
-    return DN_OK;
-}
-
-/* Makes a rename in the directory of path durable; best effort, since some
- * file systems refuse to fsync a directory and the file is already in place. */
-static void sync_directory(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
-    if (!dir)
-        return;
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-    free(dir);
+    return status;
 }
 
 dn_status dn_safetensors_write(const dn_safetensors *st, const char *path)
@@ -751,39 +675,15 @@ dn_status dn_safetensors_write(const dn_safetensors *st, const char *path)
         free(header.bytes);
         return status;
     }
-    static const char suffix[] = ".tmp.XXXXXX";
-    size_t path_length = strlen(path);
-    char *tmp = malloc(path_length + sizeof suffix);
-    if (!tmp) {
-        free(header.bytes);
-        return dn_fail(DN_ERR_NOMEM, "%s: out of memory", path);
+    dn_atomic_file f;
+    status = dn_atomic_file_open(&f, path);
+    if (status == DN_OK) {
+        status = write_contents(&f, st, &header);
+        if (status == DN_OK)
+            status = dn_atomic_file_commit(&f);
+        else
+            dn_atomic_file_abort(&f);
     }
-    memcpy(tmp, path, path_length);
-    memcpy(tmp + path_length, suffix, sizeof suffix);
-    int fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0) {
-        status = io_error("cannot create a temporary file beside it", path);
-        free(tmp);
-        free(header.bytes);
-        return status;
-    }
-    struct stat existing;
-    mode_t mode = stat(path, &existing) == 0 && S_ISREG(existing.st_mode) ? existing.st_mode & 07777 : 0644;
-    if (fchmod(fd, mode) != 0)
-        status = io_error("cannot set the mode of the temporary file", tmp);
-    if (status == DN_OK)
-        status = write_contents(fd, st, &header, tmp);
-    if (status == DN_OK && fsync(fd) != 0)
-        status = io_error("fsync failed", tmp);
-    if (close(fd) != 0 && status == DN_OK)
-        status = io_error("close failed", tmp);
-    if (status == DN_OK && rename(tmp, path) != 0)
-        status = io_error("cannot rename the temporary file over it", path);
-    if (status != DN_OK)
-        unlink(tmp);
-    else
-        sync_directory(path);
-    free(tmp);
     free(header.bytes);
     return status;
 }

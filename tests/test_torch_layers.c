@@ -49,54 +49,82 @@ static void check_gradient(const char *what, const float *got, const float *want
     CHECK(err <= 1e-3, "%s: relative error %g > 1e-3", what, err);
 }
 
+/* The tensors of a conv or linear case: its config, the inputs, and
+ * PyTorch's output and gradients for the upstream gradient dout. */
+typedef struct layer_case {
+    const float *config, *in, *weight, *bias, *dout, *want_out, *want_din, *want_dw, *want_db;
+    size_t in_size, out_size, w_size;
+} layer_case;
+
+/* Fetches every tensor of case name; false (a failed check) if one is missing. */
+static bool get_layer_case(const char *name, layer_case *c)
+{
+    c->config = get(name, "config", NULL);
+    c->in = get(name, "input", &c->in_size);
+    c->weight = get(name, "weight", &c->w_size);
+    c->bias = get(name, "bias", NULL);
+    c->dout = get(name, "dout", &c->out_size);
+    c->want_out = get(name, "out", NULL);
+    c->want_din = get(name, "din", NULL);
+    c->want_dw = get(name, "dweight", NULL);
+    c->want_db = get(name, "dbias", NULL);
+    bool complete = c->config && c->in && c->weight && c->bias && c->dout && c->want_out && c->want_din &&
+                    c->want_dw && c->want_db;
+    if (!complete)
+        CHECK(0, "%s: fixture incomplete", name);
+    return complete;
+}
+
+/* Checks a case's output and its three gradients (the bias has bias_size). */
+static void check_layer(const char *name, const layer_case *c, const float *out, const float *din, const float *dw,
+                        const float *db, size_t bias_size)
+{
+    char what[64];
+    snprintf(what, sizeof what, "%s forward", name);
+    check_forward(what, out, c->want_out, c->out_size);
+    snprintf(what, sizeof what, "%s din", name);
+    check_gradient(what, din, c->want_din, c->in_size);
+    snprintf(what, sizeof what, "%s dweight", name);
+    check_gradient(what, dw, c->want_dw, c->w_size);
+    snprintf(what, sizeof what, "%s dbias", name);
+    check_gradient(what, db, c->want_db, bias_size);
+}
+
 static void test_conv(const char *name)
 {
-    size_t in_size, out_size, w_size;
-    const float *config = get(name, "config", NULL), *in = get(name, "input", &in_size);
-    const float *weight = get(name, "weight", &w_size), *bias = get(name, "bias", NULL);
-    const float *dout = get(name, "dout", &out_size), *want_out = get(name, "out", NULL);
-    const float *want_din = get(name, "din", NULL), *want_dw = get(name, "dweight", NULL);
-    const float *want_db = get(name, "dbias", NULL);
-    if (!config || !in || !weight || !bias || !dout || !want_out || !want_din || !want_dw || !want_db) {
-        CHECK(0, "%s: fixture incomplete", name);
+    layer_case c;
+    if (!get_layer_case(name, &c))
         return;
-    }
+    const float *config = c.config;
     dn_conv2d_dims d = {.n = (int)config[0], .in_c = (int)config[1], .in_h = (int)config[2],
                         .in_w = (int)config[3], .out_c = (int)config[4], .kernel_h = (int)config[5],
                         .kernel_w = (int)config[6], .stride = (int)config[7], .pad = (int)config[8]};
     CHECK(dn_conv2d_dims_init(&d), "%s: dims valid", name);
-    CHECK((size_t)d.n * d.out_c * d.out_h * d.out_w == out_size, "%s: output size %dx%d matches PyTorch",
+    CHECK((size_t)d.n * d.out_c * d.out_h * d.out_w == c.out_size, "%s: output size %dx%d matches PyTorch",
           name, d.out_h, d.out_w);
-    float *out = calloc(out_size, sizeof *out), *din = calloc(in_size, sizeof *din);
-    float *dw = calloc(w_size, sizeof *dw), *db = calloc((size_t)d.out_c, sizeof *db);
+    float *out = calloc(c.out_size, sizeof *out), *din = calloc(c.in_size, sizeof *din);
+    float *dw = calloc(c.w_size, sizeof *dw), *db = calloc((size_t)d.out_c, sizeof *db);
     float *work = dn_alloc(dn_conv2d_workspace_size(&d) * sizeof(float));
-    dn_conv2d_forward(out, in, weight, bias, work, &d, false);
-    dn_conv2d_backward(din, dw, db, dout, in, weight, work, &d);
-    char what[64];
-    snprintf(what, sizeof what, "%s forward", name);
-    check_forward(what, out, want_out, out_size);
-    snprintf(what, sizeof what, "%s din", name);
-    check_gradient(what, din, want_din, in_size);
-    snprintf(what, sizeof what, "%s dweight", name);
-    check_gradient(what, dw, want_dw, w_size);
-    snprintf(what, sizeof what, "%s dbias", name);
-    check_gradient(what, db, want_db, (size_t)d.out_c);
+    dn_conv2d_forward(out, c.in, c.weight, c.bias, work, &d, false);
+    dn_conv2d_backward(din, dw, db, c.dout, c.in, c.weight, work, &d);
+    check_layer(name, &c, out, din, dw, db, (size_t)d.out_c);
 
     /* The fused conv+relu forward is max(0, PyTorch's output). */
-    dn_conv2d_forward(out, in, weight, bias, work, &d, true);
-    float *want_relu = malloc(out_size * sizeof *want_relu);
-    for (size_t i = 0; i < out_size; i++)
-        want_relu[i] = want_out[i] > 0 ? want_out[i] : 0;
+    char what[64];
+    dn_conv2d_forward(out, c.in, c.weight, c.bias, work, &d, true);
+    float *want_relu = malloc(c.out_size * sizeof *want_relu);
+    for (size_t i = 0; i < c.out_size; i++)
+        want_relu[i] = c.want_out[i] > 0 ? c.want_out[i] : 0;
     snprintf(what, sizeof what, "%s forward with relu", name);
-    check_forward(what, out, want_relu, out_size);
+    check_forward(what, out, want_relu, c.out_size);
     free(want_relu);
 
     /* Parameter gradients accumulate: a second backward doubles them. */
-    dn_conv2d_backward(din, dw, db, dout, in, weight, work, &d);
-    for (size_t i = 0; i < w_size; i++)
+    dn_conv2d_backward(din, dw, db, c.dout, c.in, c.weight, work, &d);
+    for (size_t i = 0; i < c.w_size; i++)
         dw[i] *= 0.5f;
     snprintf(what, sizeof what, "%s dweight accumulates", name);
-    check_gradient(what, dw, want_dw, w_size);
+    check_gradient(what, dw, c.want_dw, c.w_size);
     free(out);
     free(din);
     free(dw);
@@ -134,35 +162,21 @@ static void test_pool(const char *name)
 
 static void test_linear(const char *name)
 {
-    size_t in_size, out_size, w_size;
-    const float *config = get(name, "config", NULL), *in = get(name, "input", &in_size);
-    const float *weight = get(name, "weight", &w_size), *bias = get(name, "bias", NULL);
-    const float *dout = get(name, "dout", &out_size), *want_out = get(name, "out", NULL);
-    const float *want_din = get(name, "din", NULL), *want_dw = get(name, "dweight", NULL);
-    const float *want_db = get(name, "dbias", NULL);
-    if (!config || !in || !weight || !bias || !dout || !want_out || !want_din || !want_dw || !want_db) {
-        CHECK(0, "%s: fixture incomplete", name);
+    layer_case c;
+    if (!get_layer_case(name, &c))
         return;
-    }
-    int n = (int)config[0], i_f = (int)config[1], o_f = (int)config[2];
-    float *out = calloc(out_size, sizeof *out), *din = calloc(in_size, sizeof *din);
-    float *dw = calloc(w_size, sizeof *dw), *db = calloc((size_t)o_f, sizeof *db);
-    dn_linear_forward(out, in, weight, bias, n, i_f, o_f, false);
-    dn_linear_backward(din, dw, db, dout, in, weight, n, i_f, o_f);
+    int n = (int)c.config[0], i_f = (int)c.config[1], o_f = (int)c.config[2];
+    float *out = calloc(c.out_size, sizeof *out), *din = calloc(c.in_size, sizeof *din);
+    float *dw = calloc(c.w_size, sizeof *dw), *db = calloc((size_t)o_f, sizeof *db);
+    dn_linear_forward(out, c.in, c.weight, c.bias, n, i_f, o_f, false);
+    dn_linear_backward(din, dw, db, c.dout, c.in, c.weight, n, i_f, o_f);
+    check_layer(name, &c, out, din, dw, db, (size_t)o_f);
+    dn_linear_forward(out, c.in, c.weight, c.bias, n, i_f, o_f, true);
+    for (size_t i = 0; i < c.out_size; i++)
+        out[i] -= c.want_out[i] > 0 ? c.want_out[i] : 0;
     char what[64];
-    snprintf(what, sizeof what, "%s forward", name);
-    check_forward(what, out, want_out, out_size);
-    snprintf(what, sizeof what, "%s din", name);
-    check_gradient(what, din, want_din, in_size);
-    snprintf(what, sizeof what, "%s dweight", name);
-    check_gradient(what, dw, want_dw, w_size);
-    snprintf(what, sizeof what, "%s dbias", name);
-    check_gradient(what, db, want_db, (size_t)o_f);
-    dn_linear_forward(out, in, weight, bias, n, i_f, o_f, true);
-    for (size_t i = 0; i < out_size; i++)
-        out[i] -= want_out[i] > 0 ? want_out[i] : 0;
     snprintf(what, sizeof what, "%s forward with relu", name);
-    CHECK(dn_test_max_abs_diff(out, (float[256]){0}, out_size) <= 1e-4, "%s", what);
+    CHECK(dn_test_max_abs_diff(out, (float[256]){0}, c.out_size) <= 1e-4, "%s", what);
     free(out);
     free(din);
     free(dw);

@@ -1,0 +1,67 @@
+/* fileio.h - whole-file reading with a size cap and atomic file writing,
+ * shared by the file formats (IDX, PGM, safetensors); never installed.
+ *
+ * Every failure records a message for dn_last_error() that starts with the
+ * path (the destination's or the temporary file's) and, for system errors,
+ * ends with strerror's reason. None of these functions keeps global state;
+ * they are as thread-safe as the file system operations they make. */
+#ifndef DN_FILEIO_H
+#define DN_FILEIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "digitnet/status.h"
+
+/* Reads the whole regular file at path into a new dn_alloc'd buffer
+ * (*bytes, to release with dn_free; never NULL on success, even for an empty
+ * file) of *len bytes. Files larger than max_bytes are refused with
+ * DN_ERR_UNSUPPORTED, the message naming what (e.g. "a PGM file"); pass
+ * SIZE_MAX for no limit beyond memory. Errors: DN_ERR_IO (cannot open, not a
+ * regular file, read error, short read), DN_ERR_NOMEM. On failure *bytes is
+ * NULL and *len 0. */
+dn_status dn_read_file(const char *path, size_t max_bytes, const char *what, uint8_t **bytes, size_t *len);
+
+/* A file written under a temporary name beside its destination and renamed
+ * over it only once complete, so readers see the old file or the new one,
+ * never a part. Use it as
+ *
+ *     dn_atomic_file f;
+ *     dn_status status = dn_atomic_file_open(&f, path);
+ *     if (status != DN_OK)
+ *         return status;
+ *     status = dn_atomic_file_write(&f, bytes, len);   (any number of times)
+ *     if (status == DN_OK)
+ *         status = dn_atomic_file_commit(&f);
+ *     else
+ *         dn_atomic_file_abort(&f);
+ *
+ * The fields are private. */
+typedef struct dn_atomic_file {
+    int fd;
+    char *tmp;        /* "<path>.tmp.XXXXXX", malloc'd */
+    const char *path; /* the destination, borrowed until commit or abort */
+} dn_atomic_file;
+
+/* Creates the temporary file "<path>.tmp.XXXXXX" (close-on-exec) with the
+ * mode of an existing regular file at path, else 0644. path must outlive f.
+ * On failure nothing is left behind and f needs no abort. */
+dn_status dn_atomic_file_open(dn_atomic_file *f, const char *path);
+
+/* Appends len bytes (retrying short writes and EINTR). On failure the caller
+ * still owns f and must abort it. */
+dn_status dn_atomic_file_write(dn_atomic_file *f, const void *bytes, size_t len);
+
+/* fsyncs and closes the temporary file, renames it over path and fsyncs the
+ * directory (best effort). Releases f whatever the outcome; on failure the
+ * temporary file is removed and the destination is left as it was. */
+dn_status dn_atomic_file_commit(dn_atomic_file *f);
+
+/* Closes and removes the temporary file and releases f; the destination is
+ * untouched. A no-op on an f already committed or aborted. */
+void dn_atomic_file_abort(dn_atomic_file *f);
+
+/* open + write + commit for contents already in one buffer. */
+dn_status dn_write_file_atomic(const char *path, const void *bytes, size_t len);
+
+#endif
