@@ -15,8 +15,9 @@ typedef struct train_options {
     const char *model;     /* preset name, or NULL with arch */
     const char *arch;
     long epochs, batch, limit, threads;
-    double lr, lr_decay, momentum, weight_decay;
+    double lr, lr_decay, momentum, weight_decay, warmup;
     long lr_step;
+    const char *schedule;
     const char *optimizer;
     long seed;
     const char *data_dir;
@@ -29,6 +30,7 @@ typedef struct train_options {
     bool quiet;
     bool bench;
     long bench_steps;
+    bool epochs_given;
 } train_options;
 
 static void usage(FILE *out)
@@ -44,7 +46,10 @@ static void usage(FILE *out)
           "  --batch N             samples per step (default 64)\n"
           "  --optimizer adam|sgd  (default adam)\n"
           "  --lr X                learning rate (default 0.001 adam, 0.05 sgd)\n"
-          "  --lr-decay G          multiply the learning rate by G ... (default 0.6)\n"
+          "  --schedule cosine|step  learning-rate schedule (default cosine: warm-up, then\n"
+          "                        a half cosine to 0 over the whole run, step by step)\n"
+          "  --warmup F            cosine: warm-up fraction of the run (default 0.05)\n"
+          "  --lr-decay G          step: multiply the learning rate by G ... (default 0.6)\n"
           "  --lr-step N           ... every N epochs (default 1)\n"
           "  --momentum X          SGD momentum (default 0.9)\n"
           "  --weight-decay X      L2 penalty (default 0)\n"
@@ -56,7 +61,8 @@ static void usage(FILE *out)
           "  --out FILE            model file (default models/<model>.safetensors)\n"
           "  --checkpoint FILE     checkpoint file (default: the model file's name with\n"
           "                        .ckpt.safetensors)\n"
-          "  --resume FILE         continue from a checkpoint (give the same options)\n"
+          "  --resume FILE         continue from a checkpoint (give the same options; --epochs\n"
+          "                        defaults to the interrupted run's)\n"
           "  --metrics FILE        append one JSON object per epoch\n"
           "  --quiet               no progress bar\n"
           "  --bench               time training steps per layer on random data (no\n"
@@ -69,7 +75,7 @@ static void usage(FILE *out)
 static bool parse_args(int argc, char **argv, train_options *o)
 {
     *o = (train_options){.model = "cnn", .epochs = 5, .batch = 64, .lr = -1, .lr_decay = 0.6,
-                         .lr_step = 1, .momentum = 0.9, .optimizer = "adam", .seed = 1,
+                         .lr_step = 1, .schedule = "cosine", .warmup = 0.05, .momentum = 0.9, .optimizer = "adam", .seed = 1,
                          .data_dir = "datasets/mnist", .dropout = true, .bench_steps = 20};
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *v = NULL, *value;
@@ -107,6 +113,7 @@ static bool parse_args(int argc, char **argv, train_options *o)
                 o->optimizer = value;
         } else if (cli_match(arg, "--epochs", &v)) {
             ok = (value = cli_value(argc, argv, &i, v)) && cli_parse_int(arg, value, 1, 100000, &o->epochs);
+            o->epochs_given = true;
         } else if (cli_match(arg, "--batch", &v)) {
             ok = (value = cli_value(argc, argv, &i, v)) && cli_parse_int(arg, value, 1, 65536, &o->batch);
         } else if (cli_match(arg, "--limit", &v)) {
@@ -115,6 +122,16 @@ static bool parse_args(int argc, char **argv, train_options *o)
             ok = (value = cli_value(argc, argv, &i, v)) && cli_parse_int(arg, value, 1, 1024, &o->threads);
         } else if (cli_match(arg, "--seed", &v)) {
             ok = (value = cli_value(argc, argv, &i, v)) && cli_parse_int(arg, value, 0, 1L << 62, &o->seed);
+        } else if (cli_match(arg, "--schedule", &v)) {
+            ok = (value = cli_value(argc, argv, &i, v)) != NULL;
+            if (ok && strcmp(value, "cosine") != 0 && strcmp(value, "step") != 0) {
+                cli_error("--schedule: expected cosine or step, got '%s'", value);
+                ok = false;
+            }
+            if (ok)
+                o->schedule = value;
+        } else if (cli_match(arg, "--warmup", &v)) {
+            ok = (value = cli_value(argc, argv, &i, v)) && cli_parse_float(arg, value, 0, 0.9, &o->warmup);
         } else if (cli_match(arg, "--lr-step", &v)) {
             ok = (value = cli_value(argc, argv, &i, v)) && cli_parse_int(arg, value, 1, 100000, &o->lr_step);
         } else if (cli_match(arg, "--lr-decay", &v)) {
@@ -225,6 +242,12 @@ static bool setup(run *r)
         }
         if (r->info.seed < 0)
             r->info.seed = o->seed;
+        int planned = r->info.epochs_planned;
+        if (!o->epochs_given && planned > 0)
+            r->opt.epochs = planned;
+        else if (planned > 0 && planned != o->epochs && strcmp(o->schedule, "cosine") == 0)
+            fprintf(stderr, "dn-train: note: the learning-rate schedule was planned for %d epochs; "
+                            "continuing over %ld changes it\n", planned, o->epochs);
         fprintf(stderr, "resuming %s after epoch %d\n", o->resume, r->first_epoch);
     } else {
         status = dn_net_new(&r->net, architecture(o), (uint64_t)o->seed);
@@ -271,15 +294,30 @@ static bool write_metrics(const run *r, int epoch, const dn_epoch_stats *s, doub
     return fclose(f) == 0;
 }
 
+/* The cosine schedule's rate at a step: the run's progress is the epoch
+ * plus the fraction of it done, over all epochs. */
+static float cosine_lr(void *user, int epoch, double fraction)
+{
+    const run *r = user;
+    double progress = (epoch + fraction) / (double)r->opt.epochs;
+    return dn_lr_cosine(r->base_lr, (float)r->opt.warmup, 0.0f, progress);
+}
+
 static bool train(run *r)
 {
     const train_options *o = &r->opt;
     bool tty = !o->quiet && isatty(STDERR_FILENO);
+    if (r->first_epoch >= o->epochs) {
+        printf("nothing to do: %s already has %d of %ld epochs\n", o->resume, r->first_epoch, o->epochs);
+        return true;
+    }
     static char note[512];
     for (int epoch = r->first_epoch; epoch < o->epochs; epoch++) {
         dn_train_config config = {
             .batch = (int)o->batch,
             .lr = dn_lr_step_decay(r->base_lr, (float)o->lr_decay, (int)o->lr_step, epoch),
+            .lr_at = strcmp(o->schedule, "cosine") == 0 ? cosine_lr : NULL,
+            .lr_user = r,
             .augment = o->augment,
             .background = -DN_MNIST_MEAN / DN_MNIST_STD,
             .seed = (uint64_t)r->info.seed,
@@ -300,11 +338,13 @@ static bool train(run *r)
             cli_error("%s", dn_last_error());
             return false;
         }
+        double lr_now = config.lr_at ? config.lr_at(r, epoch, 1.0) : config.lr;
         printf("epoch %d/%ld  loss %.4f  train %.2f%%  test %.2f%%  %.1fs  %.0f img/s  lr %.3g\n",
                epoch + 1, o->epochs, stats.loss, 100 * stats.accuracy, 100 * test_acc,
-               stats.seconds, stats.samples / stats.seconds, (double)config.lr);
+               stats.seconds, stats.samples / stats.seconds, lr_now);
         fflush(stdout);
         r->info.epochs = epoch + 1;
+        r->info.epochs_planned = (int)o->epochs;
         r->info.test_accuracy = (float)test_acc;
         r->info.train_images = stats.samples;
         if (dn_model_save(r->net, &r->info, r->out) != DN_OK ||

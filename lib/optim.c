@@ -119,6 +119,19 @@ float *dn_optim_state(dn_optim *opt, int i, const char **name)
     return opt->state[i];
 }
 
+float dn_lr_cosine(float base_lr, float warmup, float final_scale, double progress)
+{
+    if (progress < 0)
+        progress = 0;
+    if (progress > 1)
+        progress = 1;
+    if (warmup > 0 && progress < warmup)
+        return base_lr * (float)(0.1 + 0.9 * progress / warmup);
+    double t = warmup < 1 ? (progress - warmup) / (1.0 - warmup) : 1.0;
+    double scale = final_scale + (1.0 - final_scale) * 0.5 * (1.0 + cos(M_PI * t));
+    return base_lr * (float)scale;
+}
+
 float dn_lr_step_decay(float base_lr, float gamma, int step_size, int epoch)
 {
     if (step_size < 1 || epoch < 0)

@@ -50,9 +50,9 @@ dn_status dn_train_epoch(dn_net *net, dn_optim *opt, const dn_dataset *data,
         free(labels);
         return dn_fail(DN_ERR_NOMEM, "cannot allocate a training batch of %d", batch);
     }
-    dn_rng shuffle_rng, augment_rng;
+    dn_rng shuffle_rng;
     dn_rng_seed(&shuffle_rng, epoch_seed(config->seed, epoch, 1));
-    dn_rng_seed(&augment_rng, epoch_seed(config->seed, epoch, 2));
+    const uint64_t augment_seed = epoch_seed(config->seed, epoch, 2);
     dn_net_seed_dropout(net, epoch_seed(config->seed, epoch, 3));
     for (int i = 0; i < total; i++)
         order[i] = i;
@@ -63,16 +63,23 @@ dn_status dn_train_epoch(dn_net *net, dn_optim *opt, const dn_dataset *data,
     int done = 0;
     while (done < total && status == DN_OK) {
         int n = total - done < batch ? total - done : batch;
+        /* Each sample's distortion has its own generator, seeded by its
+         * position in the epoch, so the batch can be made in parallel and
+         * still come out the same for any thread count. */
+#pragma omp parallel for schedule(static) if (config->augment && n > 8)
         for (int b = 0; b < n; b++) {
             const float *src = data->images + (size_t)order[done + b] * sample;
             float *dst = images + (size_t)b * sample;
-            if (config->augment)
+            if (config->augment) {
+                dn_rng rng;
+                dn_rng_seed(&rng, augment_seed + (uint64_t)(done + b));
                 for (int c = 0; c < data->channels; c++)
                     dn_augment_image(dst + (size_t)c * data->height * data->width,
                                      src + (size_t)c * data->height * data->width, data->height,
-                                     data->width, config->background, &augment_rng);
-            else
+                                     data->width, config->background, &rng);
+            } else {
                 memcpy(dst, src, sample * sizeof(float));
+            }
             labels[b] = data->labels[order[done + b]];
         }
         float loss;
@@ -83,7 +90,9 @@ dn_status dn_train_epoch(dn_net *net, dn_optim *opt, const dn_dataset *data,
             status = dn_net_backward(net, labels, &loss, &correct);
         if (status != DN_OK)
             break;
-        dn_optim_step(opt, dn_net_params(net), dn_net_grads(net), config->lr);
+        float lr = config->lr_at ? config->lr_at(config->lr_user, epoch, (double)done / total)
+                                 : config->lr;
+        dn_optim_step(opt, dn_net_params(net), dn_net_grads(net), lr);
         loss_sum += (double)loss * n;
         correct_sum += correct;
         done += n;

@@ -112,6 +112,12 @@ static void test_schedule(void)
     close_to("epoch 1", dn_lr_step_decay(0.1f, 0.5f, 2, 1), 0.1);
     close_to("epoch 2", dn_lr_step_decay(0.1f, 0.5f, 2, 2), 0.05);
     close_to("epoch 5", dn_lr_step_decay(0.1f, 0.5f, 2, 5), 0.025);
+    close_to("cosine start of warm-up", dn_lr_cosine(0.1f, 0.2f, 0.0f, 0.0), 0.01);
+    close_to("cosine mid warm-up", dn_lr_cosine(0.1f, 0.2f, 0.0f, 0.1), 0.055);
+    close_to("cosine peak", dn_lr_cosine(0.1f, 0.2f, 0.0f, 0.2), 0.1);
+    close_to("cosine halfway down", dn_lr_cosine(0.1f, 0.2f, 0.0f, 0.6), 0.05);
+    close_to("cosine end", dn_lr_cosine(0.1f, 0.2f, 0.1f, 1.0), 0.01);
+    close_to("cosine, no warm-up", dn_lr_cosine(0.1f, 0.0f, 0.0f, 0.0), 0.1);
 }
 
 int main(void)

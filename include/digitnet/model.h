@@ -8,7 +8,8 @@
  *     arch           the canonical spec (digitnet/net.h)
  *     input_mean     input normalisation: x = (pixel/255 - mean) / std
  *     input_std
- *     epochs, seed, test_accuracy, train_images   training facts, when known
+ *     epochs, seed, test_accuracy, train_images, epochs_planned
+                   training facts, when known
  *     producer       "digitnet <version>"
  * A file without "arch" (one exported from PyTorch) loads as the preset whose
  * tensor names and shapes it matches exactly, with MNIST's normalisation.
@@ -37,6 +38,8 @@ typedef struct dn_model_info {
     int64_t seed;        /* -1 when unknown */
     float test_accuracy; /* in [0,1]; negative when unknown */
     int64_t train_images;/* -1 when unknown */
+    int epochs_planned;  /* length of the run the learning-rate schedule was
+                            planned for (checkpoints); -1 when unknown */
 } dn_model_info;
 
 /* MNIST normalisation, every training fact unknown. */

@@ -58,6 +58,11 @@ float *dn_optim_state(dn_optim *opt, int i, const char **name);
 /* Step decay: base_lr * gamma^floor(epoch / step_size), epochs from 0. */
 float dn_lr_step_decay(float base_lr, float gamma, int step_size, int epoch);
 
+/* Cosine annealing with linear warm-up, at `progress` in [0,1] of the whole
+ * run: rises linearly from 0.1 * base_lr to base_lr over the first `warmup`
+ * fraction, then follows a half cosine down to final_scale * base_lr. */
+float dn_lr_cosine(float base_lr, float warmup, float final_scale, double progress);
+
 #ifdef __cplusplus
 }
 #endif

@@ -22,7 +22,11 @@ extern "C" {
 
 typedef struct dn_train_config {
     int batch;          /* samples per optimizer step, e.g. 64 */
-    float lr;           /* learning rate of this epoch */
+    float lr;           /* learning rate of the epoch ... */
+    /* ... unless lr_at is set: then it gives the rate of every step, from
+     * the epoch and the fraction of it already done, e.g. for cosine annealing. */
+    float (*lr_at)(void *user, int epoch, double fraction);
+    void *lr_user;
     bool augment;       /* random affine distortion of each training image */
     float background;   /* value of an empty pixel, (0 - mean) / std when normalised */
     uint64_t seed;      /* shuffling, dropout and augmentation */

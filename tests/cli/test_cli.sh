@@ -67,13 +67,19 @@ check "checkpoint written" test -s "$work/mlp.ckpt.safetensors"
 check "no temporary files left" test -z "$(find "$work" -name '*.tmp*')"
 check "plain progress line when not a terminal" grep -qE '^epoch 1/1 +loss [0-9.]+ +train [0-9.]+% +test [0-9.]+%' "$work/train.log"
 
-# --- resume: 1 epoch + resume to 2 == 2 epochs straight, byte for byte
-"$train" --model mlp --epochs 2 --limit 3000 --data "$data" --seed 5 --threads 2 \
+# --- resume: 1 epoch + resume to 2 == 2 epochs straight, byte for byte (a
+# step schedule, which does not depend on the planned length of the run)
+"$train" --model mlp --epochs 1 --limit 3000 --data "$data" --seed 5 --schedule step \
+  --out "$work/step1.safetensors" >/dev/null 2>&1
+"$train" --model mlp --epochs 2 --limit 3000 --data "$data" --seed 5 --threads 2 --schedule step \
   --out "$work/straight.safetensors" >/dev/null 2>&1
-"$train" --model mlp --epochs 2 --limit 3000 --data "$data" --seed 5 --threads 2 \
-  --resume "$work/mlp.ckpt.safetensors" --out "$work/resumed.safetensors" >"$work/resume.log" 2>&1
+"$train" --model mlp --epochs 2 --limit 3000 --data "$data" --seed 5 --threads 2 --schedule step \
+  --resume "$work/step1.ckpt.safetensors" --out "$work/resumed.safetensors" >"$work/resume.log" 2>&1
 check "resume runs epoch 2 only" grep -q "^epoch 2/2" "$work/resume.log"
 check "resumed model == straight model" cmp -s "$work/straight.safetensors" "$work/resumed.safetensors"
+"$train" --model mlp --limit 3000 --data "$data" --resume "$work/mlp.ckpt.safetensors" \
+  --out "$work/again.safetensors" >"$work/again.log" 2>&1
+check "resume defaults to the planned epochs" grep -q "nothing to do.*1 of 1 epochs" "$work/again.log"
 
 # --- same seed, same model bytes with 1 and 2 threads (cnn, a few batches)
 for t in 1 2; do
