@@ -45,7 +45,7 @@ static void usage(FILE *out)
           "  --epochs N            passes over the training set (default 5)\n"
           "  --batch N             samples per step (default 64)\n"
           "  --optimizer adam|sgd  (default adam)\n"
-          "  --lr X                learning rate (default 0.001 adam, 0.05 sgd)\n"
+          "  --lr X                peak learning rate (default 0.002 adam, 0.05 sgd)\n"
           "  --schedule cosine|step  learning-rate schedule (default cosine: warm-up, then\n"
           "                        a half cosine to 0 over the whole run, step by step)\n"
           "  --warmup F            cosine: warm-up fraction of the run (default 0.05)\n"
@@ -160,7 +160,7 @@ static bool parse_args(int argc, char **argv, train_options *o)
             return false;
     }
     if (o->lr < 0)
-        o->lr = strcmp(o->optimizer, "adam") == 0 ? 1e-3 : 0.05;
+        o->lr = strcmp(o->optimizer, "adam") == 0 ? 2e-3 : 0.05;
     return true;
 }
 

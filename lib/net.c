@@ -311,7 +311,8 @@ dn_status dn_net_backward(dn_net *net, const uint8_t *labels, float *loss, int *
         }
         *correct = right;
     }
-    dn_cross_entropy_backward(net->grad_buf[last], net->probs, labels, n, classes);
+    /* the logits' slot may be an alias (a folded relu or a flatten at the end) */
+    dn_cross_entropy_backward(net->grad_buf[net->owner[last]], net->probs, labels, n, classes);
 
     int saved = enter_threads(net);
     for (int i = last - 1; i >= 0; i--) {

@@ -258,6 +258,11 @@ static void test_learning(void)
     }
     test_learns("blobs", "input 2x1x1; flatten; linear 16; relu; linear 3", blobs, blob_labels,
                 BLOBS, 2000);
+    /* logits that come out of a folded relu or a flatten: aliased slots */
+    test_learns("blobs, relu last", "input 2x1x1; flatten; linear 16; relu; linear 3; relu", blobs,
+                blob_labels, BLOBS, 3000);
+    test_learns("blobs, flatten last", "input 2x1x1; conv 16 1; relu; conv 3 1; flatten", blobs,
+                blob_labels, BLOBS, 3000);
 
     /* 8x8 images of a horizontal or vertical bar at random places, via conv and pool */
     enum { BARS = 40 };
