@@ -169,7 +169,20 @@ static dn_status build_net(dn_net **out, const dn_safetensors *st, const char *p
     const char *arch = dn_safetensors_meta(st, "arch");
     dn_net *net = NULL;
     if (arch) {
-        dn_status status = dn_net_new(&net, arch, 0);
+        /* A tiny file must not make us allocate what its arch claims: refuse
+         * before building when the arch needs far more than the file holds
+         * (smaller mismatches get the precise message from mismatch()). */
+        size_t needed = 0, held = 0;
+        dn_status status = dn_net_spec_param_count(arch, &needed);
+        if (status != DN_OK)
+            return dn_fail_context(status, "%s: metadata arch", path);
+        for (int i = 0; i < st->count; i++)
+            if (strncmp(st->tensors[i].name, DN_OPTIMIZER_PREFIX, strlen(DN_OPTIMIZER_PREFIX)) != 0)
+                held += st->tensors[i].size;
+        if (needed > held + ((size_t)1 << 20))
+            return dn_fail(DN_ERR_FORMAT, "%s: its arch has %zu parameters, its tensors hold %zu", path,
+                           needed, held);
+        status = dn_net_new(&net, arch, 0);
         if (status != DN_OK)
             return dn_fail_context(status, "%s: metadata arch", path);
         if (!tensors_match(net, st)) {

@@ -18,6 +18,11 @@
 /* Largest class count: labels are uint8_t. */
 enum { DN_MAX_CLASSES = 256 };
 
+/* Bounds that keep a short spec from asking for absurd memory: 2^28
+ * parameters (1 GiB) in all, 2^24 floats (64 MiB) per sample per layer. */
+#define DN_MAX_PARAMS ((size_t)1 << 28)
+#define DN_MAX_SAMPLE_FLOATS ((size_t)1 << 24)
+
 struct dn_net {
     char *spec;
     int input_shape[3];
@@ -60,13 +65,16 @@ static dn_status configure_layers(dn_net *net)
         dn_status status = layer->ops->configure(layer);
         if (status != DN_OK)
             return dn_fail_context(status, "layer %d (%s)", i + 1, layer->ops->kind);
-        if (dn_sample_size(layer->out_shape) > (size_t)1 << 28)
-            return dn_fail(DN_ERR_SHAPE, "layer %d (%s): output of %zu floats per sample is too large",
-                           i + 1, layer->ops->kind, dn_sample_size(layer->out_shape));
+        if (dn_sample_size(layer->out_shape) > DN_MAX_SAMPLE_FLOATS)
+            return dn_fail(DN_ERR_SHAPE,
+                           "layer %d (%s): output of %zu floats per sample is over the limit of %zu",
+                           i + 1, layer->ops->kind, dn_sample_size(layer->out_shape),
+                           DN_MAX_SAMPLE_FLOATS);
         for (int p = 0; p < layer->param_count; p++) {
             layer->params[p].offset = offset;
-            if (layer->params[p].size > ((size_t)1 << 31) - offset)
-                return dn_fail(DN_ERR_SHAPE, "network has more than 2^31 parameters");
+            if (layer->params[p].size > DN_MAX_PARAMS - offset)
+                return dn_fail(DN_ERR_SHAPE, "layer %d (%s): the network would have more than %zu parameters",
+                               i + 1, layer->ops->kind, DN_MAX_PARAMS);
             offset += layer->params[p].size;
         }
         net->tensor_count += layer->param_count;
@@ -125,6 +133,18 @@ static dn_status allocate_slots(dn_net *net)
     for (int j = 1; j < slots; j++)
         net->owner[j] = skipped(&net->layers[j - 1]) ? net->owner[j - 1] : j;
     return DN_OK;
+}
+
+dn_status dn_net_spec_param_count(const char *spec, size_t *count)
+{
+    dn_net probe = {0};
+    dn_status status = dn_spec_parse(spec, probe.input_shape, &probe.layers, &probe.layer_count);
+    if (status == DN_OK)
+        status = configure_layers(&probe);
+    if (status == DN_OK && count)
+        *count = probe.param_count;
+    free(probe.layers);
+    return status;
 }
 
 dn_status dn_net_new(dn_net **out, const char *spec, uint64_t seed)

@@ -252,6 +252,14 @@ dn_status dn_pgm_parse(dn_image *img, const uint8_t *bytes, size_t len, const ch
     dn_status status = read_header(&c, &binary, &width, &height, &maxval);
     if (status != DN_OK)
         return status;
+    /* Refuse a raster that cannot fit in what is left before allocating
+     * for it: a 20-byte header must not cost 256 MB. A binary sample takes 1
+     * or 2 bytes, an ASCII one at least a digit and a separator. */
+    size_t samples = (size_t)width * (size_t)height, left = len - c.pos;
+    size_t least = binary ? samples * (maxval < 256 ? 1 : 2) : 2 * samples - 1;
+    if (left < least)
+        return dn_fail(DN_ERR_FORMAT, "%s: truncated raster: %d x %d samples need at least %zu bytes "
+                       "after the header, the file has %zu", c.name, width, height, least, left);
     status = dn_image_new(img, width, height);
     if (status != DN_OK)
         return dn_fail_context(status, "%s", c.name);

@@ -140,6 +140,10 @@ static void test_refusals(void)
     expect_refused(&st, "bad arch", "unknown layer 'bogus'");
 
     tensors_of(&st, mlp, NULL);
+    dn_safetensors_set_meta(&st, "arch", "input 1x28x28; flatten; linear 16384; linear 4096; linear 10");
+    expect_refused(&st, "arch far larger than the file", "its tensors hold 136074");
+
+    tensors_of(&st, mlp, NULL);
     dn_safetensors_set_meta(&st, "input_std", "0");
     expect_refused(&st, "zero std", "normalisation");
 

@@ -55,6 +55,12 @@ typedef struct dn_net dn_net;
 dn_status dn_net_new(dn_net **net, const char *spec, uint64_t seed);
 void dn_net_free(dn_net *net);
 
+/* Checks a spec (or preset name) without building the network, and gives
+ * the number of parameters it would have; fails as dn_net_new would on a
+ * bad spec. Networks are limited to 2^28 parameters and 2^24 floats per
+ * sample in any layer's output. */
+dn_status dn_net_spec_param_count(const char *spec, size_t *count);
+
 /* The spec of a preset name, or NULL if `name` is not a preset. */
 const char *dn_net_preset(const char *name);
 
