@@ -71,7 +71,7 @@ const char *dn_net_spec(const dn_net *net);
 void dn_net_input_shape(const dn_net *net, int shape[3]);
 int dn_net_num_classes(const dn_net *net);
 
-/* Number of layers and a short description of layer i ("conv1 1x28x28 -> 32x26x26"). */
+/* Number of layers, the kind of layer i ("conv", "relu", ...) and its shapes. */
 int dn_net_layer_count(const dn_net *net);
 const char *dn_net_layer_kind(const dn_net *net, int i);
 void dn_net_layer_shapes(const dn_net *net, int i, int in_shape[3], int out_shape[3]);

@@ -1,0 +1,236 @@
+#!/usr/bin/env python3
+"""make_corpus.py - writes the libFuzzer seed corpora under tests/fuzz/corpus/.
+
+Every seed is a small valid example of its format, made deterministically
+(gzip mtime 0, fixed numbers), so rerunning this script gives the same bytes:
+    python3 tests/fuzz/make_corpus.py
+Only the standard library is needed."""
+import gzip
+import json
+import os
+import shutil
+import struct
+import zlib
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.join(HERE, "corpus")
+FIXTURES = os.path.join(HERE, "..", "fixtures")
+
+
+def put(target, name, data):
+    d = os.path.join(ROOT, target)
+    os.makedirs(d, exist_ok=True)
+    if isinstance(data, str):
+        data = data.encode()
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+def gz(data, level=9):
+    return gzip.compress(data, compresslevel=level, mtime=0)
+
+
+def deflate(data, level=9, strategy=zlib.Z_DEFAULT_STRATEGY):
+    c = zlib.compressobj(level, zlib.DEFLATED, -15, 9, strategy)
+    return c.compress(data) + c.flush()
+
+
+# ---- IDX -------------------------------------------------------------------
+
+def idx(type_byte, dims, payload):
+    head = bytes([0, 0, type_byte, len(dims)]) + b"".join(struct.pack(">I", d) for d in dims)
+    return head + payload
+
+
+def idx_seeds():
+    images = idx(0x08, [2, 3, 3], bytes(range(0, 18 * 14, 14)))
+    labels = idx(0x08, [2], bytes([3, 7]))
+    yield "images-u8-2x3x3.idx", images
+    yield "labels-u8-2.idx", labels
+    yield "i8-4.idx", idx(0x09, [4], bytes([0, 1, 0x7F, 0x80]))
+    yield "i16-2x2.idx", idx(0x0B, [2, 2], struct.pack(">4h", 1, -1, 32767, -32768))
+    yield "i32-3.idx", idx(0x0C, [3], struct.pack(">3i", 0, -7, 1 << 30))
+    yield "f32-1x1x2x2.idx", idx(0x0D, [1, 1, 2, 2], struct.pack(">4f", 0.0, 0.5, -1.5, 255.0))
+    yield "f64-2.idx", idx(0x0E, [2], struct.pack(">2d", 0.1307, 0.3081))
+    yield "images-u8-2x3x3.idx.gz", gz(images)
+    yield "labels-u8-2.idx.gz", gz(labels, 1)
+
+
+# ---- gzip / deflate ----------------------------------------------------------
+# Byte 0 of a fuzz_gzip input is the mode: bit 0 = gzip (1) or raw deflate (0),
+# bits 1..5 = log2 of the output bound (> 24: none).
+
+def gzip_seeds():
+    text = b"Hello, hello, hello! Fixed Huffman codes for short inputs.\n"
+    mixed = bytes((i * i + 7 * i) & 0xFF for i in range(600)) + b"abcabcabcabcabc" * 20 + bytes(300)
+    unbounded = 31 << 1
+    small = 10 << 1
+    yield "gzip-fixed", bytes([1 | unbounded]) + gz(text)
+    yield "gzip-dynamic", bytes([1 | unbounded]) + gz(mixed)
+    yield "gzip-stored", bytes([1 | unbounded]) + gz(bytes((i * 37) & 0xFF for i in range(256)), 0)
+    yield "gzip-empty", bytes([1 | unbounded]) + gz(b"")
+    yield "gzip-two-members", bytes([1 | unbounded]) + gz(b"first ") + gz(b"second\n")
+    # FNAME, FCOMMENT, FEXTRA and FHCRC in one header.
+    body = deflate(text)
+    head = bytearray(b"\x1f\x8b\x08\x1e\x00\x00\x00\x00\x00\x03")
+    head += struct.pack("<H", 4) + b"ab\x00\x00"
+    head += b"name.txt\x00" + b"a comment\x00"
+    head += struct.pack("<H", zlib.crc32(bytes(head)) & 0xFFFF)
+    trailer = struct.pack("<II", zlib.crc32(text), len(text))
+    yield "gzip-all-header-fields", bytes([1 | unbounded]) + bytes(head) + body + trailer
+    yield "gzip-bounded", bytes([1 | small]) + gz(mixed)
+    yield "inflate-fixed", bytes([unbounded]) + deflate(text)
+    yield "inflate-dynamic", bytes([unbounded]) + deflate(mixed)
+    yield "inflate-rle", bytes([unbounded]) + deflate(bytes(500) + b"x" * 300, 9, zlib.Z_RLE)
+    yield "inflate-stored", bytes([unbounded]) + deflate(mixed[:200], 0)
+    yield "inflate-bounded", bytes([small]) + deflate(mixed)
+    short = os.path.join(FIXTURES, "gzip", "short-9n.gz")
+    if os.path.exists(short):
+        with open(short, "rb") as f:
+            yield "fixture-short-9n", bytes([1 | unbounded]) + f.read()
+
+
+# ---- safetensors -------------------------------------------------------------
+
+def safetensors(tensors, metadata=None, pad=True):
+    """tensors: list of (name, dtype, shape, raw bytes)."""
+    header = {}
+    if metadata is not None:
+        header["__metadata__"] = metadata
+    offset = 0
+    for name, dtype, shape, raw in tensors:
+        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [offset, offset + len(raw)]}
+        offset += len(raw)
+    text = json.dumps(header, separators=(",", ":")).encode()
+    if pad:
+        text += b" " * ((8 - (8 + len(text)) % 8) % 8)
+    return struct.pack("<Q", len(text)) + text + b"".join(t[3] for t in tensors)
+
+
+def f32(*values):
+    return struct.pack("<%df" % len(values), *values)
+
+
+def safetensors_seeds():
+    yield "f32-one.safetensors", safetensors([("w", "F32", [2, 2], f32(1, 2, 3, 4))])
+    yield "mixed-dtypes.safetensors", safetensors([
+        ("a", "F32", [3], f32(0.5, -1, 2)),
+        ("b", "F64", [2], struct.pack("<2d", 1e300, -0.25)),
+        ("c", "F16", [2], struct.pack("<2e", 1.5, -2.0)),
+        ("d", "BF16", [1, 2], bytes([0x80, 0x3F, 0x00, 0xC0])),
+        ("scalar", "F32", [], f32(7)),
+        ("empty", "F32", [0, 3], b""),
+        ("four", "F32", [1, 1, 1, 2], f32(1, 2)),
+    ], {"format": "pt", "note": "caf\u00e9"})
+    yield "metadata-only.safetensors", safetensors([], {"k": "v"})
+    yield "empty-object.safetensors", safetensors([])
+    small = os.path.join(FIXTURES, "torch_small.safetensors")
+    if os.path.exists(small):
+        with open(small, "rb") as f:
+            yield "fixture-torch_small.safetensors", f.read()
+
+
+# ---- model files and checkpoints ----------------------------------------------
+
+def model_tensors(arch_params):
+    out = []
+    k = 0
+    for name, shape in arch_params:
+        n = 1
+        for s in shape:
+            n *= s
+        out.append((name, "F32", shape, f32(*[((k + i) % 7 - 3) / 10 for i in range(n)])))
+        k += n
+    return out
+
+
+MLP_TINY = ("input 1x2x2; flatten; linear 3; relu; linear 2",
+            [("fc1.weight", [3, 4]), ("fc1.bias", [3]), ("fc2.weight", [2, 3]), ("fc2.bias", [2])])
+CNN_TINY = ("input 1x4x4; conv 2 3; relu; maxpool 2; flatten; linear 2",
+            [("conv1.weight", [2, 1, 3, 3]), ("conv1.bias", [2]), ("fc1.weight", [2, 2]),
+             ("fc1.bias", [2])])
+
+
+def model_seeds():
+    meta = {"input_mean": "0.1307", "input_std": "0.3081", "producer": "digitnet 0.1.0"}
+    for label, (arch, params) in (("mlp", MLP_TINY), ("cnn", CNN_TINY)):
+        tensors = model_tensors(params)
+        full = dict(meta, arch=arch, epochs="3", seed="42", test_accuracy="0.5",
+                    train_images="100")
+        yield "model-%s.safetensors" % label, safetensors(tensors, full)
+        count = sum(len(t[3]) // 4 for t in tensors)
+        sgd = dict(full, optimizer="sgd", optimizer_steps="10", epoch="1", lr="0.01",
+                   momentum="0.9", weight_decay="0", beta1="0.9", beta2="0.999", eps="1e-08",
+                   nesterov="1")
+        state = [("optimizer.momentum_buffer", "F32", [count], f32(*[0.01] * count))]
+        yield "checkpoint-sgd-%s.safetensors" % label, safetensors(tensors + state, sgd)
+    tensors = model_tensors(MLP_TINY[1])
+    count = sum(len(t[3]) // 4 for t in tensors)
+    adam = dict(meta, arch=MLP_TINY[0], optimizer="adam", optimizer_steps="4", epoch="2",
+                lr="0.001", momentum="0", weight_decay="0.0001", beta1="0.9", beta2="0.999",
+                eps="1e-08", nesterov="0")
+    state = [("optimizer.exp_avg", "F32", [count], f32(*[0.5] * count)),
+             ("optimizer.exp_avg_sq", "F32", [count], f32(*[0.25] * count))]
+    yield "checkpoint-adam-mlp.safetensors", safetensors(tensors + state, adam)
+    # No "arch": the loader must recognise a preset by its tensors. The real
+    # presets are too large for a seed, so these only reach the matching code.
+    yield "no-arch.safetensors", safetensors(model_tensors(MLP_TINY[1]), {"format": "pt"})
+
+
+# ---- PGM --------------------------------------------------------------------
+
+def pgm_seeds():
+    # A 7 drawn in a 12x12 image: light ink on dark, and dark on light.
+    rows = ["............", ".#########..", "........##..", ".......##...", "......##....",
+            ".....##.....", "....##......", "....##......", "...##.......", "...##.......",
+            "............", "............"]
+    light = [255 if c == "#" else 0 for r in rows for c in r]
+    dark = [255 - v for v in light]
+    yield "p5-12x12-light-on-dark.pgm", b"P5\n12 12\n255\n" + bytes(light)
+    yield "p5-12x12-dark-on-light.pgm", b"P5 12 12 255 " + bytes(dark)
+    lines = "\n".join(" ".join(str(v * 15 // 255) for v in light[r * 12:(r + 1) * 12]) for r in range(12))
+    yield "p2-12x12-maxval15.pgm", "P2\n# a comment\n12 12\n15\n" + lines + "\n"
+    yield "p5-2x2-16bit.pgm", b"P5\n2 2\n65535\n" + struct.pack(">4H", 0, 65535, 1000, 30000)
+    yield "p5-comment-after-maxval.pgm", b"P5 3 2 255#c\n" + bytes([0, 128, 255, 255, 128, 0])
+    yield "p2-1x1.pgm", "P2 1 1 1 1\n"
+    yield "p5-blank-28x28.pgm", b"P5 28 28 255\n" + bytes([200] * 784)
+    # Thin strokes on a larger canvas (exercises the dilation step).
+    w = h = 64
+    thin = bytearray(w * h)
+    for i in range(10, 54):
+        thin[i * w + 32] = 255
+        thin[12 * w + i] = 255
+    yield "p5-64x64-thin.pgm", b"P5 64 64 255\n" + bytes(thin)
+
+
+# ---- specs ------------------------------------------------------------------
+
+def spec_seeds():
+    yield "preset-mlp", "mlp"
+    yield "preset-cnn", "cnn"
+    yield "preset-cnn-dropout", "cnn-dropout"
+    yield "spec-mlp", "input 1x28x28; flatten; linear 128; relu; linear 256; relu; linear 10"
+    yield "spec-cnn", ("input 1x28x28; conv 32 3; relu; conv 64 3; relu; maxpool 2; flatten; "
+                       "linear 128; relu; linear 10")
+    yield "spec-cnn-dropout", ("input 1x28x28; conv 32 3; relu; conv 64 3; relu; maxpool 2; "
+                               "dropout 0.25; flatten; linear 128; relu; dropout 0.5; linear 10")
+    yield "spec-options", "input 3x9x7\nconv 4 3x2 stride=2 pad=1\nrelu\nmaxpool 2 stride=1\nflatten\nlinear 5"
+    yield "spec-tiny", "input 1x1x2; flatten; linear 2"
+
+
+def main():
+    if os.path.isdir(ROOT):
+        shutil.rmtree(ROOT)
+    for target, seeds in (("idx", idx_seeds), ("gzip", gzip_seeds), ("safetensors", safetensors_seeds),
+                          ("model", model_seeds), ("pgm", pgm_seeds), ("spec", spec_seeds)):
+        for name, data in seeds():
+            put(target, name, data)
+    # The model harness also parses plain safetensors, and the reverse.
+    for name in os.listdir(os.path.join(ROOT, "model")):
+        if name.startswith("model-"):
+            with open(os.path.join(ROOT, "model", name), "rb") as f:
+                put("safetensors", name, f.read())
+
+
+if __name__ == "__main__":
+    main()
