@@ -192,7 +192,6 @@ static char *checkpoint_path(const char *out)
     return path;
 }
 
-static volatile sig_atomic_t interrupted;
 static const char *interrupt_note = "";
 
 static void on_interrupt(int sig)

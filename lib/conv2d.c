@@ -6,6 +6,7 @@
 #include "im2col.h"
 #include "internal.h"
 #include "layer.h"
+#include "winograd.h"
 
 /* The batch is cut into at most this many chunks, fixed by the batch size
  * alone. Each chunk has its own patch buffer and its own partial weight
@@ -38,15 +39,48 @@ int dn_conv2d_dims_init(dn_conv2d_dims *d)
 static size_t patch_rows(const dn_conv2d_dims *d) { return (size_t)d->in_c * d->kernel_h * d->kernel_w; }
 static size_t positions(const dn_conv2d_dims *d) { return (size_t)d->out_h * d->out_w; }
 
-/* Per chunk: one patch matrix (K x P) and one weight-gradient partial (OC x K). */
+/* Winograd F(2x2, 3x3) (winograd.c) runs the forward pass and the input
+ * gradient of 3x3 stride-1 convolutions whose channel counts, the GEMMs'
+ * inner dimensions, are at least this; narrower ones (a first layer on a
+ * grey image) do less work as im2col + GEMM. The weight gradient always
+ * uses im2col + GEMM. */
+enum { DN_WINOGRAD_MIN_CHANNELS = 8 };
+
+static bool use_winograd(const dn_conv2d_dims *d)
+{
+    return dn_winograd_supported(d) && d->in_c >= DN_WINOGRAD_MIN_CHANNELS &&
+           d->out_c >= DN_WINOGRAD_MIN_CHANNELS;
+}
+
+/* Workspace: [transformed weights (Winograd only)] then per chunk a scratch
+ * area (the patch matrix K x P, or Winograd's tiles if larger) and one
+ * weight-gradient partial (OC x K). */
+static size_t weight_floats(const dn_conv2d_dims *d)
+{
+    return use_winograd(d) ? dn_winograd_weight_floats(d) : 0;
+}
+
+static size_t scratch_floats(const dn_conv2d_dims *d)
+{
+    size_t col = patch_rows(d) * positions(d);
+    size_t tiles = use_winograd(d) ? dn_winograd_scratch_floats(d) : 0;
+    return col > tiles ? col : tiles;
+}
+
 static size_t chunk_floats(const dn_conv2d_dims *d)
 {
-    return patch_rows(d) * positions(d) + (size_t)d->out_c * patch_rows(d);
+    return scratch_floats(d) + (size_t)d->out_c * patch_rows(d);
+}
+
+/* The start of a chunk's scratch area; its partial follows at scratch_floats. */
+static float *chunk_workspace(float *workspace, const dn_conv2d_dims *d, int chunk)
+{
+    return workspace + weight_floats(d) + (size_t)chunk * chunk_floats(d);
 }
 
 size_t dn_conv2d_workspace_size(const dn_conv2d_dims *d)
 {
-    return (size_t)chunk_count(d->n) * chunk_floats(d);
+    return weight_floats(d) + (size_t)chunk_count(d->n) * chunk_floats(d);
 }
 
 void dn_conv2d_forward(float *out, const float *in, const float *weight, const float *bias,
@@ -55,9 +89,21 @@ void dn_conv2d_forward(float *out, const float *in, const float *weight, const f
     const int K = (int)patch_rows(d), P = (int)positions(d), OC = d->out_c;
     const size_t in_stride = (size_t)d->in_c * d->in_h * d->in_w, out_stride = (size_t)OC * P;
     const int chunks = chunk_count(d->n);
+    if (use_winograd(d)) {
+        float *u = workspace;
+        dn_winograd_weight_forward(u, weight, d);
+#pragma omp parallel for schedule(static) if (chunks > 1)
+        for (int chunk = 0; chunk < chunks; chunk++) {
+            int begin, end;
+            chunk_range(d->n, chunks, chunk, &begin, &end);
+            dn_winograd_forward(out + begin * out_stride, in + begin * in_stride, u, bias,
+                                chunk_workspace(workspace, d, chunk), d, end - begin, relu);
+        }
+        return;
+    }
 #pragma omp parallel for schedule(static) if (chunks > 1)
     for (int chunk = 0; chunk < chunks; chunk++) {
-        float *col = workspace + (size_t)chunk * chunk_floats(d);
+        float *col = chunk_workspace(workspace, d, chunk);
         int begin, end;
         chunk_range(d->n, chunks, chunk, &begin, &end);
         for (int b = begin; b < end; b++) {
@@ -95,10 +141,14 @@ void dn_conv2d_backward(float *din, float *dweight, float *dbias, const float *d
         }
     }
 
+    const bool winograd = din && use_winograd(d);
+    if (winograd)
+        dn_winograd_weight_backward(workspace, weight, d);
+
 #pragma omp parallel for schedule(static) if (chunks > 1)
     for (int chunk = 0; chunk < chunks; chunk++) {
-        float *col = workspace + (size_t)chunk * chunk_floats(d);
-        float *partial = col + (size_t)K * P;
+        float *col = chunk_workspace(workspace, d, chunk);
+        float *partial = col + scratch_floats(d);
         int begin, end;
         chunk_range(d->n, chunks, chunk, &begin, &end);
         for (int b = begin; b < end; b++) {
@@ -107,20 +157,24 @@ void dn_conv2d_backward(float *din, float *dweight, float *dbias, const float *d
             dn_im2col(col, in + b * in_stride, d);
             dn_sgemm(false, true, OC, K, P, 1.0f, g, P, col, P, b == begin ? 0.0f : 1.0f,
                      partial, K);
-            if (din) {
+            if (din && !winograd) {
                 /* dcol (K x P) = weight^T (K x OC) * dout_b (OC x P), reusing col */
                 dn_sgemm(true, false, K, P, OC, 1.0f, weight, K, g, P, 0.0f, col, P);
                 dn_col2im(din + b * in_stride, col, d);
             }
         }
+        if (winograd)
+            dn_winograd_backward_data(din + begin * in_stride, dout + begin * out_stride,
+                                      workspace, col, d, end - begin);
     }
 
-    const size_t weight_size = (size_t)OC * K;
+    const size_t weight_size = (size_t)OC * K, partial_stride = chunk_floats(d);
+    const float *partials = chunk_workspace(workspace, d, 0) + scratch_floats(d);
 #pragma omp parallel for schedule(static) if (weight_size > 4096)
     for (size_t e = 0; e < weight_size; e++) {
         float sum = dweight[e];
         for (int chunk = 0; chunk < chunks; chunk++)
-            sum += workspace[(size_t)chunk * chunk_floats(d) + (size_t)K * P + e];
+            sum += partials[(size_t)chunk * partial_stride + e];
         dweight[e] = sum;
     }
 }
