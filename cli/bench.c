@@ -179,11 +179,14 @@ int bench_inference(dn_net *net, int runs, int threads)
     dn_net_set_threads(net, 1);
     for (int r = 0; r < 10; r++)
         dn_net_predict(net, images, 1, probs);
+    dn_net_reset_profile(net);
+    dn_net_set_profiling(net, true);
     for (int r = 0; r < runs; r++) {
         double start = dn_seconds();
         dn_net_predict(net, images + (size_t)(r % batch) * sample, 1, probs);
         latency[r] = dn_seconds() - start;
     }
+    dn_net_set_profiling(net, false);
     qsort(latency, (size_t)runs, sizeof *latency, compare_doubles);
     double mean = 0;
     for (int r = 0; r < runs; r++)
@@ -209,6 +212,14 @@ int bench_inference(dn_net *net, int runs, int threads)
     printf("batch %d, %d thread%s: %.0f images/s (%.1f GFLOP/s)\n", batch, threads,
            threads == 1 ? "" : "s", rounds * batch / batched,
            rounds * batch * fwd_flops / batched / 1e9);
+    printf("single image by layer (mean ms):");
+    for (int i = 0; i < dn_net_layer_count(net); i++) {
+        double f, b;
+        dn_net_layer_times(net, i, &f, &b);
+        if (f > 0)
+            printf(" %s %.3f", dn_net_layer_kind(net, i), f * 1e3 / runs);
+    }
+    putchar('\n');
     free(images);
     free(probs);
     free(latency);

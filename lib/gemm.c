@@ -280,6 +280,32 @@ static void dn_gemm_share(const dn_gemm_job *g, int thread, int nthreads)
         dn_gemm_block(g, i0, i1, j0, j1);
 }
 
+/* One row of A against rows of B (m == 1, B transposed: a linear layer on a
+ * single sample). Packing would read and write all of B to use it once, so
+ * take dot products straight from memory: 16 interleaved partial sums in a
+ * fixed order, one output per iteration, parallel over outputs. */
+static void dn_gemv_rows(int n, int k, float alpha, const float *a, const float *b, int ldb,
+                         float beta, float *c)
+{
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) if (!omp_in_parallel() && (long)n * k >= DN_GEMM_PARALLEL_MIN * 8)
+#endif
+    for (int j = 0; j < n; j++) {
+        const float *row = b + (size_t)j * ldb;
+        float partial[16] = {0};
+        int p = 0;
+        for (; p + 16 <= k; p += 16)
+            for (int q = 0; q < 16; q++)
+                partial[q] += a[p + q] * row[p + q];
+        float sum = 0.0f;
+        for (; p < k; p++)
+            sum += a[p] * row[p];
+        for (int q = 0; q < 16; q++)
+            sum += partial[q];
+        c[j] = alpha * sum + (beta == 0.0f ? 0.0f : beta * c[j]);
+    }
+}
+
 void dn_sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float *a, int lda,
               const float *b, int ldb, float beta, float *c, int ldc)
 {
@@ -291,6 +317,10 @@ void dn_sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, cons
                 float *cij = &c[(size_t)i * ldc + j];
                 *cij = beta == 0.0f ? 0.0f : beta * *cij;
             }
+        return;
+    }
+    if (m == 1 && !trans_a && trans_b) {
+        dn_gemv_rows(n, k, alpha, a, b, ldb, beta, c);
         return;
     }
     dn_gemm_job g = {trans_a, trans_b, m, n, k, alpha, beta, a, b, c, lda, ldb, ldc};
