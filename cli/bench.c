@@ -73,12 +73,24 @@ static void print_row(const char *name, double ms_forward, double ms_backward, d
         printf(" %9s %7s\n", "-", "-");
 }
 
-int bench_training(dn_net *net, int batch, int threads, int steps)
+/* count random inputs for net, in the range of normalised MNIST pixels
+ * (malloc'd; NULL when out of memory). */
+static float *random_inputs(const dn_net *net, int count, uint64_t seed)
 {
     int shape[3];
     dn_net_input_shape(net, shape);
-    size_t sample = (size_t)shape[0] * shape[1] * shape[2];
-    float *images = malloc((size_t)batch * sample * sizeof *images);
+    size_t floats = (size_t)count * shape[0] * shape[1] * shape[2];
+    float *images = malloc(floats * sizeof *images);
+    dn_rng rng;
+    dn_rng_seed(&rng, seed);
+    for (size_t i = 0; images && i < floats; i++)
+        images[i] = dn_rng_range(&rng, -0.42f, 2.8f);
+    return images;
+}
+
+int bench_training(dn_net *net, int batch, int threads, int steps)
+{
+    float *images = random_inputs(net, batch, 1);
     uint8_t *labels = malloc((size_t)batch);
     dn_optim_config config = dn_optim_defaults(DN_OPTIM_ADAM);
     dn_optim *opt = NULL;
@@ -89,8 +101,6 @@ int bench_training(dn_net *net, int batch, int threads, int steps)
     }
     dn_rng rng;
     dn_rng_seed(&rng, 1);
-    for (size_t i = 0; i < (size_t)batch * sample; i++)
-        images[i] = dn_rng_range(&rng, -0.42f, 2.8f);
     for (int b = 0; b < batch; b++)
         labels[b] = (uint8_t)dn_rng_below(&rng, (uint64_t)dn_net_num_classes(net));
     dn_net_set_threads(net, threads);
@@ -162,7 +172,7 @@ int bench_inference(dn_net *net, int runs, int threads)
     dn_net_input_shape(net, shape);
     size_t sample = (size_t)shape[0] * shape[1] * shape[2];
     const int batch = 1000, classes = dn_net_num_classes(net);
-    float *images = malloc((size_t)batch * sample * sizeof *images);
+    float *images = random_inputs(net, batch, 2);
     float *probs = malloc((size_t)batch * classes * sizeof *probs);
     double *latency = malloc((size_t)runs * sizeof *latency);
     if (!images || !probs || !latency) {
@@ -171,11 +181,6 @@ int bench_inference(dn_net *net, int runs, int threads)
         free(latency);
         return 1;
     }
-    dn_rng rng;
-    dn_rng_seed(&rng, 2);
-    for (size_t i = 0; i < (size_t)batch * sample; i++)
-        images[i] = dn_rng_range(&rng, -0.42f, 2.8f);
-
     dn_net_set_threads(net, 1);
     for (int r = 0; r < 10; r++)
         dn_net_predict(net, images, 1, probs);
