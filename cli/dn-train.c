@@ -26,7 +26,7 @@ typedef struct train_options {
     const char *metrics;
     const char *resume;
     bool augment;
-    bool dropout;
+    int dropout;   /* 1 on, 0 off, -1: on unless --augment (which regularises enough) */
     bool quiet;
     bool bench;
     long bench_steps;
@@ -41,7 +41,8 @@ static void usage(FILE *out)
           "\n"
           "  --model cnn|mlp       preset architecture (default cnn)\n"
           "  --arch SPEC           custom architecture, e.g. 'input 1x28x28; flatten; linear 10'\n"
-          "  --no-dropout          train the cnn without its dropout layers\n"
+          "  --dropout, --no-dropout  train the cnn with or without dropout after the pool\n"
+          "                        and fc1 (default: with, except with --augment)\n"
           "  --epochs N            passes over the training set (default 5)\n"
           "  --batch N             samples per step (default 64)\n"
           "  --optimizer adam|sgd  (default adam)\n"
@@ -76,7 +77,7 @@ static bool parse_args(int argc, char **argv, train_options *o)
 {
     *o = (train_options){.model = "cnn", .epochs = 5, .batch = 64, .lr = -1, .lr_decay = 0.6,
                          .lr_step = 1, .schedule = "cosine", .warmup = 0.05, .momentum = 0.9, .optimizer = "adam", .seed = 1,
-                         .data_dir = "datasets/mnist", .dropout = true, .bench_steps = 20};
+                         .data_dir = "datasets/mnist", .dropout = -1, .bench_steps = 20};
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *v = NULL, *value;
         bool ok = true;
@@ -86,7 +87,9 @@ static bool parse_args(int argc, char **argv, train_options *o)
         } else if (strcmp(arg, "--augment") == 0) {
             o->augment = true;
         } else if (strcmp(arg, "--no-dropout") == 0) {
-            o->dropout = false;
+            o->dropout = 0;
+        } else if (strcmp(arg, "--dropout") == 0) {
+            o->dropout = 1;
         } else if (strcmp(arg, "--quiet") == 0) {
             o->quiet = true;
         } else if (strcmp(arg, "--bench") == 0) {
@@ -171,7 +174,8 @@ static const char *architecture(const train_options *o)
 {
     if (o->arch)
         return o->arch;
-    if (strcmp(o->model, "cnn") == 0 && o->dropout)
+    bool dropout = o->dropout == 1 || (o->dropout == -1 && !o->augment);
+    if (strcmp(o->model, "cnn") == 0 && dropout)
         return "cnn-dropout";
     return o->model;
 }
