@@ -246,7 +246,8 @@ static dn_status reserve(dn_net *net, int n)
     return DN_OK;
 }
 
-/* Runs `body` with the net's thread count, restoring the caller's after. */
+/* Switches OpenMP to the net's thread count and returns the caller's, which
+ * leave_threads restores: the count belongs to the net, not the process. */
 static int enter_threads(const dn_net *net)
 {
 #ifdef _OPENMP

@@ -21,6 +21,7 @@ static void test_new_and_view(void)
     dn_tensor flat;
     CHECK_OK(dn_tensor_reshape(&flat, &t, 2, (int[]){2, 60}));
     CHECK(flat.data == t.data && !flat.owns_data, "flatten is a view on the same buffer");
+    CHECK(!dn_tensor_same_shape(&flat, &t) && dn_tensor_same_shape(&t, &t), "same_shape compares extents");
     t.data[61] = 7.0f;
     CHECK(flat.data[61] == 7.0f, "writes show through the view");
     CHECK(dn_tensor_reshape(&flat, &t, 2, (int[]){7, 60}) == DN_ERR_SHAPE, "size mismatch refused");
