@@ -39,11 +39,10 @@ int dn_conv2d_dims_init(dn_conv2d_dims *d)
 static size_t patch_rows(const dn_conv2d_dims *d) { return (size_t)d->in_c * d->kernel_h * d->kernel_w; }
 static size_t positions(const dn_conv2d_dims *d) { return (size_t)d->out_h * d->out_w; }
 
-/* Winograd F(2x2, 3x3) (winograd.c) runs the forward pass and the input
- * gradient of 3x3 stride-1 convolutions whose channel counts, the GEMMs'
- * inner dimensions, are at least this; narrower ones (a first layer on a
- * grey image) do less work as im2col + GEMM. The weight gradient always
- * uses im2col + GEMM. */
+/* Winograd F(2x2, 3x3) (winograd.c) runs 3x3 stride-1 convolutions whose
+ * channel counts, the GEMMs' inner dimensions, are at least this, forward
+ * and backward; narrower ones (a first layer on a grey image) do less work
+ * as im2col + GEMM. */
 enum { DN_WINOGRAD_MIN_CHANNELS = 8 };
 
 static bool use_winograd(const dn_conv2d_dims *d)
@@ -54,7 +53,7 @@ static bool use_winograd(const dn_conv2d_dims *d)
 
 /* Workspace: [transformed weights (Winograd only)] then per chunk a scratch
  * area (the patch matrix K x P, or Winograd's tiles if larger) and one
- * weight-gradient partial (OC x K). */
+ * weight-gradient partial (OC x K, or 16 x OC x C in Winograd's domain). */
 static size_t weight_floats(const dn_conv2d_dims *d)
 {
     return use_winograd(d) ? dn_winograd_weight_floats(d) : 0;
@@ -67,9 +66,14 @@ static size_t scratch_floats(const dn_conv2d_dims *d)
     return col > tiles ? col : tiles;
 }
 
+static size_t partial_floats(const dn_conv2d_dims *d)
+{
+    return use_winograd(d) ? dn_winograd_gradient_floats(d) : (size_t)d->out_c * patch_rows(d);
+}
+
 static size_t chunk_floats(const dn_conv2d_dims *d)
 {
-    return scratch_floats(d) + (size_t)d->out_c * patch_rows(d);
+    return scratch_floats(d) + partial_floats(d);
 }
 
 /* The start of a chunk's scratch area; its partial follows at scratch_floats. */
@@ -141,8 +145,8 @@ void dn_conv2d_backward(float *din, float *dweight, float *dbias, const float *d
         }
     }
 
-    const bool winograd = din && use_winograd(d);
-    if (winograd)
+    const bool winograd = use_winograd(d);
+    if (winograd && din)
         dn_winograd_weight_backward(workspace, weight, d);
 
 #pragma omp parallel for schedule(static) if (chunks > 1)
@@ -151,32 +155,43 @@ void dn_conv2d_backward(float *din, float *dweight, float *dbias, const float *d
         float *partial = col + scratch_floats(d);
         int begin, end;
         chunk_range(d->n, chunks, chunk, &begin, &end);
+        if (winograd) {
+            dn_winograd_backward_weight(partial, dout + begin * out_stride, in + begin * in_stride,
+                                        col, d, end - begin);
+            if (din)
+                dn_winograd_backward_data(din + begin * in_stride, dout + begin * out_stride,
+                                          workspace, col, d, end - begin);
+            continue;
+        }
         for (int b = begin; b < end; b++) {
             const float *g = dout + b * out_stride;
             /* partial (OC x K) += dout_b (OC x P) * col_b^T (P x K) */
             dn_im2col(col, in + b * in_stride, d);
             dn_sgemm(false, true, OC, K, P, 1.0f, g, P, col, P, b == begin ? 0.0f : 1.0f,
                      partial, K);
-            if (din && !winograd) {
+            if (din) {
                 /* dcol (K x P) = weight^T (K x OC) * dout_b (OC x P), reusing col */
                 dn_sgemm(true, false, K, P, OC, 1.0f, weight, K, g, P, 0.0f, col, P);
                 dn_col2im(din + b * in_stride, col, d);
             }
         }
-        if (winograd)
-            dn_winograd_backward_data(din + begin * in_stride, dout + begin * out_stride,
-                                      workspace, col, d, end - begin);
     }
 
-    const size_t weight_size = (size_t)OC * K, partial_stride = chunk_floats(d);
-    const float *partials = chunk_workspace(workspace, d, 0) + scratch_floats(d);
-#pragma omp parallel for schedule(static) if (weight_size > 4096)
-    for (size_t e = 0; e < weight_size; e++) {
-        float sum = dweight[e];
-        for (int chunk = 0; chunk < chunks; chunk++)
+    /* The partials summed in chunk order: into dweight, or first into chunk
+     * 0's partial and then out of Winograd's domain into dweight. */
+    const size_t partial_size = partial_floats(d), partial_stride = chunk_floats(d);
+    float *partials = chunk_workspace(workspace, d, 0) + scratch_floats(d);
+    float *sums = winograd ? partials : dweight;
+    const int first = winograd ? 1 : 0;
+#pragma omp parallel for schedule(static) if (partial_size > 4096)
+    for (size_t e = 0; e < partial_size; e++) {
+        float sum = sums[e];
+        for (int chunk = first; chunk < chunks; chunk++)
             sum += partials[(size_t)chunk * partial_stride + e];
-        dweight[e] = sum;
+        sums[e] = sum;
     }
+    if (winograd)
+        dn_winograd_weight_gradient(dweight, partials, d);
 }
 
 /* ---- the layer ---- */

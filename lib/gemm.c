@@ -76,27 +76,31 @@ static inline void dn_vstore(float *p, dn_vf v)
     memcpy(p, &v, sizeof v);
 }
 
-/* The micro-kernel: c[MR x NR] = alpha * ap^T bp + beta * c, where ap is a
- * packed kc x MR panel of A (MR values per k) and bp a packed kc x NR panel of
- * B. beta == 0 does not read c. Every element is the sum over p in order. */
-static inline void dn_gemm_micro(int kc, const float *restrict ap, const float *restrict bp,
-                                 float alpha, float beta, float *restrict c, int ldc)
+/* The micro-kernel: c[MR x nv vectors] = alpha * ap^T bp + beta * c, where
+ * ap is a packed kc x MR panel of A (MR values per k) and bp a packed kc x NR
+ * panel of B (nv is 2, or 1 for a panel of at most one vector's columns).
+ * beta == 0 does not read c. Every element is the sum over p in order,
+ * whatever nv. */
+static inline __attribute__((always_inline)) void
+dn_gemm_micro(int kc, const float *restrict ap, const float *restrict bp, float alpha, float beta,
+              float *restrict c, int ldc, int nv)
 {
     dn_vf acc[DN_MR][2] = {{{0}}};
     for (int p = 0; p < kc; p++) {
         dn_vf b0 = dn_vload(bp + (size_t)p * DN_NR);
-        dn_vf b1 = dn_vload(bp + (size_t)p * DN_NR + DN_VL);
+        dn_vf b1 = nv == 2 ? dn_vload(bp + (size_t)p * DN_NR + DN_VL) : b0;
 #pragma GCC unroll 16
         for (int i = 0; i < DN_MR; i++) {
             float ai = ap[(size_t)p * DN_MR + i];
             acc[i][0] += ai * b0;
-            acc[i][1] += ai * b1;
+            if (nv == 2)
+                acc[i][1] += ai * b1;
         }
     }
 #pragma GCC unroll 16
     for (int i = 0; i < DN_MR; i++) {
 #pragma GCC unroll 2
-        for (int v = 0; v < 2; v++) {
+        for (int v = 0; v < nv; v++) {
             float *cp = c + (size_t)i * ldc + v * DN_VL;
             dn_vf r = alpha * acc[i][v];
             if (beta != 0.0f)
@@ -106,18 +110,22 @@ static inline void dn_gemm_micro(int kc, const float *restrict ap, const float *
     }
 }
 
-/* A partial tile (mr < MR or nr < NR) goes through a full-size scratch tile,
- * so it runs exactly the arithmetic of a full one. */
+/* A partial tile (mr < MR, or nr not a whole number of vectors) goes through
+ * a full-size scratch tile, so it runs exactly the arithmetic of a full one. */
 static void dn_gemm_edge(int kc, const float *restrict ap, const float *restrict bp, float alpha,
                          float beta, float *restrict c, int ldc, int mr, int nr)
 {
     _Alignas(64) float tile[DN_MR * DN_NR];
-    if (beta != 0.0f)
-        for (int i = 0; i < mr; i++)
-            memcpy(tile + i * DN_NR, c + (size_t)i * ldc, (size_t)nr * sizeof(float));
-    dn_gemm_micro(kc, ap, bp, alpha, beta, tile, DN_NR);
     for (int i = 0; i < mr; i++)
-        memcpy(c + (size_t)i * ldc, tile + i * DN_NR, (size_t)nr * sizeof(float));
+        for (int j = 0; j < nr; j++)
+            tile[i * DN_NR + j] = beta != 0.0f ? c[(size_t)i * ldc + j] : 0.0f;
+    if (nr <= DN_VL)
+        dn_gemm_micro(kc, ap, bp, alpha, beta, tile, DN_NR, 1);
+    else
+        dn_gemm_micro(kc, ap, bp, alpha, beta, tile, DN_NR, 2);
+    for (int i = 0; i < mr; i++)
+        for (int j = 0; j < nr; j++)
+            c[(size_t)i * ldc + j] = tile[i * DN_NR + j];
 }
 
 /* dst[p * ldd + r] = src[r * lds + p] for r < rows, p < cols: the transpose
@@ -175,12 +183,9 @@ static void dn_gemm_pack_a(const dn_gemm_job *g, int i0, int mr, int p0, int kc,
         return;
     }
     const float *src = g->a + (size_t)p0 * g->lda + i0;
-    if (mr == DN_MR)
-        for (int p = 0; p < kc; p++)
-            memcpy(dst + (size_t)p * DN_MR, src + (size_t)p * g->lda, DN_MR * sizeof(float));
-    else
-        for (int p = 0; p < kc; p++)
-            memcpy(dst + (size_t)p * DN_MR, src + (size_t)p * g->lda, (size_t)mr * sizeof(float));
+    for (int p = 0; p < kc; p++) /* rows this short: a loop beats a memcpy call */
+        for (int i = 0; i < mr; i++)
+            dst[(size_t)p * DN_MR + i] = src[(size_t)p * g->lda + i];
 }
 
 /* Packs op(B)[p0 .. p0+kc, j0 .. j0+nc] as consecutive kc x NR panels;
@@ -199,12 +204,15 @@ static void dn_gemm_pack_b(const dn_gemm_job *g, int p0, int kc, int j0, int nc,
         }
         const float *src = g->b + (size_t)p0 * g->ldb + j0 + jr;
         if (nr == DN_NR)
-            for (int p = 0; p < kc; p++)
-                memcpy(panel + (size_t)p * DN_NR, src + (size_t)p * g->ldb, DN_NR * sizeof(float));
+            for (int p = 0; p < kc; p++) {
+                const float *row = src + (size_t)p * g->ldb;
+                dn_vstore(panel + (size_t)p * DN_NR, dn_vload(row));
+                dn_vstore(panel + (size_t)p * DN_NR + DN_VL, dn_vload(row + DN_VL));
+            }
         else
             for (int p = 0; p < kc; p++)
-                memcpy(panel + (size_t)p * DN_NR, src + (size_t)p * g->ldb,
-                       (size_t)nr * sizeof(float));
+                for (int j = 0; j < nr; j++)
+                    panel[(size_t)p * DN_NR + j] = src[(size_t)p * g->ldb + j];
     }
 }
 
@@ -233,7 +241,9 @@ static void dn_gemm_block(const dn_gemm_job *g, int i0, int i1, int j0, int j1)
                     float *c = g->c + (size_t)ic * g->ldc + jc + jr;
                     const float *bp = bpack + (size_t)jr * kc;
                     if (mr == DN_MR && nr == DN_NR)
-                        dn_gemm_micro(kc, apack, bp, g->alpha, beta, c, g->ldc);
+                        dn_gemm_micro(kc, apack, bp, g->alpha, beta, c, g->ldc, 2);
+                    else if (mr == DN_MR && nr == DN_VL)
+                        dn_gemm_micro(kc, apack, bp, g->alpha, beta, c, g->ldc, 1);
                     else
                         dn_gemm_edge(kc, apack, bp, g->alpha, beta, c, g->ldc, mr, nr);
                 }

@@ -5,9 +5,10 @@
 #include "gemm.h"
 #include "winograd.h"
 
-/* Tiles per block, roughly: V and M of a block of 96 channels (conv2 of the
- * cnn preset) take about 600 KiB and stay in L2 between the transforms and
- * the GEMMs (measured on Zen 4: 96 beats 48, 144, 288 and 576). */
+/* Tiles per block, roughly: a block is this many tiles' worth of whole
+ * images (at least one). V and M of a block stay in L2 between the
+ * transforms and the GEMMs: conv2 of the cnn preset (144 tiles an image,
+ * 96 channels in and out together) takes about 900 KiB. */
 enum { DN_WINO_BLOCK_TILES = 96 };
 
 /* The transforms run on WV tiles at a time in GCC vector extensions (any
@@ -31,15 +32,29 @@ static inline dn_wv wload(const float *p)
 
 static inline void wstore(float *p, dn_wv v) { memcpy(p, &v, sizeof v); }
 
+/* The even and the odd columns of the 2 * DN_WV floats at p. */
+static inline void wload_split(const float *p, dn_wv *even, dn_wv *odd)
+{
+    dn_wv lo = wload(p), hi = wload(p + DN_WV);
+#if DN_WV == 8
+    *even = __builtin_shufflevector(lo, hi, 0, 2, 4, 6, 8, 10, 12, 14);
+    *odd = __builtin_shufflevector(lo, hi, 1, 3, 5, 7, 9, 11, 13, 15);
+#else
+    *even = __builtin_shufflevector(lo, hi, 0, 2, 4, 6);
+    *odd = __builtin_shufflevector(lo, hi, 1, 3, 5, 7);
+#endif
+}
+
 /* One 3x3 stride-1 convolution seen by the tile machinery: cin planes of
  * h x w in, cout planes of oh x ow out, output (0,0) reading input (-pad,-pad). */
 typedef struct wino_shape {
     int cin, h, w;
     int cout, oh, ow;
     int pad;
-    int th, tw; /* tile rows and columns per image */
-    int twv;    /* tw rounded up to whole vectors */
-    int rows;   /* tile rows per block */
+    int th, tw;   /* tile rows and columns per image */
+    int twv;      /* tw rounded up to whole vectors */
+    int images;   /* whole images per block */
+    int pw;       /* row stride of a padded plane: 2 * twv + 2 */
 } wino_shape;
 
 static wino_shape make_shape(int cin, int h, int w, int cout, int oh, int ow, int pad)
@@ -48,9 +63,10 @@ static wino_shape make_shape(int cin, int h, int w, int cout, int oh, int ow, in
     s.th = (oh + 1) / 2;
     s.tw = (ow + 1) / 2;
     s.twv = (s.tw + DN_WV - 1) / DN_WV * DN_WV;
-    s.rows = DN_WINO_BLOCK_TILES / s.tw;
-    if (s.rows < 1)
-        s.rows = 1;
+    s.images = DN_WINO_BLOCK_TILES / (s.th * s.tw);
+    if (s.images < 1)
+        s.images = 1;
+    s.pw = 2 * s.twv + 2;
     return s;
 }
 
@@ -69,20 +85,18 @@ static wino_shape backward_shape(const dn_conv2d_dims *d)
  * multiple of 16: V and M rows have this stride. */
 static size_t block_width(const wino_shape *s)
 {
-    return ((size_t)s->rows * s->tw + (size_t)(s->twv - s->tw) + 15) / 16 * 16;
+    return ((size_t)s->images * s->th * s->tw + (size_t)(s->twv - s->tw) + 15) / 16 * 16;
 }
 
-/* Floats in each of the 8 even/odd input line arrays. */
-static size_t line_floats(const wino_shape *s) { return (size_t)s->twv + 1; }
+/* A padded input plane: the 2 * th + 2 rows the tiles read, pw floats each. */
+static size_t padded_floats(const wino_shape *s) { return (size_t)(2 * s->th + 2) * s->pw; }
 
 /* V [cin][16][width], M [cout][16][width] (the 16 rows of a channel
- * together, so the transforms touch one compact region per channel), the 4
- * input lines split into even and odd halves (8 arrays) and one line of
- * 2*tw+2 floats. */
+ * together, so the transforms touch one compact region per channel) and two
+ * padded planes (inputs, and output gradients for the weight gradient). */
 static size_t shape_scratch(const wino_shape *s)
 {
-    return 16 * (size_t)(s->cin + s->cout) * block_width(s) + 8 * line_floats(s) +
-           2 * (size_t)s->tw + 2;
+    return 16 * (size_t)(s->cin + s->cout) * block_width(s) + 2 * padded_floats(s);
 }
 
 bool dn_winograd_supported(const dn_conv2d_dims *d)
@@ -143,48 +157,42 @@ void dn_winograd_weight_backward(float *u, const float *weight, const dn_conv2d_
             transform_kernel(u + (size_t)c * OC + o, stride, weight + ((size_t)o * C + c) * 9, true);
 }
 
-/* ---- input tiles: V = B^T d B, B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1] */
+/* ---- padded planes */
 
-/* Splits input row y of plane (zero outside the image) into even and odd
- * columns from x = -pad: even[k] = row[2k - pad], odd[k] = row[2k + 1 - pad],
- * k <= tw. line is 2*tw+2 floats of room. */
-static void load_line(float *restrict even, float *restrict odd, float *restrict line,
-                      const float *plane, int y, const wino_shape *s)
+/* pad[y + oy][x + ox] = plane[y][x] (h x w) wherever that lands inside pad
+ * (rows x pw); the rest of pad is left as it is: zero, when pad was cleared
+ * before the first plane of a call and every plane lands on the same cells. */
+static void pad_plane(float *restrict pad, int rows, int pw, const float *restrict plane, int h,
+                      int w, int oy, int ox)
 {
-    const int n = 2 * s->tw + 2, x0 = -s->pad;
-    if (y < 0 || y >= s->h) {
-        memset(even, 0, ((size_t)s->tw + 1) * sizeof *even);
-        memset(odd, 0, ((size_t)s->tw + 1) * sizeof *odd);
-        return;
-    }
-    const float *row = plane + (size_t)y * s->w, *src;
-    if (x0 >= 0 && x0 + n <= s->w) {
-        src = row + x0;
-    } else {
-        /* line[i] = row[x0 + i] where that is inside the row, else 0 */
-        int lo = x0 < 0 ? -x0 : 0, hi = s->w - x0 < n ? s->w - x0 : n;
-        memset(line, 0, (size_t)n * sizeof *line);
-        if (hi > lo)
-            memcpy(line + lo, row + x0 + lo, (size_t)(hi - lo) * sizeof *line);
-        src = line;
-    }
-    for (int k = 0; k <= s->tw; k++) {
-        even[k] = src[2 * k];
-        odd[k] = src[2 * k + 1];
+    int y0 = oy < 0 ? -oy : 0, y1 = h < rows - oy ? h : rows - oy;
+    int x0 = ox < 0 ? -ox : 0, x1 = w < pw - ox ? w : pw - ox;
+    for (int y = y0; y < y1; y++) {
+        float *dst = pad + (size_t)(y + oy) * pw + ox;
+        const float *src = plane + (size_t)y * w;
+        int x = x0; /* whole vectors, then the rest: rows this short lose to a memcpy call */
+        for (; x + DN_WV <= x1; x += DN_WV)
+            wstore(dst + x, wload(src + x));
+        for (; x < x1; x++)
+            dst[x] = src[x];
     }
 }
 
+/* ---- input tiles: V = B^T d B, B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1] */
+
 /* The 16 transformed values of the tiles of one tile row of one channel,
- * v[k * kstride + tx] for tx < twv; lines holds the 4 input rows as
- * even/odd pairs of line arrays of L floats. */
-static void transform_input_row(float *restrict v, size_t kstride, const float *restrict lines,
-                                size_t L, int twv)
+ * v[k * kstride + tx] for tx < twv, from the 4 rows of a padded plane at p
+ * (row stride pw): tile tx reads columns 2tx to 2tx+3. */
+static void transform_input_row(float *restrict v, size_t kstride, const float *restrict p,
+                                int pw, int twv)
 {
     for (int tx = 0; tx < twv; tx += DN_WV) {
         dn_wv h[4][4];
         for (int r = 0; r < 4; r++) {
-            const float *even = lines + 2 * r * L + tx, *odd = even + L;
-            dn_wv e0 = wload(even), e1 = wload(even + 1), o0 = wload(odd), o1 = wload(odd + 1);
+            const float *q = p + (size_t)r * pw + 2 * tx;
+            dn_wv e0, o0, e1, o1;
+            wload_split(q, &e0, &o0);
+            wload_split(q + 2, &e1, &o1);
             /* d B: [x0 - x2, x1 + x2, x2 - x1, x1 - x3] along the row */
             h[r][0] = e0 - e1;
             h[r][1] = o0 + e1;
@@ -199,6 +207,17 @@ static void transform_input_row(float *restrict v, size_t kstride, const float *
             wstore(v + (size_t)(12 + j) * kstride + tx, h[1][j] - h[3][j]);
         }
     }
+}
+
+/* V of every tile of one image's plane, tile (ty, tx) at column ty * tw + tx
+ * of v; pad is the call's padded-plane area. */
+static void transform_input_plane(float *restrict v, size_t kstride, float *restrict pad,
+                                  const float *plane, const wino_shape *s)
+{
+    pad_plane(pad, 2 * s->th + 2, s->pw, plane, s->h, s->w, s->pad, s->pad);
+    for (int ty = 0; ty < s->th; ty++)
+        transform_input_row(v + (size_t)ty * s->tw, kstride, pad + (size_t)(2 * ty) * s->pw, s->pw,
+                            s->twv);
 }
 
 /* ---- output tiles: Y = A^T M A, A^T = [1 1 1 0; 0 1 -1 -1] */
@@ -275,47 +294,37 @@ static void transform_output_row(float *restrict row0, float *restrict row1, con
 static void convolve(float *out, const float *in, const float *u, const float *bias,
                      float *scratch, const wino_shape *s, int images, bool relu)
 {
-    const size_t width = block_width(s);
+    const size_t width = block_width(s), tiles = (size_t)s->th * s->tw;
     const size_t in_plane = (size_t)s->h * s->w, out_plane = (size_t)s->oh * s->ow;
     float *v = scratch, *m = v + 16 * (size_t)s->cin * width;
-    float *lines = m + 16 * (size_t)s->cout * width;
-    const size_t L = line_floats(s);
-    float *line = lines + 8 * L;
-    const int total_rows = images * s->th;
-    memset(lines, 0, 8 * L * sizeof *lines); /* the lanes past tw stay zero */
+    float *pad = m + 16 * (size_t)s->cout * width;
+    memset(pad, 0, padded_floats(s) * sizeof *pad);
 
-    for (int g0 = 0; g0 < total_rows; g0 += s->rows) {
-        int g1 = g0 + s->rows < total_rows ? g0 + s->rows : total_rows;
-        int n = (g1 - g0) * s->tw;
+    for (int i0 = 0; i0 < images; i0 += s->images) {
+        int i1 = i0 + s->images < images ? i0 + s->images : images;
+        int n = (int)((size_t)(i1 - i0) * tiles);
 
-        for (int g = g0; g < g1; g++) {
-            int image = g / s->th, ty = g % s->th;
-            size_t col = (size_t)(g - g0) * s->tw;
-            for (int c = 0; c < s->cin; c++) {
-                const float *plane = in + ((size_t)image * s->cin + c) * in_plane;
-                for (int r = 0; r < 4; r++)
-                    load_line(lines + 2 * r * L, lines + (2 * r + 1) * L, line, plane,
-                              2 * ty - s->pad + r, s);
-                transform_input_row(v + (size_t)c * 16 * width + col, width, lines, L, s->twv);
-            }
-        }
+        for (int image = i0; image < i1; image++)
+            for (int c = 0; c < s->cin; c++)
+                transform_input_plane(v + (size_t)c * 16 * width + (size_t)(image - i0) * tiles,
+                                      width, pad, in + ((size_t)image * s->cin + c) * in_plane, s);
 
         for (int k = 0; k < 16; k++)
             dn_sgemm(false, false, s->cout, n, s->cin, 1.0f, u + (size_t)k * s->cout * s->cin,
                      s->cin, v + (size_t)k * width, 16 * (int)width, 0.0f, m + (size_t)k * width,
                      16 * (int)width);
 
-        for (int g = g0; g < g1; g++) {
-            int image = g / s->th, ty = g % s->th;
-            size_t col = (size_t)(g - g0) * s->tw;
+        for (int image = i0; image < i1; image++)
             for (int o = 0; o < s->cout; o++) {
                 float *plane = out + ((size_t)image * s->cout + o) * out_plane;
-                float *row0 = plane + (size_t)(2 * ty) * s->ow;
-                float *row1 = 2 * ty + 1 < s->oh ? row0 + s->ow : NULL;
-                transform_output_row(row0, row1, m + (size_t)o * 16 * width + col, width, s->tw, s->ow,
-                                     bias ? bias[o] : 0.0f, relu);
+                const float *mo = m + (size_t)o * 16 * width + (size_t)(image - i0) * tiles;
+                for (int ty = 0; ty < s->th; ty++) {
+                    float *row0 = plane + (size_t)(2 * ty) * s->ow;
+                    float *row1 = 2 * ty + 1 < s->oh ? row0 + s->ow : NULL;
+                    transform_output_row(row0, row1, mo + (size_t)ty * s->tw, width, s->tw, s->ow,
+                                         bias ? bias[o] : 0.0f, relu);
+                }
             }
-        }
     }
 }
 
@@ -331,4 +340,96 @@ void dn_winograd_backward_data(float *din, const float *dout, const float *u, fl
 {
     wino_shape s = backward_shape(d);
     convolve(din, dout, u, NULL, scratch, &s, images, false);
+}
+
+/* ---- the weight gradient
+ *
+ * A tile's output is Y = A^T (U ⊙ V) A, so the gradient of U is
+ * (A dY A^T) ⊙ V summed over the tiles, and that of the kernel
+ * G^T [sum (A dY A^T) ⊙ V] G. The sum over tiles of each of the 16
+ * positions is one GEMM: [OC x tiles] times [tiles x C]. */
+
+/* Z = A dY A^T of the 2x2 output-gradient tiles of one tile row of one
+ * channel, z[k * kstride + tx] for tx < twv, from the 2 rows of a padded
+ * plane at p (row stride pw). */
+static void transform_gradient_row(float *restrict z, size_t kstride, const float *restrict p,
+                                   int pw, int twv)
+{
+    for (int tx = 0; tx < twv; tx += DN_WV) {
+        dn_wv a, b, c, d;
+        wload_split(p + 2 * tx, &a, &b);
+        wload_split(p + (size_t)pw + 2 * tx, &c, &d);
+        /* A [a b; c d]: rows (a, b), (a + c, b + d), (a - c, b - d), (-c, -d) */
+        dn_wv row_p[4] = {a, a + c, a - c, -c}, row_q[4] = {b, b + d, b - d, -d};
+        for (int i = 0; i < 4; i++) { /* each row times A^T: (p, p + q, p - q, -q) */
+            wstore(z + (size_t)(4 * i + 0) * kstride + tx, row_p[i]);
+            wstore(z + (size_t)(4 * i + 1) * kstride + tx, row_p[i] + row_q[i]);
+            wstore(z + (size_t)(4 * i + 2) * kstride + tx, row_p[i] - row_q[i]);
+            wstore(z + (size_t)(4 * i + 3) * kstride + tx, -row_q[i]);
+        }
+    }
+}
+
+size_t dn_winograd_gradient_floats(const dn_conv2d_dims *d)
+{
+    return 16 * (size_t)d->out_c * d->in_c;
+}
+
+void dn_winograd_backward_weight(float *grad, const float *dout, const float *in, float *scratch,
+                                 const dn_conv2d_dims *d, int images)
+{
+    const wino_shape s = forward_shape(d);
+    const size_t width = block_width(&s), tiles = (size_t)s.th * s.tw;
+    const size_t in_plane = (size_t)s.h * s.w, out_plane = (size_t)s.oh * s.ow;
+    float *v = scratch, *z = v + 16 * (size_t)s.cin * width;
+    float *pad = z + 16 * (size_t)s.cout * width, *pad_grad = pad + padded_floats(&s);
+    memset(pad, 0, 2 * padded_floats(&s) * sizeof *pad);
+
+    for (int i0 = 0; i0 < images; i0 += s.images) {
+        int i1 = i0 + s.images < images ? i0 + s.images : images;
+        int n = (int)((size_t)(i1 - i0) * tiles);
+
+        for (int image = i0; image < i1; image++) {
+            size_t col = (size_t)(image - i0) * tiles;
+            for (int c = 0; c < s.cin; c++)
+                transform_input_plane(v + (size_t)c * 16 * width + col, width, pad,
+                                      in + ((size_t)image * s.cin + c) * in_plane, &s);
+            for (int o = 0; o < s.cout; o++) {
+                /* rows and columns past the output stay zero: no gradient there */
+                pad_plane(pad_grad, 2 * s.th, s.pw, dout + ((size_t)image * s.cout + o) * out_plane,
+                          s.oh, s.ow, 0, 0);
+                for (int ty = 0; ty < s.th; ty++)
+                    transform_gradient_row(z + (size_t)o * 16 * width + col + (size_t)ty * s.tw,
+                                           width, pad_grad + (size_t)(2 * ty) * s.pw, s.pw, s.twv);
+            }
+        }
+
+        for (int k = 0; k < 16; k++)
+            dn_sgemm(false, true, s.cout, s.cin, n, 1.0f, z + (size_t)k * width, 16 * (int)width,
+                     v + (size_t)k * width, 16 * (int)width, i0 == 0 ? 0.0f : 1.0f,
+                     grad + (size_t)k * s.cout * s.cin, s.cin);
+    }
+}
+
+/* dweight[o,c] += G^T m G, m the 16 values grad[k * stride] of the pair. */
+void dn_winograd_weight_gradient(float *dweight, const float *grad, const dn_conv2d_dims *d)
+{
+    const size_t stride = (size_t)d->out_c * d->in_c;
+    for (size_t pair = 0; pair < stride; pair++) {
+        const float *m = grad + pair;
+        float t[3][4];
+        for (int b = 0; b < 4; b++) { /* G^T m, G^T = [1 1/2 1/2 0; 0 1/2 -1/2 0; 0 1/2 1/2 1] */
+            float m0 = m[(size_t)b * stride], m1 = m[(size_t)(4 + b) * stride];
+            float m2 = m[(size_t)(8 + b) * stride], m3 = m[(size_t)(12 + b) * stride];
+            t[0][b] = m0 + 0.5f * (m1 + m2);
+            t[1][b] = 0.5f * (m1 - m2);
+            t[2][b] = 0.5f * (m1 + m2) + m3;
+        }
+        float *w = dweight + pair * 9;
+        for (int i = 0; i < 3; i++) { /* (G^T m) G */
+            w[i * 3 + 0] += t[i][0] + 0.5f * (t[i][1] + t[i][2]);
+            w[i * 3 + 1] += 0.5f * (t[i][1] - t[i][2]);
+            w[i * 3 + 2] += 0.5f * (t[i][1] + t[i][2]) + t[i][3];
+        }
+    }
 }

@@ -7,6 +7,10 @@
  *   M_k = U_k V_k    (16 dn_sgemm calls, OC x C times C x tiles)
  *   Y = A^T M A      (+ bias, + relu) written straight into the NCHW output
  *
+ * The weight gradient runs the same tiles backwards: Z = A dY A^T from each
+ * 2x2 tile of the output gradient, 16 GEMMs Z_k V_k^T summed over the tiles,
+ * then G^T (.) G back to 3x3 kernels.
+ *
  * The input gradient of a 3x3 stride-1 convolution with padding p is the
  * same kind of convolution of dout, padded by 2 - p (negative: cropped),
  * with the weights turned 180 degrees and their channel axes swapped; the
@@ -50,5 +54,18 @@ void dn_winograd_forward(float *out, const float *in, const float *u, const floa
  * (overwrites din); u from dn_winograd_weight_backward. */
 void dn_winograd_backward_data(float *din, const float *dout, const float *u, float *scratch,
                                const dn_conv2d_dims *d, int images);
+
+/* Floats of the transform-domain weight gradient (16 * OC * C). */
+size_t dn_winograd_gradient_floats(const dn_conv2d_dims *d);
+
+/* grad [16][OC][C] = the weight gradient of images in the transform domain
+ * (overwritten), for dout (images,OC,OH,OW) and in (images,C,H,W); sums of
+ * several calls are turned into the kernels' gradient by
+ * dn_winograd_weight_gradient. */
+void dn_winograd_backward_weight(float *grad, const float *dout, const float *in, float *scratch,
+                                 const dn_conv2d_dims *d, int images);
+
+/* dweight (OC,C,3,3) += G^T grad[o,c] G, grad from dn_winograd_backward_weight. */
+void dn_winograd_weight_gradient(float *dweight, const float *grad, const dn_conv2d_dims *d);
 
 #endif
