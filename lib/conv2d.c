@@ -2,6 +2,10 @@
  * conv layer built on it. */
 #include <string.h>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #include "gemm.h"
 #include "im2col.h"
 #include "internal.h"
@@ -9,9 +13,10 @@
 #include "winograd.h"
 
 /* The batch is cut into at most this many chunks, fixed by the batch size
- * alone. Each chunk has its own patch buffer and its own partial weight
- * gradient, and the partials are summed in chunk order, so the result does not
- * depend on how many threads share the chunks. */
+ * alone. Each chunk has its own partial weight gradient, and the partials are
+ * summed in chunk order, so the result does not depend on how many threads
+ * share the chunks. Scratch (patches, Winograd's tiles) belongs to a thread
+ * instead: a thread reuses its own while it is still in cache. */
 enum { DN_CONV_MAX_CHUNKS = 16 };
 
 static int chunk_count(int n) { return n < DN_CONV_MAX_CHUNKS ? n : DN_CONV_MAX_CHUNKS; }
@@ -39,7 +44,7 @@ int dn_conv2d_dims_init(dn_conv2d_dims *d)
 static size_t patch_rows(const dn_conv2d_dims *d) { return (size_t)d->in_c * d->kernel_h * d->kernel_w; }
 static size_t positions(const dn_conv2d_dims *d) { return (size_t)d->out_h * d->out_w; }
 
-/* Winograd F(2x2, 3x3) (winograd.c) runs 3x3 stride-1 convolutions whose
+/* Winograd F(4x4, 3x3) (winograd.c) runs 3x3 stride-1 convolutions whose
  * channel counts, the GEMMs' inner dimensions, are at least this, forward
  * and backward; narrower ones (a first layer on a grey image) do less work
  * as im2col + GEMM. */
@@ -51,9 +56,11 @@ static bool use_winograd(const dn_conv2d_dims *d)
            d->out_c >= DN_WINOGRAD_MIN_CHANNELS;
 }
 
-/* Workspace: [transformed weights (Winograd only)] then per chunk a scratch
- * area (the patch matrix K x P, or Winograd's tiles if larger) and one
- * weight-gradient partial (OC x K, or 16 x OC x C in Winograd's domain). */
+/* Workspace: [transformed weights (Winograd only)], one scratch area per
+ * thread slot (the patch matrix K x P, or Winograd's tiles if larger), then
+ * one weight-gradient partial per chunk (OC x K, or 36 x OC x C in
+ * Winograd's domain). There are as many slots as chunks, at most as many
+ * threads run, and pages of slots no thread uses are never touched. */
 static size_t weight_floats(const dn_conv2d_dims *d)
 {
     return use_winograd(d) ? dn_winograd_weight_floats(d) : 0;
@@ -71,20 +78,37 @@ static size_t partial_floats(const dn_conv2d_dims *d)
     return use_winograd(d) ? dn_winograd_gradient_floats(d) : (size_t)d->out_c * patch_rows(d);
 }
 
-static size_t chunk_floats(const dn_conv2d_dims *d)
+static float *thread_scratch(float *workspace, const dn_conv2d_dims *d)
 {
-    return scratch_floats(d) + partial_floats(d);
+#ifdef _OPENMP
+    int slot = omp_get_thread_num();
+#else
+    int slot = 0;
+#endif
+    return workspace + weight_floats(d) + (size_t)slot * scratch_floats(d);
 }
 
-/* The start of a chunk's scratch area; its partial follows at scratch_floats. */
-static float *chunk_workspace(float *workspace, const dn_conv2d_dims *d, int chunk)
+static float *chunk_partial(float *workspace, const dn_conv2d_dims *d, int chunk)
 {
-    return workspace + weight_floats(d) + (size_t)chunk * chunk_floats(d);
+    return workspace + weight_floats(d) + (size_t)chunk_count(d->n) * scratch_floats(d) +
+           (size_t)chunk * partial_floats(d);
+}
+
+/* Threads for a loop over the chunks: no more than there are scratch slots. */
+static int chunk_threads(int chunks)
+{
+#ifdef _OPENMP
+    int threads = omp_get_max_threads();
+    return threads < chunks ? threads : chunks;
+#else
+    (void)chunks;
+    return 1;
+#endif
 }
 
 size_t dn_conv2d_workspace_size(const dn_conv2d_dims *d)
 {
-    return weight_floats(d) + (size_t)chunk_count(d->n) * chunk_floats(d);
+    return weight_floats(d) + (size_t)chunk_count(d->n) * (scratch_floats(d) + partial_floats(d));
 }
 
 void dn_conv2d_forward(float *out, const float *in, const float *weight, const float *bias,
@@ -96,18 +120,18 @@ void dn_conv2d_forward(float *out, const float *in, const float *weight, const f
     if (use_winograd(d)) {
         float *u = workspace;
         dn_winograd_weight_forward(u, weight, d);
-#pragma omp parallel for schedule(static) if (chunks > 1)
+#pragma omp parallel for schedule(static) if (chunks > 1) num_threads(chunk_threads(chunks))
         for (int chunk = 0; chunk < chunks; chunk++) {
             int begin, end;
             chunk_range(d->n, chunks, chunk, &begin, &end);
             dn_winograd_forward(out + begin * out_stride, in + begin * in_stride, u, bias,
-                                chunk_workspace(workspace, d, chunk), d, end - begin, relu);
+                                thread_scratch(workspace, d), d, end - begin, relu);
         }
         return;
     }
-#pragma omp parallel for schedule(static) if (chunks > 1)
+#pragma omp parallel for schedule(static) if (chunks > 1) num_threads(chunk_threads(chunks))
     for (int chunk = 0; chunk < chunks; chunk++) {
-        float *col = chunk_workspace(workspace, d, chunk);
+        float *col = thread_scratch(workspace, d);
         int begin, end;
         chunk_range(d->n, chunks, chunk, &begin, &end);
         for (int b = begin; b < end; b++) {
@@ -149,10 +173,10 @@ void dn_conv2d_backward(float *din, float *dweight, float *dbias, const float *d
     if (winograd && din)
         dn_winograd_weight_backward(workspace, weight, d);
 
-#pragma omp parallel for schedule(static) if (chunks > 1)
+#pragma omp parallel for schedule(static) if (chunks > 1) num_threads(chunk_threads(chunks))
     for (int chunk = 0; chunk < chunks; chunk++) {
-        float *col = chunk_workspace(workspace, d, chunk);
-        float *partial = col + scratch_floats(d);
+        float *col = thread_scratch(workspace, d);
+        float *partial = chunk_partial(workspace, d, chunk);
         int begin, end;
         chunk_range(d->n, chunks, chunk, &begin, &end);
         if (winograd) {
@@ -179,8 +203,8 @@ void dn_conv2d_backward(float *din, float *dweight, float *dbias, const float *d
 
     /* The partials summed in chunk order: into dweight, or first into chunk
      * 0's partial and then out of Winograd's domain into dweight. */
-    const size_t partial_size = partial_floats(d), partial_stride = chunk_floats(d);
-    float *partials = chunk_workspace(workspace, d, 0) + scratch_floats(d);
+    const size_t partial_size = partial_floats(d), partial_stride = partial_size;
+    float *partials = chunk_partial(workspace, d, 0);
     float *sums = winograd ? partials : dweight;
     const int first = winograd ? 1 : 0;
 #pragma omp parallel for schedule(static) if (partial_size > 4096)

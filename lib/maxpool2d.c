@@ -6,13 +6,45 @@
 #include "layer.h"
 
 /* The common 2x2, stride 2 case: the same comparisons in the same order as
- * the general loop, unrolled. */
+ * the general loop, 4 outputs at a time in vector extensions, then one by
+ * one. Candidate u replaces the best v when u > v, or when u is NaN and v is
+ * not (NaN propagates, as in PyTorch). */
+typedef float dn_pool_v __attribute__((vector_size(16)));
+typedef int32_t dn_pool_vi __attribute__((vector_size(16)));
+
+static inline dn_pool_v pool_load(const float *p)
+{
+    dn_pool_v v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void pool_take(dn_pool_v *v, dn_pool_vi *best, dn_pool_v u, dn_pool_vi at)
+{
+    dn_pool_vi take = (u > *v) | ((u != u) & (*v == *v));
+    *v = (dn_pool_v)(((dn_pool_vi)u & take) | ((dn_pool_vi)*v & ~take));
+    *best = (at & take) | (*best & ~take);
+}
+
 static void maxpool_2x2(float *dst, int32_t *arg, const float *src, int h, int w)
 {
     const int oh = h / 2, ow = w / 2;
     for (int y = 0; y < oh; y++) {
         const float *top = src + (size_t)2 * y * w, *bottom = top + w;
-        for (int x = 0; x < ow; x++) {
+        int x = 0;
+        for (; x + 4 <= ow; x += 4) {
+            dn_pool_v t0 = pool_load(top + 2 * x), t1 = pool_load(top + 2 * x + 4);
+            dn_pool_v b0 = pool_load(bottom + 2 * x), b1 = pool_load(bottom + 2 * x + 4);
+            dn_pool_vi at = 2 * y * w + 2 * x + (dn_pool_vi){0, 2, 4, 6};
+            dn_pool_v v = __builtin_shufflevector(t0, t1, 0, 2, 4, 6);
+            dn_pool_vi best = at;
+            pool_take(&v, &best, __builtin_shufflevector(t0, t1, 1, 3, 5, 7), at + 1);
+            pool_take(&v, &best, __builtin_shufflevector(b0, b1, 0, 2, 4, 6), at + w);
+            pool_take(&v, &best, __builtin_shufflevector(b0, b1, 1, 3, 5, 7), at + w + 1);
+            memcpy(dst + y * ow + x, &v, sizeof v);
+            memcpy(arg + y * ow + x, &best, sizeof best);
+        }
+        for (; x < ow; x++) {
             int best = 2 * y * w + 2 * x;
             float v = top[2 * x];
             const float candidates[3] = {top[2 * x + 1], bottom[2 * x], bottom[2 * x + 1]};

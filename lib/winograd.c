@@ -1,15 +1,19 @@
-/* winograd.c - 3x3 stride-1 convolution as Winograd F(2x2, 3x3): weight,
- * input-tile and output-tile transforms around 16 GEMMs, forward and input gradient. */
+/* winograd.c - 3x3 stride-1 convolution as Winograd F(4x4, 3x3): weight,
+ * tile and gradient transforms around 36 GEMMs, for the forward pass, the
+ * input gradient and the weight gradient. */
 #include <string.h>
 
 #include "gemm.h"
 #include "winograd.h"
 
 /* Tiles per block, roughly: a block is this many tiles' worth of whole
- * images (at least one). V and M of a block stay in L2 between the
- * transforms and the GEMMs: conv2 of the cnn preset (144 tiles an image,
- * 96 channels in and out together) takes about 900 KiB. */
-enum { DN_WINO_BLOCK_TILES = 96 };
+ * images (at least one). 144 is four 24x24 images (conv2 of the cnn preset),
+ * a whole number of GEMM micro-tile columns; V and M of such a block take
+ * about 2 MiB (measured on Zen 4: 144 beats 72 and 288). */
+enum { DN_WINO_BLOCK_TILES = 144 };
+
+/* Tile size in, tile size out, and the 36 points of a tile. */
+enum { ALPHA = 6, OUT = 4, POINTS = ALPHA * ALPHA };
 
 /* The transforms run on WV tiles at a time in GCC vector extensions (any
  * target: the compiler splits or lowers them); a tile row is rounded up to
@@ -32,18 +36,57 @@ static inline dn_wv wload(const float *p)
 
 static inline void wstore(float *p, dn_wv v) { memcpy(p, &v, sizeof v); }
 
-/* The even and the odd columns of the 2 * DN_WV floats at p. */
-static inline void wload_split(const float *p, dn_wv *even, dn_wv *odd)
+/* ---- the transform matrices (Lavin and Gray, points 0, 1, -1, 2, -2, inf) */
+
+/* G (6 x 3): kernel to tile. */
+static const float G[ALPHA][3] = {
+    {1.0f / 4, 0, 0},
+    {-1.0f / 6, -1.0f / 6, -1.0f / 6},
+    {-1.0f / 6, 1.0f / 6, -1.0f / 6},
+    {1.0f / 24, 1.0f / 12, 1.0f / 6},
+    {1.0f / 24, -1.0f / 12, 1.0f / 6},
+    {0, 0, 1},
+};
+
+/* x B, one row x of 6 values: B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0;
+ * 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]. */
+static inline void apply_bt(dn_wv t[ALPHA], const dn_wv x[ALPHA])
 {
-    dn_wv lo = wload(p), hi = wload(p + DN_WV);
-#if DN_WV == 8
-    *even = __builtin_shufflevector(lo, hi, 0, 2, 4, 6, 8, 10, 12, 14);
-    *odd = __builtin_shufflevector(lo, hi, 1, 3, 5, 7, 9, 11, 13, 15);
-#else
-    *even = __builtin_shufflevector(lo, hi, 0, 2, 4, 6);
-    *odd = __builtin_shufflevector(lo, hi, 1, 3, 5, 7);
-#endif
+    dn_wv a = x[4] - 4.0f * x[2], b = x[3] - 4.0f * x[1];
+    dn_wv c = x[4] - x[2], d = 2.0f * (x[3] - x[1]);
+    t[0] = 4.0f * x[0] - 5.0f * x[2] + x[4];
+    t[1] = a + b;
+    t[2] = a - b;
+    t[3] = c + d;
+    t[4] = c - d;
+    t[5] = 4.0f * x[1] - 5.0f * x[3] + x[5];
 }
+
+/* A^T m, m of 6 values: A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0;
+ * 0 1 -1 8 -8 1]. */
+static inline void apply_at(dn_wv y[OUT], const dn_wv m[ALPHA])
+{
+    dn_wv s1 = m[1] + m[2], d1 = m[1] - m[2], s2 = m[3] + m[4], d2 = m[3] - m[4];
+    y[0] = m[0] + s1 + s2;
+    y[1] = d1 + 2.0f * d2;
+    y[2] = s1 + 4.0f * s2;
+    y[3] = d1 + 8.0f * d2 + m[5];
+}
+
+/* A g, g of 4 values: the adjoint of apply_at. */
+static inline void apply_a(dn_wv z[ALPHA], const dn_wv g[OUT])
+{
+    dn_wv e1 = g[0] + g[2], o1 = g[1] + g[3];
+    dn_wv e2 = g[0] + 4.0f * g[2], o2 = 2.0f * g[1] + 8.0f * g[3];
+    z[0] = g[0];
+    z[1] = e1 + o1;
+    z[2] = e1 - o1;
+    z[3] = e2 + o2;
+    z[4] = e2 - o2;
+    z[5] = g[3];
+}
+
+/* ---- shapes */
 
 /* One 3x3 stride-1 convolution seen by the tile machinery: cin planes of
  * h x w in, cout planes of oh x ow out, output (0,0) reading input (-pad,-pad). */
@@ -54,19 +97,19 @@ typedef struct wino_shape {
     int th, tw;   /* tile rows and columns per image */
     int twv;      /* tw rounded up to whole vectors */
     int images;   /* whole images per block */
-    int pw;       /* row stride of a padded plane: 2 * twv + 2 */
+    int lane;     /* floats of one column phase of a padded row: twv + DN_WV */
 } wino_shape;
 
 static wino_shape make_shape(int cin, int h, int w, int cout, int oh, int ow, int pad)
 {
     wino_shape s = {.cin = cin, .h = h, .w = w, .cout = cout, .oh = oh, .ow = ow, .pad = pad};
-    s.th = (oh + 1) / 2;
-    s.tw = (ow + 1) / 2;
+    s.th = (oh + OUT - 1) / OUT;
+    s.tw = (ow + OUT - 1) / OUT;
     s.twv = (s.tw + DN_WV - 1) / DN_WV * DN_WV;
     s.images = DN_WINO_BLOCK_TILES / (s.th * s.tw);
     if (s.images < 1)
         s.images = 1;
-    s.pw = 2 * s.twv + 2;
+    s.lane = s.twv + DN_WV; /* twv + 1 needed, whole vectors kept */
     return s;
 }
 
@@ -88,15 +131,20 @@ static size_t block_width(const wino_shape *s)
     return ((size_t)s->images * s->th * s->tw + (size_t)(s->twv - s->tw) + 15) / 16 * 16;
 }
 
-/* A padded input plane: the 2 * th + 2 rows the tiles read, pw floats each. */
-static size_t padded_floats(const wino_shape *s) { return (size_t)(2 * s->th + 2) * s->pw; }
+/* A padded plane holds the OUT * th + 2 rows the tiles read, each as four
+ * column phases: padded column 4k + r at r * lane + k. */
+static size_t padded_rows(const wino_shape *s) { return (size_t)OUT * s->th + 2; }
+static size_t padded_floats(const wino_shape *s) { return padded_rows(s) * OUT * s->lane; }
 
-/* V [cin][16][width], M [cout][16][width] (the 16 rows of a channel
+/* A padded plane and the line it is built through. */
+static size_t pad_area_floats(const wino_shape *s) { return padded_floats(s) + OUT * (size_t)s->lane; }
+
+/* V [cin][36][width], M [cout][36][width] (the 36 rows of a channel
  * together, so the transforms touch one compact region per channel) and two
  * padded planes (inputs, and output gradients for the weight gradient). */
 static size_t shape_scratch(const wino_shape *s)
 {
-    return 16 * (size_t)(s->cin + s->cout) * block_width(s) + 2 * padded_floats(s);
+    return POINTS * (size_t)(s->cin + s->cout) * block_width(s) + 2 * pad_area_floats(s);
 }
 
 bool dn_winograd_supported(const dn_conv2d_dims *d)
@@ -106,7 +154,7 @@ bool dn_winograd_supported(const dn_conv2d_dims *d)
 
 size_t dn_winograd_weight_floats(const dn_conv2d_dims *d)
 {
-    return 16 * (size_t)d->out_c * d->in_c;
+    return POINTS * (size_t)d->out_c * d->in_c;
 }
 
 size_t dn_winograd_scratch_floats(const dn_conv2d_dims *d)
@@ -116,27 +164,22 @@ size_t dn_winograd_scratch_floats(const dn_conv2d_dims *d)
     return sf > sb ? sf : sb;
 }
 
-/* ---- weights: U = G g G^T, G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1] */
+/* ---- weights: U = G g G^T */
 
-/* u[k * stride] for k < 16 from the 3x3 kernel g (rotated by 180 degrees with flip). */
+/* u[k * stride] for k < 36 from the 3x3 kernel g (rotated by 180 degrees with flip). */
 static void transform_kernel(float *u, size_t stride, const float *g, bool flip)
 {
-    float k[3][3], t[4][3];
+    float k[3][3], t[ALPHA][3];
     for (int i = 0; i < 3; i++)
         for (int j = 0; j < 3; j++)
             k[i][j] = flip ? g[(2 - i) * 3 + (2 - j)] : g[i * 3 + j];
-    for (int j = 0; j < 3; j++) {
-        t[0][j] = k[0][j];
-        t[1][j] = 0.5f * (k[0][j] + k[1][j] + k[2][j]);
-        t[2][j] = 0.5f * (k[0][j] - k[1][j] + k[2][j]);
-        t[3][j] = k[2][j];
-    }
-    for (int i = 0; i < 4; i++) {
-        u[(size_t)(i * 4 + 0) * stride] = t[i][0];
-        u[(size_t)(i * 4 + 1) * stride] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
-        u[(size_t)(i * 4 + 2) * stride] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
-        u[(size_t)(i * 4 + 3) * stride] = t[i][2];
-    }
+    for (int i = 0; i < ALPHA; i++)
+        for (int j = 0; j < 3; j++)
+            t[i][j] = G[i][0] * k[0][j] + G[i][1] * k[1][j] + G[i][2] * k[2][j];
+    for (int i = 0; i < ALPHA; i++)
+        for (int j = 0; j < ALPHA; j++)
+            u[(size_t)(i * ALPHA + j) * stride] =
+                t[i][0] * G[j][0] + t[i][1] * G[j][1] + t[i][2] * G[j][2];
 }
 
 void dn_winograd_weight_forward(float *u, const float *weight, const dn_conv2d_dims *d)
@@ -159,133 +202,177 @@ void dn_winograd_weight_backward(float *u, const float *weight, const dn_conv2d_
 
 /* ---- padded planes */
 
-/* pad[y + oy][x + ox] = plane[y][x] (h x w) wherever that lands inside pad
- * (rows x pw); the rest of pad is left as it is: zero, when pad was cleared
- * before the first plane of a call and every plane lands on the same cells. */
-static void pad_plane(float *restrict pad, int rows, int pw, const float *restrict plane, int h,
-                      int w, int oy, int ox)
+/* The 4 column phases of the 4 * DN_WV floats at p: phase[r][k] = p[4k + r]. */
+static inline void split4(dn_wv phase[OUT], const float *p)
+{
+    dn_wv x0 = wload(p), x1 = wload(p + DN_WV), x2 = wload(p + 2 * DN_WV), x3 = wload(p + 3 * DN_WV);
+#if DN_WV == 8
+    dn_wv e0 = __builtin_shufflevector(x0, x1, 0, 2, 4, 6, 8, 10, 12, 14);
+    dn_wv o0 = __builtin_shufflevector(x0, x1, 1, 3, 5, 7, 9, 11, 13, 15);
+    dn_wv e1 = __builtin_shufflevector(x2, x3, 0, 2, 4, 6, 8, 10, 12, 14);
+    dn_wv o1 = __builtin_shufflevector(x2, x3, 1, 3, 5, 7, 9, 11, 13, 15);
+    phase[0] = __builtin_shufflevector(e0, e1, 0, 2, 4, 6, 8, 10, 12, 14);
+    phase[2] = __builtin_shufflevector(e0, e1, 1, 3, 5, 7, 9, 11, 13, 15);
+    phase[1] = __builtin_shufflevector(o0, o1, 0, 2, 4, 6, 8, 10, 12, 14);
+    phase[3] = __builtin_shufflevector(o0, o1, 1, 3, 5, 7, 9, 11, 13, 15);
+#else
+    dn_wv e0 = __builtin_shufflevector(x0, x1, 0, 2, 4, 6);
+    dn_wv o0 = __builtin_shufflevector(x0, x1, 1, 3, 5, 7);
+    dn_wv e1 = __builtin_shufflevector(x2, x3, 0, 2, 4, 6);
+    dn_wv o1 = __builtin_shufflevector(x2, x3, 1, 3, 5, 7);
+    phase[0] = __builtin_shufflevector(e0, e1, 0, 2, 4, 6);
+    phase[2] = __builtin_shufflevector(e0, e1, 1, 3, 5, 7);
+    phase[1] = __builtin_shufflevector(o0, o1, 0, 2, 4, 6);
+    phase[3] = __builtin_shufflevector(o0, o1, 1, 3, 5, 7);
+#endif
+}
+
+/* Padded row y + oy, column x + ox gets plane[y][x] (h x w) wherever that
+ * lands inside pad (rows of 4 lanes, column phases split as padded_floats
+ * says). line (4 * lane floats) holds a padded row before its split. The
+ * cells no plane value lands on keep what they had: zero, when pad and line
+ * were cleared before the first plane of a call (every plane of a call lands
+ * on the same cells). */
+static void pad_plane(float *restrict pad, float *restrict line, int rows, int lane,
+                      const float *restrict plane, int h, int w, int oy, int ox)
 {
     int y0 = oy < 0 ? -oy : 0, y1 = h < rows - oy ? h : rows - oy;
-    int x0 = ox < 0 ? -ox : 0, x1 = w < pw - ox ? w : pw - ox;
+    int x0 = ox < 0 ? -ox : 0, x1 = w < OUT * lane - ox ? w : OUT * lane - ox;
     for (int y = y0; y < y1; y++) {
-        float *dst = pad + (size_t)(y + oy) * pw + ox;
         const float *src = plane + (size_t)y * w;
+        float *dst = line + ox;
         int x = x0; /* whole vectors, then the rest: rows this short lose to a memcpy call */
         for (; x + DN_WV <= x1; x += DN_WV)
             wstore(dst + x, wload(src + x));
         for (; x < x1; x++)
             dst[x] = src[x];
+        float *row = pad + (size_t)(y + oy) * OUT * lane;
+        for (int k = 0; k < lane; k += DN_WV) {
+            dn_wv phase[OUT];
+            split4(phase, line + OUT * k);
+            for (int r = 0; r < OUT; r++)
+                wstore(row + r * lane + k, phase[r]);
+        }
     }
 }
 
-/* ---- input tiles: V = B^T d B, B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1] */
-
-/* The 16 transformed values of the tiles of one tile row of one channel,
- * v[k * kstride + tx] for tx < twv, from the 4 rows of a padded plane at p
- * (row stride pw): tile tx reads columns 2tx to 2tx+3. */
-static void transform_input_row(float *restrict v, size_t kstride, const float *restrict p,
-                                int pw, int twv)
+/* dst[k * kstride] = x[k] for the 36 points: one running pointer, where
+ * 36 addresses kept at once would not fit in registers. */
+static inline void store_points(float *dst, size_t kstride, const dn_wv x[POINTS])
 {
+#pragma GCC unroll 4
+    for (int k = 0; k < POINTS; k++, dst += kstride)
+        wstore(dst, x[k]);
+}
+
+static inline void load_points(dn_wv x[POINTS], const float *src, size_t kstride)
+{
+#pragma GCC unroll 4
+    for (int k = 0; k < POINTS; k++, src += kstride)
+        x[k] = wload(src);
+}
+
+/* ---- input tiles: V = B^T d B */
+
+/* The 36 transformed values of the tiles of one tile row of one channel,
+ * v[k * kstride + tx] for tx < twv, from the 6 padded rows at p: tile tx
+ * reads padded columns 4tx to 4tx+5. */
+static void transform_input_row(float *restrict v, size_t kstride, const float *restrict p,
+                                int lane, int twv)
+{
+    const size_t row = (size_t)OUT * lane;
     for (int tx = 0; tx < twv; tx += DN_WV) {
-        dn_wv h[4][4];
-        for (int r = 0; r < 4; r++) {
-            const float *q = p + (size_t)r * pw + 2 * tx;
-            dn_wv e0, o0, e1, o1;
-            wload_split(q, &e0, &o0);
-            wload_split(q + 2, &e1, &o1);
-            /* d B: [x0 - x2, x1 + x2, x2 - x1, x1 - x3] along the row */
-            h[r][0] = e0 - e1;
-            h[r][1] = o0 + e1;
-            h[r][2] = e1 - o0;
-            h[r][3] = o0 - o1;
+        dn_wv t[ALPHA][ALPHA], out[POINTS];
+        for (int r = 0; r < ALPHA; r++) {
+            const float *q = p + r * row + tx;
+            dn_wv xs[ALPHA] = {wload(q), wload(q + lane), wload(q + 2 * lane),
+                              wload(q + 3 * lane), wload(q + 1), wload(q + lane + 1)};
+            apply_bt(t[r], xs);
         }
-        /* B^T (d B) down the columns */
-        for (int j = 0; j < 4; j++) {
-            wstore(v + (size_t)j * kstride + tx, h[0][j] - h[2][j]);
-            wstore(v + (size_t)(4 + j) * kstride + tx, h[1][j] + h[2][j]);
-            wstore(v + (size_t)(8 + j) * kstride + tx, h[2][j] - h[1][j]);
-            wstore(v + (size_t)(12 + j) * kstride + tx, h[1][j] - h[3][j]);
+        for (int j = 0; j < ALPHA; j++) {
+            dn_wv col[ALPHA], y[ALPHA];
+            for (int r = 0; r < ALPHA; r++)
+                col[r] = t[r][j];
+            apply_bt(y, col);
+            for (int i = 0; i < ALPHA; i++)
+                out[i * ALPHA + j] = y[i];
         }
+        store_points(v + tx, kstride, out);
     }
 }
 
 /* V of every tile of one image's plane, tile (ty, tx) at column ty * tw + tx
- * of v; pad is the call's padded-plane area. */
+ * of v; pad is a pad area (pad_area_floats). */
 static void transform_input_plane(float *restrict v, size_t kstride, float *restrict pad,
                                   const float *plane, const wino_shape *s)
 {
-    pad_plane(pad, 2 * s->th + 2, s->pw, plane, s->h, s->w, s->pad, s->pad);
+    pad_plane(pad, pad + padded_floats(s), (int)padded_rows(s), s->lane, plane, s->h, s->w,
+              s->pad, s->pad);
     for (int ty = 0; ty < s->th; ty++)
-        transform_input_row(v + (size_t)ty * s->tw, kstride, pad + (size_t)(2 * ty) * s->pw, s->pw,
-                            s->twv);
+        transform_input_row(v + (size_t)ty * s->tw, kstride,
+                            pad + (size_t)(OUT * ty) * OUT * s->lane, s->lane, s->twv);
 }
 
-/* ---- output tiles: Y = A^T M A, A^T = [1 1 1 0; 0 1 -1 -1] */
+/* ---- output tiles: Y = A^T M A */
 
-/* Output rows 2ty and 2ty+1 (the second only if row1 is not NULL) of one
- * plane from the 16 values m[k * kstride + tx] of each of its tw tiles, plus
- * shift, then max(0, .) with relu; the last tile of an odd width writes one
- * column. */
-static void transform_output_row(float *restrict row0, float *restrict row1, const float *restrict m,
+/* The 4 values y[q] of each of a vector's tiles, interleaved: out[4t + q]. */
+static void interleave4(float out[OUT * DN_WV], const dn_wv y[OUT])
+{
+#if DN_WV == 8
+    dn_wv a_lo = __builtin_shufflevector(y[0], y[1], 0, 8, 1, 9, 2, 10, 3, 11);
+    dn_wv a_hi = __builtin_shufflevector(y[0], y[1], 4, 12, 5, 13, 6, 14, 7, 15);
+    dn_wv b_lo = __builtin_shufflevector(y[2], y[3], 0, 8, 1, 9, 2, 10, 3, 11);
+    dn_wv b_hi = __builtin_shufflevector(y[2], y[3], 4, 12, 5, 13, 6, 14, 7, 15);
+    wstore(out, __builtin_shufflevector(a_lo, b_lo, 0, 1, 8, 9, 2, 3, 10, 11));
+    wstore(out + 8, __builtin_shufflevector(a_lo, b_lo, 4, 5, 12, 13, 6, 7, 14, 15));
+    wstore(out + 16, __builtin_shufflevector(a_hi, b_hi, 0, 1, 8, 9, 2, 3, 10, 11));
+    wstore(out + 24, __builtin_shufflevector(a_hi, b_hi, 4, 5, 12, 13, 6, 7, 14, 15));
+#else
+    dn_wv a_lo = __builtin_shufflevector(y[0], y[1], 0, 4, 1, 5);
+    dn_wv a_hi = __builtin_shufflevector(y[0], y[1], 2, 6, 3, 7);
+    dn_wv b_lo = __builtin_shufflevector(y[2], y[3], 0, 4, 1, 5);
+    dn_wv b_hi = __builtin_shufflevector(y[2], y[3], 2, 6, 3, 7);
+    wstore(out, __builtin_shufflevector(a_lo, b_lo, 0, 1, 4, 5));
+    wstore(out + 4, __builtin_shufflevector(a_lo, b_lo, 2, 3, 6, 7));
+    wstore(out + 8, __builtin_shufflevector(a_hi, b_hi, 0, 1, 4, 5));
+    wstore(out + 12, __builtin_shufflevector(a_hi, b_hi, 2, 3, 6, 7));
+#endif
+}
+
+/* Output rows 4ty .. 4ty+3 of one plane (rows of ow floats from row0, only
+ * `rows` of them) from the 36 values m[k * kstride + tx] of each of its tw
+ * tiles, plus shift, then max(0, .) with relu; a partial last tile writes
+ * only the columns inside ow. */
+static void transform_output_row(float *restrict row0, int rows, const float *restrict m,
                                  size_t kstride, int tw, int ow, float shift, bool relu)
 {
     for (int t0 = 0; t0 < tw; t0 += DN_WV) {
-        dn_wv s0[4], s1[4];
-        for (int j = 0; j < 4; j++) {
-            dn_wv m0 = wload(m + (size_t)j * kstride + t0);
-            dn_wv m1 = wload(m + (size_t)(4 + j) * kstride + t0);
-            dn_wv m2 = wload(m + (size_t)(8 + j) * kstride + t0);
-            dn_wv m3 = wload(m + (size_t)(12 + j) * kstride + t0);
-            s0[j] = m0 + m1 + m2;
-            s1[j] = m1 - m2 - m3;
-        }
-        dn_wv y[4] = {s0[0] + s0[1] + s0[2], s0[1] - s0[2] - s0[3], s1[0] + s1[1] + s1[2],
-                      s1[1] - s1[2] - s1[3]};
-        for (int q = 0; q < 4; q++) {
-            y[q] += shift;
-            if (relu) /* y > 0 ? y : 0, NaN to 0 like the im2col path */
-                y[q] = (dn_wv)((dn_wvi)y[q] & (y[q] > 0.0f));
-        }
-        int count = tw - t0 < DN_WV ? tw - t0 : DN_WV;
-        int pairs = ow / 2 - t0 < count ? ow / 2 - t0 : count;
-        float *r0 = row0 + 2 * t0;
-        if (pairs == DN_WV) { /* a whole vector of tiles: interleave in registers */
-            float *r1 = row1 ? row1 + 2 * t0 : NULL;
-#if DN_WV == 8
-            wstore(r0, __builtin_shufflevector(y[0], y[1], 0, 8, 1, 9, 2, 10, 3, 11));
-            wstore(r0 + DN_WV, __builtin_shufflevector(y[0], y[1], 4, 12, 5, 13, 6, 14, 7, 15));
-            if (r1) {
-                wstore(r1, __builtin_shufflevector(y[2], y[3], 0, 8, 1, 9, 2, 10, 3, 11));
-                wstore(r1 + DN_WV, __builtin_shufflevector(y[2], y[3], 4, 12, 5, 13, 6, 14, 7, 15));
+        dn_wv u[ALPHA][OUT], x[POINTS]; /* (M A) of each tile row i */
+        load_points(x, m + t0, kstride);
+        for (int i = 0; i < ALPHA; i++)
+            apply_at(u[i], x + i * ALPHA);
+        const int columns = ow - OUT * t0 < OUT * DN_WV ? ow - OUT * t0 : OUT * DN_WV;
+        for (int q = 0; q < OUT; q++) { /* A^T (M A), column q: rows p of the output tile */
+            dn_wv col[ALPHA], y[OUT];
+            for (int i = 0; i < ALPHA; i++)
+                col[i] = u[i][q];
+            apply_at(y, col);
+            for (int p = 0; p < OUT; p++) {
+                y[p] += shift;
+                if (relu) /* y > 0 ? y : 0, NaN to 0 like the im2col path */
+                    y[p] = (dn_wv)((dn_wvi)y[p] & (y[p] > 0.0f));
+                u[p][q] = y[p]; /* row p of the output, reusing u's storage */
             }
-#else
-            wstore(r0, __builtin_shufflevector(y[0], y[1], 0, 4, 1, 5));
-            wstore(r0 + DN_WV, __builtin_shufflevector(y[0], y[1], 2, 6, 3, 7));
-            if (r1) {
-                wstore(r1, __builtin_shufflevector(y[2], y[3], 0, 4, 1, 5));
-                wstore(r1 + DN_WV, __builtin_shufflevector(y[2], y[3], 2, 6, 3, 7));
-            }
-#endif
-            continue;
         }
-        float out[4][DN_WV];
-        for (int q = 0; q < 4; q++)
-            wstore(out[q], y[q]);
-        for (int i = 0; i < pairs; i++) {
-            r0[2 * i] = out[0][i];
-            r0[2 * i + 1] = out[1][i];
+        for (int p = 0; p < rows; p++) {
+            float out[OUT * DN_WV], *dst = row0 + (size_t)p * ow + OUT * t0;
+            interleave4(out, u[p]);
+            int at = 0;
+            for (; at + DN_WV <= columns; at += DN_WV)
+                wstore(dst + at, wload(out + at));
+            for (; at < columns; at++)
+                dst[at] = out[at];
         }
-        if (row1) {
-            float *r1 = row1 + 2 * t0;
-            for (int i = 0; i < pairs; i++) {
-                r1[2 * i] = out[2][i];
-                r1[2 * i + 1] = out[3][i];
-            }
-            if (pairs < count)
-                r1[2 * pairs] = out[2][pairs];
-        }
-        if (pairs < count)
-            r0[2 * pairs] = out[0][pairs];
     }
 }
 
@@ -296,9 +383,10 @@ static void convolve(float *out, const float *in, const float *u, const float *b
 {
     const size_t width = block_width(s), tiles = (size_t)s->th * s->tw;
     const size_t in_plane = (size_t)s->h * s->w, out_plane = (size_t)s->oh * s->ow;
-    float *v = scratch, *m = v + 16 * (size_t)s->cin * width;
-    float *pad = m + 16 * (size_t)s->cout * width;
-    memset(pad, 0, padded_floats(s) * sizeof *pad);
+    const int ld = POINTS * (int)width;
+    float *v = scratch, *m = v + POINTS * (size_t)s->cin * width;
+    float *pad = m + POINTS * (size_t)s->cout * width;
+    memset(pad, 0, pad_area_floats(s) * sizeof *pad);
 
     for (int i0 = 0; i0 < images; i0 += s->images) {
         int i1 = i0 + s->images < images ? i0 + s->images : images;
@@ -306,22 +394,21 @@ static void convolve(float *out, const float *in, const float *u, const float *b
 
         for (int image = i0; image < i1; image++)
             for (int c = 0; c < s->cin; c++)
-                transform_input_plane(v + (size_t)c * 16 * width + (size_t)(image - i0) * tiles,
+                transform_input_plane(v + (size_t)c * POINTS * width + (size_t)(image - i0) * tiles,
                                       width, pad, in + ((size_t)image * s->cin + c) * in_plane, s);
 
-        for (int k = 0; k < 16; k++)
+        for (int k = 0; k < POINTS; k++)
             dn_sgemm(false, false, s->cout, n, s->cin, 1.0f, u + (size_t)k * s->cout * s->cin,
-                     s->cin, v + (size_t)k * width, 16 * (int)width, 0.0f, m + (size_t)k * width,
-                     16 * (int)width);
+                     s->cin, v + (size_t)k * width, ld, 0.0f, m + (size_t)k * width, ld);
 
         for (int image = i0; image < i1; image++)
             for (int o = 0; o < s->cout; o++) {
                 float *plane = out + ((size_t)image * s->cout + o) * out_plane;
-                const float *mo = m + (size_t)o * 16 * width + (size_t)(image - i0) * tiles;
+                const float *mo = m + (size_t)o * POINTS * width + (size_t)(image - i0) * tiles;
                 for (int ty = 0; ty < s->th; ty++) {
-                    float *row0 = plane + (size_t)(2 * ty) * s->ow;
-                    float *row1 = 2 * ty + 1 < s->oh ? row0 + s->ow : NULL;
-                    transform_output_row(row0, row1, mo + (size_t)ty * s->tw, width, s->tw, s->ow,
+                    int rows = s->oh - OUT * ty < OUT ? s->oh - OUT * ty : OUT;
+                    transform_output_row(plane + (size_t)(OUT * ty) * s->ow, rows,
+                                         mo + (size_t)ty * s->tw, width, s->tw, s->ow,
                                          bias ? bias[o] : 0.0f, relu);
                 }
             }
@@ -346,33 +433,36 @@ void dn_winograd_backward_data(float *din, const float *dout, const float *u, fl
  *
  * A tile's output is Y = A^T (U ⊙ V) A, so the gradient of U is
  * (A dY A^T) ⊙ V summed over the tiles, and that of the kernel
- * G^T [sum (A dY A^T) ⊙ V] G. The sum over tiles of each of the 16
- * positions is one GEMM: [OC x tiles] times [tiles x C]. */
+ * G^T [sum (A dY A^T) ⊙ V] G. The sum over tiles of each of the 36
+ * points is one GEMM: [OC x tiles] times [tiles x C]. */
 
-/* Z = A dY A^T of the 2x2 output-gradient tiles of one tile row of one
- * channel, z[k * kstride + tx] for tx < twv, from the 2 rows of a padded
- * plane at p (row stride pw). */
+/* Z = A dY A^T of the 4x4 output-gradient tiles of one tile row of one
+ * channel, z[k * kstride + tx] for tx < twv, from the 4 padded rows at p. */
 static void transform_gradient_row(float *restrict z, size_t kstride, const float *restrict p,
-                                   int pw, int twv)
+                                   int lane, int twv)
 {
+    const size_t row = (size_t)OUT * lane;
     for (int tx = 0; tx < twv; tx += DN_WV) {
-        dn_wv a, b, c, d;
-        wload_split(p + 2 * tx, &a, &b);
-        wload_split(p + (size_t)pw + 2 * tx, &c, &d);
-        /* A [a b; c d]: rows (a, b), (a + c, b + d), (a - c, b - d), (-c, -d) */
-        dn_wv row_p[4] = {a, a + c, a - c, -c}, row_q[4] = {b, b + d, b - d, -d};
-        for (int i = 0; i < 4; i++) { /* each row times A^T: (p, p + q, p - q, -q) */
-            wstore(z + (size_t)(4 * i + 0) * kstride + tx, row_p[i]);
-            wstore(z + (size_t)(4 * i + 1) * kstride + tx, row_p[i] + row_q[i]);
-            wstore(z + (size_t)(4 * i + 2) * kstride + tx, row_p[i] - row_q[i]);
-            wstore(z + (size_t)(4 * i + 3) * kstride + tx, -row_q[i]);
+        dn_wv t[OUT][ALPHA]; /* dY A^T, row by row */
+        for (int r = 0; r < OUT; r++) {
+            const float *q = p + r * row + tx;
+            dn_wv g[OUT] = {wload(q), wload(q + lane), wload(q + 2 * lane), wload(q + 3 * lane)};
+            apply_a(t[r], g);
         }
+        dn_wv out[POINTS];
+        for (int j = 0; j < ALPHA; j++) {
+            dn_wv col[OUT] = {t[0][j], t[1][j], t[2][j], t[3][j]}, y[ALPHA];
+            apply_a(y, col);
+            for (int i = 0; i < ALPHA; i++)
+                out[i * ALPHA + j] = y[i];
+        }
+        store_points(z + tx, kstride, out);
     }
 }
 
 size_t dn_winograd_gradient_floats(const dn_conv2d_dims *d)
 {
-    return 16 * (size_t)d->out_c * d->in_c;
+    return POINTS * (size_t)d->out_c * d->in_c;
 }
 
 void dn_winograd_backward_weight(float *grad, const float *dout, const float *in, float *scratch,
@@ -381,9 +471,10 @@ void dn_winograd_backward_weight(float *grad, const float *dout, const float *in
     const wino_shape s = forward_shape(d);
     const size_t width = block_width(&s), tiles = (size_t)s.th * s.tw;
     const size_t in_plane = (size_t)s.h * s.w, out_plane = (size_t)s.oh * s.ow;
-    float *v = scratch, *z = v + 16 * (size_t)s.cin * width;
-    float *pad = z + 16 * (size_t)s.cout * width, *pad_grad = pad + padded_floats(&s);
-    memset(pad, 0, 2 * padded_floats(&s) * sizeof *pad);
+    const int ld = POINTS * (int)width;
+    float *v = scratch, *z = v + POINTS * (size_t)s.cin * width;
+    float *pad = z + POINTS * (size_t)s.cout * width, *pad_grad = pad + pad_area_floats(&s);
+    memset(pad, 0, 2 * pad_area_floats(&s) * sizeof *pad);
 
     for (int i0 = 0; i0 < images; i0 += s.images) {
         int i1 = i0 + s.images < images ? i0 + s.images : images;
@@ -392,44 +483,47 @@ void dn_winograd_backward_weight(float *grad, const float *dout, const float *in
         for (int image = i0; image < i1; image++) {
             size_t col = (size_t)(image - i0) * tiles;
             for (int c = 0; c < s.cin; c++)
-                transform_input_plane(v + (size_t)c * 16 * width + col, width, pad,
+                transform_input_plane(v + (size_t)c * POINTS * width + col, width, pad,
                                       in + ((size_t)image * s.cin + c) * in_plane, &s);
             for (int o = 0; o < s.cout; o++) {
                 /* rows and columns past the output stay zero: no gradient there */
-                pad_plane(pad_grad, 2 * s.th, s.pw, dout + ((size_t)image * s.cout + o) * out_plane,
-                          s.oh, s.ow, 0, 0);
+                pad_plane(pad_grad, pad_grad + padded_floats(&s), (int)padded_rows(&s), s.lane,
+                          dout + ((size_t)image * s.cout + o) * out_plane, s.oh, s.ow, 0, 0);
                 for (int ty = 0; ty < s.th; ty++)
-                    transform_gradient_row(z + (size_t)o * 16 * width + col + (size_t)ty * s.tw,
-                                           width, pad_grad + (size_t)(2 * ty) * s.pw, s.pw, s.twv);
+                    transform_gradient_row(z + (size_t)o * POINTS * width + col + (size_t)ty * s.tw,
+                                           width, pad_grad + (size_t)(OUT * ty) * OUT * s.lane,
+                                           s.lane, s.twv);
             }
         }
 
-        for (int k = 0; k < 16; k++)
-            dn_sgemm(false, true, s.cout, s.cin, n, 1.0f, z + (size_t)k * width, 16 * (int)width,
-                     v + (size_t)k * width, 16 * (int)width, i0 == 0 ? 0.0f : 1.0f,
+        for (int k = 0; k < POINTS; k++)
+            dn_sgemm(false, true, s.cout, s.cin, n, 1.0f, z + (size_t)k * width, ld,
+                     v + (size_t)k * width, ld, i0 == 0 ? 0.0f : 1.0f,
                      grad + (size_t)k * s.cout * s.cin, s.cin);
     }
 }
 
-/* dweight[o,c] += G^T m G, m the 16 values grad[k * stride] of the pair. */
+/* dweight[o,c] += G^T m G, m the 36 values grad[k * stride] of the pair. */
 void dn_winograd_weight_gradient(float *dweight, const float *grad, const dn_conv2d_dims *d)
 {
     const size_t stride = (size_t)d->out_c * d->in_c;
     for (size_t pair = 0; pair < stride; pair++) {
         const float *m = grad + pair;
-        float t[3][4];
-        for (int b = 0; b < 4; b++) { /* G^T m, G^T = [1 1/2 1/2 0; 0 1/2 -1/2 0; 0 1/2 1/2 1] */
-            float m0 = m[(size_t)b * stride], m1 = m[(size_t)(4 + b) * stride];
-            float m2 = m[(size_t)(8 + b) * stride], m3 = m[(size_t)(12 + b) * stride];
-            t[0][b] = m0 + 0.5f * (m1 + m2);
-            t[1][b] = 0.5f * (m1 - m2);
-            t[2][b] = 0.5f * (m1 + m2) + m3;
-        }
+        float t[3][ALPHA]; /* G^T m */
+        for (int a = 0; a < 3; a++)
+            for (int j = 0; j < ALPHA; j++) {
+                float sum = 0.0f;
+                for (int i = 0; i < ALPHA; i++)
+                    sum += G[i][a] * m[(size_t)(i * ALPHA + j) * stride];
+                t[a][j] = sum;
+            }
         float *w = dweight + pair * 9;
-        for (int i = 0; i < 3; i++) { /* (G^T m) G */
-            w[i * 3 + 0] += t[i][0] + 0.5f * (t[i][1] + t[i][2]);
-            w[i * 3 + 1] += 0.5f * (t[i][1] - t[i][2]);
-            w[i * 3 + 2] += 0.5f * (t[i][1] + t[i][2]) + t[i][3];
-        }
+        for (int a = 0; a < 3; a++) /* (G^T m) G */
+            for (int b = 0; b < 3; b++) {
+                float sum = 0.0f;
+                for (int j = 0; j < ALPHA; j++)
+                    sum += t[a][j] * G[j][b];
+                w[a * 3 + b] += sum;
+            }
     }
 }

@@ -1,14 +1,14 @@
-/* winograd.h - 3x3 stride-1 convolution as Winograd F(2x2, 3x3): each 2x2
- * block of outputs from a 4x4 input tile with 16 multiplies per channel pair
- * instead of 36, the multiplies done as 16 GEMMs over every tile of a block.
+/* winograd.h - 3x3 stride-1 convolution as Winograd F(4x4, 3x3): each 4x4
+ * block of outputs from a 6x6 input tile with 36 multiplies per channel pair
+ * instead of 144, the multiplies done as 36 GEMMs over every tile of a block.
  *
- *   U = G g G^T      (weights: [16][OC][C], once per call)
- *   V = B^T d B      (input tiles: [16][C][tiles of a block])
- *   M_k = U_k V_k    (16 dn_sgemm calls, OC x C times C x tiles)
+ *   U = G g G^T      (weights: [36][OC][C], once per call)
+ *   V = B^T d B      (input tiles: [C][36][tiles of a block])
+ *   M_k = U_k V_k    (36 dn_sgemm calls, OC x C times C x tiles)
  *   Y = A^T M A      (+ bias, + relu) written straight into the NCHW output
  *
  * The weight gradient runs the same tiles backwards: Z = A dY A^T from each
- * 2x2 tile of the output gradient, 16 GEMMs Z_k V_k^T summed over the tiles,
+ * 4x4 tile of the output gradient, 36 GEMMs Z_k V_k^T summed over the tiles,
  * then G^T (.) G back to 3x3 kernels.
  *
  * The input gradient of a 3x3 stride-1 convolution with padding p is the
@@ -16,11 +16,15 @@
  * with the weights turned 180 degrees and their channel axes swapped; the
  * _backward_data functions run that.
  *
- * The tiles of a call's images are cut into blocks of whole tile rows, the
- * block size fixed by the sizes alone; every element of the output is
- * computed by one fixed sequence of operations whatever the thread count.
- * The functions own no memory and run single-threaded unless the GEMM finds
- * itself outside a parallel region (then it uses the threads it may). */
+ * Accuracy: the transforms (points 0, +-1, +-2) lose a little more than a
+ * direct sum; results stay within 1e-5 of the sum of the magnitudes
+ * combined (tests/test_winograd.c checks it on awkward shapes).
+ *
+ * A call's images are cut into blocks of whole images, the block size fixed
+ * by the sizes alone; every element of the output is computed by one fixed
+ * sequence of operations whatever the thread count. The functions own no
+ * memory and run single-threaded unless the GEMM finds itself outside a
+ * parallel region (then it uses the threads it may). */
 #ifndef DN_WINOGRAD_H
 #define DN_WINOGRAD_H
 
@@ -29,20 +33,20 @@
 
 #include "digitnet/ops.h"
 
-/* Whether the shape is one F(2x2, 3x3) handles: a 3x3 kernel with stride 1. */
+/* Whether the shape is one F(4x4, 3x3) handles: a 3x3 kernel with stride 1. */
 bool dn_winograd_supported(const dn_conv2d_dims *d);
 
-/* Floats of the transformed weights (16 * OC * C, both directions). */
+/* Floats of the transformed weights (36 * OC * C, both directions). */
 size_t dn_winograd_weight_floats(const dn_conv2d_dims *d);
 
 /* Floats of scratch one call of dn_winograd_forward or
  * dn_winograd_backward_data needs, for any number of images. */
 size_t dn_winograd_scratch_floats(const dn_conv2d_dims *d);
 
-/* u [16][OC][C] = G weight[o,c] G^T, weight (OC,C,3,3). */
+/* u [36][OC][C] = G weight[o,c] G^T, weight (OC,C,3,3). */
 void dn_winograd_weight_forward(float *u, const float *weight, const dn_conv2d_dims *d);
 
-/* u [16][C][OC] = G rot180(weight[o,c]) G^T: the weights of the input gradient. */
+/* u [36][C][OC] = G rot180(weight[o,c]) G^T: the weights of the input gradient. */
 void dn_winograd_weight_backward(float *u, const float *weight, const dn_conv2d_dims *d);
 
 /* out (images,OC,OH,OW) = conv(in (images,C,H,W)) + bias (OC, or NULL),
@@ -55,10 +59,10 @@ void dn_winograd_forward(float *out, const float *in, const float *u, const floa
 void dn_winograd_backward_data(float *din, const float *dout, const float *u, float *scratch,
                                const dn_conv2d_dims *d, int images);
 
-/* Floats of the transform-domain weight gradient (16 * OC * C). */
+/* Floats of the transform-domain weight gradient (36 * OC * C). */
 size_t dn_winograd_gradient_floats(const dn_conv2d_dims *d);
 
-/* grad [16][OC][C] = the weight gradient of images in the transform domain
+/* grad [36][OC][C] = the weight gradient of images in the transform domain
  * (overwritten), for dout (images,OC,OH,OW) and in (images,C,H,W); sums of
  * several calls are turned into the kernels' gradient by
  * dn_winograd_weight_gradient. */

@@ -1,10 +1,12 @@
 /* bench_conv.c - the pieces of the cnn preset's conv2 (32 -> 64 channels,
  * 3x3 on 26x26, batch 64) timed one by one on one thread: Winograd forward,
  * input gradient and weight gradient next to im2col + GEMM. The best of
- * several runs is printed, which a busy shared machine disturbs least. Not a
- * test: it never fails. */
+ * several runs is printed, which a busy shared machine disturbs least.
+ * `bench_conv [TEXT [THREADS]]` runs only the pieces whose name contains
+ * TEXT, the layer pieces on THREADS threads. Not a test: it never fails. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #ifdef _OPENMP
@@ -36,10 +38,22 @@ static float *filled(dn_rng *rng, size_t n)
 
 typedef struct conv_bench {
     dn_conv2d_dims d;
-    float *in, *out, *dout, *din, *weight, *u, *grad, *dweight, *scratch, *col;
+    float *in, *out, *dout, *din, *weight, *u, *grad, *dweight, *scratch, *col, *workspace;
 } conv_bench;
 
 typedef void (*bench_fn)(conv_bench *b);
+
+/* The layer kernels as a training step calls them (chunked over the batch,
+ * with the threads OpenMP allows). */
+static void layer_forward(conv_bench *b)
+{
+    dn_conv2d_forward(b->out, b->in, b->weight, NULL, b->workspace, &b->d, true);
+}
+
+static void layer_backward(conv_bench *b)
+{
+    dn_conv2d_backward(b->din, b->dweight, NULL, b->dout, b->in, b->weight, b->workspace, &b->d);
+}
 
 static void wino_forward(conv_bench *b)
 {
@@ -81,8 +95,13 @@ static void gemm_forward(conv_bench *b)
     }
 }
 
+static const char *only; /* argv[1]: run only the pieces whose name contains it */
+static int threads = 1;  /* argv[2]: threads of the layer pieces (the others use 1) */
+
 static void report(const char *name, bench_fn fn, conv_bench *b)
 {
+    if (only && !strstr(name, only))
+        return;
     const double flops = 2.0 * BATCH * b->d.out_c * b->d.in_c * 9 * b->d.out_h * b->d.out_w;
     double best = 1e30;
     fn(b);
@@ -97,8 +116,12 @@ static void report(const char *name, bench_fn fn, conv_bench *b)
            flops / best * 1e-9);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    only = argc > 1 && argv[1][0] ? argv[1] : NULL;
+    threads = argc > 2 ? atoi(argv[2]) : 1;
+    if (threads < 1)
+        threads = 1;
 #ifdef _OPENMP
     omp_set_num_threads(1);
 #endif
@@ -118,8 +141,9 @@ int main(void)
     b.grad = filled(&rng, dn_winograd_gradient_floats(&b.d));
     b.scratch = filled(&rng, dn_winograd_scratch_floats(&b.d));
     b.col = filled(&rng, (size_t)32 * 9 * 24 * 24);
+    b.workspace = filled(&rng, dn_conv2d_workspace_size(&b.d));
     if (!b.in || !b.din || !b.out || !b.dout || !b.weight || !b.dweight || !b.u || !b.grad ||
-        !b.scratch || !b.col) {
+        !b.scratch || !b.col || !b.workspace) {
         fprintf(stderr, "bench_conv: out of memory\n");
         return 1;
     }
@@ -129,5 +153,11 @@ int main(void)
     report("winograd weight gradient", wino_backward_weight, &b);
     report("im2col+gemm forward", gemm_forward, &b);
     report("im2col+gemm weight gradient", gemm_backward_weight, &b);
+#ifdef _OPENMP
+    omp_set_num_threads(threads);
+#endif
+    printf("the layer (dn_conv2d_*), %d thread%s:\n", threads, threads > 1 ? "s" : "");
+    report("layer forward+relu", layer_forward, &b);
+    report("layer backward", layer_backward, &b);
     return 0;
 }
