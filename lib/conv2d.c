@@ -171,7 +171,7 @@ void dn_conv2d_backward(float *din, float *dweight, float *dbias, const float *d
 
     const bool winograd = use_winograd(d);
     if (winograd && din)
-        dn_winograd_weight_backward(workspace, weight, d);
+        dn_winograd_weight_forward(workspace, weight, d);
 
 #pragma omp parallel for schedule(static) if (chunks > 1) num_threads(chunk_threads(chunks))
     for (int chunk = 0; chunk < chunks; chunk++) {
@@ -180,11 +180,9 @@ void dn_conv2d_backward(float *din, float *dweight, float *dbias, const float *d
         int begin, end;
         chunk_range(d->n, chunks, chunk, &begin, &end);
         if (winograd) {
-            dn_winograd_backward_weight(partial, dout + begin * out_stride, in + begin * in_stride,
-                                        col, d, end - begin);
-            if (din)
-                dn_winograd_backward_data(din + begin * in_stride, dout + begin * out_stride,
-                                          workspace, col, d, end - begin);
+            dn_winograd_backward(partial, din ? din + begin * in_stride : NULL,
+                                 dout + begin * out_stride, in + begin * in_stride, workspace, col,
+                                 d, end - begin);
             continue;
         }
         for (int b = begin; b < end; b++) {

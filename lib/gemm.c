@@ -183,9 +183,13 @@ static void dn_gemm_pack_a(const dn_gemm_job *g, int i0, int mr, int p0, int kc,
         return;
     }
     const float *src = g->a + (size_t)p0 * g->lda + i0;
-    for (int p = 0; p < kc; p++) /* rows this short: a loop beats a memcpy call */
-        for (int i = 0; i < mr; i++)
-            dst[(size_t)p * DN_MR + i] = src[(size_t)p * g->lda + i];
+    if (mr == DN_MR) /* a constant size: the compiler copies it inline */
+        for (int p = 0; p < kc; p++)
+            memcpy(dst + (size_t)p * DN_MR, src + (size_t)p * g->lda, DN_MR * sizeof(float));
+    else
+        for (int p = 0; p < kc; p++)
+            for (int i = 0; i < mr; i++)
+                dst[(size_t)p * DN_MR + i] = src[(size_t)p * g->lda + i];
 }
 
 /* Packs op(B)[p0 .. p0+kc, j0 .. j0+nc] as consecutive kc x NR panels;
@@ -209,6 +213,9 @@ static void dn_gemm_pack_b(const dn_gemm_job *g, int p0, int kc, int j0, int nc,
                 dn_vstore(panel + (size_t)p * DN_NR, dn_vload(row));
                 dn_vstore(panel + (size_t)p * DN_NR + DN_VL, dn_vload(row + DN_VL));
             }
+        else if (nr == DN_VL)
+            for (int p = 0; p < kc; p++)
+                dn_vstore(panel + (size_t)p * DN_NR, dn_vload(src + (size_t)p * g->ldb));
         else
             for (int p = 0; p < kc; p++)
                 for (int j = 0; j < nr; j++)

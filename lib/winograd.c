@@ -62,6 +62,18 @@ static inline void apply_bt(dn_wv t[ALPHA], const dn_wv x[ALPHA])
     t[5] = 4.0f * x[1] - 5.0f * x[3] + x[5];
 }
 
+/* B x, x of 6 values: the adjoint of apply_bt. */
+static inline void apply_b(dn_wv y[ALPHA], const dn_wv x[ALPHA])
+{
+    dn_wv s12 = x[1] + x[2], d12 = x[2] - x[1], s34 = x[3] + x[4], d34 = x[4] - x[3];
+    y[0] = 4.0f * x[0];
+    y[1] = 4.0f * d12 + 2.0f * d34 + 4.0f * x[5];
+    y[2] = -5.0f * x[0] - 4.0f * s12 - s34;
+    y[3] = -d12 - 2.0f * d34 - 5.0f * x[5];
+    y[4] = x[0] + s12 + s34;
+    y[5] = x[5];
+}
+
 /* A^T m, m of 6 values: A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0;
  * 0 1 -1 8 -8 1]. */
 static inline void apply_at(dn_wv y[OUT], const dn_wv m[ALPHA])
@@ -118,12 +130,6 @@ static wino_shape forward_shape(const dn_conv2d_dims *d)
     return make_shape(d->in_c, d->in_h, d->in_w, d->out_c, d->out_h, d->out_w, d->pad);
 }
 
-/* din[c,u,v] = sum_{o,i,j} rot180(w)[c,o,i,j] dout[o, u+i-(2-p), v+j-(2-p)]. */
-static wino_shape backward_shape(const dn_conv2d_dims *d)
-{
-    return make_shape(d->out_c, d->out_h, d->out_w, d->in_c, d->in_h, d->in_w, 2 - d->pad);
-}
-
 /* Tile columns of a block (with room for the last row's extra lanes), a
  * multiple of 16: V and M rows have this stride. */
 static size_t block_width(const wino_shape *s)
@@ -139,12 +145,12 @@ static size_t padded_floats(const wino_shape *s) { return padded_rows(s) * OUT *
 /* A padded plane and the line it is built through. */
 static size_t pad_area_floats(const wino_shape *s) { return padded_floats(s) + OUT * (size_t)s->lane; }
 
-/* V [cin][36][width], M [cout][36][width] (the 36 rows of a channel
- * together, so the transforms touch one compact region per channel) and two
- * padded planes (inputs, and output gradients for the weight gradient). */
+/* V [cin][36][width], M or Z [cout][36][width] (the 36 rows of a channel
+ * together, so the transforms touch one compact region per channel) and
+ * three padded planes (inputs, output gradients, input gradients). */
 static size_t shape_scratch(const wino_shape *s)
 {
-    return POINTS * (size_t)(s->cin + s->cout) * block_width(s) + 2 * pad_area_floats(s);
+    return POINTS * (size_t)(s->cin + s->cout) * block_width(s) + 3 * pad_area_floats(s);
 }
 
 bool dn_winograd_supported(const dn_conv2d_dims *d)
@@ -159,20 +165,19 @@ size_t dn_winograd_weight_floats(const dn_conv2d_dims *d)
 
 size_t dn_winograd_scratch_floats(const dn_conv2d_dims *d)
 {
-    wino_shape f = forward_shape(d), b = backward_shape(d);
-    size_t sf = shape_scratch(&f), sb = shape_scratch(&b);
-    return sf > sb ? sf : sb;
+    wino_shape s = forward_shape(d);
+    return shape_scratch(&s);
 }
 
 /* ---- weights: U = G g G^T */
 
-/* u[k * stride] for k < 36 from the 3x3 kernel g (rotated by 180 degrees with flip). */
-static void transform_kernel(float *u, size_t stride, const float *g, bool flip)
+/* u[k * stride] for k < 36 from the 3x3 kernel g. */
+static void transform_kernel(float *u, size_t stride, const float *g)
 {
     float k[3][3], t[ALPHA][3];
     for (int i = 0; i < 3; i++)
         for (int j = 0; j < 3; j++)
-            k[i][j] = flip ? g[(2 - i) * 3 + (2 - j)] : g[i * 3 + j];
+            k[i][j] = g[i * 3 + j];
     for (int i = 0; i < ALPHA; i++)
         for (int j = 0; j < 3; j++)
             t[i][j] = G[i][0] * k[0][j] + G[i][1] * k[1][j] + G[i][2] * k[2][j];
@@ -186,18 +191,10 @@ void dn_winograd_weight_forward(float *u, const float *weight, const dn_conv2d_d
 {
     const int OC = d->out_c, C = d->in_c;
     const size_t stride = (size_t)OC * C;
+#pragma omp parallel for schedule(static) if (stride > 1024)
     for (int o = 0; o < OC; o++)
         for (int c = 0; c < C; c++)
-            transform_kernel(u + (size_t)o * C + c, stride, weight + ((size_t)o * C + c) * 9, false);
-}
-
-void dn_winograd_weight_backward(float *u, const float *weight, const dn_conv2d_dims *d)
-{
-    const int OC = d->out_c, C = d->in_c;
-    const size_t stride = (size_t)OC * C;
-    for (int o = 0; o < OC; o++)
-        for (int c = 0; c < C; c++)
-            transform_kernel(u + (size_t)c * OC + o, stride, weight + ((size_t)o * C + c) * 9, true);
+            transform_kernel(u + (size_t)o * C + c, stride, weight + ((size_t)o * C + c) * 9);
 }
 
 /* ---- padded planes */
@@ -422,19 +419,16 @@ void dn_winograd_forward(float *out, const float *in, const float *u, const floa
     convolve(out, in, u, bias, scratch, &s, images, relu);
 }
 
-void dn_winograd_backward_data(float *din, const float *dout, const float *u, float *scratch,
-                               const dn_conv2d_dims *d, int images)
-{
-    wino_shape s = backward_shape(d);
-    convolve(din, dout, u, NULL, scratch, &s, images, false);
-}
-
-/* ---- the weight gradient
+/* ---- the backward pass
  *
- * A tile's output is Y = A^T (U ⊙ V) A, so the gradient of U is
- * (A dY A^T) ⊙ V summed over the tiles, and that of the kernel
- * G^T [sum (A dY A^T) ⊙ V] G. The sum over tiles of each of the 36
- * points is one GEMM: [OC x tiles] times [tiles x C]. */
+ * A tile's output is Y = A^T (U ⊙ V) A with V = B^T d B. For the output
+ * gradient's tile, Z = A dY A^T:
+ *   - the gradient of U is Z ⊙ V summed over the tiles, and that of the
+ *     kernel G^T [sum Z ⊙ V] G: per point, one GEMM [OC x tiles] [tiles x C];
+ *   - the gradient of the tile d is B (U ⊙ Z) B^T summed over the output
+ *     channels, one GEMM [C x OC] [OC x tiles] per point, and the input
+ *     gradient is those 6x6 tiles added up where they overlap.
+ * So dY is transformed once for both. */
 
 /* Z = A dY A^T of the 4x4 output-gradient tiles of one tile row of one
  * channel, z[k * kstride + tx] for tx < twv, from the 4 padded rows at p. */
@@ -460,20 +454,80 @@ static void transform_gradient_row(float *restrict z, size_t kstride, const floa
     }
 }
 
+/* Adds B X B^T of each of the tiles of one tile row (X the 36 values
+ * x[k * kstride + tx], only tx < tw) into the 6 padded rows at p, tile tx
+ * at padded columns 4tx to 4tx+5: neighbouring tiles overlap by 2. */
+static void add_input_gradient_row(float *restrict p, int lane, const float *restrict x,
+                                   size_t kstride, int tw, int twv)
+{
+    const size_t row = (size_t)OUT * lane;
+    for (int tx = 0; tx < twv; tx += DN_WV) {
+        dn_wv in[POINTS], t[ALPHA][ALPHA];
+        load_points(in, x + tx, kstride);
+        dn_wvi live; /* lanes past the last tile hold another row's values */
+        for (int l = 0; l < DN_WV; l++)
+            live[l] = tx + l < tw ? -1 : 0;
+        for (int i = 0; i < ALPHA; i++) /* X B^T, row by row */
+            apply_b(t[i], in + i * ALPHA);
+        for (int q = 0; q < ALPHA; q++) { /* B (X B^T), column q */
+            dn_wv col[ALPHA], y[ALPHA];
+            for (int i = 0; i < ALPHA; i++)
+                col[i] = t[i][q];
+            apply_b(y, col);
+            /* padded column 4tx + q: phase q % 4 at tx + q / 4 */
+            const size_t at = (size_t)(q % OUT) * lane + tx + q / OUT;
+            for (int r = 0; r < ALPHA; r++) {
+                float *dst = p + r * row + at;
+                wstore(dst, wload(dst) + (dn_wv)((dn_wvi)y[r] & live));
+            }
+        }
+    }
+}
+
+/* plane (h x w) = padded row y + oy, column x + ox of pad (the layout of
+ * pad_plane); rows and columns pad does not hold are zero. line is 4 * lane
+ * floats of room. */
+static void unpad_plane(float *restrict plane, float *restrict line, const float *restrict pad,
+                        int rows, int lane, int h, int w, int oy, int ox)
+{
+    for (int y = 0; y < h; y++) {
+        float *dst = plane + (size_t)y * w;
+        if (y + oy < 0 || y + oy >= rows) {
+            memset(dst, 0, (size_t)w * sizeof *dst);
+            continue;
+        }
+        const float *phases = pad + (size_t)(y + oy) * OUT * lane;
+        for (int k = 0; k < lane; k += DN_WV) {
+            dn_wv y4[OUT] = {wload(phases + k), wload(phases + lane + k),
+                             wload(phases + 2 * lane + k), wload(phases + 3 * lane + k)};
+            interleave4(line + OUT * k, y4);
+        }
+        int x = 0;
+        if (ox >= 0 && ox + w <= OUT * lane) /* the usual case: all of the row is there */
+            for (; x + DN_WV <= w; x += DN_WV)
+                wstore(dst + x, wload(line + ox + x));
+        for (; x < w; x++) {
+            int col = x + ox;
+            dst[x] = col >= 0 && col < OUT * lane ? line[col] : 0.0f;
+        }
+    }
+}
+
 size_t dn_winograd_gradient_floats(const dn_conv2d_dims *d)
 {
     return POINTS * (size_t)d->out_c * d->in_c;
 }
 
-void dn_winograd_backward_weight(float *grad, const float *dout, const float *in, float *scratch,
-                                 const dn_conv2d_dims *d, int images)
+void dn_winograd_backward(float *grad, float *din, const float *dout, const float *in,
+                          const float *u, float *scratch, const dn_conv2d_dims *d, int images)
 {
     const wino_shape s = forward_shape(d);
     const size_t width = block_width(&s), tiles = (size_t)s.th * s.tw;
     const size_t in_plane = (size_t)s.h * s.w, out_plane = (size_t)s.oh * s.ow;
-    const int ld = POINTS * (int)width;
+    const int ld = POINTS * (int)width, rows = (int)padded_rows(&s);
     float *v = scratch, *z = v + POINTS * (size_t)s.cin * width;
     float *pad = z + POINTS * (size_t)s.cout * width, *pad_grad = pad + pad_area_floats(&s);
+    float *pad_din = pad_grad + pad_area_floats(&s), *line = pad_din + padded_floats(&s);
     memset(pad, 0, 2 * pad_area_floats(&s) * sizeof *pad);
 
     for (int i0 = 0; i0 < images; i0 += s.images) {
@@ -487,7 +541,7 @@ void dn_winograd_backward_weight(float *grad, const float *dout, const float *in
                                       in + ((size_t)image * s.cin + c) * in_plane, &s);
             for (int o = 0; o < s.cout; o++) {
                 /* rows and columns past the output stay zero: no gradient there */
-                pad_plane(pad_grad, pad_grad + padded_floats(&s), (int)padded_rows(&s), s.lane,
+                pad_plane(pad_grad, pad_grad + padded_floats(&s), rows, s.lane,
                           dout + ((size_t)image * s.cout + o) * out_plane, s.oh, s.ow, 0, 0);
                 for (int ty = 0; ty < s.th; ty++)
                     transform_gradient_row(z + (size_t)o * POINTS * width + col + (size_t)ty * s.tw,
@@ -500,6 +554,24 @@ void dn_winograd_backward_weight(float *grad, const float *dout, const float *in
             dn_sgemm(false, true, s.cout, s.cin, n, 1.0f, z + (size_t)k * width, ld,
                      v + (size_t)k * width, ld, i0 == 0 ? 0.0f : 1.0f,
                      grad + (size_t)k * s.cout * s.cin, s.cin);
+        if (!din)
+            continue;
+
+        /* V is spent: it takes U^T Z, the tiles' gradients */
+        for (int k = 0; k < POINTS; k++)
+            dn_sgemm(true, false, s.cin, n, s.cout, 1.0f, u + (size_t)k * s.cout * s.cin, s.cin,
+                     z + (size_t)k * width, ld, 0.0f, v + (size_t)k * width, ld);
+
+        for (int image = i0; image < i1; image++)
+            for (int c = 0; c < s.cin; c++) {
+                const float *x = v + (size_t)c * POINTS * width + (size_t)(image - i0) * tiles;
+                memset(pad_din, 0, padded_floats(&s) * sizeof *pad_din);
+                for (int ty = 0; ty < s.th; ty++)
+                    add_input_gradient_row(pad_din + (size_t)(OUT * ty) * OUT * s.lane, s.lane,
+                                           x + (size_t)ty * s.tw, width, s.tw, s.twv);
+                unpad_plane(din + ((size_t)image * s.cin + c) * in_plane, line, pad_din, rows,
+                            s.lane, s.h, s.w, s.pad, s.pad);
+            }
     }
 }
 

@@ -7,14 +7,10 @@
  *   M_k = U_k V_k    (36 dn_sgemm calls, OC x C times C x tiles)
  *   Y = A^T M A      (+ bias, + relu) written straight into the NCHW output
  *
- * The weight gradient runs the same tiles backwards: Z = A dY A^T from each
- * 4x4 tile of the output gradient, 36 GEMMs Z_k V_k^T summed over the tiles,
- * then G^T (.) G back to 3x3 kernels.
- *
- * The input gradient of a 3x3 stride-1 convolution with padding p is the
- * same kind of convolution of dout, padded by 2 - p (negative: cropped),
- * with the weights turned 180 degrees and their channel axes swapped; the
- * _backward_data functions run that.
+ * The backward pass is the adjoint of those steps: Z = A dY A^T from each
+ * 4x4 tile of the output gradient, then 36 GEMMs Z_k V_k^T summed over the
+ * tiles (G^T (.) G turns them into 3x3 kernel gradients) and 36 GEMMs
+ * U_k^T Z_k whose tiles, B (.) B^T, add up to the input gradient.
  *
  * Accuracy: the transforms (points 0, +-1, +-2) lose a little more than a
  * direct sum; results stay within 1e-5 of the sum of the magnitudes
@@ -39,37 +35,30 @@ bool dn_winograd_supported(const dn_conv2d_dims *d);
 /* Floats of the transformed weights (36 * OC * C, both directions). */
 size_t dn_winograd_weight_floats(const dn_conv2d_dims *d);
 
-/* Floats of scratch one call of dn_winograd_forward or
- * dn_winograd_backward_data needs, for any number of images. */
+/* Floats of scratch one call of dn_winograd_forward or dn_winograd_backward
+ * needs, for any number of images. */
 size_t dn_winograd_scratch_floats(const dn_conv2d_dims *d);
 
 /* u [36][OC][C] = G weight[o,c] G^T, weight (OC,C,3,3). */
 void dn_winograd_weight_forward(float *u, const float *weight, const dn_conv2d_dims *d);
-
-/* u [36][C][OC] = G rot180(weight[o,c]) G^T: the weights of the input gradient. */
-void dn_winograd_weight_backward(float *u, const float *weight, const dn_conv2d_dims *d);
 
 /* out (images,OC,OH,OW) = conv(in (images,C,H,W)) + bias (OC, or NULL),
  * max(0, .) with relu; u from dn_winograd_weight_forward. */
 void dn_winograd_forward(float *out, const float *in, const float *u, const float *bias,
                          float *scratch, const dn_conv2d_dims *d, int images, bool relu);
 
-/* din (images,C,H,W) = the input gradient for dout (images,OC,OH,OW)
- * (overwrites din); u from dn_winograd_weight_backward. */
-void dn_winograd_backward_data(float *din, const float *dout, const float *u, float *scratch,
-                               const dn_conv2d_dims *d, int images);
-
 /* Floats of the transform-domain weight gradient (36 * OC * C). */
 size_t dn_winograd_gradient_floats(const dn_conv2d_dims *d);
 
-/* grad [36][OC][C] = the weight gradient of images in the transform domain
- * (overwritten), for dout (images,OC,OH,OW) and in (images,C,H,W); sums of
- * several calls are turned into the kernels' gradient by
- * dn_winograd_weight_gradient. */
-void dn_winograd_backward_weight(float *grad, const float *dout, const float *in, float *scratch,
-                                 const dn_conv2d_dims *d, int images);
+/* For dout (images,OC,OH,OW), the output gradient of in (images,C,H,W):
+ * grad [36][OC][C] = the weight gradient in the transform domain
+ * (overwritten; sums of several calls become the kernels' gradient with
+ * dn_winograd_weight_gradient) and, unless din is NULL, din (images,C,H,W)
+ * = the input gradient (overwritten); u from dn_winograd_weight_forward. */
+void dn_winograd_backward(float *grad, float *din, const float *dout, const float *in,
+                          const float *u, float *scratch, const dn_conv2d_dims *d, int images);
 
-/* dweight (OC,C,3,3) += G^T grad[o,c] G, grad from dn_winograd_backward_weight. */
+/* dweight (OC,C,3,3) += G^T grad[o,c] G, grad from dn_winograd_backward. */
 void dn_winograd_weight_gradient(float *dweight, const float *grad, const dn_conv2d_dims *d);
 
 #endif

@@ -1,6 +1,6 @@
 /* bench_conv.c - the pieces of the cnn preset's conv2 (32 -> 64 channels,
- * 3x3 on 26x26, batch 64) timed one by one on one thread: Winograd forward,
- * input gradient and weight gradient next to im2col + GEMM. The best of
+ * 3x3 on 26x26, batch 64) timed one by one on one thread: Winograd forward
+ * and backward next to im2col + GEMM. The best of
  * several runs is printed, which a busy shared machine disturbs least.
  * `bench_conv [TEXT [THREADS]]` runs only the pieces whose name contains
  * TEXT, the layer pieces on THREADS threads. Not a test: it never fails. */
@@ -61,15 +61,16 @@ static void wino_forward(conv_bench *b)
     dn_winograd_forward(b->out, b->in, b->u, NULL, b->scratch, &b->d, BATCH, false);
 }
 
-static void wino_backward_data(conv_bench *b)
+static void wino_backward(conv_bench *b)
 {
-    dn_winograd_weight_backward(b->u, b->weight, &b->d);
-    dn_winograd_backward_data(b->din, b->dout, b->u, b->scratch, &b->d, BATCH);
+    dn_winograd_weight_forward(b->u, b->weight, &b->d);
+    dn_winograd_backward(b->grad, b->din, b->dout, b->in, b->u, b->scratch, &b->d, BATCH);
+    dn_winograd_weight_gradient(b->dweight, b->grad, &b->d);
 }
 
 static void wino_backward_weight(conv_bench *b)
 {
-    dn_winograd_backward_weight(b->grad, b->dout, b->in, b->scratch, &b->d, BATCH);
+    dn_winograd_backward(b->grad, NULL, b->dout, b->in, b->u, b->scratch, &b->d, BATCH);
     dn_winograd_weight_gradient(b->dweight, b->grad, &b->d);
 }
 
@@ -149,8 +150,8 @@ int main(int argc, char **argv)
     }
     printf("conv2 of the cnn preset, batch %d, 1 thread, best of 15\n", BATCH);
     report("winograd forward", wino_forward, &b);
-    report("winograd input gradient", wino_backward_data, &b);
-    report("winograd weight gradient", wino_backward_weight, &b);
+    report("winograd both gradients", wino_backward, &b);
+    report("winograd weight gradient only", wino_backward_weight, &b);
     report("im2col+gemm forward", gemm_forward, &b);
     report("im2col+gemm weight gradient", gemm_backward_weight, &b);
 #ifdef _OPENMP

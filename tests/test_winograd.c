@@ -211,33 +211,40 @@ static void check_direct(dn_rng *rng, conv_case t)
                     x.out_size);
     }
 
-    dn_winograd_weight_backward(u, x.weight, d);
-    for (size_t e = 0; e < x.in_size; e++)
-        din[e] = NAN;
-    dn_winograd_backward_data(din, x.dout, u, scratch, d, d->n);
-    ref_backward_data(want, scale, &x);
-    check_close("winograd input gradient", &t, din, want, scale, x.in_size);
-
-    /* the weight gradient, over the images in two calls summed */
+    /* both gradients, over the images in two calls (the weight gradients
+     * summed); then the weight gradient alone, which must agree */
     float *grad = malloc(2 * dn_winograd_gradient_floats(d) * sizeof(float));
     float *dweight = malloc(x.weight_size * sizeof(float));
     float *second = grad + dn_winograd_gradient_floats(d);
-    int split = d->n / 2;
+    const int split = d->n / 2, first_images = d->n - split;
+    const size_t in_image = x.in_size / d->n, out_image = x.out_size / d->n;
     for (size_t e = 0; e < 2 * dn_winograd_gradient_floats(d); e++)
         grad[e] = NAN; /* overwritten, never read */
-    size_t in_image = x.in_size / d->n, out_image = x.out_size / d->n;
-    dn_winograd_backward_weight(grad, x.dout, x.in, scratch, d, d->n - split);
+    for (size_t e = 0; e < x.in_size; e++)
+        din[e] = NAN;
+    for (size_t e = 0; e < scratch_floats; e++)
+        scratch[e] = NAN;
+    dn_winograd_backward(grad, din, x.dout, x.in, u, scratch, d, first_images);
     if (split > 0) {
-        dn_winograd_backward_weight(second, x.dout + (d->n - split) * out_image,
-                                    x.in + (d->n - split) * in_image, scratch, d, split);
+        dn_winograd_backward(second, din + first_images * in_image,
+                             x.dout + first_images * out_image, x.in + first_images * in_image, u,
+                             scratch, d, split);
         for (size_t e = 0; e < dn_winograd_gradient_floats(d); e++)
             grad[e] += second[e];
     }
+    ref_backward_data(want, scale, &x);
+    check_close("winograd input gradient", &t, din, want, scale, x.in_size);
     for (size_t e = 0; e < x.weight_size; e++)
         dweight[e] = 0.0f;
     dn_winograd_weight_gradient(dweight, grad, d);
     ref_backward_weight(want, scale, &x);
     check_close("winograd weight gradient", &t, dweight, want, scale, x.weight_size);
+
+    dn_winograd_backward(second, NULL, x.dout, x.in, u, scratch, d, d->n);
+    dn_winograd_backward(grad, din, x.dout, x.in, u, scratch, d, d->n);
+    CHECK(!memcmp(grad, second, dn_winograd_gradient_floats(d) * sizeof(float)),
+          "n=%d c=%d %dx%d oc=%d pad=%d: the weight gradient without din differs", t.n, t.c, t.h,
+          t.w, t.oc, t.pad);
 
     free(grad);
     free(dweight);
