@@ -94,17 +94,14 @@ static float *chunk_partial(float *workspace, const dn_conv2d_dims *d, int chunk
            (size_t)chunk * partial_floats(d);
 }
 
+#ifdef _OPENMP
 /* Threads for a loop over the chunks: no more than there are scratch slots. */
 static int chunk_threads(int chunks)
 {
-#ifdef _OPENMP
     int threads = omp_get_max_threads();
     return threads < chunks ? threads : chunks;
-#else
-    (void)chunks;
-    return 1;
-#endif
 }
+#endif
 
 size_t dn_conv2d_workspace_size(const dn_conv2d_dims *d)
 {
