@@ -70,6 +70,7 @@ struct dn_layer {
     /* caches owned by the layer, sized for `capacity` samples */
     int capacity;
     int32_t *argmax;            /* maxpool */
+    bool argmax_stale;          /* maxpool: the last forward (evaluation) did not set it */
     float *mask;                /* dropout */
     float *workspace;           /* conv */
 };

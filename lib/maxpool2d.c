@@ -26,6 +26,8 @@ static inline void pool_take(dn_pool_v *v, dn_pool_vi *best, dn_pool_v u, dn_poo
     *best = (at & take) | (*best & ~take);
 }
 
+/* dst and arg may each be NULL (not written); the callers' tests on them do
+ * not depend on the loop, so the compiler keeps them out of it. */
 static void maxpool_2x2(float *dst, int32_t *arg, const float *src, int h, int w)
 {
     const int oh = h / 2, ow = w / 2;
@@ -41,8 +43,10 @@ static void maxpool_2x2(float *dst, int32_t *arg, const float *src, int h, int w
             pool_take(&v, &best, __builtin_shufflevector(t0, t1, 1, 3, 5, 7), at + 1);
             pool_take(&v, &best, __builtin_shufflevector(b0, b1, 0, 2, 4, 6), at + w);
             pool_take(&v, &best, __builtin_shufflevector(b0, b1, 1, 3, 5, 7), at + w + 1);
-            memcpy(dst + y * ow + x, &v, sizeof v);
-            memcpy(arg + y * ow + x, &best, sizeof best);
+            if (dst)
+                memcpy(dst + y * ow + x, &v, sizeof v);
+            if (arg)
+                memcpy(arg + y * ow + x, &best, sizeof best);
         }
         for (; x < ow; x++) {
             int best = 2 * y * w + 2 * x;
@@ -56,8 +60,10 @@ static void maxpool_2x2(float *dst, int32_t *arg, const float *src, int h, int w
                     best = 2 * y * w + 2 * x + offsets[k];
                 }
             }
-            dst[y * ow + x] = v;
-            arg[y * ow + x] = best;
+            if (dst)
+                dst[y * ow + x] = v;
+            if (arg)
+                arg[y * ow + x] = best;
         }
     }
 }
@@ -70,8 +76,8 @@ void dn_maxpool2d_forward(float *out, int32_t *argmax, const float *in, int n, i
 #pragma omp parallel for schedule(static) if (planes * oh * ow > 32768)
     for (long plane = 0; plane < planes; plane++) {
         const float *src = in + plane * h * w;
-        float *dst = out + plane * oh * ow;
-        int32_t *arg = argmax + plane * oh * ow;
+        float *dst = out ? out + plane * oh * ow : NULL;
+        int32_t *arg = argmax ? argmax + plane * oh * ow : NULL;
         if (kernel == 2 && stride == 2) {
             maxpool_2x2(dst, arg, src, h, w);
             continue;
@@ -90,8 +96,10 @@ void dn_maxpool2d_forward(float *out, int32_t *argmax, const float *in, int n, i
                         }
                     }
                 }
-                dst[y * ow + x] = best_value;
-                arg[y * ow + x] = best;
+                if (dst)
+                    dst[y * ow + x] = best_value;
+                if (arg)
+                    arg[y * ow + x] = best;
             }
         }
     }
@@ -139,20 +147,25 @@ static dn_status pool_reserve(dn_layer *layer, int batch)
     return DN_OK;
 }
 
+/* Evaluation needs no argmax: it is found again if a backward pass follows. */
 static void pool_forward(dn_layer *layer, float *out, const float *in, int n, bool training,
                          dn_rng *rng)
 {
-    (void)training;
     (void)rng;
-    dn_maxpool2d_forward(out, layer->argmax, in, n, layer->in_shape[0], layer->in_shape[1],
-                         layer->in_shape[2], layer->kernel_h, layer->stride);
+    dn_maxpool2d_forward(out, training ? layer->argmax : NULL, in, n, layer->in_shape[0],
+                         layer->in_shape[1], layer->in_shape[2], layer->kernel_h, layer->stride);
+    layer->argmax_stale = !training;
 }
 
 static void pool_backward(dn_layer *layer, float *din, float *dout, const float *in,
                           const float *out, int n)
 {
-    (void)in;
     (void)out;
+    if (din && layer->argmax_stale) {
+        dn_maxpool2d_forward(NULL, layer->argmax, in, n, layer->in_shape[0], layer->in_shape[1],
+                             layer->in_shape[2], layer->kernel_h, layer->stride);
+        layer->argmax_stale = false;
+    }
     if (din)
         dn_maxpool2d_backward(din, dout, layer->argmax, n, layer->in_shape[0],
                               layer->in_shape[1], layer->in_shape[2], layer->kernel_h,

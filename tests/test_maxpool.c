@@ -65,6 +65,17 @@ static void check_shape(dn_rng *rng, int n, int c, int h, int w, int kernel, int
     CHECK(wrong == 0, "maxpool %d/%d on %dx%d: %zu of %zu outputs or positions differ", kernel,
           stride, h, w, wrong, out_size);
 
+    /* values alone and positions alone: the same as both together */
+    float *values = malloc(out_size * sizeof *values);
+    int32_t *positions = malloc(out_size * sizeof *positions);
+    dn_maxpool2d_forward(values, NULL, in, n, c, h, w, kernel, stride);
+    dn_maxpool2d_forward(NULL, positions, in, n, c, h, w, kernel, stride);
+    CHECK(!memcmp(values, out, out_size * sizeof *out) &&
+              !memcmp(positions, arg, out_size * sizeof *arg),
+          "maxpool %d/%d on %dx%d: values or positions alone differ", kernel, stride, h, w);
+    free(values);
+    free(positions);
+
     dn_maxpool2d_backward(din, dout, arg, n, c, h, w, kernel, stride);
     float *routed = calloc(in_size, sizeof *routed);
     for (size_t p = 0; p < planes; p++)

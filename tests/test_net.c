@@ -193,6 +193,41 @@ static float *train_steps(const char *spec, int threads, size_t *count)
     return params;
 }
 
+/* The gradients of an evaluation-mode forward pass (where max-pool keeps no
+ * argmax and finds it again for the backward pass) are those of a training
+ * forward pass, for a net whose layers all act the same in both modes. */
+static void test_backward_after_evaluation(void)
+{
+    dn_net *net;
+    CHECK_OK(dn_net_new(&net, "cnn", 13));
+    if (!net)
+        return;
+    enum { N = 5 };
+    static float input[N * 784];
+    uint8_t labels[N] = {3, 1, 4, 1, 5};
+    dn_rng rng;
+    dn_rng_seed(&rng, 17);
+    dn_test_fill_uniform(&rng, input, N * 784, -0.4f, 2.8f);
+    size_t count = dn_net_param_count(net);
+    float *trained = malloc(count * sizeof *trained);
+    float loss_train = 0, loss_eval = 0;
+    dn_net_zero_grad(net);
+    CHECK_OK(dn_net_forward(net, input, N, true));
+    CHECK_OK(dn_net_backward(net, labels, &loss_train, NULL));
+    memcpy(trained, dn_net_grads(net), count * sizeof *trained);
+    /* a different batch first, so a stale argmax would route wrongly */
+    static float other[N * 784];
+    dn_test_fill_uniform(&rng, other, N * 784, -0.4f, 2.8f);
+    CHECK_OK(dn_net_forward(net, other, N, true));
+    dn_net_zero_grad(net);
+    CHECK_OK(dn_net_forward(net, input, N, false));
+    CHECK_OK(dn_net_backward(net, labels, &loss_eval, NULL));
+    CHECK(loss_train == loss_eval && !memcmp(trained, dn_net_grads(net), count * sizeof *trained),
+          "cnn: gradients after an evaluation forward pass equal those after a training one");
+    free(trained);
+    dn_net_free(net);
+}
+
 static void test_thread_determinism(const char *spec)
 {
     size_t n1 = 0, n2 = 0;
@@ -285,6 +320,7 @@ int main(void)
     test_mlp_and_round_trip();
     test_bad_specs();
     test_batch_independence();
+    test_backward_after_evaluation();
     test_thread_determinism("cnn");
     test_thread_determinism("cnn-dropout");
     test_thread_determinism("mlp");

@@ -56,7 +56,8 @@ void dn_conv2d_backward(float *din, float *dweight, float *dbias, const float *d
 /* ---- maxpool2d: out[n,c,y,x] = max_{i,j < k} in[n,c,y*s+i,x*s+j] (no padding) */
 
 /* out and argmax (N,C,OH,OW) with OH = (H-k)/s + 1; argmax holds the index of
- * the winning input element within its (H,W) plane (first maximum wins). */
+ * the winning input element within its (H,W) plane (first maximum wins; a
+ * NaN beats every number). Either may be NULL: it is then not written. */
 void dn_maxpool2d_forward(float *out, int32_t *argmax, const float *in, int n, int c, int h,
                           int w, int kernel, int stride);
 
