@@ -271,7 +271,7 @@ static void conv_backward(dn_layer *layer, float *din, float *dout, const float 
                           const float *out, int n)
 {
     dn_conv2d_dims d = layer_dims(layer, n);
-    if (layer->fuse_relu)
+    if (layer->fuse_relu && !layer->relu_by_next)
         dn_relu_mask(dout, out, (size_t)n * dn_sample_size(layer->out_shape));
     dn_conv2d_backward(din, layer->dweight, layer->dbias, dout, in, layer->weight,
                        layer->workspace, &d);

@@ -61,6 +61,12 @@ struct dn_layer {
      * its buffers like a view and never calls it. */
     bool fuse_relu;
     bool folded;
+    /* A fused relu followed by a max-pool: the max-pool's backward pass
+     * routes no gradient to non-positive inputs (relu_by_next on the layer,
+     * relu_before on the max-pool), which is the relu's backward pass, so
+     * the layer skips its own. */
+    bool relu_by_next;
+    bool relu_before;
 
     int param_count;            /* 0 or 2 */
     dn_layer_param params[2];

@@ -79,7 +79,7 @@ static void linear_forward(dn_layer *layer, float *out, const float *in, int n, 
 static void linear_backward(dn_layer *layer, float *din, float *dout, const float *in,
                             const float *out, int n)
 {
-    if (layer->fuse_relu)
+    if (layer->fuse_relu && !layer->relu_by_next)
         dn_relu_mask(dout, out, (size_t)n * layer->units);
     dn_linear_backward(din, layer->dweight, layer->dbias, dout, in, layer->weight, n,
                        layer->in_shape[0], layer->units);

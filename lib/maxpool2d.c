@@ -105,8 +105,11 @@ void dn_maxpool2d_forward(float *out, int32_t *argmax, const float *in, int n, i
     }
 }
 
-void dn_maxpool2d_backward(float *din, const float *dout, const int32_t *argmax, int n, int c,
-                           int h, int w, int kernel, int stride)
+/* din = dout routed to the argmax positions; with in (the pooled input)
+ * not NULL, only to positions whose input is not <= 0: the backward pass
+ * of a relu before the pool, done on the way. */
+static void route_gradient(float *din, const float *dout, const int32_t *argmax, const float *in,
+                           int n, int c, int h, int w, int kernel, int stride)
 {
     const int oh = (h - kernel) / stride + 1, ow = (w - kernel) / stride + 1;
     const long planes = (long)n * c;
@@ -116,9 +119,22 @@ void dn_maxpool2d_backward(float *din, const float *dout, const int32_t *argmax,
         memset(dst, 0, (size_t)h * w * sizeof *dst);
         const float *g = dout + plane * oh * ow;
         const int32_t *arg = argmax + plane * oh * ow;
-        for (int i = 0; i < oh * ow; i++)
-            dst[arg[i]] += g[i];
+        if (in) {
+            const float *src = in + plane * h * w;
+            for (int i = 0; i < oh * ow; i++)
+                if (!(src[arg[i]] <= 0.0f))
+                    dst[arg[i]] += g[i];
+        } else {
+            for (int i = 0; i < oh * ow; i++)
+                dst[arg[i]] += g[i];
+        }
     }
+}
+
+void dn_maxpool2d_backward(float *din, const float *dout, const int32_t *argmax, int n, int c,
+                           int h, int w, int kernel, int stride)
+{
+    route_gradient(din, dout, argmax, NULL, n, c, h, w, kernel, stride);
 }
 
 /* ---- the layer ---- */
@@ -167,9 +183,9 @@ static void pool_backward(dn_layer *layer, float *din, float *dout, const float 
         layer->argmax_stale = false;
     }
     if (din)
-        dn_maxpool2d_backward(din, dout, layer->argmax, n, layer->in_shape[0],
-                              layer->in_shape[1], layer->in_shape[2], layer->kernel_h,
-                              layer->stride);
+        route_gradient(din, dout, layer->argmax, layer->relu_before ? in : NULL, n,
+                       layer->in_shape[0], layer->in_shape[1], layer->in_shape[2],
+                       layer->kernel_h, layer->stride);
 }
 
 const dn_layer_ops dn_maxpool2d_layer_ops = {

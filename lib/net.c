@@ -86,6 +86,10 @@ static dn_status configure_layers(dn_net *net)
             next->ops == &dn_relu_layer_ops) {
             layer->fuse_relu = true;
             next->folded = true;
+            if (i + 2 < net->layer_count && net->layers[i + 2].ops == &dn_maxpool2d_layer_ops) {
+                layer->relu_by_next = true;
+                net->layers[i + 2].relu_before = true;
+            }
         }
     }
     if (shape[1] != 1 || shape[2] != 1 || shape[0] < 2 || shape[0] > DN_MAX_CLASSES)
