@@ -56,14 +56,39 @@ static bool use_winograd(const dn_conv2d_dims *d)
            d->out_c >= DN_WINOGRAD_MIN_CHANNELS;
 }
 
-/* Workspace: [transformed weights (Winograd only)], one scratch area per
+/* Workspace: [transformed weights and the weights they were made from
+ * (Winograd only)], one scratch area per
  * thread slot (the patch matrix K x P, or Winograd's tiles if larger), then
  * one weight-gradient partial per chunk (OC x K, or 36 x OC x C in
  * Winograd's domain). There are as many slots as chunks, at most as many
  * threads run, and pages of slots no thread uses are never touched. */
+static size_t kernel_floats(const dn_conv2d_dims *d)
+{
+    return (size_t)d->out_c * patch_rows(d);
+}
+
+/* Winograd's transformed weights and a copy of the weights they came from. */
 static size_t weight_floats(const dn_conv2d_dims *d)
 {
-    return use_winograd(d) ? dn_winograd_weight_floats(d) : 0;
+    return use_winograd(d) ? dn_winograd_weight_floats(d) + kernel_floats(d) : 0;
+}
+
+/* The transformed weights at the start of the workspace, made again only
+ * when the weights differ from the copy they were made from: a batch of one
+ * image would otherwise spend a fifth of its time transforming weights that
+ * have not changed since the last call. A workspace that never held them
+ * holds no copy equal to the weights (it would have to hold those very
+ * weights' transform as well). */
+static const float *transformed_weights(float *workspace, const float *weight,
+                                        const dn_conv2d_dims *d)
+{
+    float *u = workspace, *source = u + dn_winograd_weight_floats(d);
+    const size_t bytes = kernel_floats(d) * sizeof *weight;
+    if (memcmp(source, weight, bytes) != 0) {
+        dn_winograd_weight_forward(u, weight, d);
+        memcpy(source, weight, bytes);
+    }
+    return u;
 }
 
 static size_t scratch_floats(const dn_conv2d_dims *d)
@@ -115,8 +140,7 @@ void dn_conv2d_forward(float *out, const float *in, const float *weight, const f
     const size_t in_stride = (size_t)d->in_c * d->in_h * d->in_w, out_stride = (size_t)OC * P;
     const int chunks = chunk_count(d->n);
     if (use_winograd(d)) {
-        float *u = workspace;
-        dn_winograd_weight_forward(u, weight, d);
+        const float *u = transformed_weights(workspace, weight, d);
 #pragma omp parallel for schedule(static) if (chunks > 1) num_threads(chunk_threads(chunks))
         for (int chunk = 0; chunk < chunks; chunk++) {
             int begin, end;
@@ -167,8 +191,7 @@ void dn_conv2d_backward(float *din, float *dweight, float *dbias, const float *d
     }
 
     const bool winograd = use_winograd(d);
-    if (winograd && din)
-        dn_winograd_weight_forward(workspace, weight, d);
+    const float *u = winograd && din ? transformed_weights(workspace, weight, d) : NULL;
 
 #pragma omp parallel for schedule(static) if (chunks > 1) num_threads(chunk_threads(chunks))
     for (int chunk = 0; chunk < chunks; chunk++) {
@@ -178,8 +201,8 @@ void dn_conv2d_backward(float *din, float *dweight, float *dbias, const float *d
         chunk_range(d->n, chunks, chunk, &begin, &end);
         if (winograd) {
             dn_winograd_backward(partial, din ? din + begin * in_stride : NULL,
-                                 dout + begin * out_stride, in + begin * in_stride, workspace, col,
-                                 d, end - begin);
+                                 dout + begin * out_stride, in + begin * in_stride, u, col, d,
+                                 end - begin);
             continue;
         }
         for (int b = begin; b < end; b++) {

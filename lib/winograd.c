@@ -171,30 +171,52 @@ size_t dn_winograd_scratch_floats(const dn_conv2d_dims *d)
 
 /* ---- weights: U = G g G^T */
 
-/* u[k * stride] for k < 36 from the 3x3 kernel g. */
-static void transform_kernel(float *u, size_t stride, const float *g)
+/* G k for a column k of 3 values: the 6 rows of G times k. */
+static inline void apply_g(dn_wv t[ALPHA], dn_wv k0, dn_wv k1, dn_wv k2)
 {
-    float k[3][3], t[ALPHA][3];
-    for (int i = 0; i < 3; i++)
-        for (int j = 0; j < 3; j++)
-            k[i][j] = g[i * 3 + j];
     for (int i = 0; i < ALPHA; i++)
-        for (int j = 0; j < 3; j++)
-            t[i][j] = G[i][0] * k[0][j] + G[i][1] * k[1][j] + G[i][2] * k[2][j];
-    for (int i = 0; i < ALPHA; i++)
-        for (int j = 0; j < ALPHA; j++)
-            u[(size_t)(i * ALPHA + j) * stride] =
-                t[i][0] * G[j][0] + t[i][1] * G[j][1] + t[i][2] * G[j][2];
+        t[i] = G[i][0] * k0 + G[i][1] * k1 + G[i][2] * k2;
+}
+
+/* Kernels pairs p0 .. p0+WV at once, one per lane (pairs past `pairs` are
+ * zero and not stored): u[k * pairs + p] for k < 36. */
+static void transform_kernels(float *u, size_t pairs, const float *weight, size_t p0)
+{
+    float g[9][DN_WV];
+    for (int l = 0; l < DN_WV; l++)
+        for (int e = 0; e < 9; e++)
+            g[e][l] = p0 + l < pairs ? weight[(p0 + l) * 9 + e] : 0.0f;
+    dn_wv t[ALPHA][3]; /* G g, column by column */
+    for (int j = 0; j < 3; j++) {
+        dn_wv col[ALPHA];
+        apply_g(col, wload(g[j]), wload(g[3 + j]), wload(g[6 + j]));
+        for (int i = 0; i < ALPHA; i++)
+            t[i][j] = col[i];
+    }
+    const int live = pairs - p0 < DN_WV ? (int)(pairs - p0) : DN_WV;
+    for (int i = 0; i < ALPHA; i++) { /* (G g) G^T, row by row */
+        dn_wv row[ALPHA];
+        apply_g(row, t[i][0], t[i][1], t[i][2]);
+        for (int j = 0; j < ALPHA; j++) {
+            float *dst = u + (size_t)(i * ALPHA + j) * pairs + p0;
+            if (live == DN_WV) {
+                wstore(dst, row[j]);
+            } else {
+                float lanes[DN_WV];
+                wstore(lanes, row[j]);
+                memcpy(dst, lanes, (size_t)live * sizeof *dst);
+            }
+        }
+    }
 }
 
 void dn_winograd_weight_forward(float *u, const float *weight, const dn_conv2d_dims *d)
 {
-    const int OC = d->out_c, C = d->in_c;
-    const size_t stride = (size_t)OC * C;
-#pragma omp parallel for schedule(static) if (stride > 1024)
-    for (int o = 0; o < OC; o++)
-        for (int c = 0; c < C; c++)
-            transform_kernel(u + (size_t)o * C + c, stride, weight + ((size_t)o * C + c) * 9);
+    const size_t pairs = (size_t)d->out_c * d->in_c;
+    const long blocks = (long)((pairs + DN_WV - 1) / DN_WV);
+#pragma omp parallel for schedule(static) if (pairs > 8192)
+    for (long block = 0; block < blocks; block++)
+        transform_kernels(u, pairs, weight, (size_t)block * DN_WV);
 }
 
 /* ---- padded planes */

@@ -331,6 +331,44 @@ static void check_layer(dn_rng *rng, conv_case t)
     free_data(&x);
 }
 
+/* The layer keeps its transformed weights between calls: a changed weight
+ * (even one, by one ulp) must be noticed, forward and backward. */
+static void check_weight_change(dn_rng *rng)
+{
+    conv_data x = make_data(rng, (conv_case){3, 8, 9, 9, 8, 1});
+    const dn_conv2d_dims *d = &x.d;
+    size_t ws = dn_conv2d_workspace_size(d);
+    float *kept = malloc(ws * sizeof(float)), *fresh = malloc(ws * sizeof(float));
+    float *out = malloc(x.out_size * sizeof(float)), *want = malloc(x.out_size * sizeof(float));
+    float *din = malloc(x.in_size * sizeof(float)), *want_din = malloc(x.in_size * sizeof(float));
+    float *dw = calloc(x.weight_size, sizeof(float)), *want_dw = calloc(x.weight_size, sizeof(float));
+    for (size_t e = 0; e < ws; e++)
+        kept[e] = fresh[e] = NAN;
+    dn_conv2d_forward(out, x.in, x.weight, x.bias, kept, d, false);
+    x.weight[x.weight_size / 2] = nextafterf(x.weight[x.weight_size / 2], INFINITY);
+    dn_conv2d_forward(out, x.in, x.weight, x.bias, kept, d, false);
+    dn_conv2d_forward(want, x.in, x.weight, x.bias, fresh, d, false);
+    CHECK(!memcmp(out, want, x.out_size * sizeof(float)),
+          "forward after a weight changed by one ulp: as with a fresh workspace");
+    x.weight[3] = -x.weight[3];
+    dn_conv2d_backward(din, dw, NULL, x.dout, x.in, x.weight, kept, d);
+    for (size_t e = 0; e < ws; e++)
+        fresh[e] = NAN;
+    dn_conv2d_backward(want_din, want_dw, NULL, x.dout, x.in, x.weight, fresh, d);
+    CHECK(!memcmp(din, want_din, x.in_size * sizeof(float)) &&
+              !memcmp(dw, want_dw, x.weight_size * sizeof(float)),
+          "backward after a weight changed: as with a fresh workspace");
+    free(kept);
+    free(fresh);
+    free(out);
+    free(want);
+    free(din);
+    free(want_din);
+    free(dw);
+    free(want_dw);
+    free_data(&x);
+}
+
 int main(void)
 {
     dn_rng rng;
@@ -341,5 +379,6 @@ int main(void)
     }
     /* conv2 of the cnn preset in miniature: 32 -> 64 channels, 16 chunks. */
     check_layer(&rng, (conv_case){17, 32, 10, 10, 64, 0});
+    check_weight_change(&rng);
     return dn_test_finish();
 }
