@@ -299,27 +299,57 @@ static void dn_gemm_share(const dn_gemm_job *g, int thread, int nthreads)
 
 /* One row of A against rows of B (m == 1, B transposed: a linear layer on a
  * single sample). Packing would read and write all of B to use it once, so
- * take dot products straight from memory: 16 interleaved partial sums in a
- * fixed order, one output per iteration, parallel over outputs. */
+ * take dot products straight from memory: each output is 16 interleaved
+ * partial sums in a fixed order, and DN_GEMV_ROWS outputs are computed side
+ * by side so that many independent multiply-add chains are in flight (one
+ * chain waits on the adder's latency); parallel over groups of outputs. */
+enum { DN_GEMV_ROWS = 8 };
+typedef float dn_v16 __attribute__((vector_size(64)));
+
+static inline dn_v16 dn_v16_load(const float *p)
+{
+    dn_v16 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* c[j] for rows j0 .. j0+rows of B, rows <= DN_GEMV_ROWS. */
+static inline __attribute__((always_inline)) void
+dn_gemv_group(int j0, int rows, int k, float alpha, const float *restrict a,
+              const float *restrict b, int ldb, float beta, float *restrict c)
+{
+    dn_v16 partial[DN_GEMV_ROWS] = {{0}};
+    int p = 0;
+    for (; p + 16 <= k; p += 16) {
+        dn_v16 x = dn_v16_load(a + p);
+        for (int r = 0; r < rows; r++)
+            partial[r] += x * dn_v16_load(b + (size_t)(j0 + r) * ldb + p);
+    }
+    for (int r = 0; r < rows; r++) {
+        const float *row = b + (size_t)(j0 + r) * ldb;
+        float sum = 0.0f;
+        for (int q = p; q < k; q++)
+            sum += a[q] * row[q];
+        for (int q = 0; q < 16; q++)
+            sum += partial[r][q];
+        int j = j0 + r;
+        c[j] = alpha * sum + (beta == 0.0f ? 0.0f : beta * c[j]);
+    }
+}
+
 static void dn_gemv_rows(int n, int k, float alpha, const float *a, const float *b, int ldb,
                          float beta, float *c)
 {
+    const int groups = dn_ceil_div(n, DN_GEMV_ROWS);
 #ifdef _OPENMP
 #pragma omp parallel for schedule(static) if (!omp_in_parallel() && (long)n * k >= DN_GEMM_PARALLEL_MIN * 8)
 #endif
-    for (int j = 0; j < n; j++) {
-        const float *row = b + (size_t)j * ldb;
-        float partial[16] = {0};
-        int p = 0;
-        for (; p + 16 <= k; p += 16)
-            for (int q = 0; q < 16; q++)
-                partial[q] += a[p + q] * row[p + q];
-        float sum = 0.0f;
-        for (; p < k; p++)
-            sum += a[p] * row[p];
-        for (int q = 0; q < 16; q++)
-            sum += partial[q];
-        c[j] = alpha * sum + (beta == 0.0f ? 0.0f : beta * c[j]);
+    for (int group = 0; group < groups; group++) {
+        int j0 = group * DN_GEMV_ROWS;
+        if (n - j0 >= DN_GEMV_ROWS)
+            dn_gemv_group(j0, DN_GEMV_ROWS, k, alpha, a, b, ldb, beta, c);
+        else
+            dn_gemv_group(j0, n - j0, k, alpha, a, b, ldb, beta, c);
     }
 }
 
