@@ -116,9 +116,12 @@ static void dn_gemm_edge(int kc, const float *restrict ap, const float *restrict
                          float beta, float *restrict c, int ldc, int mr, int nr)
 {
     _Alignas(64) float tile[DN_MR * DN_NR];
-    for (int i = 0; i < mr; i++)
-        for (int j = 0; j < nr; j++)
-            tile[i * DN_NR + j] = beta != 0.0f ? c[(size_t)i * ldc + j] : 0.0f;
+    if (beta != 0.0f) { /* the kernel reads the tile: zeros where c has nothing */
+        memset(tile, 0, sizeof tile);
+        for (int i = 0; i < mr; i++)
+            for (int j = 0; j < nr; j++)
+                tile[i * DN_NR + j] = c[(size_t)i * ldc + j];
+    }
     if (nr <= DN_VL)
         dn_gemm_micro(kc, ap, bp, alpha, beta, tile, DN_NR, 1);
     else
