@@ -36,6 +36,21 @@ static inline dn_wv wload(const float *p)
 
 static inline void wstore(float *p, dn_wv v) { memcpy(p, &v, sizeof v); }
 
+/* dst[0..n) = src[0..n), the buffers apart: whole vectors, the last one
+ * overlapping the one before (rows this short would lose to a memcpy call,
+ * which is what a plain loop turns into). */
+static inline void copy_row(float *restrict dst, const float *restrict src, int n)
+{
+    if (n < DN_WV) {
+        for (int x = 0; x < n; x++)
+            dst[x] = src[x];
+        return;
+    }
+    for (int x = 0; x + DN_WV <= n; x += DN_WV)
+        wstore(dst + x, wload(src + x));
+    wstore(dst + n - DN_WV, wload(src + n - DN_WV));
+}
+
 /* ---- the transform matrices (Lavin and Gray, points 0, 1, -1, 2, -2, inf) */
 
 /* G (6 x 3): kernel to tile. */
@@ -259,12 +274,8 @@ static void pad_plane(float *restrict pad, float *restrict line, int rows, int l
     int x0 = ox < 0 ? -ox : 0, x1 = w < OUT * lane - ox ? w : OUT * lane - ox;
     for (int y = y0; y < y1; y++) {
         const float *src = plane + (size_t)y * w;
-        float *dst = line + ox;
-        int x = x0; /* whole vectors, then the rest: rows this short lose to a memcpy call */
-        for (; x + DN_WV <= x1; x += DN_WV)
-            wstore(dst + x, wload(src + x));
-        for (; x < x1; x++)
-            dst[x] = src[x];
+        if (x1 > x0)
+            copy_row(line + ox + x0, src + x0, x1 - x0);
         float *row = pad + (size_t)(y + oy) * OUT * lane;
         for (int k = 0; k < lane; k += DN_WV) {
             dn_wv phase[OUT];
@@ -386,11 +397,7 @@ static void transform_output_row(float *restrict row0, int rows, const float *re
         for (int p = 0; p < rows; p++) {
             float out[OUT * DN_WV], *dst = row0 + (size_t)p * ow + OUT * t0;
             interleave4(out, u[p]);
-            int at = 0;
-            for (; at + DN_WV <= columns; at += DN_WV)
-                wstore(dst + at, wload(out + at));
-            for (; at < columns; at++)
-                dst[at] = out[at];
+            copy_row(dst, out, columns);
         }
     }
 }
@@ -524,11 +531,11 @@ static void unpad_plane(float *restrict plane, float *restrict line, const float
                              wload(phases + 2 * lane + k), wload(phases + 3 * lane + k)};
             interleave4(line + OUT * k, y4);
         }
-        int x = 0;
-        if (ox >= 0 && ox + w <= OUT * lane) /* the usual case: all of the row is there */
-            for (; x + DN_WV <= w; x += DN_WV)
-                wstore(dst + x, wload(line + ox + x));
-        for (; x < w; x++) {
+        if (ox >= 0 && ox + w <= OUT * lane) { /* the usual case: all of the row is there */
+            copy_row(dst, line + ox, w);
+            continue;
+        }
+        for (int x = 0; x < w; x++) {
             int col = x + ox;
             dst[x] = col >= 0 && col < OUT * lane ? line[col] : 0.0f;
         }
