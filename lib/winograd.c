@@ -7,10 +7,11 @@
 #include "winograd.h"
 
 /* Tiles per block, roughly: a block is this many tiles' worth of whole
- * images (at least one). 144 is four 24x24 images (conv2 of the cnn preset),
- * a whole number of GEMM micro-tile columns; V and M of such a block take
- * about 2 MiB (measured on Zen 4: 144 beats 72 and 288). */
-enum { DN_WINO_BLOCK_TILES = 144 };
+ * images (at least one). Two of conv2's 24x24 images (72 tiles): V and M
+ * of a block, 36 points x 96 channels x 72 tiles, just fit a 1 MiB L2
+ * between the transforms and the GEMMs. Measured on Zen 4 with 2 threads
+ * training: 72 beat 144 by about 8% and 36 (GEMMs too narrow) by 20%. */
+enum { DN_WINO_BLOCK_TILES = 72 };
 
 /* Tile size in, tile size out, and the 36 points of a tile. */
 enum { ALPHA = 6, OUT = 4, POINTS = ALPHA * ALPHA };
