@@ -304,37 +304,33 @@ static void dn_gemm_share(const dn_gemm_job *g, int thread, int nthreads)
  * single sample). Packing would read and write all of B to use it once, so
  * take dot products straight from memory: each output is 16 interleaved
  * partial sums in a fixed order, and DN_GEMV_ROWS outputs are computed side
- * by side so that many independent multiply-add chains are in flight (one
- * chain waits on the adder's latency); parallel over groups of outputs. */
-enum { DN_GEMV_ROWS = 8 };
-typedef float dn_v16 __attribute__((vector_size(64)));
-
-static inline dn_v16 dn_v16_load(const float *p)
-{
-    dn_v16 v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
+ * by side so that several independent multiply-add chains are in flight (one
+ * chain waits on the adder's latency) without spilling registers; parallel
+ * over groups of outputs. */
+#define DN_GEMV_ROWS (DN_VBYTES / 8) /* 8 with AVX-512, 4 with AVX: 8 chains in registers */
+#define DN_GEMV_VECTORS (16 / DN_VL)   /* vectors holding one output's 16 partial sums */
 
 /* c[j] for rows j0 .. j0+rows of B, rows <= DN_GEMV_ROWS. */
 static inline __attribute__((always_inline)) void
 dn_gemv_group(int j0, int rows, int k, float alpha, const float *restrict a,
               const float *restrict b, int ldb, float beta, float *restrict c)
 {
-    dn_v16 partial[DN_GEMV_ROWS] = {{0}};
+    dn_vf partial[DN_GEMV_ROWS][DN_GEMV_VECTORS] = {{{0}}};
     int p = 0;
-    for (; p + 16 <= k; p += 16) {
-        dn_v16 x = dn_v16_load(a + p);
-        for (int r = 0; r < rows; r++)
-            partial[r] += x * dn_v16_load(b + (size_t)(j0 + r) * ldb + p);
-    }
+    for (; p + 16 <= k; p += 16)
+        for (int v = 0; v < DN_GEMV_VECTORS; v++) {
+            dn_vf x = dn_vload(a + p + v * DN_VL);
+            for (int r = 0; r < rows; r++)
+                partial[r][v] += x * dn_vload(b + (size_t)(j0 + r) * ldb + p + v * DN_VL);
+        }
     for (int r = 0; r < rows; r++) {
         const float *row = b + (size_t)(j0 + r) * ldb;
-        float sum = 0.0f;
+        float sum = 0.0f, lanes[16];
         for (int q = p; q < k; q++)
             sum += a[q] * row[q];
+        memcpy(lanes, partial[r], sizeof lanes);
         for (int q = 0; q < 16; q++)
-            sum += partial[r][q];
+            sum += lanes[q];
         int j = j0 + r;
         c[j] = alpha * sum + (beta == 0.0f ? 0.0f : beta * c[j]);
     }

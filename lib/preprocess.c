@@ -368,7 +368,7 @@ static dn_status dilate(plane_img *im, double radius)
     int side = im->w > im->h ? im->w : im->h;
     size_t n = (size_t)im->w * (size_t)im->h;
     double *sq = malloc(n * sizeof *sq);
-    double *f = malloc((size_t)side * sizeof *f), *d = malloc((size_t)side * sizeof *d);
+    double *f = calloc((size_t)side, sizeof *f), *d = malloc((size_t)side * sizeof *d);
     double *z = malloc(((size_t)side + 1) * sizeof *z);
     int *v = malloc((size_t)side * sizeof *v);
     dn_status status = DN_OK;
