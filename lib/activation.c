@@ -150,8 +150,11 @@ void dn_layer_release(dn_layer *layer)
     dn_free(layer->argmax);
     dn_free(layer->mask);
     dn_free(layer->workspace);
+    dn_free(layer->transformed_from);
     layer->argmax = NULL;
     layer->mask = NULL;
     layer->workspace = NULL;
+    layer->transformed_from = NULL;
+    layer->transformed_valid = false;
     layer->capacity = 0;
 }

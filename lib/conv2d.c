@@ -1,5 +1,6 @@
-/* conv2d.c - 2-D convolution as im2col + GEMM, forward and backward, and the
- * conv layer built on it. */
+/* conv2d.c - 2-D convolution, forward and backward, and the conv layer built
+ * on it: Winograd (winograd.c), direct (conv_direct.c) or im2col + GEMM,
+ * whichever fits the shape, with the batch in chunks across threads. */
 #include <string.h>
 
 #ifdef _OPENMP
@@ -61,39 +62,15 @@ static bool use_winograd(const dn_conv2d_dims *d)
  * directly (conv_direct.c): its forward pass and weight gradient. */
 static bool use_direct(const dn_conv2d_dims *d) { return dn_conv_direct_supported(d); }
 
-/* Workspace: [transformed weights and the weights they were made from
- * (Winograd only)], one scratch area per thread slot (the patch matrix
- * K x P, Winograd's tiles or a padded image, whichever is largest), then
- * one weight-gradient partial per chunk (OC x K, or 36 x OC x C in
- * Winograd's domain). There are as many slots as chunks, at most as many
- * threads run, and pages of slots no thread uses are never touched. */
-static size_t kernel_floats(const dn_conv2d_dims *d)
-{
-    return (size_t)d->out_c * patch_rows(d);
-}
-
-/* Winograd's transformed weights and a copy of the weights they came from. */
+/* Workspace: [transformed weights (Winograd only)], one scratch area per
+ * thread slot (the patch matrix K x P, Winograd's tiles or a padded image,
+ * whichever is largest), then one weight-gradient partial per chunk
+ * (OC x K, or 36 x OC x C in Winograd's domain). There are as many slots as
+ * chunks, at most as many threads run, and pages of slots no thread uses are
+ * never touched. */
 static size_t weight_floats(const dn_conv2d_dims *d)
 {
-    return use_winograd(d) ? dn_winograd_weight_floats(d) + kernel_floats(d) : 0;
-}
-
-/* The transformed weights at the start of the workspace, made again only
- * when the weights differ from the copy they were made from: a batch of one
- * image would otherwise spend a fifth of its time transforming weights that
- * have not changed since the last call. A workspace that never held them
- * holds no copy equal to the weights (it would have to hold those very
- * weights' transform as well). */
-static const float *transformed_weights(float *workspace, const float *weight,
-                                        const dn_conv2d_dims *d)
-{
-    float *u = workspace, *source = u + dn_winograd_weight_floats(d);
-    const size_t bytes = kernel_floats(d) * sizeof *weight;
-    if (memcmp(source, weight, bytes) != 0) {
-        dn_winograd_weight_forward(u, weight, d);
-        memcpy(source, weight, bytes);
-    }
-    return u;
+    return use_winograd(d) ? dn_winograd_weight_floats(d) : 0;
 }
 
 static size_t scratch_floats(const dn_conv2d_dims *d)
@@ -140,14 +117,18 @@ size_t dn_conv2d_workspace_size(const dn_conv2d_dims *d)
     return weight_floats(d) + (size_t)chunk_count(d->n) * (scratch_floats(d) + partial_floats(d));
 }
 
-void dn_conv2d_forward(float *out, const float *in, const float *weight, const float *bias,
-                       float *workspace, const dn_conv2d_dims *d, bool relu)
+/* The forward pass; with weights_ready, Winograd's transformed weights are
+ * already at the start of the workspace (the layer keeps them). */
+static void forward(float *out, const float *in, const float *weight, const float *bias,
+                    float *workspace, const dn_conv2d_dims *d, bool relu, bool weights_ready)
 {
     const int K = (int)patch_rows(d), P = (int)positions(d), OC = d->out_c;
     const size_t in_stride = (size_t)d->in_c * d->in_h * d->in_w, out_stride = (size_t)OC * P;
     const int chunks = chunk_count(d->n);
     if (use_winograd(d)) {
-        const float *u = transformed_weights(workspace, weight, d);
+        const float *u = workspace;
+        if (!weights_ready)
+            dn_winograd_weight_forward(workspace, weight, d);
 #pragma omp parallel for schedule(static) if (chunks > 1) num_threads(chunk_threads(chunks))
         for (int chunk = 0; chunk < chunks; chunk++) {
             int begin, end;
@@ -184,9 +165,16 @@ void dn_conv2d_forward(float *out, const float *in, const float *weight, const f
     }
 }
 
-void dn_conv2d_backward(float *din, float *dweight, float *dbias, const float *dout,
-                        const float *in, const float *weight, float *workspace,
-                        const dn_conv2d_dims *d)
+void dn_conv2d_forward(float *out, const float *in, const float *weight, const float *bias,
+                       float *workspace, const dn_conv2d_dims *d, bool relu)
+{
+    forward(out, in, weight, bias, workspace, d, relu, false);
+}
+
+/* The backward pass; weights_ready as for forward. */
+static void backward(float *din, float *dweight, float *dbias, const float *dout, const float *in,
+                     const float *weight, float *workspace, const dn_conv2d_dims *d,
+                     bool weights_ready)
 {
     const int K = (int)patch_rows(d), P = (int)positions(d), OC = d->out_c;
     const size_t in_stride = (size_t)d->in_c * d->in_h * d->in_w, out_stride = (size_t)OC * P;
@@ -203,7 +191,9 @@ void dn_conv2d_backward(float *din, float *dweight, float *dbias, const float *d
     }
 
     const bool winograd = use_winograd(d);
-    const float *u = winograd && din ? transformed_weights(workspace, weight, d) : NULL;
+    const float *u = workspace;
+    if (winograd && din && !weights_ready)
+        dn_winograd_weight_forward(workspace, weight, d);
 
 #pragma omp parallel for schedule(static) if (chunks > 1) num_threads(chunk_threads(chunks))
     for (int chunk = 0; chunk < chunks; chunk++) {
@@ -254,6 +244,13 @@ void dn_conv2d_backward(float *din, float *dweight, float *dbias, const float *d
         dn_winograd_weight_gradient(dweight, partials, d);
 }
 
+void dn_conv2d_backward(float *din, float *dweight, float *dbias, const float *dout,
+                        const float *in, const float *weight, float *workspace,
+                        const dn_conv2d_dims *d)
+{
+    backward(din, dweight, dbias, dout, in, weight, workspace, d, false);
+}
+
 /* ---- the layer ---- */
 
 static dn_conv2d_dims layer_dims(const dn_layer *layer, int n)
@@ -292,11 +289,35 @@ static dn_status conv_reserve(dn_layer *layer, int batch)
 {
     dn_conv2d_dims d = layer_dims(layer, batch);
     float *workspace = dn_alloc(dn_conv2d_workspace_size(&d) * sizeof(float));
-    if (!workspace)
+    float *kernels = use_winograd(&d) ? dn_alloc(layer->params[0].size * sizeof(float)) : NULL;
+    if (!workspace || (use_winograd(&d) && !kernels)) {
+        dn_free(workspace);
+        dn_free(kernels);
         return dn_fail(DN_ERR_NOMEM, "%s: cannot allocate the convolution workspace", layer->name);
+    }
     dn_free(layer->workspace);
+    dn_free(layer->transformed_from);
     layer->workspace = workspace;
+    layer->transformed_from = kernels;
+    layer->transformed_valid = false;
     return DN_OK;
+}
+
+/* Whether the workspace holds Winograd's transform of the current weights,
+ * making it if not. A layer's workspace is its own, so the transform
+ * survives from call to call; one image after another would otherwise spend
+ * a fifth of its time transforming weights that have not changed. */
+static bool transformed_weights_ready(dn_layer *layer, const dn_conv2d_dims *d)
+{
+    if (!use_winograd(d))
+        return false;
+    const size_t bytes = layer->params[0].size * sizeof(float);
+    if (!layer->transformed_valid || memcmp(layer->transformed_from, layer->weight, bytes) != 0) {
+        dn_winograd_weight_forward(layer->workspace, layer->weight, d);
+        memcpy(layer->transformed_from, layer->weight, bytes);
+        layer->transformed_valid = true;
+    }
+    return true;
 }
 
 static void conv_forward(dn_layer *layer, float *out, const float *in, int n, bool training,
@@ -305,7 +326,8 @@ static void conv_forward(dn_layer *layer, float *out, const float *in, int n, bo
     (void)training;
     (void)rng;
     dn_conv2d_dims d = layer_dims(layer, n);
-    dn_conv2d_forward(out, in, layer->weight, layer->bias, layer->workspace, &d, layer->fuse_relu);
+    bool ready = transformed_weights_ready(layer, &d);
+    forward(out, in, layer->weight, layer->bias, layer->workspace, &d, layer->fuse_relu, ready);
 }
 
 static void conv_backward(dn_layer *layer, float *din, float *dout, const float *in,
@@ -314,8 +336,9 @@ static void conv_backward(dn_layer *layer, float *din, float *dout, const float 
     dn_conv2d_dims d = layer_dims(layer, n);
     if (layer->fuse_relu && !layer->relu_by_next)
         dn_relu_mask(dout, out, (size_t)n * dn_sample_size(layer->out_shape));
-    dn_conv2d_backward(din, layer->dweight, layer->dbias, dout, in, layer->weight,
-                       layer->workspace, &d);
+    bool ready = din && transformed_weights_ready(layer, &d);
+    backward(din, layer->dweight, layer->dbias, dout, in, layer->weight, layer->workspace, &d,
+             ready);
 }
 
 const dn_layer_ops dn_conv2d_layer_ops = {

@@ -79,6 +79,10 @@ struct dn_layer {
     bool argmax_stale;          /* maxpool: the last forward (evaluation) did not set it */
     float *mask;                /* dropout */
     float *workspace;           /* conv */
+    /* conv (Winograd): the weights the workspace's transformed weights were
+     * made from, and whether it holds any yet */
+    float *transformed_from;
+    bool transformed_valid;
 };
 
 extern const dn_layer_ops dn_conv2d_layer_ops;

@@ -107,7 +107,8 @@ void dn_maxpool2d_forward(float *out, int32_t *argmax, const float *in, int n, i
 
 /* din = dout routed to the argmax positions; with in (the pooled input)
  * not NULL, only to positions whose input is not <= 0: the backward pass
- * of a relu before the pool, done on the way. */
+ * of a relu before the pool, done on the way (dn_relu_mask's rule; the
+ * fused relu's output is never NaN, so NaN inputs do not arise). */
 static void route_gradient(float *din, const float *dout, const int32_t *argmax, const float *in,
                            int n, int c, int h, int w, int kernel, int stride)
 {

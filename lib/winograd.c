@@ -19,7 +19,10 @@ enum { ALPHA = 6, OUT = 4, POINTS = ALPHA * ALPHA };
 /* The transforms run on WV tiles at a time in GCC vector extensions (any
  * target: the compiler splits or lowers them); a tile row is rounded up to
  * whole vectors, and the extra lanes compute on zeros or on scratch values
- * nothing reads back. */
+ * nothing reads back. Their stores land on the first columns of the next
+ * tile row (or past the block's last tile): tile rows must therefore be
+ * transformed in ascending order, each overwriting its predecessor's
+ * spill, which the loops below do. */
 #if defined(__AVX__)
 #define DN_WV 8
 #else

@@ -2,7 +2,8 @@
  * block of outputs from a 6x6 input tile with 36 multiplies per channel pair
  * instead of 144, the multiplies done as 36 GEMMs over every tile of a block.
  *
- *   U = G g G^T      (weights: [36][OC][C], once per call)
+ *   U = G g G^T      (weights: [36][OC][C]; the conv layer keeps them while
+ *                     its weights do not change)
  *   V = B^T d B      (input tiles: [C][36][tiles of a block])
  *   M_k = U_k V_k    (36 dn_sgemm calls, OC x C times C x tiles)
  *   Y = A^T M A      (+ bias, + relu) written straight into the NCHW output
@@ -12,15 +13,19 @@
  * tiles (G^T (.) G turns them into 3x3 kernel gradients) and 36 GEMMs
  * U_k^T Z_k whose tiles, B (.) B^T, add up to the input gradient.
  *
- * Accuracy: the transforms (points 0, +-1, +-2) lose a little more than a
- * direct sum; results stay within 1e-5 of the sum of the magnitudes
- * combined (tests/test_winograd.c checks it on awkward shapes).
+ * Accuracy: the transforms (points 0, +-1, +-2) mix all 36 inputs of a tile
+ * before the products cancel back, so an output's rounding error follows the
+ * magnitudes of its whole tile, not of its own 9 terms: within 1e-5 of the
+ * tile's inputs times the kernel's weights (tests/test_winograd.c). An output
+ * whose window lies in the padding comes out as rounding noise around its
+ * bias, not exactly the bias.
  *
  * A call's images are cut into blocks of whole images, the block size fixed
  * by the sizes alone; every element of the output is computed by one fixed
  * sequence of operations whatever the thread count. The functions own no
- * memory and run single-threaded unless the GEMM finds itself outside a
- * parallel region (then it uses the threads it may). */
+ * memory and run on the calling thread, except that called outside a
+ * parallel region, dn_winograd_weight_forward and the GEMMs use the threads
+ * they may. images must be at least 1. */
 #ifndef DN_WINOGRAD_H
 #define DN_WINOGRAD_H
 

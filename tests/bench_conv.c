@@ -43,8 +43,9 @@ typedef struct conv_bench {
 
 typedef void (*bench_fn)(conv_bench *b);
 
-/* The layer kernels as a training step calls them (chunked over the batch,
- * with the threads OpenMP allows). */
+/* The public layer kernels (chunked over the batch, with the threads OpenMP
+ * allows); they transform the weights on every call, as a training step's
+ * layer does when its weights have just changed. */
 static void layer_forward(conv_bench *b)
 {
     dn_conv2d_forward(b->out, b->in, b->weight, NULL, b->workspace, &b->d, true);

@@ -44,7 +44,7 @@ static results run(const dn_conv2d_dims *d, const float *in, const float *w, con
     size_t ws = dn_conv2d_workspace_size(d);
     float *work = malloc((ws ? ws : 1) * sizeof(float));
     for (size_t e = 0; e < ws; e++)
-        work[e] = NAN; /* nothing may read scratch it did not write */
+        work[e] = NAN; /* nothing unwritten may reach the output */
     dn_conv2d_forward(r.out, in, w, b, work, d, relu);
     dn_conv2d_backward(r.din, r.dw, r.db, dout, in, w, work, d);
     free(work);

@@ -228,6 +228,98 @@ static void test_backward_after_evaluation(void)
     dn_net_free(net);
 }
 
+/* A Winograd conv layer keeps its transformed weights between calls: a
+ * changed weight must be noticed, forward and backward, and give what a net
+ * fresh from the same parameters gives. */
+static bool same_as_fresh(dn_net *kept, const char *spec, const float *input, int n,
+                          const uint8_t *labels)
+{
+    dn_net *fresh;
+    if (dn_net_new(&fresh, spec, 4) != DN_OK)
+        return false;
+    size_t count = dn_net_param_count(kept);
+    memcpy(dn_net_params(fresh), dn_net_params(kept), count * sizeof(float));
+    float got[8 * 3], want[8 * 3];
+    bool same = dn_net_predict(kept, input, n, got) == DN_OK &&
+                dn_net_predict(fresh, input, n, want) == DN_OK &&
+                !memcmp(got, want, (size_t)n * 3 * sizeof(float));
+    dn_net_zero_grad(kept);
+    dn_net_zero_grad(fresh);
+    same = same && dn_net_forward(kept, input, n, true) == DN_OK &&
+           dn_net_backward(kept, labels, NULL, NULL) == DN_OK &&
+           dn_net_forward(fresh, input, n, true) == DN_OK &&
+           dn_net_backward(fresh, labels, NULL, NULL) == DN_OK &&
+           !memcmp(dn_net_grads(kept), dn_net_grads(fresh), count * sizeof(float));
+    dn_net_free(fresh);
+    return same;
+}
+
+static void test_changed_weights(void)
+{
+    /* conv2 has 8 channels in and out: Winograd; it needs its input gradient */
+    const char *spec = "input 1x10x10; conv 8 3; relu; conv 8 3; relu; flatten; linear 3";
+    dn_net *kept;
+    CHECK_OK(dn_net_new(&kept, spec, 3));
+    if (!kept)
+        return;
+    enum { N = 2 };
+    static float input[N * 100];
+    uint8_t labels[N] = {2, 0};
+    dn_rng rng;
+    dn_rng_seed(&rng, 23);
+    dn_test_fill_uniform(&rng, input, N * 100, -1, 1);
+    float probs[N * 3];
+    CHECK_OK(dn_net_predict(kept, input, N, probs));
+    dn_net_param conv2;
+    CHECK_OK(dn_net_get_param(kept, 2, &conv2));
+    CHECK(!strcmp(conv2.name, "conv2.weight"), "tensor 2 is conv2.weight, got %s", conv2.name);
+    float *w = conv2.value.data;
+    w[300] = -3.0f * w[300]; /* far from the first element the check could stop at */
+    CHECK(same_as_fresh(kept, spec, input, N, labels),
+          "conv2.weight[300] changed: the same predictions and gradients as a fresh net");
+    w[0] = -w[0];
+    CHECK(same_as_fresh(kept, spec, input, N, labels),
+          "conv2.weight[0] changed: the same predictions and gradients as a fresh net");
+    dn_net_free(kept);
+}
+
+/* A relu fused into a conv before a max-pool has its backward pass done by
+ * the pool (which routes nothing to non-positive inputs); with a layer in
+ * between (dropout 0, an exact identity) the conv masks its gradient
+ * itself. Both must give the same gradients, bit for bit. */
+static void test_relu_through_pool(void)
+{
+    const char *fused = "input 1x12x12; conv 4 3; relu; maxpool 2; flatten; linear 3";
+    const char *apart = "input 1x12x12; conv 4 3; relu; dropout 0; maxpool 2; flatten; linear 3";
+    dn_net *a, *b;
+    CHECK_OK(dn_net_new(&a, fused, 8));
+    CHECK_OK(dn_net_new(&b, apart, 8));
+    if (!a || !b) {
+        dn_net_free(a);
+        dn_net_free(b);
+        return;
+    }
+    enum { N = 4 };
+    static float input[N * 144];
+    uint8_t labels[N] = {0, 1, 2, 1};
+    dn_rng rng;
+    dn_rng_seed(&rng, 31);
+    dn_test_fill_uniform(&rng, input, N * 144, -1, 1);
+    size_t count = dn_net_param_count(a);
+    CHECK(count == dn_net_param_count(b), "same parameters");
+    memcpy(dn_net_params(b), dn_net_params(a), count * sizeof(float));
+    dn_net_zero_grad(a);
+    dn_net_zero_grad(b);
+    CHECK_OK(dn_net_forward(a, input, N, true));
+    CHECK_OK(dn_net_backward(a, labels, NULL, NULL));
+    CHECK_OK(dn_net_forward(b, input, N, true));
+    CHECK_OK(dn_net_backward(b, labels, NULL, NULL));
+    CHECK(!memcmp(dn_net_grads(a), dn_net_grads(b), count * sizeof(float)),
+          "relu undone by the max-pool: the same gradients as undone by the conv");
+    dn_net_free(a);
+    dn_net_free(b);
+}
+
 static void test_thread_determinism(const char *spec)
 {
     size_t n1 = 0, n2 = 0;
@@ -321,6 +413,8 @@ int main(void)
     test_bad_specs();
     test_batch_independence();
     test_backward_after_evaluation();
+    test_changed_weights();
+    test_relu_through_pool();
     test_thread_determinism("cnn");
     test_thread_determinism("cnn-dropout");
     test_thread_determinism("mlp");

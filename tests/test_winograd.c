@@ -22,6 +22,8 @@ static const conv_case cases[] = {
     {1, 1, 5, 5, 3, 0},   {5, 3, 7, 9, 1, 1},  {17, 33, 11, 6, 5, 2}, {1, 33, 3, 3, 33, 0},
     {5, 3, 4, 13, 33, 1}, {2, 1, 1, 1, 3, 2},  {2, 3, 6, 5, 4, 3},    {5, 33, 9, 10, 8, 1},
     {17, 8, 13, 12, 9, 0}, {1, 9, 28, 27, 12, 1},
+    /* more than one vector of tiles in a row, and a row of exactly 8 tiles */
+    {2, 8, 37, 70, 8, 1}, {3, 8, 30, 30, 8, 1}, {2, 8, 62, 62, 8, 1},
 };
 
 typedef struct conv_data {
@@ -30,7 +32,9 @@ typedef struct conv_data {
     size_t in_size, out_size, weight_size;
 } conv_data;
 
-static conv_data make_data(dn_rng *rng, conv_case t)
+/* Random data for a case; with zero_bias, an output whose window lies in
+ * the padding is exactly 0. */
+static conv_data make_data(dn_rng *rng, conv_case t, bool zero_bias)
 {
     conv_data x = {.d = {.n = t.n, .in_c = t.c, .in_h = t.h, .in_w = t.w, .out_c = t.oc,
                          .kernel_h = 3, .kernel_w = 3, .stride = 1, .pad = t.pad}};
@@ -45,6 +49,8 @@ static conv_data make_data(dn_rng *rng, conv_case t)
     dn_test_fill_uniform(rng, x.in, x.in_size, -1.0f, 1.0f);
     dn_test_fill_uniform(rng, x.weight, x.weight_size, -1.0f, 1.0f);
     dn_test_fill_uniform(rng, x.bias, (size_t)t.oc, -1.0f, 1.0f);
+    if (zero_bias)
+        memset(x.bias, 0, (size_t)t.oc * sizeof *x.bias);
     dn_test_fill_uniform(rng, x.dout, x.out_size, -1.0f, 1.0f);
     return x;
 }
@@ -57,16 +63,47 @@ static void free_data(conv_data *x)
     free(x->dout);
 }
 
-/* Reference forward in double: out and scale (sum of |terms|) per element. */
+/* Largest |p[e]|, e < n. */
+static double largest(const float *p, size_t n)
+{
+    double most = 0;
+    for (size_t e = 0; e < n; e++)
+        most = fmax(most, fabs(p[e]));
+    return most;
+}
+
+/* Sum over channels of the largest |value| of a plane of `planes` (one
+ * image, one channel per plane) times sum |w| of the kernel pairing it with
+ * channel k: the magnitudes a Winograd tile mixes into an output of channel
+ * k, whichever of its terms are zero (by_out: planes are output channels). */
+static double spread(const conv_data *x, const float *planes, int count, size_t plane, int k,
+                     bool by_out)
+{
+    double total = 0;
+    for (int p = 0; p < count; p++) {
+        size_t pair = by_out ? (size_t)p * x->d.in_c + k : (size_t)k * x->d.in_c + p;
+        double weights = 0;
+        for (int e = 0; e < 9; e++)
+            weights += fabs(x->weight[pair * 9 + e]);
+        total += largest(planes + (size_t)p * plane, plane) * weights;
+    }
+    return total;
+}
+
+/* Reference forward in double: out and scale per element (the sum of
+ * |terms| and what the tile mixes in, see spread). */
 static void ref_forward(double *out, double *scale, const conv_data *x, bool relu)
 {
     const dn_conv2d_dims *d = &x->d;
+    const size_t in_plane = (size_t)d->in_h * d->in_w;
     size_t at = 0;
     for (int b = 0; b < d->n; b++)
-        for (int o = 0; o < d->out_c; o++)
+        for (int o = 0; o < d->out_c; o++) {
+            double mixed = spread(x, x->in + (size_t)b * d->in_c * in_plane, d->in_c, in_plane, o,
+                                  false);
             for (int y = 0; y < d->out_h; y++)
                 for (int xx = 0; xx < d->out_w; xx++, at++) {
-                    double sum = x->bias[o], abs_sum = fabs(x->bias[o]);
+                    double sum = x->bias[o], abs_sum = fabs(x->bias[o]) + mixed;
                     for (int c = 0; c < d->in_c; c++)
                         for (int i = 0; i < 3; i++)
                             for (int j = 0; j < 3; j++) {
@@ -82,18 +119,22 @@ static void ref_forward(double *out, double *scale, const conv_data *x, bool rel
                     out[at] = relu && !(sum > 0.0) ? 0.0 : sum;
                     scale[at] = abs_sum;
                 }
+        }
 }
 
 /* Reference input gradient: din[b,c,u,v] = sum dout[b,o,u+p-i,v+p-j] w[o,c,i,j]. */
 static void ref_backward_data(double *din, double *scale, const conv_data *x)
 {
     const dn_conv2d_dims *d = &x->d;
+    const size_t out_plane = (size_t)d->out_h * d->out_w;
     size_t at = 0;
     for (int b = 0; b < d->n; b++)
-        for (int c = 0; c < d->in_c; c++)
+        for (int c = 0; c < d->in_c; c++) {
+            double mixed = spread(x, x->dout + (size_t)b * d->out_c * out_plane, d->out_c,
+                                  out_plane, c, true);
             for (int u = 0; u < d->in_h; u++)
                 for (int v = 0; v < d->in_w; v++, at++) {
-                    double sum = 0, abs_sum = 0;
+                    double sum = 0, abs_sum = mixed;
                     for (int o = 0; o < d->out_c; o++)
                         for (int i = 0; i < 3; i++)
                             for (int j = 0; j < 3; j++) {
@@ -109,6 +150,7 @@ static void ref_backward_data(double *din, double *scale, const conv_data *x)
                     din[at] = sum;
                     scale[at] = abs_sum;
                 }
+        }
 }
 
 /* Reference weight gradient: dw[o,c,i,j] = sum dout[b,o,y,x] in[b,c,y+i-p,x+j-p].
@@ -154,10 +196,10 @@ static void ref_backward_weight(double *dw, double *scale, const conv_data *x)
         }
 }
 
-/* Relative error allowed against the sum of |terms| (plus a floor). */
+/* Relative error allowed against the scale (plus a floor). */
 #define TOLERANCE 1e-5
 
-/* got within TOLERANCE times the sum of |terms| (plus a floor) of want. */
+/* got within TOLERANCE times the scale (plus a floor) of want. */
 static void check_close(const char *what, const conv_case *t, const float *got, const double *want,
                         const double *scale, size_t n)
 {
@@ -180,9 +222,9 @@ static void check_close(const char *what, const conv_case *t, const float *got, 
 }
 
 /* The kernels of winograd.h called directly, on any channel count. */
-static void check_direct(dn_rng *rng, conv_case t)
+static void check_direct(dn_rng *rng, conv_case t, bool zero_bias)
 {
-    conv_data x = make_data(rng, t);
+    conv_data x = make_data(rng, t, zero_bias);
     const dn_conv2d_dims *d = &x.d;
     CHECK(dn_winograd_supported(d), "3x3 stride 1 is supported");
     size_t scratch_floats = dn_winograd_scratch_floats(d);
@@ -197,7 +239,7 @@ static void check_direct(dn_rng *rng, conv_case t)
     dn_winograd_weight_forward(u, x.weight, d);
     for (int relu = 0; relu < 2; relu++) {
         for (size_t e = 0; e < scratch_floats; e++)
-            scratch[e] = NAN; /* nothing may read scratch it did not write */
+            scratch[e] = NAN; /* nothing unwritten may reach the output */
         for (size_t e = 0; e < x.out_size; e++)
             out[e] = NAN;
         dn_winograd_forward(out, x.in, u, relu ? x.bias : NULL, scratch, d, d->n, relu);
@@ -289,7 +331,7 @@ static void free_result(conv_result *r)
  * the references, and 1 vs 2 threads bit for bit. */
 static void check_layer(dn_rng *rng, conv_case t)
 {
-    conv_data x = make_data(rng, t);
+    conv_data x = make_data(rng, t, false);
     size_t most = x.out_size > x.in_size ? x.out_size : x.in_size;
     if (x.weight_size > most)
         most = x.weight_size;
@@ -331,42 +373,36 @@ static void check_layer(dn_rng *rng, conv_case t)
     free_data(&x);
 }
 
-/* The layer keeps its transformed weights between calls: a changed weight
- * (even one, by one ulp) must be noticed, forward and backward. */
-static void check_weight_change(dn_rng *rng)
+/* One workspace shared by two different convolutions (the public functions
+ * keep nothing in it between calls): the first again gives what a fresh
+ * workspace gives. */
+static void check_shared_workspace(dn_rng *rng)
 {
-    conv_data x = make_data(rng, (conv_case){3, 8, 9, 9, 8, 1});
-    const dn_conv2d_dims *d = &x.d;
-    size_t ws = dn_conv2d_workspace_size(d);
-    float *kept = malloc(ws * sizeof(float)), *fresh = malloc(ws * sizeof(float));
-    float *out = malloc(x.out_size * sizeof(float)), *want = malloc(x.out_size * sizeof(float));
-    float *din = malloc(x.in_size * sizeof(float)), *want_din = malloc(x.in_size * sizeof(float));
-    float *dw = calloc(x.weight_size, sizeof(float)), *want_dw = calloc(x.weight_size, sizeof(float));
+    conv_data a = make_data(rng, (conv_case){2, 8, 9, 9, 8, 1}, false);
+    conv_data b = make_data(rng, (conv_case){3, 1, 7, 7, 2, 0}, false);
+    size_t wa = dn_conv2d_workspace_size(&a.d), wb = dn_conv2d_workspace_size(&b.d);
+    size_t ws = wa > wb ? wa : wb;
+    float *shared = malloc(ws * sizeof(float)), *fresh = malloc(wa * sizeof(float));
+    float *out = malloc(a.out_size * sizeof(float)), *want = malloc(a.out_size * sizeof(float));
+    float *out_b = malloc(b.out_size * sizeof(float));
     for (size_t e = 0; e < ws; e++)
-        kept[e] = fresh[e] = NAN;
-    dn_conv2d_forward(out, x.in, x.weight, x.bias, kept, d, false);
-    x.weight[x.weight_size / 2] = nextafterf(x.weight[x.weight_size / 2], INFINITY);
-    dn_conv2d_forward(out, x.in, x.weight, x.bias, kept, d, false);
-    dn_conv2d_forward(want, x.in, x.weight, x.bias, fresh, d, false);
-    CHECK(!memcmp(out, want, x.out_size * sizeof(float)),
-          "forward after a weight changed by one ulp: as with a fresh workspace");
-    x.weight[3] = -x.weight[3];
-    dn_conv2d_backward(din, dw, NULL, x.dout, x.in, x.weight, kept, d);
-    for (size_t e = 0; e < ws; e++)
+        shared[e] = NAN;
+    for (size_t e = 0; e < wa; e++)
         fresh[e] = NAN;
-    dn_conv2d_backward(want_din, want_dw, NULL, x.dout, x.in, x.weight, fresh, d);
-    CHECK(!memcmp(din, want_din, x.in_size * sizeof(float)) &&
-              !memcmp(dw, want_dw, x.weight_size * sizeof(float)),
-          "backward after a weight changed: as with a fresh workspace");
-    free(kept);
+    dn_conv2d_forward(out, a.in, a.weight, a.bias, shared, &a.d, false);
+    dn_conv2d_forward(out_b, b.in, b.weight, b.bias, shared, &b.d, false);
+    a.weight[5] = nextafterf(a.weight[5], INFINITY);
+    dn_conv2d_forward(out, a.in, a.weight, a.bias, shared, &a.d, false);
+    dn_conv2d_forward(want, a.in, a.weight, a.bias, fresh, &a.d, false);
+    CHECK(!memcmp(out, want, a.out_size * sizeof(float)),
+          "a workspace shared with another convolution: as with a fresh one");
+    free(shared);
     free(fresh);
     free(out);
     free(want);
-    free(din);
-    free(want_din);
-    free(dw);
-    free(want_dw);
-    free_data(&x);
+    free(out_b);
+    free_data(&a);
+    free_data(&b);
 }
 
 int main(void)
@@ -374,11 +410,12 @@ int main(void)
     dn_rng rng;
     dn_rng_seed(&rng, 2024);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        check_direct(&rng, cases[i]);
+        check_direct(&rng, cases[i], false);
+        check_direct(&rng, cases[i], true);
         check_layer(&rng, cases[i]);
     }
     /* conv2 of the cnn preset in miniature: 32 -> 64 channels, 16 chunks. */
     check_layer(&rng, (conv_case){17, 32, 10, 10, 64, 0});
-    check_weight_change(&rng);
+    check_shared_workspace(&rng);
     return dn_test_finish();
 }
