@@ -1,13 +1,12 @@
 /* conv2d.c - 2-D convolution, forward and backward, and the conv layer built
- * on it: Winograd (winograd.c), direct (conv_direct.c) or im2col + GEMM,
- * whichever fits the shape, with the batch in chunks across threads. */
+ * on it: Winograd (winograd.c) where the shape allows, else im2col + GEMM,
+ * with the batch in chunks across threads. */
 #include <string.h>
 
 #ifdef _OPENMP
 #include <omp.h>
 #endif
 
-#include "conv_direct.h"
 #include "gemm.h"
 #include "im2col.h"
 #include "internal.h"
@@ -58,13 +57,8 @@ static bool use_winograd(const dn_conv2d_dims *d)
            d->out_c >= DN_WINOGRAD_MIN_CHANNELS;
 }
 
-/* A single input channel at stride 1 (a first layer on grey images) runs
- * directly (conv_direct.c): its forward pass and weight gradient. */
-static bool use_direct(const dn_conv2d_dims *d) { return dn_conv_direct_supported(d); }
-
 /* Workspace: [transformed weights (Winograd only)], one scratch area per
- * thread slot (the patch matrix K x P, Winograd's tiles or a padded image,
- * whichever is largest), then one weight-gradient partial per chunk
+ * thread slot (the patch matrix K x P, or Winograd's tiles if larger), then one weight-gradient partial per chunk
  * (OC x K, or 36 x OC x C in Winograd's domain). There are as many slots as
  * chunks, at most as many threads run, and pages of slots no thread uses are
  * never touched. */
@@ -77,9 +71,7 @@ static size_t scratch_floats(const dn_conv2d_dims *d)
 {
     size_t col = patch_rows(d) * positions(d);
     size_t tiles = use_winograd(d) ? dn_winograd_scratch_floats(d) : 0;
-    size_t direct = use_direct(d) ? dn_conv_direct_scratch_floats(d) : 0;
-    size_t most = col > tiles ? col : tiles;
-    return most > direct ? most : direct;
+    return col > tiles ? col : tiles;
 }
 
 static size_t partial_floats(const dn_conv2d_dims *d)
@@ -143,11 +135,6 @@ static void forward(float *out, const float *in, const float *weight, const floa
         float *col = thread_scratch(workspace, d);
         int begin, end;
         chunk_range(d->n, chunks, chunk, &begin, &end);
-        if (use_direct(d)) {
-            dn_conv_direct_forward(out + begin * out_stride, in + begin * in_stride, weight, bias,
-                                   col, d, end - begin, relu);
-            continue;
-        }
         for (int b = begin; b < end; b++) {
             float *o = out + b * out_stride;
             dn_im2col(col, in + b * in_stride, d);
@@ -207,18 +194,12 @@ static void backward(float *din, float *dweight, float *dbias, const float *dout
                                  end - begin);
             continue;
         }
-        const bool direct = use_direct(d);
-        if (direct)
-            dn_conv_direct_backward_weight(partial, dout + begin * out_stride,
-                                           in + begin * in_stride, col, d, end - begin);
         for (int b = begin; b < end; b++) {
             const float *g = dout + b * out_stride;
-            if (!direct) {
-                /* partial (OC x K) += dout_b (OC x P) * col_b^T (P x K) */
-                dn_im2col(col, in + b * in_stride, d);
-                dn_sgemm(false, true, OC, K, P, 1.0f, g, P, col, P, b == begin ? 0.0f : 1.0f,
-                         partial, K);
-            }
+            /* partial (OC x K) += dout_b (OC x P) * col_b^T (P x K) */
+            dn_im2col(col, in + b * in_stride, d);
+            dn_sgemm(false, true, OC, K, P, 1.0f, g, P, col, P, b == begin ? 0.0f : 1.0f,
+                     partial, K);
             if (din) {
                 /* dcol (K x P) = weight^T (K x OC) * dout_b (OC x P), reusing col */
                 dn_sgemm(true, false, K, P, OC, 1.0f, weight, K, g, P, 0.0f, col, P);

@@ -1,7 +1,7 @@
-/* test_conv_direct.c - convolutions of one input channel (the direct path,
- * conv_direct.c, behind dn_conv2d_*) against plain loops in double: kernels
- * from 1x1 to 7x7 and one past the direct path's limit, padding 0-3, widths
- * off the vector width, batches larger than the chunk count; 1 vs 2
+/* test_conv.c - convolutions of one input channel (a first layer on grey
+ * images; im2col + GEMM behind dn_conv2d_*, Winograd needing 8 channels)
+ * against plain loops in double: kernels from 1x1 to 8x8, padding 0-3,
+ * widths off the vector width, batches larger than the chunk count; 1 vs 2
  * threads bit for bit. */
 #include <math.h>
 #include <stdlib.h>
