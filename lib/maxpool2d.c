@@ -105,12 +105,13 @@ void dn_maxpool2d_forward(float *out, int32_t *argmax, const float *in, int n, i
     }
 }
 
-/* din = dout routed to the argmax positions; with in (the pooled input)
- * not NULL, only to positions whose input is not <= 0: the backward pass
- * of a relu before the pool, done on the way (dn_relu_mask's rule; the
- * fused relu's output is never NaN, so NaN inputs do not arise). */
-static void route_gradient(float *din, const float *dout, const int32_t *argmax, const float *in,
-                           int n, int c, int h, int w, int kernel, int stride)
+/* din = dout routed to the argmax positions; with pooled (the forward
+ * pass's output) not NULL, only where it is not <= 0, that is where the
+ * winning input is not: the backward pass of a relu before the pool, done on
+ * the way (dn_relu_mask's rule), reading the small pooled output instead of
+ * the input at scattered places. */
+static void route_gradient(float *din, const float *dout, const int32_t *argmax,
+                           const float *pooled, int n, int c, int h, int w, int kernel, int stride)
 {
     const int oh = (h - kernel) / stride + 1, ow = (w - kernel) / stride + 1;
     const long planes = (long)n * c;
@@ -120,10 +121,10 @@ static void route_gradient(float *din, const float *dout, const int32_t *argmax,
         memset(dst, 0, (size_t)h * w * sizeof *dst);
         const float *g = dout + plane * oh * ow;
         const int32_t *arg = argmax + plane * oh * ow;
-        if (in) {
-            const float *src = in + plane * h * w;
+        if (pooled) {
+            const float *max = pooled + plane * oh * ow;
             for (int i = 0; i < oh * ow; i++)
-                if (!(src[arg[i]] <= 0.0f))
+                if (!(max[i] <= 0.0f))
                     dst[arg[i]] += g[i];
         } else {
             for (int i = 0; i < oh * ow; i++)
@@ -177,14 +178,13 @@ static void pool_forward(dn_layer *layer, float *out, const float *in, int n, bo
 static void pool_backward(dn_layer *layer, float *din, float *dout, const float *in,
                           const float *out, int n)
 {
-    (void)out;
     if (din && layer->argmax_stale) {
         dn_maxpool2d_forward(NULL, layer->argmax, in, n, layer->in_shape[0], layer->in_shape[1],
                              layer->in_shape[2], layer->kernel_h, layer->stride);
         layer->argmax_stale = false;
     }
     if (din)
-        route_gradient(din, dout, layer->argmax, layer->relu_before ? in : NULL, n,
+        route_gradient(din, dout, layer->argmax, layer->relu_before ? out : NULL, n,
                        layer->in_shape[0], layer->in_shape[1], layer->in_shape[2],
                        layer->kernel_h, layer->stride);
 }
