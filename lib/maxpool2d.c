@@ -105,6 +105,55 @@ void dn_maxpool2d_forward(float *out, int32_t *argmax, const float *in, int n, i
     }
 }
 
+/* The 2x2, stride 2 case of route_gradient for one plane: every input
+ * element is written once (the window's winner gets the gradient, the other
+ * three 0; a last odd row or column, in no window, 0), 4 windows at a time,
+ * instead of clearing the whole plane and then scattering. */
+static void route_2x2(float *dst, const float *g, const int32_t *arg, const float *pooled, int h,
+                      int w)
+{
+    const int oh = h / 2, ow = w / 2;
+    for (int y = 0; y < oh; y++) {
+        float *top = dst + (size_t)2 * y * w, *bottom = top + w;
+        int x = 0;
+        for (; x + 4 <= ow; x += 4) {
+            dn_pool_v grad = pool_load(g + y * ow + x);
+            dn_pool_vi at, base = 2 * y * w + 2 * x + (dn_pool_vi){0, 2, 4, 6};
+            memcpy(&at, arg + y * ow + x, sizeof at);
+            if (pooled) { /* !(max <= 0) */
+                dn_pool_v max = pool_load(pooled + y * ow + x);
+                grad = (dn_pool_v)((dn_pool_vi)grad & ~(max <= 0.0f));
+            }
+            dn_pool_vi off = at - base; /* 0, 1, w or w + 1 */
+            dn_pool_vi bits = (dn_pool_vi)grad;
+            dn_pool_v t0 = (dn_pool_v)(bits & (off == 0)), t1 = (dn_pool_v)(bits & (off == 1));
+            dn_pool_v b0 = (dn_pool_v)(bits & (off == w)), b1 = (dn_pool_v)(bits & (off == w + 1));
+            dn_pool_v lo = __builtin_shufflevector(t0, t1, 0, 4, 1, 5);
+            dn_pool_v hi = __builtin_shufflevector(t0, t1, 2, 6, 3, 7);
+            memcpy(top + 2 * x, &lo, sizeof lo);
+            memcpy(top + 2 * x + 4, &hi, sizeof hi);
+            lo = __builtin_shufflevector(b0, b1, 0, 4, 1, 5);
+            hi = __builtin_shufflevector(b0, b1, 2, 6, 3, 7);
+            memcpy(bottom + 2 * x, &lo, sizeof lo);
+            memcpy(bottom + 2 * x + 4, &hi, sizeof hi);
+        }
+        for (; x < ow; x++) {
+            float grad = pooled && pooled[y * ow + x] <= 0.0f ? 0.0f : g[y * ow + x];
+            int off = arg[y * ow + x] - (2 * y * w + 2 * x);
+            top[2 * x] = off == 0 ? grad : 0.0f;
+            top[2 * x + 1] = off == 1 ? grad : 0.0f;
+            bottom[2 * x] = off == w ? grad : 0.0f;
+            bottom[2 * x + 1] = off == w + 1 ? grad : 0.0f;
+        }
+        if (w % 2) {
+            top[w - 1] = 0.0f;
+            bottom[w - 1] = 0.0f;
+        }
+    }
+    if (h % 2)
+        memset(dst + (size_t)(h - 1) * w, 0, (size_t)w * sizeof *dst);
+}
+
 /* din = dout routed to the argmax positions; with pooled (the forward
  * pass's output) not NULL, only where it is not <= 0, that is where the
  * winning input is not: the backward pass of a relu before the pool, done on
@@ -118,9 +167,13 @@ static void route_gradient(float *din, const float *dout, const int32_t *argmax,
 #pragma omp parallel for schedule(static) if (planes * h * w > 32768)
     for (long plane = 0; plane < planes; plane++) {
         float *dst = din + plane * h * w;
-        memset(dst, 0, (size_t)h * w * sizeof *dst);
         const float *g = dout + plane * oh * ow;
         const int32_t *arg = argmax + plane * oh * ow;
+        if (kernel == 2 && stride == 2) {
+            route_2x2(dst, g, arg, pooled ? pooled + plane * oh * ow : NULL, h, w);
+            continue;
+        }
+        memset(dst, 0, (size_t)h * w * sizeof *dst);
         if (pooled) {
             const float *max = pooled + plane * oh * ow;
             for (int i = 0; i < oh * ow; i++)

@@ -76,6 +76,8 @@ static void check_shape(dn_rng *rng, int n, int c, int h, int w, int kernel, int
     free(values);
     free(positions);
 
+    for (size_t e = 0; e < in_size; e++)
+        din[e] = NAN; /* every element must be written */
     dn_maxpool2d_backward(din, dout, arg, n, c, h, w, kernel, stride);
     float *routed = calloc(in_size, sizeof *routed);
     for (size_t p = 0; p < planes; p++)
