@@ -158,10 +158,12 @@ void dn_conv2d_forward(float *out, const float *in, const float *weight, const f
     forward(out, in, weight, bias, workspace, d, relu, false);
 }
 
-/* The backward pass; weights_ready as for forward. */
+/* The backward pass; weights_ready as for forward; with relu_input, din
+ * is also 0 where in is not > 0 (the backward pass of the relu that made
+ * in, done while din is in cache). */
 static void backward(float *din, float *dweight, float *dbias, const float *dout, const float *in,
                      const float *weight, float *workspace, const dn_conv2d_dims *d,
-                     bool weights_ready)
+                     bool weights_ready, bool relu_input)
 {
     const int K = (int)patch_rows(d), P = (int)positions(d), OC = d->out_c;
     const size_t in_stride = (size_t)d->in_c * d->in_h * d->in_w, out_stride = (size_t)OC * P;
@@ -191,7 +193,7 @@ static void backward(float *din, float *dweight, float *dbias, const float *dout
         if (winograd) {
             dn_winograd_backward(partial, din ? din + begin * in_stride : NULL,
                                  dout + begin * out_stride, in + begin * in_stride, u, col, d,
-                                 end - begin);
+                                 end - begin, relu_input);
             continue;
         }
         for (int b = begin; b < end; b++) {
@@ -204,6 +206,8 @@ static void backward(float *din, float *dweight, float *dbias, const float *dout
                 /* dcol (K x P) = weight^T (K x OC) * dout_b (OC x P), reusing col */
                 dn_sgemm(true, false, K, P, OC, 1.0f, weight, K, g, P, 0.0f, col, P);
                 dn_col2im(din + b * in_stride, col, d);
+                if (relu_input)
+                    dn_relu_mask(din + b * in_stride, in + b * in_stride, in_stride);
             }
         }
     }
@@ -229,7 +233,7 @@ void dn_conv2d_backward(float *din, float *dweight, float *dbias, const float *d
                         const float *in, const float *weight, float *workspace,
                         const dn_conv2d_dims *d)
 {
-    backward(din, dweight, dbias, dout, in, weight, workspace, d, false);
+    backward(din, dweight, dbias, dout, in, weight, workspace, d, false, false);
 }
 
 /* ---- the layer ---- */
@@ -319,7 +323,7 @@ static void conv_backward(dn_layer *layer, float *din, float *dout, const float 
         dn_relu_mask(dout, out, (size_t)n * dn_sample_size(layer->out_shape));
     bool ready = din && transformed_weights_ready(layer, &d);
     backward(din, layer->dweight, layer->dbias, dout, in, layer->weight, layer->workspace, &d,
-             ready);
+             ready, layer->relu_before);
 }
 
 const dn_layer_ops dn_conv2d_layer_ops = {

@@ -61,10 +61,10 @@ struct dn_layer {
      * its buffers like a view and never calls it. */
     bool fuse_relu;
     bool folded;
-    /* A fused relu followed by a max-pool: the max-pool's backward pass
-     * routes no gradient to non-positive inputs (relu_by_next on the layer,
-     * relu_before on the max-pool), which is the relu's backward pass, so
-     * the layer skips its own. */
+    /* A fused relu followed by a max-pool or a conv: that layer's backward
+     * pass zeroes the gradient of non-positive inputs on the way
+     * (relu_before), which is the relu's backward pass, so the layer with
+     * the relu skips its own (relu_by_next). */
     bool relu_by_next;
     bool relu_before;
 

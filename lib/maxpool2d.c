@@ -120,9 +120,9 @@ static void route_2x2(float *dst, const float *g, const int32_t *arg, const floa
             dn_pool_v grad = pool_load(g + y * ow + x);
             dn_pool_vi at, base = 2 * y * w + 2 * x + (dn_pool_vi){0, 2, 4, 6};
             memcpy(&at, arg + y * ow + x, sizeof at);
-            if (pooled) { /* !(max <= 0) */
+            if (pooled) { /* max > 0 ? grad : 0 */
                 dn_pool_v max = pool_load(pooled + y * ow + x);
-                grad = (dn_pool_v)((dn_pool_vi)grad & ~(max <= 0.0f));
+                grad = (dn_pool_v)((dn_pool_vi)grad & (max > 0.0f));
             }
             dn_pool_vi off = at - base; /* 0, 1, w or w + 1 */
             dn_pool_vi bits = (dn_pool_vi)grad;
@@ -138,7 +138,7 @@ static void route_2x2(float *dst, const float *g, const int32_t *arg, const floa
             memcpy(bottom + 2 * x + 4, &hi, sizeof hi);
         }
         for (; x < ow; x++) {
-            float grad = pooled && pooled[y * ow + x] <= 0.0f ? 0.0f : g[y * ow + x];
+            float grad = !pooled || pooled[y * ow + x] > 0.0f ? g[y * ow + x] : 0.0f;
             int off = arg[y * ow + x] - (2 * y * w + 2 * x);
             top[2 * x] = off == 0 ? grad : 0.0f;
             top[2 * x + 1] = off == 1 ? grad : 0.0f;
@@ -155,10 +155,10 @@ static void route_2x2(float *dst, const float *g, const int32_t *arg, const floa
 }
 
 /* din = dout routed to the argmax positions; with pooled (the forward
- * pass's output) not NULL, only where it is not <= 0, that is where the
- * winning input is not: the backward pass of a relu before the pool, done on
- * the way (dn_relu_mask's rule), reading the small pooled output instead of
- * the input at scattered places. */
+ * pass's output) not NULL, only where it is > 0, that is where the winning
+ * input is: the backward pass of a relu before the pool (dn_relu_mask's
+ * rule), done on the way, reading the small pooled output instead of the
+ * input at scattered places. */
 static void route_gradient(float *din, const float *dout, const int32_t *argmax,
                            const float *pooled, int n, int c, int h, int w, int kernel, int stride)
 {
@@ -177,7 +177,7 @@ static void route_gradient(float *din, const float *dout, const int32_t *argmax,
         if (pooled) {
             const float *max = pooled + plane * oh * ow;
             for (int i = 0; i < oh * ow; i++)
-                if (!(max[i] <= 0.0f))
+                if (max[i] > 0.0f)
                     dst[arg[i]] += g[i];
         } else {
             for (int i = 0; i < oh * ow; i++)

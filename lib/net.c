@@ -86,7 +86,10 @@ static dn_status configure_layers(dn_net *net)
             next->ops == &dn_relu_layer_ops) {
             layer->fuse_relu = true;
             next->folded = true;
-            if (i + 2 < net->layer_count && net->layers[i + 2].ops == &dn_maxpool2d_layer_ops) {
+            /* a max-pool or a conv after the relu does its backward pass
+             * on the way (maxpool2d.c, conv2d.c) */
+            const dn_layer_ops *after = i + 2 < net->layer_count ? net->layers[i + 2].ops : NULL;
+            if (after == &dn_maxpool2d_layer_ops || after == &dn_conv2d_layer_ops) {
                 layer->relu_by_next = true;
                 net->layers[i + 2].relu_before = true;
             }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "gemm.h"
+#include "internal.h"
 #include "winograd.h"
 
 /* Tiles per block, roughly: a block is this many tiles' worth of whole
@@ -557,7 +558,8 @@ size_t dn_winograd_gradient_floats(const dn_conv2d_dims *d)
 }
 
 void dn_winograd_backward(float *grad, float *din, const float *dout, const float *in,
-                          const float *u, float *scratch, const dn_conv2d_dims *d, int images)
+                          const float *u, float *scratch, const dn_conv2d_dims *d, int images,
+                          bool relu_input)
 {
     const wino_shape s = forward_shape(d);
     const size_t width = block_width(&s), tiles = (size_t)s.th * s.tw;
@@ -607,8 +609,10 @@ void dn_winograd_backward(float *grad, float *din, const float *dout, const floa
                 for (int ty = 0; ty < s.th; ty++)
                     add_input_gradient_row(pad_din + (size_t)(OUT * ty) * OUT * s.lane, s.lane,
                                            x + (size_t)ty * s.tw, width, s.tw, s.twv);
-                unpad_plane(din + ((size_t)image * s.cin + c) * in_plane, line, pad_din, rows,
-                            s.lane, s.h, s.w, s.pad, s.pad);
+                float *plane = din + ((size_t)image * s.cin + c) * in_plane;
+                unpad_plane(plane, line, pad_din, rows, s.lane, s.h, s.w, s.pad, s.pad);
+                if (relu_input) /* while the plane is still in cache */
+                    dn_relu_mask(plane, in + ((size_t)image * s.cin + c) * in_plane, in_plane);
             }
     }
 }

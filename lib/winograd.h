@@ -59,9 +59,12 @@ size_t dn_winograd_gradient_floats(const dn_conv2d_dims *d);
  * grad [36][OC][C] = the weight gradient in the transform domain
  * (overwritten; sums of several calls become the kernels' gradient with
  * dn_winograd_weight_gradient) and, unless din is NULL, din (images,C,H,W)
- * = the input gradient (overwritten); u from dn_winograd_weight_forward. */
+ * = the input gradient (overwritten), with relu_input 0 where in is not
+ * > 0 (the backward pass of the relu that made in); u from
+ * dn_winograd_weight_forward. */
 void dn_winograd_backward(float *grad, float *din, const float *dout, const float *in,
-                          const float *u, float *scratch, const dn_conv2d_dims *d, int images);
+                          const float *u, float *scratch, const dn_conv2d_dims *d, int images,
+                          bool relu_input);
 
 /* dweight (OC,C,3,3) += G^T grad[o,c] G, grad from dn_winograd_backward. */
 void dn_winograd_weight_gradient(float *dweight, const float *grad, const dn_conv2d_dims *d);

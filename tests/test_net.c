@@ -283,14 +283,12 @@ static void test_changed_weights(void)
     dn_net_free(kept);
 }
 
-/* A relu fused into a conv before a max-pool has its backward pass done by
- * the pool (which routes nothing to non-positive inputs); with a layer in
- * between (dropout 0, an exact identity) the conv masks its gradient
- * itself. Both must give the same gradients, bit for bit. */
-static void test_relu_through_pool(void)
+/* A relu fused into a layer before a max-pool or a conv has its backward
+ * pass done by that next layer on the way; with a layer in between
+ * (dropout 0, an exact identity) the layer with the relu does it itself.
+ * Both must give the same gradients, bit for bit. */
+static void check_relu_done_by_next(const char *fused, const char *apart, int side)
 {
-    const char *fused = "input 1x12x12; conv 4 3; relu; maxpool 2; flatten; linear 3";
-    const char *apart = "input 1x12x12; conv 4 3; relu; dropout 0; maxpool 2; flatten; linear 3";
     dn_net *a, *b;
     CHECK_OK(dn_net_new(&a, fused, 8));
     CHECK_OK(dn_net_new(&b, apart, 8));
@@ -300,11 +298,11 @@ static void test_relu_through_pool(void)
         return;
     }
     enum { N = 4 };
-    static float input[N * 144];
+    static float input[N * 16 * 16];
     uint8_t labels[N] = {0, 1, 2, 1};
     dn_rng rng;
     dn_rng_seed(&rng, 31);
-    dn_test_fill_uniform(&rng, input, N * 144, -1, 1);
+    dn_test_fill_uniform(&rng, input, (size_t)N * side * side, -1, 1);
     size_t count = dn_net_param_count(a);
     CHECK(count == dn_net_param_count(b), "same parameters");
     memcpy(dn_net_params(b), dn_net_params(a), count * sizeof(float));
@@ -315,9 +313,25 @@ static void test_relu_through_pool(void)
     CHECK_OK(dn_net_forward(b, input, N, true));
     CHECK_OK(dn_net_backward(b, labels, NULL, NULL));
     CHECK(!memcmp(dn_net_grads(a), dn_net_grads(b), count * sizeof(float)),
-          "relu undone by the max-pool: the same gradients as undone by the conv");
+          "%s: the same gradients as with the relu undone before the next layer", fused);
     dn_net_free(a);
     dn_net_free(b);
+}
+
+static void test_relu_done_by_next(void)
+{
+    check_relu_done_by_next("input 1x12x12; conv 4 3; relu; maxpool 2; flatten; linear 3",
+                            "input 1x12x12; conv 4 3; relu; dropout 0; maxpool 2; flatten; linear 3",
+                            12);
+    /* the next conv by Winograd (8 channels in and out) and by im2col + GEMM */
+    check_relu_done_by_next(
+        "input 1x16x16; conv 8 3; relu; conv 8 3 pad=1; relu; conv 8 3; flatten; linear 3",
+        "input 1x16x16; conv 8 3; relu; dropout 0; conv 8 3 pad=1; relu; dropout 0; conv 8 3; "
+        "flatten; linear 3",
+        16);
+    check_relu_done_by_next("input 1x16x16; conv 4 3; relu; conv 5 3; flatten; linear 3",
+                            "input 1x16x16; conv 4 3; relu; dropout 0; conv 5 3; flatten; linear 3",
+                            16);
 }
 
 static void test_thread_determinism(const char *spec)
@@ -414,7 +428,7 @@ int main(void)
     test_batch_independence();
     test_backward_after_evaluation();
     test_changed_weights();
-    test_relu_through_pool();
+    test_relu_done_by_next();
     test_thread_determinism("cnn");
     test_thread_determinism("cnn-dropout");
     test_thread_determinism("mlp");
