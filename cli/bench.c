@@ -107,17 +107,17 @@ int bench_training(dn_net *net, int batch, int threads, int steps)
     double peak = bench_peak_gflops(threads);
 
     double start = 0, optimizer_seconds = 0;
+    dn_net_zero_grad(net); /* then each optimizer step clears them for the next */
     for (int step = -3; step < steps; step++) {
         if (step == 0) {
             dn_net_reset_profile(net);
             dn_net_set_profiling(net, true);
             start = dn_seconds();
         }
-        dn_net_zero_grad(net);
         dn_net_forward(net, images, batch, true);
         dn_net_backward(net, labels, NULL, NULL);
         double before = dn_seconds();
-        dn_optim_step(opt, dn_net_params(net), dn_net_grads(net), 1e-4f);
+        dn_optim_step_clear(opt, dn_net_params(net), dn_net_grads(net), 1e-4f);
         if (step >= 0)
             optimizer_seconds += dn_seconds() - before;
     }

@@ -61,7 +61,10 @@ void dn_optim_free(dn_optim *opt)
     free(opt);
 }
 
-static void sgd_step(dn_optim *opt, float *restrict params, const float *restrict grads, float lr)
+/* The updates read grads and, with clear, set them to 0 on the way (a
+ * constant where they are inlined, so each caller gets its own loop). */
+static inline __attribute__((always_inline)) void
+sgd_step(dn_optim *opt, float *restrict params, float *restrict grads, float lr, bool clear)
 {
     const float momentum = opt->config.momentum, wd = opt->config.weight_decay;
     const bool nesterov = opt->config.nesterov, first = opt->steps == 0;
@@ -69,6 +72,8 @@ static void sgd_step(dn_optim *opt, float *restrict params, const float *restric
 #pragma omp parallel for schedule(static) if (opt->count > 65536)
     for (size_t i = 0; i < opt->count; i++) {
         float g = grads[i] + wd * params[i];
+        if (clear)
+            grads[i] = 0.0f;
         if (buf) {
             buf[i] = first ? g : momentum * buf[i] + g;
             g = nesterov ? g + momentum * buf[i] : buf[i];
@@ -77,7 +82,8 @@ static void sgd_step(dn_optim *opt, float *restrict params, const float *restric
     }
 }
 
-static void adam_step(dn_optim *opt, float *restrict params, const float *restrict grads, float lr)
+static inline __attribute__((always_inline)) void
+adam_step(dn_optim *opt, float *restrict params, float *restrict grads, float lr, bool clear)
 {
     const float beta1 = opt->config.beta1, beta2 = opt->config.beta2, eps = opt->config.eps;
     const float wd = opt->config.weight_decay;
@@ -89,6 +95,8 @@ static void adam_step(dn_optim *opt, float *restrict params, const float *restri
 #pragma omp parallel for schedule(static) if (count > 65536)
     for (size_t i = 0; i < count; i++) {
         float g = grads[i] + wd * params[i];
+        if (clear)
+            grads[i] = 0.0f;
         m[i] = beta1 * m[i] + (1.0f - beta1) * g;
         v[i] = beta2 * v[i] + (1.0f - beta2) * g * g;
         params[i] -= step_size * m[i] / (sqrtf(v[i]) / sqrt_correction2 + eps);
@@ -97,10 +105,20 @@ static void adam_step(dn_optim *opt, float *restrict params, const float *restri
 
 void dn_optim_step(dn_optim *opt, float *params, const float *grads, float lr)
 {
+    float *unchanged = (float *)grads; /* only written with clear, which this is not */
     if (opt->config.kind == DN_OPTIM_ADAM)
-        adam_step(opt, params, grads, lr);
+        adam_step(opt, params, unchanged, lr, false);
     else
-        sgd_step(opt, params, grads, lr);
+        sgd_step(opt, params, unchanged, lr, false);
+    opt->steps++;
+}
+
+void dn_optim_step_clear(dn_optim *opt, float *params, float *grads, float lr)
+{
+    if (opt->config.kind == DN_OPTIM_ADAM)
+        adam_step(opt, params, grads, lr, true);
+    else
+        sgd_step(opt, params, grads, lr, true);
     opt->steps++;
 }
 

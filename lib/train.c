@@ -61,6 +61,7 @@ dn_status dn_train_epoch(dn_net *net, dn_optim *opt, const dn_dataset *data,
     double start = dn_seconds(), loss_sum = 0;
     long correct_sum = 0;
     int done = 0;
+    dn_net_zero_grad(net); /* then each optimizer step clears them for the next */
     while (done < total && status == DN_OK) {
         int n = total - done < batch ? total - done : batch;
         /* Each sample's distortion has its own generator, seeded by its
@@ -84,7 +85,6 @@ dn_status dn_train_epoch(dn_net *net, dn_optim *opt, const dn_dataset *data,
         }
         float loss;
         int correct;
-        dn_net_zero_grad(net);
         status = dn_net_forward(net, images, n, true);
         if (status == DN_OK)
             status = dn_net_backward(net, labels, &loss, &correct);
@@ -92,7 +92,7 @@ dn_status dn_train_epoch(dn_net *net, dn_optim *opt, const dn_dataset *data,
             break;
         float lr = config->lr_at ? config->lr_at(config->lr_user, epoch, (double)done / total)
                                  : config->lr;
-        dn_optim_step(opt, dn_net_params(net), dn_net_grads(net), lr);
+        dn_optim_step_clear(opt, dn_net_params(net), dn_net_grads(net), lr);
         loss_sum += (double)loss * n;
         correct_sum += correct;
         done += n;

@@ -1,6 +1,8 @@
 /* test_optim.c - SGD and Adam steps: hand-computed cases, four steps against
- * torch.optim on the same gradients, and the step-decay schedule. */
+ * torch.optim on the same gradients, the clearing variant against the plain
+ * one, and the step-decay schedule. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "digitnet/optim.h"
@@ -120,9 +122,55 @@ static void test_schedule(void)
     close_to("cosine, no warm-up", dn_lr_cosine(0.1f, 0.0f, 0.0f, 0.0), 0.1);
 }
 
+/* dn_optim_step_clear: the same parameters and state as dn_optim_step, bit
+ * for bit, over several steps, and the gradients left at 0. */
+static void test_step_clear(void)
+{
+    enum { COUNT = 70001, STEPS = 3 }; /* past the size that goes parallel */
+    const dn_optim_kind kinds[] = {DN_OPTIM_ADAM, DN_OPTIM_SGD};
+    float *p1 = malloc(COUNT * sizeof *p1), *p2 = malloc(COUNT * sizeof *p2);
+    float *g1 = malloc(COUNT * sizeof *g1), *g2 = malloc(COUNT * sizeof *g2);
+    for (int k = 0; k < 2; k++) {
+        dn_optim_config config = dn_optim_defaults(kinds[k]);
+        config.weight_decay = 0.01f;
+        if (kinds[k] == DN_OPTIM_SGD)
+            config.momentum = 0.9f;
+        dn_optim *plain, *clearing;
+        CHECK_OK(dn_optim_new(&plain, &config, COUNT));
+        CHECK_OK(dn_optim_new(&clearing, &config, COUNT));
+        dn_rng rng;
+        dn_rng_seed(&rng, 77);
+        dn_test_fill_uniform(&rng, p1, COUNT, -1, 1);
+        memcpy(p2, p1, COUNT * sizeof *p1);
+        bool cleared = true;
+        for (int step = 0; step < STEPS; step++) {
+            dn_test_fill_uniform(&rng, g1, COUNT, -1, 1);
+            memcpy(g2, g1, COUNT * sizeof *g1);
+            dn_optim_step(plain, p1, g1, 0.01f);
+            dn_optim_step_clear(clearing, p2, g2, 0.01f);
+            for (size_t i = 0; i < COUNT; i++)
+                cleared = cleared && g2[i] == 0.0f;
+        }
+        bool same = !memcmp(p1, p2, COUNT * sizeof *p1);
+        for (int s = 0; s < dn_optim_state_count(plain); s++)
+            same = same && !memcmp(dn_optim_state(plain, s, NULL),
+                                   dn_optim_state(clearing, s, NULL), COUNT * sizeof(float));
+        CHECK(same, "%s: step_clear updates like step", k == 0 ? "adam" : "sgd");
+        CHECK(cleared, "%s: step_clear leaves the gradients at 0", k == 0 ? "adam" : "sgd");
+        CHECK(dn_optim_steps(clearing) == STEPS, "steps counted");
+        dn_optim_free(plain);
+        dn_optim_free(clearing);
+    }
+    free(p1);
+    free(p2);
+    free(g1);
+    free(g2);
+}
+
 int main(void)
 {
     test_hand_computed();
+    test_step_clear();
     test_against_torch();
     test_schedule();
     return dn_test_finish();

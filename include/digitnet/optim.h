@@ -46,6 +46,11 @@ void dn_optim_free(dn_optim *opt);
 /* One update of params from grads with learning rate lr. */
 void dn_optim_step(dn_optim *opt, float *params, const float *grads, float lr);
 
+/* The same update, setting grads to 0 on the way: the next step's
+ * gradients then accumulate from zero without a separate pass over them
+ * (dn_net_zero_grad), which for a large model is a pass over megabytes. */
+void dn_optim_step_clear(dn_optim *opt, float *params, float *grads, float lr);
+
 /* Steps taken so far (Adam's t); settable when resuming from a checkpoint. */
 long dn_optim_steps(const dn_optim *opt);
 void dn_optim_set_steps(dn_optim *opt, long steps);
