@@ -110,12 +110,16 @@ size_t dn_conv2d_workspace_size(const dn_conv2d_dims *d)
 }
 
 /* The forward pass; with weights_ready, Winograd's transformed weights are
- * already at the start of the workspace (the layer keeps them). */
-static void forward(float *out, const float *in, const float *weight, const float *bias,
-                    float *workspace, const dn_conv2d_dims *d, bool relu, bool weights_ready)
+ * already at the start of the workspace (the layer keeps them); with
+ * argmax not NULL (Winograd and relu only), out is the 2x2 max-pool of the
+ * output and argmax its winners (dn_winograd_forward_pooled). */
+static void forward(float *out, int32_t *argmax, const float *in, const float *weight,
+                    const float *bias, float *workspace, const dn_conv2d_dims *d, bool relu,
+                    bool weights_ready)
 {
     const int K = (int)patch_rows(d), P = (int)positions(d), OC = d->out_c;
     const size_t in_stride = (size_t)d->in_c * d->in_h * d->in_w, out_stride = (size_t)OC * P;
+    const size_t pooled_stride = out_stride / 4;
     const int chunks = chunk_count(d->n);
     if (use_winograd(d)) {
         const float *u = workspace;
@@ -125,8 +129,13 @@ static void forward(float *out, const float *in, const float *weight, const floa
         for (int chunk = 0; chunk < chunks; chunk++) {
             int begin, end;
             chunk_range(d->n, chunks, chunk, &begin, &end);
-            dn_winograd_forward(out + begin * out_stride, in + begin * in_stride, u, bias,
-                                thread_scratch(workspace, d), d, end - begin, relu);
+            if (argmax)
+                dn_winograd_forward_pooled(out + begin * pooled_stride,
+                                           argmax + begin * pooled_stride, in + begin * in_stride,
+                                           u, bias, thread_scratch(workspace, d), d, end - begin);
+            else
+                dn_winograd_forward(out + begin * out_stride, in + begin * in_stride, u, bias,
+                                    thread_scratch(workspace, d), d, end - begin, relu);
         }
         return;
     }
@@ -155,21 +164,32 @@ static void forward(float *out, const float *in, const float *weight, const floa
 void dn_conv2d_forward(float *out, const float *in, const float *weight, const float *bias,
                        float *workspace, const dn_conv2d_dims *d, bool relu)
 {
-    forward(out, in, weight, bias, workspace, d, relu, false);
+    forward(out, NULL, in, weight, bias, workspace, d, relu, false);
 }
+
+/* A forward pass with the pool fused in, for the backward pass: its pooled
+ * output and winners, and room for n x OC bias sums. */
+typedef struct conv_pooled {
+    const float *pooled;
+    const int32_t *argmax;
+    float *bias_sums;
+} conv_pooled;
 
 /* The backward pass; weights_ready as for forward; with relu_input, din
  * is also 0 where in is not > 0 (the backward pass of the relu that made
- * in, done while din is in cache). */
+ * in, done while din is in cache). With pooled not NULL, dout is the
+ * gradient of the pooled output of such a forward pass (the relu and the
+ * pool undone on the way, dbias summed as from the full gradient). */
 static void backward(float *din, float *dweight, float *dbias, const float *dout, const float *in,
                      const float *weight, float *workspace, const dn_conv2d_dims *d,
-                     bool weights_ready, bool relu_input)
+                     bool weights_ready, bool relu_input, const conv_pooled *pooled)
 {
     const int K = (int)patch_rows(d), P = (int)positions(d), OC = d->out_c;
     const size_t in_stride = (size_t)d->in_c * d->in_h * d->in_w, out_stride = (size_t)OC * P;
+    const size_t pooled_stride = out_stride / 4;
     const int chunks = chunk_count(d->n);
 
-    if (dbias) {
+    if (dbias && !pooled) {
 #pragma omp parallel for schedule(static) if ((long)OC * P * d->n > 65536)
         for (int oc = 0; oc < OC; oc++) {
             float sum = 0.0f;
@@ -190,10 +210,21 @@ static void backward(float *din, float *dweight, float *dbias, const float *dout
         float *partial = chunk_partial(workspace, d, chunk);
         int begin, end;
         chunk_range(d->n, chunks, chunk, &begin, &end);
+        if (winograd && pooled) {
+            dn_winograd_pool pool = {
+                .grad = dout + begin * pooled_stride,
+                .pooled = pooled->pooled + begin * pooled_stride,
+                .argmax = pooled->argmax + begin * pooled_stride,
+                .bias_sums = dbias ? pooled->bias_sums + (size_t)begin * OC : NULL,
+            };
+            dn_winograd_backward(partial, din ? din + begin * in_stride : NULL, NULL,
+                                 in + begin * in_stride, u, col, d, end - begin, relu_input, &pool);
+            continue;
+        }
         if (winograd) {
             dn_winograd_backward(partial, din ? din + begin * in_stride : NULL,
                                  dout + begin * out_stride, in + begin * in_stride, u, col, d,
-                                 end - begin, relu_input);
+                                 end - begin, relu_input, NULL);
             continue;
         }
         for (int b = begin; b < end; b++) {
@@ -227,13 +258,20 @@ static void backward(float *din, float *dweight, float *dbias, const float *dout
     }
     if (winograd)
         dn_winograd_weight_gradient(dweight, partials, d);
+    if (dbias && pooled) /* in the order the unpooled sums take above */
+        for (int oc = 0; oc < OC; oc++) {
+            float sum = 0.0f;
+            for (int b = 0; b < d->n; b++)
+                sum += pooled->bias_sums[(size_t)b * OC + oc];
+            dbias[oc] += sum;
+        }
 }
 
 void dn_conv2d_backward(float *din, float *dweight, float *dbias, const float *dout,
                         const float *in, const float *weight, float *workspace,
                         const dn_conv2d_dims *d)
 {
-    backward(din, dweight, dbias, dout, in, weight, workspace, d, false, false);
+    backward(din, dweight, dbias, dout, in, weight, workspace, d, false, false, NULL);
 }
 
 /* ---- the layer ---- */
@@ -275,16 +313,26 @@ static dn_status conv_reserve(dn_layer *layer, int batch)
     dn_conv2d_dims d = layer_dims(layer, batch);
     float *workspace = dn_alloc(dn_conv2d_workspace_size(&d) * sizeof(float));
     float *kernels = use_winograd(&d) ? dn_alloc(layer->params[0].size * sizeof(float)) : NULL;
-    if (!workspace || (use_winograd(&d) && !kernels)) {
+    /* with the pool fused in: the winners, and the bias sums of each image */
+    size_t pooled = layer->fuse_pool ? (size_t)batch * dn_sample_size(layer->out_shape) / 4 : 0;
+    int32_t *argmax = pooled ? dn_alloc(pooled * sizeof *argmax) : NULL;
+    float *sums = pooled ? dn_alloc((size_t)batch * d.out_c * sizeof *sums) : NULL;
+    if (!workspace || (use_winograd(&d) && !kernels) || (pooled && (!argmax || !sums))) {
         dn_free(workspace);
         dn_free(kernels);
+        dn_free(argmax);
+        dn_free(sums);
         return dn_fail(DN_ERR_NOMEM, "%s: cannot allocate the convolution workspace", layer->name);
     }
     dn_free(layer->workspace);
     dn_free(layer->transformed_from);
+    dn_free(layer->argmax);
+    dn_free(layer->mask);
     layer->workspace = workspace;
     layer->transformed_from = kernels;
     layer->transformed_valid = false;
+    layer->argmax = argmax;
+    layer->mask = sums;
     return DN_OK;
 }
 
@@ -312,18 +360,33 @@ static void conv_forward(dn_layer *layer, float *out, const float *in, int n, bo
     (void)rng;
     dn_conv2d_dims d = layer_dims(layer, n);
     bool ready = transformed_weights_ready(layer, &d);
-    forward(out, in, layer->weight, layer->bias, layer->workspace, &d, layer->fuse_relu, ready);
+    forward(out, layer->fuse_pool ? layer->argmax : NULL, in, layer->weight, layer->bias,
+            layer->workspace, &d, layer->fuse_relu, ready);
 }
 
 static void conv_backward(dn_layer *layer, float *din, float *dout, const float *in,
                           const float *out, int n)
 {
     dn_conv2d_dims d = layer_dims(layer, n);
-    if (layer->fuse_relu && !layer->relu_by_next)
+    if (layer->fuse_relu && !layer->relu_by_next && !layer->fuse_pool)
         dn_relu_mask(dout, out, (size_t)n * dn_sample_size(layer->out_shape));
     bool ready = din && transformed_weights_ready(layer, &d);
+    conv_pooled pooled = {.pooled = out, .argmax = layer->argmax, .bias_sums = layer->mask};
     backward(din, layer->dweight, layer->dbias, dout, in, layer->weight, layer->workspace, &d,
-             ready, layer->relu_before);
+             ready, layer->relu_before, layer->fuse_pool ? &pooled : NULL);
+}
+
+/* The relu and a 2x2, stride-2 max-pool after it can be computed in the
+ * output transform of a Winograd convolution whose output sides are even:
+ * conv2's output (9.4 MB at batch 64) is then never written nor read back. */
+static bool conv_absorb_pool(dn_layer *layer, const dn_layer *pool)
+{
+    dn_conv2d_dims d = layer_dims(layer, 1);
+    if (!layer->fuse_relu || !use_winograd(&d) || pool->kernel_h != 2 || pool->stride != 2 ||
+        d.out_h % 2 || d.out_w % 2)
+        return false;
+    layer->fuse_pool = true;
+    return true;
 }
 
 const dn_layer_ops dn_conv2d_layer_ops = {
@@ -332,4 +395,5 @@ const dn_layer_ops dn_conv2d_layer_ops = {
     .reserve = conv_reserve,
     .forward = conv_forward,
     .backward = conv_backward,
+    .absorb_pool = conv_absorb_pool,
 };

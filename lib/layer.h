@@ -43,6 +43,10 @@ typedef struct dn_layer_ops {
      * overwritten (a folded relu masks it in place). */
     void (*backward)(dn_layer *layer, float *din, float *dout, const float *in, const float *out,
                      int n);
+    /* Optional: whether the layer (with a fused relu) takes on the max-pool
+     * `pool` that follows the relu, computing the pooled output itself from
+     * now on (then its output and output gradient have the pool's shape). */
+    bool (*absorb_pool)(dn_layer *layer, const dn_layer *pool);
 } dn_layer_ops;
 
 struct dn_layer {
@@ -67,6 +71,9 @@ struct dn_layer {
      * the relu skips its own (relu_by_next). */
     bool relu_by_next;
     bool relu_before;
+    /* A layer that computes the relu and max-pool after it itself (see
+     * absorb_pool); that max-pool is then folded like the relu. */
+    bool fuse_pool;
 
     int param_count;            /* 0 or 2 */
     dn_layer_param params[2];
@@ -75,9 +82,9 @@ struct dn_layer {
 
     /* caches owned by the layer, sized for `capacity` samples */
     int capacity;
-    int32_t *argmax;            /* maxpool */
+    int32_t *argmax;            /* maxpool, conv with fuse_pool */
     bool argmax_stale;          /* maxpool: the last forward (evaluation) did not set it */
-    float *mask;                /* dropout */
+    float *mask;                /* dropout; conv with fuse_pool: bias sums */
     float *workspace;           /* conv */
     /* conv (Winograd): the weights the workspace's transformed weights were
      * made from, and whether it holds any yet */

@@ -209,6 +209,8 @@ static dn_status pool_configure(dn_layer *layer)
 
 static dn_status pool_reserve(dn_layer *layer, int batch)
 {
+    if (layer->folded) /* the layer before computes the pool */
+        return DN_OK;
     size_t count = (size_t)batch * dn_sample_size(layer->out_shape);
     int32_t *argmax = dn_alloc(count * sizeof *argmax);
     if (!argmax)

@@ -86,10 +86,15 @@ static dn_status configure_layers(dn_net *net)
             next->ops == &dn_relu_layer_ops) {
             layer->fuse_relu = true;
             next->folded = true;
-            /* a max-pool or a conv after the relu does its backward pass
-             * on the way (maxpool2d.c, conv2d.c) */
-            const dn_layer_ops *after = i + 2 < net->layer_count ? net->layers[i + 2].ops : NULL;
-            if (after == &dn_maxpool2d_layer_ops || after == &dn_conv2d_layer_ops) {
+            /* a max-pool after the relu may be taken on by the layer;
+             * otherwise a max-pool or a conv after the relu does its
+             * backward pass on the way (maxpool2d.c, conv2d.c) */
+            dn_layer *third = i + 2 < net->layer_count ? &net->layers[i + 2] : NULL;
+            const dn_layer_ops *after = third ? third->ops : NULL;
+            if (after == &dn_maxpool2d_layer_ops && layer->ops->absorb_pool &&
+                layer->ops->absorb_pool(layer, third)) {
+                third->folded = true;
+            } else if (after == &dn_maxpool2d_layer_ops || after == &dn_conv2d_layer_ops) {
                 layer->relu_by_next = true;
                 net->layers[i + 2].relu_before = true;
             }

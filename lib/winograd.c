@@ -41,6 +41,16 @@ static inline dn_wv wload(const float *p)
 
 static inline void wstore(float *p, dn_wv v) { memcpy(p, &v, sizeof v); }
 
+/* 0, 1, ..., DN_WV - 1. */
+static inline dn_wvi lane_numbers(void)
+{
+#if DN_WV == 8
+    return (dn_wvi){0, 1, 2, 3, 4, 5, 6, 7};
+#else
+    return (dn_wvi){0, 1, 2, 3};
+#endif
+}
+
 /* dst[0..n) = src[0..n), the buffers apart: whole vectors, the last one
  * overlapping the one before. Rows this short lose to a memcpy call, which
  * is what compilers turn a plain copy loop into; the empty asm hides the
@@ -171,11 +181,27 @@ static size_t padded_floats(const wino_shape *s) { return padded_rows(s) * OUT *
 static size_t pad_area_floats(const wino_shape *s) { return padded_floats(s) + OUT * (size_t)s->lane; }
 
 /* V [cin][36][width], M or Z [cout][36][width] (the 36 rows of a channel
- * together, so the transforms touch one compact region per channel) and
- * three padded planes (inputs, output gradients, input gradients). */
+ * together, so the transforms touch one compact region per channel), three
+ * padded planes (inputs, output gradients, input gradients) and one output
+ * plane (an output gradient made from a pooled one). */
 static size_t shape_scratch(const wino_shape *s)
 {
-    return POINTS * (size_t)(s->cin + s->cout) * block_width(s) + 3 * pad_area_floats(s);
+    return POINTS * (size_t)(s->cin + s->cout) * block_width(s) + 3 * pad_area_floats(s) +
+           (size_t)s->oh * s->ow;
+}
+
+/* dense (oh x ow) = the output gradient of one plane that pool describes:
+ * the pooled gradient at each winner whose pooled value is > 0. */
+static void unpool_plane(float *restrict dense, const dn_winograd_pool *pool, size_t at, int oh,
+                         int ow)
+{
+    const int count = (oh / 2) * (ow / 2);
+    const float *restrict grad = pool->grad + at, *restrict pooled = pool->pooled + at;
+    const int32_t *restrict argmax = pool->argmax + at;
+    memset(dense, 0, (size_t)oh * ow * sizeof *dense);
+    for (int i = 0; i < count; i++)
+        if (pooled[i] > 0.0f)
+            dense[argmax[i]] = grad[i];
 }
 
 bool dn_winograd_supported(const dn_conv2d_dims *d)
@@ -379,43 +405,107 @@ static void interleave4(float out[OUT * DN_WV], const dn_wv y[OUT])
 #endif
 }
 
+/* The 4x4 outputs of the WV tiles from t0 of a tile row, y[p][q] (row p,
+ * column q of each tile, a lane per tile), from the 36 values
+ * m[k * kstride + t] of each tile, plus shift, then max(0, .) with relu. */
+static inline void output_tiles(dn_wv y[OUT][OUT], const float *restrict m, size_t kstride, int t0,
+                                float shift, bool relu)
+{
+    dn_wv u[ALPHA][OUT], x[POINTS]; /* (M A) of each tile row i */
+    load_points(x, m + t0, kstride);
+    for (int i = 0; i < ALPHA; i++)
+        apply_at(u[i], x + i * ALPHA);
+    for (int q = 0; q < OUT; q++) { /* A^T (M A), column q: rows p of the output tile */
+        dn_wv col[ALPHA], out[OUT];
+        for (int i = 0; i < ALPHA; i++)
+            col[i] = u[i][q];
+        apply_at(out, col);
+        for (int p = 0; p < OUT; p++) {
+            out[p] += shift;
+            if (relu) /* y > 0 ? y : 0, NaN to 0 like the im2col path */
+                out[p] = (dn_wv)((dn_wvi)out[p] & (out[p] > 0.0f));
+            y[p][q] = out[p];
+        }
+    }
+}
+
 /* Output rows 4ty .. 4ty+3 of one plane (rows of ow floats from row0, only
- * `rows` of them) from the 36 values m[k * kstride + tx] of each of its tw
- * tiles, plus shift, then max(0, .) with relu; a partial last tile writes
- * only the columns inside ow. */
+ * `rows` of them) from the tile row's 36 values per tile (see output_tiles);
+ * a partial last tile writes only the columns inside ow. */
 static void transform_output_row(float *restrict row0, int rows, const float *restrict m,
                                  size_t kstride, int tw, int ow, float shift, bool relu)
 {
     for (int t0 = 0; t0 < tw; t0 += DN_WV) {
-        dn_wv u[ALPHA][OUT], x[POINTS]; /* (M A) of each tile row i */
-        load_points(x, m + t0, kstride);
-        for (int i = 0; i < ALPHA; i++)
-            apply_at(u[i], x + i * ALPHA);
+        dn_wv y[OUT][OUT];
+        output_tiles(y, m, kstride, t0, shift, relu);
         const int columns = ow - OUT * t0 < OUT * DN_WV ? ow - OUT * t0 : OUT * DN_WV;
-        for (int q = 0; q < OUT; q++) { /* A^T (M A), column q: rows p of the output tile */
-            dn_wv col[ALPHA], y[OUT];
-            for (int i = 0; i < ALPHA; i++)
-                col[i] = u[i][q];
-            apply_at(y, col);
-            for (int p = 0; p < OUT; p++) {
-                y[p] += shift;
-                if (relu) /* y > 0 ? y : 0, NaN to 0 like the im2col path */
-                    y[p] = (dn_wv)((dn_wvi)y[p] & (y[p] > 0.0f));
-                u[p][q] = y[p]; /* row p of the output, reusing u's storage */
-            }
-        }
         for (int p = 0; p < rows; p++) {
-            float out[OUT * DN_WV], *dst = row0 + (size_t)p * ow + OUT * t0;
-            interleave4(out, u[p]);
-            copy_row(dst, out, columns);
+            float out[OUT * DN_WV];
+            interleave4(out, y[p]);
+            copy_row(row0 + (size_t)p * ow + OUT * t0, out, columns);
+        }
+    }
+}
+
+/* a[0] b[0] a[1] b[1] ... into out (2 * DN_WV values). */
+static inline void interleave2(float out[2 * DN_WV], dn_wv a, dn_wv b)
+{
+#if DN_WV == 8
+    wstore(out, __builtin_shufflevector(a, b, 0, 8, 1, 9, 2, 10, 3, 11));
+    wstore(out + 8, __builtin_shufflevector(a, b, 4, 12, 5, 13, 6, 14, 7, 15));
+#else
+    wstore(out, __builtin_shufflevector(a, b, 0, 4, 1, 5));
+    wstore(out + 4, __builtin_shufflevector(a, b, 2, 6, 3, 7));
+#endif
+}
+
+/* The 2x2 max-pool of output rows 4ty .. 4ty+3 (see transform_output_row):
+ * pooled rows 2ty and 2ty+1 (only `rows` of them) of pw values from
+ * pooled0, and the winners' indices within the oh x ow output plane. The
+ * rule of dn_maxpool2d_forward: candidates in row-major order, a later one
+ * wins if it is larger, or NaN where the best so far is not. */
+static void transform_output_row_pooled(float *restrict pooled0, int32_t *restrict arg0, int rows,
+                                        int ty, const float *restrict m, size_t kstride, int tw,
+                                        int ow, int pw, float shift)
+{
+    for (int t0 = 0; t0 < tw; t0 += DN_WV) {
+        dn_wv y[OUT][OUT];
+        output_tiles(y, m, kstride, t0, shift, true);
+        const dn_wvi tx = t0 + lane_numbers(); /* tile column of each lane */
+        const int columns = pw - 2 * t0 < 2 * DN_WV ? pw - 2 * t0 : 2 * DN_WV;
+        for (int pr = 0; pr < rows; pr++) {
+            dn_wv best[2];
+            dn_wvi at[2];
+            for (int pc = 0; pc < 2; pc++) {
+                dn_wvi corner = (OUT * ty + 2 * pr) * ow + OUT * tx + 2 * pc;
+                best[pc] = y[2 * pr][2 * pc];
+                at[pc] = corner;
+                for (int k = 1; k < 4; k++) {
+                    int dy = k / 2, dx = k % 2;
+                    dn_wv v = y[2 * pr + dy][2 * pc + dx];
+                    dn_wvi take = (v > best[pc]) | ((v != v) & (best[pc] == best[pc]));
+                    best[pc] = (dn_wv)(((dn_wvi)v & take) | ((dn_wvi)best[pc] & ~take));
+                    at[pc] = ((corner + dy * ow + dx) & take) | (at[pc] & ~take);
+                }
+            }
+            float values[2 * DN_WV], where[2 * DN_WV];
+            interleave2(values, best[0], best[1]);
+            interleave2(where, (dn_wv)at[0], (dn_wv)at[1]);
+            float *dst = pooled0 + (size_t)pr * pw + 2 * t0;
+            int32_t *dst_arg = arg0 + (size_t)pr * pw + 2 * t0;
+            memcpy(dst, values, (size_t)columns * sizeof *dst);
+            memcpy(dst_arg, where, (size_t)columns * sizeof *dst_arg);
         }
     }
 }
 
 /* ---- the convolution */
 
-static void convolve(float *out, const float *in, const float *u, const float *bias,
-                     float *scratch, const wino_shape *s, int images, bool relu)
+/* out = the convolution (+ bias, relu); or, with argmax not NULL, out =
+ * the 2x2 max-pool of its relu and argmax the winners (pooled planes of
+ * oh/2 x ow/2, oh and ow even). */
+static void convolve(float *out, int32_t *argmax, const float *in, const float *u,
+                     const float *bias, float *scratch, const wino_shape *s, int images, bool relu)
 {
     const size_t width = block_width(s), tiles = (size_t)s->th * s->tw;
     const size_t in_plane = (size_t)s->h * s->w, out_plane = (size_t)s->oh * s->ow;
@@ -439,13 +529,26 @@ static void convolve(float *out, const float *in, const float *u, const float *b
 
         for (int image = i0; image < i1; image++)
             for (int o = 0; o < s->cout; o++) {
-                float *plane = out + ((size_t)image * s->cout + o) * out_plane;
                 const float *mo = m + (size_t)o * POINTS * width + (size_t)(image - i0) * tiles;
+                const float shift = bias ? bias[o] : 0.0f;
+                if (argmax) {
+                    const int ph = s->oh / 2, pw = s->ow / 2;
+                    const size_t at = ((size_t)image * s->cout + o) * ph * pw;
+                    for (int ty = 0; ty < s->th; ty++) {
+                        int rows = ph - 2 * ty < 2 ? ph - 2 * ty : 2;
+                        transform_output_row_pooled(out + at + (size_t)(2 * ty) * pw,
+                                                    argmax + at + (size_t)(2 * ty) * pw, rows, ty,
+                                                    mo + (size_t)ty * s->tw, width, s->tw, s->ow,
+                                                    pw, shift);
+                    }
+                    continue;
+                }
+                float *plane = out + ((size_t)image * s->cout + o) * out_plane;
                 for (int ty = 0; ty < s->th; ty++) {
                     int rows = s->oh - OUT * ty < OUT ? s->oh - OUT * ty : OUT;
                     transform_output_row(plane + (size_t)(OUT * ty) * s->ow, rows,
-                                         mo + (size_t)ty * s->tw, width, s->tw, s->ow,
-                                         bias ? bias[o] : 0.0f, relu);
+                                         mo + (size_t)ty * s->tw, width, s->tw, s->ow, shift,
+                                         relu);
                 }
             }
     }
@@ -455,7 +558,15 @@ void dn_winograd_forward(float *out, const float *in, const float *u, const floa
                          float *scratch, const dn_conv2d_dims *d, int images, bool relu)
 {
     wino_shape s = forward_shape(d);
-    convolve(out, in, u, bias, scratch, &s, images, relu);
+    convolve(out, NULL, in, u, bias, scratch, &s, images, relu);
+}
+
+void dn_winograd_forward_pooled(float *pooled, int32_t *argmax, const float *in, const float *u,
+                                const float *bias, float *scratch, const dn_conv2d_dims *d,
+                                int images)
+{
+    wino_shape s = forward_shape(d);
+    convolve(pooled, argmax, in, u, bias, scratch, &s, images, true);
 }
 
 /* ---- the backward pass
@@ -503,9 +614,8 @@ static void add_input_gradient_row(float *restrict p, int lane, const float *res
     for (int tx = 0; tx < twv; tx += DN_WV) {
         dn_wv in[POINTS], t[ALPHA][ALPHA];
         load_points(in, x + tx, kstride);
-        dn_wvi live; /* lanes past the last tile hold another row's values */
-        for (int l = 0; l < DN_WV; l++)
-            live[l] = tx + l < tw ? -1 : 0;
+        /* lanes past the last tile hold another row's values */
+        const dn_wvi live = (tx + lane_numbers()) < tw;
         for (int i = 0; i < ALPHA; i++) /* X B^T, row by row */
             apply_b(t[i], in + i * ALPHA);
         for (int q = 0; q < ALPHA; q++) { /* B (X B^T), column q */
@@ -559,7 +669,7 @@ size_t dn_winograd_gradient_floats(const dn_conv2d_dims *d)
 
 void dn_winograd_backward(float *grad, float *din, const float *dout, const float *in,
                           const float *u, float *scratch, const dn_conv2d_dims *d, int images,
-                          bool relu_input)
+                          bool relu_input, const dn_winograd_pool *pool)
 {
     const wino_shape s = forward_shape(d);
     const size_t width = block_width(&s), tiles = (size_t)s.th * s.tw;
@@ -568,6 +678,7 @@ void dn_winograd_backward(float *grad, float *din, const float *dout, const floa
     float *v = scratch, *z = v + POINTS * (size_t)s.cin * width;
     float *pad = z + POINTS * (size_t)s.cout * width, *pad_grad = pad + pad_area_floats(&s);
     float *pad_din = pad_grad + pad_area_floats(&s), *line = pad_din + padded_floats(&s);
+    float *dense = pad_din + pad_area_floats(&s);
     memset(pad, 0, 2 * pad_area_floats(&s) * sizeof *pad);
 
     for (int i0 = 0; i0 < images; i0 += s.images) {
@@ -580,9 +691,16 @@ void dn_winograd_backward(float *grad, float *din, const float *dout, const floa
                 transform_input_plane(v + (size_t)c * POINTS * width + col, width, pad,
                                       in + ((size_t)image * s.cin + c) * in_plane, &s);
             for (int o = 0; o < s.cout; o++) {
+                const float *plane = dout ? dout + ((size_t)image * s.cout + o) * out_plane : dense;
+                if (pool) {
+                    size_t at = ((size_t)image * s.cout + o) * (size_t)(s.oh / 2) * (s.ow / 2);
+                    unpool_plane(dense, pool, at, s.oh, s.ow);
+                    if (pool->bias_sums)
+                        pool->bias_sums[(size_t)image * s.cout + o] = dn_sum(dense, out_plane);
+                }
                 /* rows and columns past the output stay zero: no gradient there */
-                pad_plane(pad_grad, pad_grad + padded_floats(&s), rows, s.lane,
-                          dout + ((size_t)image * s.cout + o) * out_plane, s.oh, s.ow, 0, 0);
+                pad_plane(pad_grad, pad_grad + padded_floats(&s), rows, s.lane, plane, s.oh, s.ow,
+                          0, 0);
                 for (int ty = 0; ty < s.th; ty++)
                     transform_gradient_row(z + (size_t)o * POINTS * width + col + (size_t)ty * s.tw,
                                            width, pad_grad + (size_t)(OUT * ty) * OUT * s.lane,

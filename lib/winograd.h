@@ -31,6 +31,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "digitnet/ops.h"
 
@@ -52,10 +53,31 @@ void dn_winograd_weight_forward(float *u, const float *weight, const dn_conv2d_d
 void dn_winograd_forward(float *out, const float *in, const float *u, const float *bias,
                          float *scratch, const dn_conv2d_dims *d, int images, bool relu);
 
+/* The forward pass with relu and a 2x2, stride-2 max-pool fused in (OH and
+ * OW even): pooled (images,OC,OH/2,OW/2) = the pool of max(0, conv + bias)
+ * and argmax the winners' indices within their OH x OW plane, the rule of
+ * dn_maxpool2d_forward; the convolution's own output is never stored. */
+void dn_winograd_forward_pooled(float *pooled, int32_t *argmax, const float *in, const float *u,
+                                const float *bias, float *scratch, const dn_conv2d_dims *d,
+                                int images);
+
+/* The output gradient of a forward pass with the pool fused in, given as
+ * the pooled output's gradient: dout is grad routed to argmax where pooled
+ * is > 0 (the relu's backward), 0 elsewhere. bias_sums, if not NULL, gets
+ * for each image and output channel dn_sum of that plane of dout. Planes
+ * are (images,OC,OH/2,OW/2) and bias_sums (images,OC). */
+typedef struct dn_winograd_pool {
+    const float *grad;
+    const float *pooled;
+    const int32_t *argmax;
+    float *bias_sums;
+} dn_winograd_pool;
+
 /* Floats of the transform-domain weight gradient (36 * OC * C). */
 size_t dn_winograd_gradient_floats(const dn_conv2d_dims *d);
 
-/* For dout (images,OC,OH,OW), the output gradient of in (images,C,H,W):
+/* For dout (images,OC,OH,OW), the output gradient of in (images,C,H,W)
+ * (or, with pool not NULL and dout NULL, the one pool describes):
  * grad [36][OC][C] = the weight gradient in the transform domain
  * (overwritten; sums of several calls become the kernels' gradient with
  * dn_winograd_weight_gradient) and, unless din is NULL, din (images,C,H,W)
@@ -64,7 +86,7 @@ size_t dn_winograd_gradient_floats(const dn_conv2d_dims *d);
  * dn_winograd_weight_forward. */
 void dn_winograd_backward(float *grad, float *din, const float *dout, const float *in,
                           const float *u, float *scratch, const dn_conv2d_dims *d, int images,
-                          bool relu_input);
+                          bool relu_input, const dn_winograd_pool *pool);
 
 /* dweight (OC,C,3,3) += G^T grad[o,c] G, grad from dn_winograd_backward. */
 void dn_winograd_weight_gradient(float *dweight, const float *grad, const dn_conv2d_dims *d);

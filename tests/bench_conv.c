@@ -65,13 +65,13 @@ static void wino_forward(conv_bench *b)
 static void wino_backward(conv_bench *b)
 {
     dn_winograd_weight_forward(b->u, b->weight, &b->d);
-    dn_winograd_backward(b->grad, b->din, b->dout, b->in, b->u, b->scratch, &b->d, BATCH, false);
+    dn_winograd_backward(b->grad, b->din, b->dout, b->in, b->u, b->scratch, &b->d, BATCH, false, NULL);
     dn_winograd_weight_gradient(b->dweight, b->grad, &b->d);
 }
 
 static void wino_backward_weight(conv_bench *b)
 {
-    dn_winograd_backward(b->grad, NULL, b->dout, b->in, b->u, b->scratch, &b->d, BATCH, false);
+    dn_winograd_backward(b->grad, NULL, b->dout, b->in, b->u, b->scratch, &b->d, BATCH, false, NULL);
     dn_winograd_weight_gradient(b->dweight, b->grad, &b->d);
 }
 

@@ -2,6 +2,7 @@
  * and initialisation, spec errors, batch independence, bit-identical training
  * with 1 and 2 threads, and small problems learned to 100%. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -284,11 +285,13 @@ static void test_changed_weights(void)
 }
 
 /* A relu fused into a layer before a max-pool or a conv has its backward
- * pass done by that next layer on the way; with a layer in between
- * (dropout 0, an exact identity) the layer with the relu does it itself.
- * Both must give the same gradients, bit for bit. */
+ * pass done by that next layer on the way, and a Winograd conv computes a
+ * relu + 2x2 max-pool after it itself; with a layer in between (dropout 0,
+ * an exact identity) none of that happens. Both must give the same
+ * predictions, loss and gradients, bit for bit. */
 static void check_relu_done_by_next(const char *fused, const char *apart, int side)
 {
+    CHECK(side <= 32, "an input of at most 32x32");
     dn_net *a, *b;
     CHECK_OK(dn_net_new(&a, fused, 8));
     CHECK_OK(dn_net_new(&b, apart, 8));
@@ -298,7 +301,7 @@ static void check_relu_done_by_next(const char *fused, const char *apart, int si
         return;
     }
     enum { N = 4 };
-    static float input[N * 16 * 16];
+    static float input[N * 32 * 32];
     uint8_t labels[N] = {0, 1, 2, 1};
     dn_rng rng;
     dn_rng_seed(&rng, 31);
@@ -306,20 +309,47 @@ static void check_relu_done_by_next(const char *fused, const char *apart, int si
     size_t count = dn_net_param_count(a);
     CHECK(count == dn_net_param_count(b), "same parameters");
     memcpy(dn_net_params(b), dn_net_params(a), count * sizeof(float));
+    float probs_a[N * 3], probs_b[N * 3], loss_a = 0, loss_b = 0;
+    CHECK_OK(dn_net_predict(a, input, N, probs_a));
+    CHECK_OK(dn_net_predict(b, input, N, probs_b));
+    CHECK(!memcmp(probs_a, probs_b, sizeof probs_a), "%s: the same predictions", fused);
     dn_net_zero_grad(a);
     dn_net_zero_grad(b);
     CHECK_OK(dn_net_forward(a, input, N, true));
-    CHECK_OK(dn_net_backward(a, labels, NULL, NULL));
+    CHECK_OK(dn_net_backward(a, labels, &loss_a, NULL));
     CHECK_OK(dn_net_forward(b, input, N, true));
+    CHECK_OK(dn_net_backward(b, labels, &loss_b, NULL));
+    CHECK(loss_a == loss_b && !memcmp(dn_net_grads(a), dn_net_grads(b), count * sizeof(float)),
+          "%s: the same loss and gradients as with the relu undone before the next layer",
+          fused);
+    /* a backward pass after an evaluation forward pass too */
+    dn_net_zero_grad(a);
+    dn_net_zero_grad(b);
+    CHECK_OK(dn_net_forward(a, input, N, false));
+    CHECK_OK(dn_net_backward(a, labels, NULL, NULL));
+    CHECK_OK(dn_net_forward(b, input, N, false));
     CHECK_OK(dn_net_backward(b, labels, NULL, NULL));
     CHECK(!memcmp(dn_net_grads(a), dn_net_grads(b), count * sizeof(float)),
-          "%s: the same gradients as with the relu undone before the next layer", fused);
+          "%s: the same gradients after an evaluation forward pass", fused);
     dn_net_free(a);
     dn_net_free(b);
 }
 
 static void test_relu_done_by_next(void)
 {
+    /* conv2 + relu + max-pool in one: conv2 outputs of 10x10 and 14x14 (a
+     * partial last tile) and 12x12 (whole tiles) */
+    for (int side = 14; side <= 18; side += 2) {
+        char fused[160], apart[160];
+        snprintf(fused, sizeof fused,
+                 "input 1x%dx%d; conv 8 3; relu; conv 9 3; relu; maxpool 2; flatten; linear 3",
+                 side, side);
+        snprintf(apart, sizeof apart,
+                 "input 1x%dx%d; conv 8 3; relu; conv 9 3; relu; dropout 0; maxpool 2; flatten; "
+                 "linear 3",
+                 side, side);
+        check_relu_done_by_next(fused, apart, side);
+    }
     check_relu_done_by_next("input 1x12x12; conv 4 3; relu; maxpool 2; flatten; linear 3",
                             "input 1x12x12; conv 4 3; relu; dropout 0; maxpool 2; flatten; linear 3",
                             12);

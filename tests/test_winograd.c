@@ -266,11 +266,11 @@ static void check_direct(dn_rng *rng, conv_case t, bool zero_bias)
         din[e] = NAN;
     for (size_t e = 0; e < scratch_floats; e++)
         scratch[e] = NAN;
-    dn_winograd_backward(grad, din, x.dout, x.in, u, scratch, d, first_images, false);
+    dn_winograd_backward(grad, din, x.dout, x.in, u, scratch, d, first_images, false, NULL);
     if (split > 0) {
         dn_winograd_backward(second, din + first_images * in_image,
                              x.dout + first_images * out_image, x.in + first_images * in_image, u,
-                             scratch, d, split, false);
+                             scratch, d, split, false, NULL);
         for (size_t e = 0; e < dn_winograd_gradient_floats(d); e++)
             grad[e] += second[e];
     }
@@ -282,8 +282,8 @@ static void check_direct(dn_rng *rng, conv_case t, bool zero_bias)
     ref_backward_weight(want, scale, &x);
     check_close("winograd weight gradient", &t, dweight, want, scale, x.weight_size);
 
-    dn_winograd_backward(second, NULL, x.dout, x.in, u, scratch, d, d->n, false);
-    dn_winograd_backward(grad, din, x.dout, x.in, u, scratch, d, d->n, false);
+    dn_winograd_backward(second, NULL, x.dout, x.in, u, scratch, d, d->n, false, NULL);
+    dn_winograd_backward(grad, din, x.dout, x.in, u, scratch, d, d->n, false, NULL);
     CHECK(!memcmp(grad, second, dn_winograd_gradient_floats(d) * sizeof(float)),
           "n=%d c=%d %dx%d oc=%d pad=%d: the weight gradient without din differs", t.n, t.c, t.h,
           t.w, t.oc, t.pad);
