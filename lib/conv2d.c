@@ -238,7 +238,7 @@ static void backward(float *din, float *dweight, float *dbias, const float *dout
                 dn_sgemm(true, false, K, P, OC, 1.0f, weight, K, g, P, 0.0f, col, P);
                 dn_col2im(din + b * in_stride, col, d);
                 if (relu_input)
-                    dn_relu_mask(din + b * in_stride, in + b * in_stride, in_stride);
+                    dn_relu_mask_here(din + b * in_stride, in + b * in_stride, in_stride);
             }
         }
     }

@@ -54,8 +54,15 @@ static inline float dn_sum(const float *x, size_t n)
     return sum;
 }
 
-/* x[i] = 0 where mask[i] <= 0, for the backward pass of a relu folded into
- * the layer before it (mask is that layer's relu'd output). */
+/* x[i] = 0 where mask[i] is not > 0, for the backward pass of a relu folded
+ * into the layer before it (mask is that layer's relu'd output). */
 void dn_relu_mask(float *x, const float *mask, size_t n);
+
+/* The same on the calling thread, for a piece of work inside a parallel loop. */
+static inline void dn_relu_mask_here(float *restrict x, const float *restrict mask, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] = mask[i] > 0.0f ? x[i] : 0.0f;
+}
 
 #endif

@@ -122,6 +122,7 @@ void dn_optim_step_clear(dn_optim *opt, float *params, float *grads, float lr)
     opt->steps++;
 }
 
+size_t dn_optim_count(const dn_optim *opt) { return opt->count; }
 long dn_optim_steps(const dn_optim *opt) { return opt->steps; }
 void dn_optim_set_steps(dn_optim *opt, long steps) { opt->steps = steps >= 0 ? steps : 0; }
 int dn_optim_state_count(const dn_optim *opt) { return opt->state_count; }

@@ -35,6 +35,10 @@ dn_status dn_train_epoch(dn_net *net, dn_optim *opt, const dn_dataset *data,
 {
     if (!net || !opt || !data || !config || config->batch < 1 || epoch < 0)
         return dn_fail(DN_ERR_ARG, "dn_train_epoch: need a net, an optimizer, data, batch >= 1");
+    if (dn_optim_count(opt) != dn_net_param_count(net))
+        return dn_fail(DN_ERR_ARG,
+                       "dn_train_epoch: the optimizer is for %zu parameters, the net has %zu",
+                       dn_optim_count(opt), dn_net_param_count(net));
     dn_status status = check_data(net, data);
     if (status != DN_OK)
         return status;

@@ -730,7 +730,8 @@ void dn_winograd_backward(float *grad, float *din, const float *dout, const floa
                 float *plane = din + ((size_t)image * s.cin + c) * in_plane;
                 unpad_plane(plane, line, pad_din, rows, s.lane, s.h, s.w, s.pad, s.pad);
                 if (relu_input) /* while the plane is still in cache */
-                    dn_relu_mask(plane, in + ((size_t)image * s.cin + c) * in_plane, in_plane);
+                    dn_relu_mask_here(plane, in + ((size_t)image * s.cin + c) * in_plane,
+                                      in_plane);
             }
     }
 }

@@ -16,7 +16,8 @@
  * Accuracy: the transforms (points 0, +-1, +-2) mix all 36 inputs of a tile
  * before the products cancel back, so an output's rounding error follows the
  * magnitudes of its whole tile, not of its own 9 terms: within 1e-5 of the
- * tile's inputs times the kernel's weights (tests/test_winograd.c). An output
+ * tile's inputs times the kernel's weights (tests/test_winograd.c bounds
+ * those by each plane's largest input times the weights). An output
  * whose window lies in the padding comes out as rounding noise around its
  * bias, not exactly the bias.
  *

@@ -194,6 +194,34 @@ static void run_epochs(dn_net *net, dn_optim *opt, const dn_dataset *ds, int fro
     }
 }
 
+/* dn_train_epoch refuses an optimizer made for another parameter count,
+ * and leaves the gradients zero when it returns. */
+static void test_train_contract(void)
+{
+    dn_dataset ds;
+    make_dataset(&ds, 40);
+    dn_net *net;
+    dn_optim *opt, *wrong;
+    dn_optim_config config = dn_optim_defaults(DN_OPTIM_ADAM);
+    CHECK_OK(dn_net_new(&net, small_spec, 9));
+    CHECK_OK(dn_optim_new(&opt, &config, dn_net_param_count(net)));
+    CHECK_OK(dn_optim_new(&wrong, &config, dn_net_param_count(net) - 3));
+    dn_train_config train = {.batch = 16, .lr = 0.01f, .seed = 9};
+    CHECK(dn_train_epoch(net, wrong, &ds, &train, 0, NULL, NULL, NULL) == DN_ERR_ARG,
+          "an optimizer for 3 parameters fewer is refused");
+    CHECK_OK(dn_train_epoch(net, opt, &ds, &train, 0, NULL, NULL, NULL));
+    const float *grads = dn_net_grads(net);
+    size_t nonzero = 0;
+    for (size_t i = 0; i < dn_net_param_count(net); i++)
+        nonzero += grads[i] != 0.0f;
+    CHECK(nonzero == 0, "gradients zero after an epoch (%zu are not)", nonzero);
+    dn_optim_free(opt);
+    dn_optim_free(wrong);
+    dn_net_free(net);
+    free(ds.images);
+    free(ds.labels);
+}
+
 static void test_resume(void)
 {
     dn_dataset ds;
@@ -301,6 +329,7 @@ int main(int argc, char **argv)
     test_round_trip();
     test_pytorch_export();
     test_refusals();
+    test_train_contract();
     test_resume();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

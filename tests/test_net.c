@@ -230,8 +230,9 @@ static void test_backward_after_evaluation(void)
 }
 
 /* A Winograd conv layer keeps its transformed weights between calls: a
- * changed weight must be noticed, forward and backward, and give what a net
- * fresh from the same parameters gives. */
+ * changed weight must be noticed by the next forward pass (and so by the
+ * backward pass after it), giving what a net fresh from the same
+ * parameters gives. */
 static bool same_as_fresh(dn_net *kept, const char *spec, const float *input, int n,
                           const uint8_t *labels)
 {

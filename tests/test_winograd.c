@@ -284,6 +284,17 @@ static void check_direct(dn_rng *rng, conv_case t, bool zero_bias)
 
     dn_winograd_backward(second, NULL, x.dout, x.in, u, scratch, d, d->n, false, NULL);
     dn_winograd_backward(grad, din, x.dout, x.in, u, scratch, d, d->n, false, NULL);
+    /* relu_input: the same din, 0 where the input is not > 0 */
+    float *masked = malloc(x.in_size * sizeof(float));
+    dn_winograd_backward(grad, masked, x.dout, x.in, u, scratch, d, d->n, true, NULL);
+    size_t wrong = 0;
+    for (size_t e = 0; e < x.in_size; e++) {
+        float want_e = x.in[e] > 0.0f ? din[e] : 0.0f;
+        wrong += memcmp(&masked[e], &want_e, sizeof want_e) != 0;
+    }
+    CHECK(wrong == 0, "n=%d c=%d %dx%d oc=%d pad=%d: relu_input masks din (%zu wrong)", t.n, t.c,
+          t.h, t.w, t.oc, t.pad, wrong);
+    free(masked);
     CHECK(!memcmp(grad, second, dn_winograd_gradient_floats(d) * sizeof(float)),
           "n=%d c=%d %dx%d oc=%d pad=%d: the weight gradient without din differs", t.n, t.c, t.h,
           t.w, t.oc, t.pad);

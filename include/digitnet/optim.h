@@ -51,6 +51,9 @@ void dn_optim_step(dn_optim *opt, float *params, const float *grads, float lr);
  * (dn_net_zero_grad), which for a large model is a pass over megabytes. */
 void dn_optim_step_clear(dn_optim *opt, float *params, float *grads, float lr);
 
+/* Parameters the optimizer updates (its `count`). */
+size_t dn_optim_count(const dn_optim *opt);
+
 /* Steps taken so far (Adam's t); settable when resuming from a checkpoint. */
 long dn_optim_steps(const dn_optim *opt);
 void dn_optim_set_steps(dn_optim *opt, long steps);

@@ -44,7 +44,9 @@ typedef struct dn_epoch_stats {
  * running mean loss and accuracy. May be NULL. */
 typedef void (*dn_train_progress_fn)(void *user, int done, int total, double loss, double accuracy);
 
-/* One epoch (numbered from 0) of mini-batch training. */
+/* One epoch (numbered from 0) of mini-batch training. opt must be made for
+ * exactly the net's parameters. The gradients are zeroed first and come
+ * back zero (each optimizer step clears them for the next batch). */
 dn_status dn_train_epoch(dn_net *net, dn_optim *opt, const dn_dataset *data,
                          const dn_train_config *config, int epoch, dn_train_progress_fn progress,
                          void *user, dn_epoch_stats *stats);
