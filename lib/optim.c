@@ -3,6 +3,10 @@
 #include <math.h>
 #include <stdlib.h>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #include "digitnet/optim.h"
 #include "internal.h"
 
@@ -61,16 +65,29 @@ void dn_optim_free(dn_optim *opt)
     free(opt);
 }
 
-/* The updates read grads and, with clear, set them to 0 on the way (a
- * constant where they are inlined, so each caller gets its own loop). */
+/* This thread's part [begin, end) of count elements. */
+static void thread_share(size_t count, size_t *begin, size_t *end)
+{
+#ifdef _OPENMP
+    size_t threads = (size_t)omp_get_num_threads(), me = (size_t)omp_get_thread_num();
+#else
+    size_t threads = 1, me = 0;
+#endif
+    *begin = count * me / threads;
+    *end = count * (me + 1) / threads;
+}
+
+/* The updates of elements [begin, end). They read grads and, with clear,
+ * set them to 0 on the way; each caller passes a constant, so the loop is
+ * compiled (and vectorised) once for each. */
 static inline __attribute__((always_inline)) void
-sgd_step(dn_optim *opt, float *restrict params, float *restrict grads, float lr, bool clear)
+sgd_range(const dn_optim *opt, float *restrict params, float *restrict grads, float lr,
+          size_t begin, size_t end, bool clear)
 {
     const float momentum = opt->config.momentum, wd = opt->config.weight_decay;
     const bool nesterov = opt->config.nesterov, first = opt->steps == 0;
     float *restrict buf = opt->state[0];
-#pragma omp parallel for schedule(static) if (opt->count > 65536)
-    for (size_t i = 0; i < opt->count; i++) {
+    for (size_t i = begin; i < end; i++) {
         float g = grads[i] + wd * params[i];
         if (clear)
             grads[i] = 0.0f;
@@ -83,7 +100,8 @@ sgd_step(dn_optim *opt, float *restrict params, float *restrict grads, float lr,
 }
 
 static inline __attribute__((always_inline)) void
-adam_step(dn_optim *opt, float *restrict params, float *restrict grads, float lr, bool clear)
+adam_range(const dn_optim *opt, float *restrict params, float *restrict grads, float lr,
+           size_t begin, size_t end, bool clear)
 {
     const float beta1 = opt->config.beta1, beta2 = opt->config.beta2, eps = opt->config.eps;
     const float wd = opt->config.weight_decay;
@@ -91,9 +109,7 @@ adam_step(dn_optim *opt, float *restrict params, float *restrict grads, float lr
     const float step_size = (float)(lr / (1.0 - pow(beta1, t)));
     const float sqrt_correction2 = (float)sqrt(1.0 - pow(beta2, t));
     float *restrict m = opt->state[0], *restrict v = opt->state[1];
-    const size_t count = opt->count;
-#pragma omp parallel for schedule(static) if (count > 65536)
-    for (size_t i = 0; i < count; i++) {
+    for (size_t i = begin; i < end; i++) {
         float g = grads[i] + wd * params[i];
         if (clear)
             grads[i] = 0.0f;
@@ -103,23 +119,35 @@ adam_step(dn_optim *opt, float *restrict params, float *restrict grads, float lr
     }
 }
 
+/* One step over all elements, split between the threads (the update is
+ * element-wise, so the split does not change any result). */
+static void step(dn_optim *opt, float *params, float *grads, float lr, bool clear)
+{
+    const bool adam = opt->config.kind == DN_OPTIM_ADAM;
+#pragma omp parallel if (opt->count > 65536)
+    {
+        size_t begin, end;
+        thread_share(opt->count, &begin, &end);
+        if (adam && clear)
+            adam_range(opt, params, grads, lr, begin, end, true);
+        else if (adam)
+            adam_range(opt, params, grads, lr, begin, end, false);
+        else if (clear)
+            sgd_range(opt, params, grads, lr, begin, end, true);
+        else
+            sgd_range(opt, params, grads, lr, begin, end, false);
+    }
+    opt->steps++;
+}
+
 void dn_optim_step(dn_optim *opt, float *params, const float *grads, float lr)
 {
-    float *unchanged = (float *)grads; /* only written with clear, which this is not */
-    if (opt->config.kind == DN_OPTIM_ADAM)
-        adam_step(opt, params, unchanged, lr, false);
-    else
-        sgd_step(opt, params, unchanged, lr, false);
-    opt->steps++;
+    step(opt, params, (float *)grads, lr, false); /* grads written only with clear */
 }
 
 void dn_optim_step_clear(dn_optim *opt, float *params, float *grads, float lr)
 {
-    if (opt->config.kind == DN_OPTIM_ADAM)
-        adam_step(opt, params, grads, lr, true);
-    else
-        sgd_step(opt, params, grads, lr, true);
-    opt->steps++;
+    step(opt, params, grads, lr, true);
 }
 
 size_t dn_optim_count(const dn_optim *opt) { return opt->count; }
