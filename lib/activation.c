@@ -144,17 +144,3 @@ const dn_layer_ops dn_dropout_layer_ops = {
     .forward = dropout_forward,
     .backward = dropout_backward,
 };
-
-void dn_layer_release(dn_layer *layer)
-{
-    dn_free(layer->argmax);
-    dn_free(layer->mask);
-    dn_free(layer->workspace);
-    dn_free(layer->transformed_from);
-    layer->argmax = NULL;
-    layer->mask = NULL;
-    layer->workspace = NULL;
-    layer->transformed_from = NULL;
-    layer->transformed_valid = false;
-    layer->capacity = 0;
-}

@@ -324,15 +324,11 @@ static dn_status conv_reserve(dn_layer *layer, int batch)
         dn_free(sums);
         return dn_fail(DN_ERR_NOMEM, "%s: cannot allocate the convolution workspace", layer->name);
     }
-    dn_free(layer->workspace);
-    dn_free(layer->transformed_from);
-    dn_free(layer->argmax);
-    dn_free(layer->mask);
+    dn_layer_release(layer);
     layer->workspace = workspace;
     layer->transformed_from = kernels;
-    layer->transformed_valid = false;
     layer->argmax = argmax;
-    layer->mask = sums;
+    layer->bias_sums = sums;
     return DN_OK;
 }
 
@@ -371,7 +367,7 @@ static void conv_backward(dn_layer *layer, float *din, float *dout, const float 
     if (layer->fuse_relu && !layer->relu_by_next && !layer->fuse_pool)
         dn_relu_mask(dout, out, (size_t)n * dn_sample_size(layer->out_shape));
     bool ready = din && transformed_weights_ready(layer, &d);
-    conv_pooled pooled = {.pooled = out, .argmax = layer->argmax, .bias_sums = layer->mask};
+    conv_pooled pooled = {.pooled = out, .argmax = layer->argmax, .bias_sums = layer->bias_sums};
     backward(din, layer->dweight, layer->dbias, dout, in, layer->weight, layer->workspace, &d,
              ready, layer->relu_before, layer->fuse_pool ? &pooled : NULL);
 }

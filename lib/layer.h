@@ -84,12 +84,13 @@ struct dn_layer {
     int capacity;
     int32_t *argmax;            /* maxpool, conv with fuse_pool */
     bool argmax_stale;          /* maxpool: the last forward (evaluation) did not set it */
-    float *mask;                /* dropout; conv with fuse_pool: bias sums */
+    float *mask;                /* dropout */
     float *workspace;           /* conv */
     /* conv (Winograd): the weights the workspace's transformed weights were
      * made from, and whether it holds any yet */
     float *transformed_from;
     bool transformed_valid;
+    float *bias_sums;           /* conv with fuse_pool: per image and channel */
 };
 
 extern const dn_layer_ops dn_conv2d_layer_ops;

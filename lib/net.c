@@ -189,6 +189,22 @@ dn_status dn_net_new(dn_net **out, const char *spec, uint64_t seed)
     return DN_OK;
 }
 
+void dn_layer_release(dn_layer *layer)
+{
+    dn_free(layer->argmax);
+    dn_free(layer->mask);
+    dn_free(layer->workspace);
+    dn_free(layer->transformed_from);
+    dn_free(layer->bias_sums);
+    layer->argmax = NULL;
+    layer->mask = NULL;
+    layer->workspace = NULL;
+    layer->transformed_from = NULL;
+    layer->transformed_valid = false;
+    layer->bias_sums = NULL;
+    layer->capacity = 0;
+}
+
 static void release_buffers(dn_net *net)
 {
     for (int j = 0; j <= net->layer_count; j++) {
