@@ -17,14 +17,16 @@
  * (*bytes, to release with dn_free; never NULL on success, even for an empty
  * file) of *len bytes. Files larger than max_bytes are refused with
  * DN_ERR_UNSUPPORTED, the message naming what (e.g. "a PGM file"); pass
- * SIZE_MAX for no limit beyond memory. Errors: DN_ERR_IO (cannot open, not a
- * regular file, read error, short read), DN_ERR_NOMEM. On failure *bytes is
+ * SIZE_MAX for no limit beyond memory. Anything but a regular file (a
+ * directory, a FIFO, a device) is refused without blocking. Errors:
+ * DN_ERR_IO (cannot open, not a regular file, read error, short read),
+ * DN_ERR_NOMEM. On failure *bytes is
  * NULL and *len 0. */
 dn_status dn_read_file(const char *path, size_t max_bytes, const char *what, uint8_t **bytes, size_t *len);
 
-/* A file written under a temporary name beside its destination and renamed
- * over it only once complete, so readers see the old file or the new one,
- * never a part. Use it as
+/* A file written beside its destination and renamed over it only once
+ * complete and on disk, so readers see the old file or the new one, never a
+ * part. Use it as
  *
  *     dn_atomic_file f;
  *     dn_status status = dn_atomic_file_open(&f, path);
@@ -36,29 +38,47 @@ dn_status dn_read_file(const char *path, size_t max_bytes, const char *what, uin
  *     else
  *         dn_atomic_file_abort(&f);
  *
+ * On Linux the file is written unnamed (O_TMPFILE), so a process killed
+ * while writing leaves nothing behind; it gets a name "<path>.tmp.XXXXXX"
+ * only for the instant between dn_atomic_file_finish and the rename. Where
+ * O_TMPFILE is not available it is written under that name from the start.
+ *
+ * Modes: a new file gets 0666 less the process's umask; a replaced file
+ * keeps its mode. Symbolic links: a link at path is followed and the file it
+ * points to is replaced (in that file's directory), so the link stays a
+ * link; a dangling link, a directory, a FIFO or any other non-regular file
+ * at path is refused.
+ *
  * The fields are private. */
 typedef struct dn_atomic_file {
     int fd;
-    char *tmp;        /* "<path>.tmp.XXXXXX", malloc'd */
-    const char *path; /* the destination, borrowed until commit or abort */
+    char *tmp;        /* the temporary name, malloc'd; NULL while unnamed */
+    char *target;     /* the file to replace (path, or where its link leads), malloc'd */
+    const char *path; /* as the caller gave it, borrowed until commit or abort */
 } dn_atomic_file;
 
-/* Creates the temporary file "<path>.tmp.XXXXXX" (close-on-exec) with the
- * mode of an existing regular file at path, else 0644. path must outlive f.
- * On failure nothing is left behind and f needs no abort. */
+/* Prepares to replace path. path must outlive f. On failure nothing is left
+ * behind and f needs no abort. */
 dn_status dn_atomic_file_open(dn_atomic_file *f, const char *path);
 
 /* Appends len bytes (retrying short writes and EINTR). On failure the caller
  * still owns f and must abort it. */
 dn_status dn_atomic_file_write(dn_atomic_file *f, const void *bytes, size_t len);
 
-/* fsyncs and closes the temporary file, renames it over path and fsyncs the
- * directory (best effort). Releases f whatever the outcome; on failure the
- * temporary file is removed and the destination is left as it was. */
+/* dn_atomic_file_finish then dn_atomic_file_publish. Releases f whatever
+ * the outcome; on failure the destination is left as it was. */
 dn_status dn_atomic_file_commit(dn_atomic_file *f);
 
-/* Closes and removes the temporary file and releases f; the destination is
- * untouched. A no-op on an f already committed or aborted. */
+/* The two halves of commit, so that several files can be made durable first
+ * and then put in place one right after the other. finish fsyncs and closes
+ * the new file and gives it its temporary name; on failure it releases f.
+ * publish renames it over the destination and fsyncs the directory (best
+ * effort), and releases f whatever the outcome. */
+dn_status dn_atomic_file_finish(dn_atomic_file *f);
+dn_status dn_atomic_file_publish(dn_atomic_file *f);
+
+/* Closes and removes the new file and releases f; the destination is
+ * untouched. A no-op on an f already released. */
 void dn_atomic_file_abort(dn_atomic_file *f);
 
 /* open + write + commit for contents already in one buffer. */

@@ -1,0 +1,166 @@
+/* test_fileio.c - the file layer every reader and writer uses: FIFOs and
+ * directories refused without blocking, atomic writes that respect the
+ * umask, keep modes, follow symbolic links and leave nothing behind. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "digitnet/status.h"
+#include "fileio.h"
+#include "internal.h"
+#include "test_util.h"
+
+static char dir[64];
+
+static const char *in_dir(const char *name)
+{
+    static char path[4][256];
+    static int next;
+    char *p = path[next++ % 4];
+    snprintf(p, 256, "%s/%s", dir, name);
+    return p;
+}
+
+/* Entries of the test folder, to see that nothing was left behind. */
+static int entries(void)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    for (struct dirent *e; d && (e = readdir(d));)
+        n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    if (d)
+        closedir(d);
+    return n;
+}
+
+static bool read_equals(const char *path, const char *want)
+{
+    uint8_t *bytes;
+    size_t len;
+    bool same = dn_read_file(path, 1 << 20, "a test file", &bytes, &len) == DN_OK &&
+                len == strlen(want) && memcmp(bytes, want, len) == 0;
+    dn_free(bytes);
+    return same;
+}
+
+static void on_alarm(int sig)
+{
+    (void)sig;
+    static const char msg[] = "test_fileio: reading a FIFO blocked\n";
+    (void)!write(2, msg, sizeof msg - 1);
+    _exit(1);
+}
+
+static void test_refuses_non_regular_files(void)
+{
+    const char *fifo = in_dir("fifo");
+    CHECK(mkfifo(fifo, 0600) == 0, "mkfifo");
+    signal(SIGALRM, on_alarm);
+    alarm(5); /* without O_NONBLOCK the open below never returns */
+    uint8_t *bytes;
+    size_t len;
+    dn_status status = dn_read_file(fifo, 1024, "a test file", &bytes, &len);
+    alarm(0);
+    CHECK(status == DN_ERR_IO && strstr(dn_last_error(), "FIFO"), "FIFO refused: %s", dn_last_error());
+    CHECK(dn_write_file_atomic(fifo, "x", 1) == DN_ERR_IO, "writing over a FIFO refused");
+    unlink(fifo);
+
+    CHECK(dn_read_file(dir, 1024, "a test file", &bytes, &len) == DN_ERR_IO &&
+              strstr(dn_last_error(), "directory"),
+          "directory refused: %s", dn_last_error());
+    CHECK(dn_write_file_atomic(dir, "x", 1) == DN_ERR_IO, "writing over a directory refused");
+    CHECK(entries() == 0, "nothing left behind");
+}
+
+static void test_modes(void)
+{
+    const char *path = in_dir("new");
+    mode_t saved = umask(027);
+    CHECK_OK(dn_write_file_atomic(path, "one", 3));
+    umask(saved);
+    struct stat info;
+    CHECK(stat(path, &info) == 0 && (info.st_mode & 0777) == 0640,
+          "a new file gets 0666 less the umask 027: %o", (unsigned)(info.st_mode & 0777));
+
+    CHECK(chmod(path, 0604) == 0, "chmod");
+    CHECK_OK(dn_write_file_atomic(path, "two", 3));
+    CHECK(stat(path, &info) == 0 && (info.st_mode & 0777) == 0604,
+          "a replaced file keeps its mode: %o", (unsigned)(info.st_mode & 0777));
+    CHECK(read_equals(path, "two"), "contents replaced");
+    unlink(path);
+    CHECK(entries() == 0, "nothing left behind");
+}
+
+static void test_symbolic_links(void)
+{
+    const char *target = in_dir("target"), *link = in_dir("link");
+    CHECK_OK(dn_write_file_atomic(target, "old", 3));
+    CHECK(symlink("target", link) == 0, "symlink");
+    CHECK_OK(dn_write_file_atomic(link, "new", 3));
+    struct stat info;
+    CHECK(lstat(link, &info) == 0 && S_ISLNK(info.st_mode), "the link is still a link");
+    CHECK(read_equals(target, "new"), "the file it points to was replaced");
+    unlink(target);
+    CHECK(dn_write_file_atomic(link, "x", 1) == DN_ERR_IO && strstr(dn_last_error(), "does not exist"),
+          "a dangling link is refused: %s", dn_last_error());
+    unlink(link);
+    CHECK(entries() == 0, "nothing left behind");
+}
+
+static void test_abort_and_pairs(void)
+{
+    const char *a = in_dir("a"), *b = in_dir("b");
+    CHECK_OK(dn_write_file_atomic(a, "a1", 2));
+    dn_atomic_file f;
+    CHECK_OK(dn_atomic_file_open(&f, a));
+    CHECK_OK(dn_atomic_file_write(&f, "a2", 2));
+    dn_atomic_file_abort(&f);
+    CHECK(read_equals(a, "a1") && entries() == 1, "abort leaves the old file and nothing else");
+
+    /* finish both, then publish both */
+    dn_atomic_file fa, fb;
+    CHECK_OK(dn_atomic_file_open(&fa, a));
+    CHECK_OK(dn_atomic_file_open(&fb, b));
+    CHECK_OK(dn_atomic_file_write(&fa, "a3", 2));
+    CHECK_OK(dn_atomic_file_write(&fb, "b3", 2));
+    CHECK_OK(dn_atomic_file_finish(&fa));
+    CHECK_OK(dn_atomic_file_finish(&fb));
+    CHECK(read_equals(a, "a1"), "finish does not replace yet");
+    CHECK_OK(dn_atomic_file_publish(&fa));
+    CHECK_OK(dn_atomic_file_publish(&fb));
+    CHECK(read_equals(a, "a3") && read_equals(b, "b3") && entries() == 2, "both published, no leftovers");
+    unlink(a);
+    unlink(b);
+}
+
+static void test_unwritable_folder(void)
+{
+    if (geteuid() == 0)
+        return; /* root writes anywhere; the CLI test uses a full tmpfs instead */
+    const char *sub = in_dir("ro");
+    CHECK(mkdir(sub, 0500) == 0, "mkdir");
+    char path[300];
+    snprintf(path, sizeof path, "%s/file", sub);
+    CHECK(dn_write_file_atomic(path, "x", 1) == DN_ERR_IO, "unwritable folder: %s", dn_last_error());
+    rmdir(sub);
+}
+
+int main(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/dn_test_fileio_XXXXXX");
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    test_refuses_non_regular_files();
+    test_modes();
+    test_symbolic_links();
+    test_abort_and_pairs();
+    test_unwritable_folder();
+    rmdir(dir);
+    return dn_test_finish();
+}
