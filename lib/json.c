@@ -1,7 +1,6 @@
 /* json.c - a strict JSON parser into an arena-backed tree, plus the JSON
  * string escaper behind digitnet/json.h. */
 #define _GNU_SOURCE
-#include <locale.h>
 #include <math.h>
 #include <stdalign.h>
 #include <stdlib.h>
@@ -9,6 +8,7 @@
 
 #include "internal.h"
 #include "json.h"
+#include "number.h"
 
 enum { DN_JSON_BLOCK_BYTES = 16384 };
 
@@ -24,7 +24,6 @@ typedef struct parser {
     dn_json_doc *doc;
     dn_json_member *stack; /* children of the containers being parsed */
     size_t stack_count, stack_capacity;
-    locale_t c_locale;     /* created on the first fractional number */
 } parser;
 
 /* ---- UTF-8 ---- */
@@ -355,13 +354,7 @@ static dn_status parse_number(parser *p, dn_json *out)
             return DN_OK;
         }
     }
-    /* strtod in the "C" locale, so a program's setlocale() cannot change
-     * what '.' means */
-    if (!p->c_locale) {
-        p->c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
-        if (!p->c_locale)
-            return nomem();
-    }
+    /* in the "C" locale, so a program's setlocale() cannot change what '.' means */
     size_t span = i - start;
     char small[64];
     char *copy = span < sizeof small ? small : malloc(span + 1);
@@ -369,7 +362,7 @@ static dn_status parse_number(parser *p, dn_json *out)
         return nomem();
     memcpy(copy, t + start, span);
     copy[span] = '\0';
-    out->number = strtod_l(copy, NULL, p->c_locale);
+    out->number = dn_strtod(copy, NULL);
     if (copy != small)
         free(copy);
     if (isinf(out->number))
@@ -549,8 +542,6 @@ dn_status dn_json_parse(dn_json_doc *doc, const char *text, size_t length)
             status = parse_error(&p, p.pos, "unexpected data after the JSON value");
     }
     free(p.stack);
-    if (p.c_locale)
-        freelocale(p.c_locale);
     if (status != DN_OK)
         dn_json_free(doc);
     return status;
@@ -687,5 +678,22 @@ dn_status dn_json_write_string(FILE *f, const char *src)
     }
     if (fputc('"', f) == EOF)
         return dn_fail(DN_ERR_IO, "writing a JSON string failed");
+    return DN_OK;
+}
+
+dn_status dn_json_format_number(char *dst, size_t capacity, double value, int decimals)
+{
+    if (!dst || capacity == 0)
+        return dn_fail(DN_ERR_ARG, "dn_json_format_number: no room to write into");
+    dst[0] = '\0';
+    if (decimals < 0 || decimals > 17)
+        return dn_fail(DN_ERR_ARG, "dn_json_format_number: %d decimals (0 to 17)", decimals);
+    if (!isfinite(value))
+        return dn_fail(DN_ERR_ARG, "%s is not a number JSON can hold", isnan(value) ? "NaN" : "infinity");
+    int n = dn_snprintf(dst, capacity, "%.*f", decimals, value);
+    if (n < 0 || (size_t)n >= capacity) {
+        dst[0] = '\0';
+        return dn_fail(DN_ERR_ARG, "dn_json_format_number: %d bytes do not fit in %zu", n, capacity);
+    }
     return DN_OK;
 }

@@ -10,6 +10,7 @@
 #include "digitnet/model.h"
 #include "digitnet/safetensors.h"
 #include "internal.h"
+#include "number.h"
 
 #define DN_OPTIMIZER_PREFIX "optimizer."
 
@@ -22,7 +23,7 @@ dn_model_info dn_model_info_default(void)
 static dn_status set_meta_number(dn_safetensors *st, const char *key, const char *fmt, double value)
 {
     char text[64];
-    snprintf(text, sizeof text, fmt, value);
+    dn_snprintf(text, sizeof text, fmt, value);
     return dn_safetensors_set_meta(st, key, text);
 }
 
@@ -80,10 +81,8 @@ static dn_status meta_number(const dn_safetensors *st, const char *path, const c
     const char *text = dn_safetensors_meta(st, key);
     if (!text)
         return DN_OK;
-    char *end;
-    errno = 0;
-    double v = strtod(text, &end);
-    if (errno || end == text || *end || !isfinite(v))
+    double v;
+    if (!dn_parse_double(text, &v))
         return dn_fail(DN_ERR_FORMAT, "%s: metadata %s is not a number: '%.40s'", path, key, text);
     *value = v;
     return DN_OK;

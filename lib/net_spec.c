@@ -8,6 +8,7 @@
 #include "digitnet/net.h"
 #include "internal.h"
 #include "net_spec.h"
+#include "number.h"
 
 enum { DN_SPEC_MAX_WORDS = 8, DN_SPEC_MAX_LAYERS = 256, DN_SPEC_MAX_EXTENT = 1 << 20 };
 
@@ -122,12 +123,10 @@ static dn_status parse_statement(char **words, int count, int index, int input_s
             return dn_fail(DN_ERR_FORMAT, "spec: expected 'linear OUT'");
         layer->ops = &dn_linear_layer_ops;
     } else if (strcmp(kind, "dropout") == 0) {
-        char *end;
         if (count != 2)
             return dn_fail(DN_ERR_FORMAT, "spec: expected 'dropout P'");
-        errno = 0;
-        double p = strtod(words[1], &end);
-        if (errno || *end || end == words[1] || !(p >= 0.0 && p < 1.0))
+        double p;
+        if (!dn_parse_double(words[1], &p) || !(p >= 0.0 && p < 1.0))
             return dn_fail(DN_ERR_FORMAT, "spec: dropout probability must be in [0, 1), got '%s'",
                            words[1]);
         layer->drop_prob = (float)p;
@@ -235,7 +234,7 @@ char *dn_spec_format(const int input_shape[3], const dn_layer *layers, int count
         } else if (l->ops == &dn_linear_layer_ops) {
             snprintf(item, sizeof item, "linear %d", l->units);
         } else if (l->ops == &dn_dropout_layer_ops) {
-            snprintf(item, sizeof item, "dropout %g", (double)l->drop_prob);
+            dn_snprintf(item, sizeof item, "dropout %g", (double)l->drop_prob);
         } else {
             snprintf(item, sizeof item, "%s", kind);
         }
