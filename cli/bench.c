@@ -186,12 +186,12 @@ int bench_inference(dn_net *net, int runs, int threads)
     }
     dn_net_set_threads(net, 1);
     for (int r = 0; r < 10; r++)
-        dn_net_predict(net, images, 1, probs);
+        dn_net_predict(net, images, 1, probs, (size_t)batch * classes);
     dn_net_reset_profile(net);
     dn_net_set_profiling(net, true);
     for (int r = 0; r < runs; r++) {
         double start = dn_seconds();
-        dn_net_predict(net, images + (size_t)(r % batch) * sample, 1, probs);
+        dn_net_predict(net, images + (size_t)(r % batch) * sample, 1, probs, (size_t)batch * classes);
         latency[r] = dn_seconds() - start;
     }
     dn_net_set_profiling(net, false);
@@ -201,11 +201,11 @@ int bench_inference(dn_net *net, int runs, int threads)
         mean += latency[r] / runs;
 
     dn_net_set_threads(net, threads);
-    dn_net_predict(net, images, batch, probs);
+    dn_net_predict(net, images, batch, probs, (size_t)batch * classes);
     int rounds = 5;
     double start = dn_seconds();
     for (int r = 0; r < rounds; r++)
-        dn_net_predict(net, images, batch, probs);
+        dn_net_predict(net, images, batch, probs, (size_t)batch * classes);
     double batched = dn_seconds() - start;
 
     double fwd_flops = 0;

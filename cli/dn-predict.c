@@ -120,6 +120,13 @@ static bool load_input(const predict_options *o, const char *path, const dn_mode
     return ok;
 }
 
+/* Prints a JSON number, or null for one that JSON cannot hold. */
+static void print_json_number(double value, int decimals)
+{
+    char text[400];
+    fputs(dn_json_format_number(text, sizeof text, value, decimals) == DN_OK ? text : "null", stdout);
+}
+
 static void print_result(const predict_options *o, const char *path, bool has_ink, const float *probs)
 {
     int best = 0;
@@ -133,8 +140,10 @@ static void print_result(const predict_options *o, const char *path, bool has_in
             printf(",\"digit\":%d,\"probs\":[", best);
         else
             fputs(",\"digit\":null,\"probs\":[", stdout);
-        for (int k = 0; k < 10; k++)
-            printf("%s%.6f", k ? "," : "", has_ink ? (double)probs[k] : 0.0);
+        for (int k = 0; k < 10; k++) {
+            fputs(k ? "," : "", stdout);
+            print_json_number(has_ink ? (double)probs[k] : 0.0, 6);
+        }
         puts("]}");
     } else if (has_ink) {
         printf("%s: %d (%.1f%%)\n", path, best, 100.0 * probs[best]);
@@ -154,7 +163,7 @@ static int predict_images(const predict_options *o, dn_net *net, const dn_model_
             failures++;
             continue;
         }
-        if (has_ink && dn_net_predict(net, input, 1, probs) != DN_OK) {
+        if (has_ink && dn_net_predict(net, input, 1, probs, 10) != DN_OK) {
             cli_error("%s: %s", argv[i], dn_last_error());
             failures++;
             continue;
@@ -165,6 +174,48 @@ static int predict_images(const predict_options *o, dn_net *net, const dn_model_
     return failures ? 1 : 0;
 }
 
+static void print_confusion_json(const dn_dataset *data, double accuracy, const int *confusion, int classes)
+{
+    printf("{\"images\":%d,\"accuracy\":", data->count);
+    print_json_number(accuracy, 6);
+    fputs(",\"per_class\":[", stdout);
+    for (int k = 0; k < classes; k++) {
+        int total = 0;
+        for (int j = 0; j < classes; j++)
+            total += confusion[k * classes + j];
+        fputs(k ? "," : "", stdout);
+        print_json_number(total ? (double)confusion[k * classes + k] / total : 0.0, 6);
+    }
+    fputs("],\"confusion\":[", stdout);
+    for (int k = 0; k < classes; k++) {
+        printf("%s[", k ? "," : "");
+        for (int j = 0; j < classes; j++)
+            printf("%s%d", j ? "," : "", confusion[k * classes + j]);
+        putchar(']');
+    }
+    puts("]}");
+}
+
+static void print_confusion_table(const dn_dataset *data, double accuracy, double seconds, const int *confusion,
+                                  int classes)
+{
+    printf("%d images: accuracy %.2f%% (%.2fs, %.0f images/s)\n\n", data->count, 100 * accuracy, seconds,
+           data->count / seconds);
+    printf("true\\pred");
+    for (int j = 0; j < classes; j++)
+        printf(" %5d", j);
+    printf("   accuracy\n");
+    for (int k = 0; k < classes; k++) {
+        int total = 0;
+        printf("%9d", k);
+        for (int j = 0; j < classes; j++) {
+            printf(" %5d", confusion[k * classes + j]);
+            total += confusion[k * classes + j];
+        }
+        printf("   %6.2f%%\n", total ? 100.0 * confusion[k * classes + k] / total : 0.0);
+    }
+}
+
 static int evaluate_idx(const predict_options *o, dn_net *net, const dn_model_info *info)
 {
     dn_dataset data;
@@ -172,51 +223,21 @@ static int evaluate_idx(const predict_options *o, dn_net *net, const dn_model_in
         cli_error("%s", dn_last_error());
         return 1;
     }
-    int confusion[100];
-    double accuracy;
-    double start = dn_seconds();
-    dn_status status = dn_evaluate(net, &data, 0, 500, &accuracy, confusion);
+    const int classes = dn_net_num_classes(net);
+    const size_t cells = (size_t)classes * classes;
+    int *confusion = malloc(cells * sizeof *confusion);
+    double accuracy = 0, start = dn_seconds();
+    dn_status status = confusion ? dn_evaluate(net, &data, 0, 500, &accuracy, confusion, cells) : DN_ERR_NOMEM;
     double seconds = dn_seconds() - start;
-    if (status != DN_OK) {
-        cli_error("%s", dn_last_error());
-        dn_dataset_free(&data);
-        return 1;
-    }
-    if (o->json) {
-        printf("{\"images\":%d,\"accuracy\":%.6f,\"per_class\":[", data.count, accuracy);
-        for (int k = 0; k < 10; k++) {
-            int total = 0;
-            for (int j = 0; j < 10; j++)
-                total += confusion[k * 10 + j];
-            printf("%s%.6f", k ? "," : "", total ? (double)confusion[k * 11] / total : 0.0);
-        }
-        fputs("],\"confusion\":[", stdout);
-        for (int k = 0; k < 10; k++) {
-            printf("%s[", k ? "," : "");
-            for (int j = 0; j < 10; j++)
-                printf("%s%d", j ? "," : "", confusion[k * 10 + j]);
-            putchar(']');
-        }
-        puts("]}");
-    } else {
-        printf("%d images: accuracy %.2f%% (%.2fs, %.0f images/s)\n\n", data.count,
-               100 * accuracy, seconds, data.count / seconds);
-        printf("true\\pred");
-        for (int j = 0; j < 10; j++)
-            printf(" %5d", j);
-        printf("   accuracy\n");
-        for (int k = 0; k < 10; k++) {
-            int total = 0;
-            printf("%9d", k);
-            for (int j = 0; j < 10; j++) {
-                printf(" %5d", confusion[k * 10 + j]);
-                total += confusion[k * 10 + j];
-            }
-            printf("   %6.2f%%\n", total ? 100.0 * confusion[k * 11] / total : 0.0);
-        }
-    }
+    if (status != DN_OK)
+        cli_error("%s", confusion ? dn_last_error() : "out of memory");
+    else if (o->json)
+        print_confusion_json(&data, accuracy, confusion, classes);
+    else
+        print_confusion_table(&data, accuracy, seconds, confusion, classes);
+    free(confusion);
     dn_dataset_free(&data);
-    return 0;
+    return status == DN_OK ? 0 : 1;
 }
 
 int main(int argc, char **argv)

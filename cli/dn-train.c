@@ -341,7 +341,7 @@ static bool train(run *r)
         cli_progress_finish(&bar);
         double test_acc = 0;
         if (status == DN_OK)
-            status = dn_evaluate(r->net, &r->test, 0, 500, &test_acc, NULL);
+            status = dn_evaluate(r->net, &r->test, 0, 500, &test_acc, NULL, 0);
         if (status != DN_OK) {
             cli_error("%s", dn_last_error());
             return false;

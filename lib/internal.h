@@ -54,6 +54,21 @@ static inline float dn_sum(const float *x, size_t n)
     return sum;
 }
 
+/* Index of the first NaN or infinity in x[0..n), or n when all are finite. */
+static inline size_t dn_find_non_finite(const float *x, size_t n)
+{
+    /* finite floats satisfy x - x == 0; NaN and infinities give NaN */
+    float probe = 0.0f;
+    for (size_t i = 0; i < n; i++)
+        probe += (x[i] - x[i]);
+    if (probe == 0.0f)
+        return n;
+    size_t i = 0;
+    while (i < n && x[i] - x[i] == 0.0f)
+        i++;
+    return i;
+}
+
 /* x[i] = 0 where mask[i] is not > 0, for the backward pass of a relu folded
  * into the layer before it (mask is that layer's relu'd output). */
 void dn_relu_mask(float *x, const float *mask, size_t n);

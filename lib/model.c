@@ -27,13 +27,26 @@ static dn_status set_meta_number(dn_safetensors *st, const char *key, const char
     return dn_safetensors_set_meta(st, key, text);
 }
 
+/* DN_ERR_NUMERIC when values[0..count) holds NaN or infinity: such a file
+ * could not be loaded again, so it is never written. */
+static dn_status check_finite(const float *values, size_t count, const char *name, const char *path)
+{
+    size_t bad = dn_find_non_finite(values, count);
+    if (bad == count)
+        return DN_OK;
+    return dn_fail(DN_ERR_NUMERIC, "%s: not saved: %s[%zu] is %g (training diverged?)", path, name, bad,
+                   (double)values[bad]);
+}
+
 /* Adds every parameter tensor and the model metadata to st. */
-static dn_status fill_model(dn_safetensors *st, dn_net *net, const dn_model_info *info)
+static dn_status fill_model(dn_safetensors *st, dn_net *net, const dn_model_info *info, const char *path)
 {
     dn_status status = DN_OK;
     for (int t = 0; t < dn_net_param_tensor_count(net) && status == DN_OK; t++) {
         dn_net_param p;
         status = dn_net_get_param(net, t, &p);
+        if (status == DN_OK)
+            status = check_finite(p.value.data, dn_shape_size(p.value.ndim, p.value.shape), p.name, path);
         if (status == DN_OK)
             status = dn_safetensors_add(st, p.name, p.value.ndim, p.value.shape, p.value.data);
     }
@@ -67,7 +80,7 @@ dn_status dn_model_save(dn_net *net, const dn_model_info *info, const char *path
         return dn_fail(DN_ERR_ARG, "dn_model_save: net and path must not be NULL");
     dn_model_info defaults = dn_model_info_default();
     dn_safetensors st = {0};
-    dn_status status = fill_model(&st, net, info ? info : &defaults);
+    dn_status status = fill_model(&st, net, info ? info : &defaults, path);
     if (status == DN_OK)
         status = dn_safetensors_write(&st, path);
     dn_safetensors_free(&st);
@@ -214,10 +227,9 @@ static dn_status copy_params(dn_net *net, const dn_safetensors *st, const char *
         dn_net_param p;
         dn_net_get_param(net, t, &p);
         const dn_st_tensor *found = dn_safetensors_find(st, p.name);
-        for (size_t k = 0; k < found->size; k++)
-            if (!isfinite(found->data[k]))
-                return dn_fail(DN_ERR_FORMAT, "%s: tensor %s holds a non-finite value at %zu",
-                               path, p.name, k);
+        size_t bad = dn_find_non_finite(found->data, found->size);
+        if (bad < found->size)
+            return dn_fail(DN_ERR_FORMAT, "%s: tensor %s holds a non-finite value at %zu", path, p.name, bad);
         memcpy(p.value.data, found->data, found->size * sizeof(float));
     }
     return DN_OK;
@@ -267,14 +279,16 @@ dn_status dn_checkpoint_save(dn_net *net, dn_optim *opt, const dn_optim_config *
         return dn_fail(DN_ERR_ARG, "dn_checkpoint_save: arguments must not be NULL");
     dn_model_info defaults = dn_model_info_default();
     dn_safetensors st = {0};
-    dn_status status = fill_model(&st, net, info ? info : &defaults);
+    dn_status status = fill_model(&st, net, info ? info : &defaults, path);
     int count = (int)dn_net_param_count(net);
     for (int i = 0; i < dn_optim_state_count(opt) && status == DN_OK; i++) {
         const char *name;
         float *state = dn_optim_state(opt, i, &name);
         char full[64];
         snprintf(full, sizeof full, DN_OPTIMIZER_PREFIX "%s", name);
-        status = dn_safetensors_add(&st, full, 1, &count, state);
+        status = check_finite(state, (size_t)count, full, path);
+        if (status == DN_OK)
+            status = dn_safetensors_add(&st, full, 1, &count, state);
     }
     const struct {
         const char *key;
@@ -294,6 +308,23 @@ dn_status dn_checkpoint_save(dn_net *net, dn_optim *opt, const dn_optim_config *
         status = dn_safetensors_write(&st, path);
     dn_safetensors_free(&st);
     return status;
+}
+
+/* Optimizer state as a step could use it: finite, and Adam's running mean
+ * of squared gradients ("exp_avg_sq") never negative, since the step takes
+ * its square root. */
+static dn_status check_state(const float *values, size_t count, const char *name, const char *path)
+{
+    size_t bad = dn_find_non_finite(values, count);
+    if (bad < count)
+        return dn_fail(DN_ERR_FORMAT, "%s: optimizer state %s[%zu] is %g, not a finite number", path, name, bad,
+                       (double)values[bad]);
+    if (strcmp(name, DN_OPTIMIZER_PREFIX "exp_avg_sq") == 0)
+        for (size_t k = 0; k < count; k++)
+            if (values[k] < 0.0f)
+                return dn_fail(DN_ERR_FORMAT, "%s: optimizer state %s[%zu] is %g; a mean of squares cannot be negative",
+                               path, name, k, (double)values[k]);
+    return DN_OK;
 }
 
 static dn_status read_optimizer(const dn_safetensors *st, const char *path, size_t count,
@@ -331,10 +362,12 @@ static dn_status read_optimizer(const dn_safetensors *st, const char *path, size
         char full[64];
         snprintf(full, sizeof full, DN_OPTIMIZER_PREFIX "%s", name);
         const dn_st_tensor *t = dn_safetensors_find(st, full);
-        if (!t || t->ndim != 1 || t->size != count) {
+        status = t && t->ndim == 1 && t->size == count
+                     ? check_state(t->data, count, full, path)
+                     : dn_fail(DN_ERR_FORMAT, "%s: optimizer state %s is missing or has the wrong size", path, full);
+        if (status != DN_OK) {
             dn_optim_free(opt);
-            return dn_fail(DN_ERR_FORMAT, "%s: optimizer state %s is missing or has the wrong size",
-                           path, full);
+            return status;
         }
         memcpy(state, t->data, count * sizeof(float));
     }

@@ -331,6 +331,22 @@ const float *dn_net_logits(const dn_net *net)
     return net->batch ? net->act[net->layer_count] : NULL;
 }
 
+/* DN_ERR_NUMERIC unless every logit of the last forward pass is finite:
+ * weights that are finite but huge overflow to infinity, and softmax turns
+ * that into NaN probabilities, which must never leave the library. */
+static dn_status check_logits(const dn_net *net)
+{
+    const float *logits = net->act[net->layer_count];
+    size_t count = (size_t)net->batch * net->classes;
+    size_t bad = dn_find_non_finite(logits, count);
+    if (bad == count)
+        return DN_OK;
+    return dn_fail(DN_ERR_NUMERIC,
+                   "the network's output is not finite (%g for class %zu of sample %zu): "
+                   "its weights or its input are out of the range float can compute with",
+                   (double)logits[bad], bad % (size_t)net->classes, bad / (size_t)net->classes);
+}
+
 dn_status dn_net_backward(dn_net *net, const uint8_t *labels, float *loss, int *correct)
 {
     if (!net || !labels)
@@ -344,6 +360,9 @@ dn_status dn_net_backward(dn_net *net, const uint8_t *labels, float *loss, int *
         if (labels[b] >= classes)
             return dn_fail(DN_ERR_ARG, "label %d of sample %d is not below %d classes", labels[b],
                            b, classes);
+    dn_status status = check_logits(net);
+    if (status != DN_OK)
+        return dn_fail_context(status, "training diverged");
     const float *logits = net->act[last];
     float mean_loss = dn_cross_entropy_forward(net->probs, logits, labels, n, classes);
     if (loss)
@@ -385,11 +404,16 @@ dn_status dn_net_backward(dn_net *net, const uint8_t *labels, float *loss, int *
 
 void dn_net_zero_grad(dn_net *net) { memset(net->grads, 0, net->param_count * sizeof(float)); }
 
-dn_status dn_net_predict(dn_net *net, const float *input, int n, float *probs)
+dn_status dn_net_predict(dn_net *net, const float *input, int n, float *probs, size_t capacity)
 {
-    if (!probs)
-        return dn_fail(DN_ERR_ARG, "dn_net_predict: probs is NULL");
+    if (!net || !probs || n < 1)
+        return dn_fail(DN_ERR_ARG, "dn_net_predict: need a network, probs and n >= 1");
+    if (capacity / (size_t)net->classes < (size_t)n)
+        return dn_fail(DN_ERR_ARG, "dn_net_predict: probs holds %zu floats, %d samples of %d classes need %zu",
+                       capacity, n, net->classes, (size_t)n * net->classes);
     dn_status status = dn_net_forward(net, input, n, false);
+    if (status == DN_OK)
+        status = check_logits(net);
     if (status != DN_OK)
         return status;
     dn_softmax_forward(probs, net->act[net->layer_count], n, net->classes);

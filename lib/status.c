@@ -21,6 +21,8 @@ const char *dn_status_name(dn_status status)
     case DN_ERR_FORMAT: return "malformed input";
     case DN_ERR_SHAPE: return "shape mismatch";
     case DN_ERR_UNSUPPORTED: return "unsupported";
+    case DN_ERR_NUMERIC: return "non-finite value";
+    case DN_ERR_LIMIT: return "over a limit";
     }
     return "unknown status";
 }

@@ -92,8 +92,10 @@ dn_status dn_train_epoch(dn_net *net, dn_optim *opt, const dn_dataset *data,
         status = dn_net_forward(net, images, n, true);
         if (status == DN_OK)
             status = dn_net_backward(net, labels, &loss, &correct);
-        if (status != DN_OK)
+        if (status != DN_OK) {
+            status = dn_fail_context(status, "epoch %d, samples %d-%d", epoch + 1, done + 1, done + n);
             break;
+        }
         float lr = config->lr_at ? config->lr_at(config->lr_user, epoch, (double)done / total)
                                  : config->lr;
         dn_optim_step_clear(opt, dn_net_params(net), dn_net_grads(net), lr);
@@ -103,6 +105,11 @@ dn_status dn_train_epoch(dn_net *net, dn_optim *opt, const dn_dataset *data,
         if (progress)
             progress(user, done, total, loss_sum / done, (double)correct_sum / done);
     }
+    /* the last step can overflow a weight that no loss has seen yet */
+    size_t bad = dn_find_non_finite(dn_net_params(net), dn_net_param_count(net));
+    if (status == DN_OK && bad < dn_net_param_count(net))
+        status = dn_fail(DN_ERR_NUMERIC, "training diverged in epoch %d: parameter %zu is %g", epoch + 1, bad,
+                         (double)dn_net_params(net)[bad]);
     if (stats && status == DN_OK) {
         stats->loss = loss_sum / total;
         stats->accuracy = (double)correct_sum / total;
@@ -116,10 +123,14 @@ dn_status dn_train_epoch(dn_net *net, dn_optim *opt, const dn_dataset *data,
 }
 
 dn_status dn_evaluate(dn_net *net, const dn_dataset *data, int limit, int batch, double *accuracy,
-                      int *confusion)
+                      int *confusion, size_t confusion_capacity)
 {
     if (!net || !data || batch < 1)
         return dn_fail(DN_ERR_ARG, "dn_evaluate: need a net, data and batch >= 1");
+    const size_t classes_squared = (size_t)dn_net_num_classes(net) * (size_t)dn_net_num_classes(net);
+    if (confusion && confusion_capacity < classes_squared)
+        return dn_fail(DN_ERR_ARG, "dn_evaluate: the confusion matrix holds %zu counts, %d classes need %zu",
+                       confusion_capacity, dn_net_num_classes(net), classes_squared);
     dn_status status = check_data(net, data);
     if (status != DN_OK)
         return status;
@@ -134,7 +145,8 @@ dn_status dn_evaluate(dn_net *net, const dn_dataset *data, int limit, int batch,
     long correct = 0;
     for (int done = 0; done < total && status == DN_OK; done += batch) {
         int n = total - done < batch ? total - done : batch;
-        status = dn_net_predict(net, data->images + (size_t)done * sample, n, probs);
+        status = dn_net_predict(net, data->images + (size_t)done * sample, n, probs,
+                                (size_t)batch * classes);
         for (int b = 0; status == DN_OK && b < n; b++) {
             const float *p = probs + (size_t)b * classes;
             int best = 0;

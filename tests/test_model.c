@@ -263,7 +263,9 @@ static void test_resume(void)
               "3 epochs straight == 1 epoch + checkpoint + 2 epochs, bit for bit");
         double acc;
         int confusion[100], total = 0, diagonal = 0;
-        CHECK_OK(dn_evaluate(resumed, &ds, 0, 64, &acc, confusion));
+        CHECK_OK(dn_evaluate(resumed, &ds, 0, 64, &acc, confusion, 100));
+        CHECK(dn_evaluate(resumed, &ds, 0, 64, &acc, confusion, 99) == DN_ERR_ARG,
+              "a confusion matrix too small for 10 x 10 is refused");
         for (int i = 0; i < 100; i++)
             total += confusion[i];
         for (int i = 0; i < 10; i++)
@@ -318,6 +320,113 @@ static int export_models(const char *out_dir)
     return 0;
 }
 
+/* Weights that are finite but huge overflow the logits: an error, never
+ * NaN probabilities. */
+static void test_non_finite_outputs(void)
+{
+    dn_net *net;
+    CHECK_OK(dn_net_new(&net, "mlp", 1));
+    if (!net)
+        return;
+    float *params = dn_net_params(net);
+    for (size_t i = 0; i < dn_net_param_count(net); i++)
+        params[i] = 3e37f;
+    float input[784], probs[10];
+    for (int i = 0; i < 784; i++)
+        input[i] = 1.0f;
+    CHECK(dn_net_predict(net, input, 1, probs, 10) == DN_ERR_NUMERIC, "huge weights: %s", dn_last_error());
+    uint8_t label = 3;
+    float loss;
+    CHECK_OK(dn_net_forward(net, input, 1, true));
+    CHECK(dn_net_backward(net, &label, &loss, NULL) == DN_ERR_NUMERIC, "a non-finite loss is an error: %s",
+          dn_last_error());
+    dn_net_free(net);
+}
+
+/* A diverged net is never saved: the last good file stays as it was. */
+static void test_non_finite_not_saved(void)
+{
+    dn_net *net;
+    CHECK_OK(dn_net_new(&net, "mlp", 2));
+    if (!net)
+        return;
+    char path[256], checkpoint[256];
+    path_in_dir(path, sizeof path, "diverged.safetensors");
+    path_in_dir(checkpoint, sizeof checkpoint, "diverged.ckpt.safetensors");
+    CHECK_OK(dn_model_save(net, NULL, path));
+    size_t before_len, after_len;
+    char *before = dn_test_read_file(path, &before_len);
+
+    dn_optim_config config = dn_optim_defaults(DN_OPTIM_ADAM);
+    dn_optim *opt;
+    CHECK_OK(dn_optim_new(&opt, &config, dn_net_param_count(net)));
+    CHECK_OK(dn_checkpoint_save(net, opt, &config, 1e-3f, 1, NULL, checkpoint));
+    float *state = dn_optim_state(opt, 1, &(const char *){NULL});
+    state[5] = NAN;
+    CHECK(dn_checkpoint_save(net, opt, &config, 1e-3f, 2, NULL, checkpoint) == DN_ERR_NUMERIC,
+          "NaN optimizer state not saved: %s", dn_last_error());
+    state[5] = 0;
+
+    dn_net_params(net)[1000] = NAN;
+    CHECK(dn_model_save(net, NULL, path) == DN_ERR_NUMERIC && strstr(dn_last_error(), "fc1.weight"),
+          "a NaN weight is refused, naming it: %s", dn_last_error());
+    CHECK(dn_checkpoint_save(net, opt, &config, 1e-3f, 2, NULL, checkpoint) == DN_ERR_NUMERIC,
+          "nor saved in a checkpoint");
+    char *after = dn_test_read_file(path, &after_len);
+    CHECK(before && after && before_len == after_len && memcmp(before, after, before_len) == 0,
+          "the file on disk is the last good one");
+    free(before);
+    free(after);
+    dn_optim_free(opt);
+    dn_net_free(net);
+}
+
+/* Rewrites one optimizer tensor of a checkpoint with a bad value at 7. */
+static void poison_checkpoint(const char *from, const char *to, const char *tensor, float value)
+{
+    dn_safetensors st;
+    CHECK_OK(dn_safetensors_read(&st, from));
+    for (int i = 0; i < st.count; i++)
+        if (strcmp(st.tensors[i].name, tensor) == 0)
+            st.tensors[i].data[7] = value;
+    CHECK_OK(dn_safetensors_write(&st, to));
+    dn_safetensors_free(&st);
+}
+
+static void test_checkpoint_state_validated(void)
+{
+    dn_net *net, *loaded;
+    CHECK_OK(dn_net_new(&net, "input 1x4x4; flatten; linear 3", 2));
+    if (!net)
+        return;
+    dn_optim_config config = dn_optim_defaults(DN_OPTIM_ADAM), got;
+    dn_optim *opt, *opt_loaded;
+    CHECK_OK(dn_optim_new(&opt, &config, dn_net_param_count(net)));
+    char good[256], bad[256];
+    path_in_dir(good, sizeof good, "state.ckpt.safetensors");
+    path_in_dir(bad, sizeof bad, "state-bad.ckpt.safetensors");
+    CHECK_OK(dn_checkpoint_save(net, opt, &config, 1e-3f, 1, NULL, good));
+    float lr;
+    int epoch;
+    static const struct {
+        const char *tensor;
+        float value;
+    } cases[] = {{"optimizer.exp_avg", NAN}, {"optimizer.exp_avg", INFINITY},
+                 {"optimizer.exp_avg_sq", -1e-3f}, {"optimizer.exp_avg_sq", NAN}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        poison_checkpoint(good, bad, cases[i].tensor, cases[i].value);
+        dn_status status = dn_checkpoint_load(&loaded, &opt_loaded, &got, &lr, &epoch, NULL, bad);
+        CHECK(status == DN_ERR_FORMAT && loaded == NULL && opt_loaded == NULL &&
+                  strstr(dn_last_error(), cases[i].tensor),
+              "%s[7] = %g refused: %s", cases[i].tensor, (double)cases[i].value, dn_last_error());
+    }
+    CHECK_OK(dn_checkpoint_load(&loaded, &opt_loaded, &got, &lr, &epoch, NULL, good));
+    dn_net_free(loaded);
+    dn_optim_free(opt_loaded);
+    dn_optim_free(opt);
+    dn_net_free(net);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "--export") == 0)
@@ -331,6 +440,9 @@ int main(int argc, char **argv)
     test_refusals();
     test_train_contract();
     test_resume();
+    test_non_finite_outputs();
+    test_non_finite_not_saved();
+    test_checkpoint_state_validated();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     CHECK(system(cmd) == 0, "temp dir removed");

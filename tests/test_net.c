@@ -146,9 +146,10 @@ static void test_batch_independence(void)
     dn_rng_seed(&rng, 3);
     float input[5 * 784], probs5[50], probs1[10];
     dn_test_fill_uniform(&rng, input, 5 * 784, -0.4f, 2.8f);
-    CHECK_OK(dn_net_predict(net, input, 2, probs5));
-    CHECK_OK(dn_net_predict(net, input, 5, probs5));
-    CHECK_OK(dn_net_predict(net, input + 3 * 784, 1, probs1));
+    CHECK_OK(dn_net_predict(net, input, 2, probs5, 50));
+    CHECK_OK(dn_net_predict(net, input, 5, probs5, 50));
+    CHECK(dn_net_predict(net, input, 5, probs5, 49) == DN_ERR_ARG, "probs too small for 5 x 10 is refused");
+    CHECK_OK(dn_net_predict(net, input + 3 * 784, 1, probs1, 10));
     double sum = 0;
     for (int k = 0; k < 10; k++)
         sum += probs5[30 + k];
@@ -242,8 +243,8 @@ static bool same_as_fresh(dn_net *kept, const char *spec, const float *input, in
     size_t count = dn_net_param_count(kept);
     memcpy(dn_net_params(fresh), dn_net_params(kept), count * sizeof(float));
     float got[8 * 3], want[8 * 3];
-    bool same = dn_net_predict(kept, input, n, got) == DN_OK &&
-                dn_net_predict(fresh, input, n, want) == DN_OK &&
+    bool same = dn_net_predict(kept, input, n, got, 8 * 3) == DN_OK &&
+                dn_net_predict(fresh, input, n, want, 8 * 3) == DN_OK &&
                 !memcmp(got, want, (size_t)n * 3 * sizeof(float));
     dn_net_zero_grad(kept);
     dn_net_zero_grad(fresh);
@@ -271,7 +272,7 @@ static void test_changed_weights(void)
     dn_rng_seed(&rng, 23);
     dn_test_fill_uniform(&rng, input, N * 100, -1, 1);
     float probs[N * 3];
-    CHECK_OK(dn_net_predict(kept, input, N, probs));
+    CHECK_OK(dn_net_predict(kept, input, N, probs, N * 3));
     dn_net_param conv2;
     CHECK_OK(dn_net_get_param(kept, 2, &conv2));
     CHECK(!strcmp(conv2.name, "conv2.weight"), "tensor 2 is conv2.weight, got %s", conv2.name);
@@ -311,8 +312,8 @@ static void check_relu_done_by_next(const char *fused, const char *apart, int si
     CHECK(count == dn_net_param_count(b), "same parameters");
     memcpy(dn_net_params(b), dn_net_params(a), count * sizeof(float));
     float probs_a[N * 3], probs_b[N * 3], loss_a = 0, loss_b = 0;
-    CHECK_OK(dn_net_predict(a, input, N, probs_a));
-    CHECK_OK(dn_net_predict(b, input, N, probs_b));
+    CHECK_OK(dn_net_predict(a, input, N, probs_a, N * 3));
+    CHECK_OK(dn_net_predict(b, input, N, probs_b, N * 3));
     CHECK(!memcmp(probs_a, probs_b, sizeof probs_a), "%s: the same predictions", fused);
     dn_net_zero_grad(a);
     dn_net_zero_grad(b);

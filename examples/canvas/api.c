@@ -184,7 +184,7 @@ static void predict(api *a, const http_request *req, const uint8_t *body, size_t
             dn_normalize(x, DN_MNIST_PIXELS, m->info.input_mean, m->info.input_std);
             pthread_mutex_lock(&m->lock);
             double t0 = dn_seconds();
-            status = dn_net_predict(m->net, x, 1, probs);
+            status = dn_net_predict(m->net, x, 1, probs, sizeof probs / sizeof probs[0]);
             ms = (dn_seconds() - t0) * 1000;
             pthread_mutex_unlock(&m->lock);
             if (status != DN_OK) {

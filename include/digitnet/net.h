@@ -114,14 +114,19 @@ const float *dn_net_logits(const dn_net *net);
 
 /* Softmax cross-entropy of the last forward's logits against labels (each
  * < classes), then back-propagation: parameter gradients ACCUMULATE. Writes
- * the mean loss and, if correct is not NULL, how many argmaxes were right. */
+ * the mean loss and, if correct is not NULL, how many argmaxes were right.
+ * DN_ERR_NUMERIC, with nothing accumulated, when a logit is not finite
+ * (training diverged). */
 dn_status dn_net_backward(dn_net *net, const uint8_t *labels, float *loss, int *correct);
 
 /* Sets every parameter gradient to zero. */
 void dn_net_zero_grad(dn_net *net);
 
-/* Evaluation-mode forward and softmax: probs gets n x classes probabilities. */
-dn_status dn_net_predict(dn_net *net, const float *input, int n, float *probs);
+/* Evaluation-mode forward and softmax: probs gets n x classes probabilities;
+ * capacity is how many floats probs holds (DN_ERR_ARG when fewer than
+ * n x classes). DN_ERR_NUMERIC when an output is not finite (weights or
+ * input out of range): no probability is then written. */
+dn_status dn_net_predict(dn_net *net, const float *input, int n, float *probs, size_t capacity);
 
 /* ---- profiling ---- */
 

@@ -19,6 +19,9 @@ typedef enum dn_status {
     DN_ERR_FORMAT,      /* outside bytes (a file, a request) are malformed */
     DN_ERR_SHAPE,       /* tensor shapes do not fit together */
     DN_ERR_UNSUPPORTED, /* valid, but not something digitnet handles */
+    DN_ERR_NUMERIC,     /* a computation gave NaN or infinity (diverged training,
+                           weights too large for float): never returned as a number */
+    DN_ERR_LIMIT,       /* would need more memory than the configured limit */
 } dn_status;
 
 /* Short constant name of a status ("out of memory", "bad format", ...). */

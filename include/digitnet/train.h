@@ -46,16 +46,21 @@ typedef void (*dn_train_progress_fn)(void *user, int done, int total, double los
 
 /* One epoch (numbered from 0) of mini-batch training. opt must be made for
  * exactly the net's parameters. The gradients are zeroed first and come
- * back zero (each optimizer step clears them for the next batch). */
+ * back zero (each optimizer step clears them for the next batch).
+ * DN_ERR_NUMERIC when training diverges (a non-finite loss, or a parameter
+ * that is not finite at the end): the net's parameters are then unusable,
+ * so keep or reload the last good ones. */
 dn_status dn_train_epoch(dn_net *net, dn_optim *opt, const dn_dataset *data,
                          const dn_train_config *config, int epoch, dn_train_progress_fn progress,
                          void *user, dn_epoch_stats *stats);
 
 /* Accuracy of net on the first `limit` samples of data (0 = all), in
  * evaluation mode, batch at a time. confusion, if not NULL, gets
- * classes x classes counts: confusion[true * classes + predicted]. */
+ * classes x classes counts: confusion[true * classes + predicted], and
+ * confusion_capacity says how many ints it holds (DN_ERR_ARG, with nothing
+ * written, when fewer than classes x classes). */
 dn_status dn_evaluate(dn_net *net, const dn_dataset *data, int limit, int batch, double *accuracy,
-                      int *confusion);
+                      int *confusion, size_t confusion_capacity);
 
 /* Random affine distortion of one h x w image: rotation up to +-12 degrees,
  * scaling 0.9-1.1, shear up to +-0.15, shift up to +-2.5 pixels, bilinear

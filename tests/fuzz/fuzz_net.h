@@ -84,7 +84,7 @@ static inline void dn_fuzz_exercise_net(dn_net *net)
         if (status == DN_OK)
             DN_FUZZ_CHECK(correct >= 0 && correct <= N && !(loss < 0)); /* NaN when finite but huge weights overflow the logits */
     }
-    DN_FUZZ_CHECK(dn_net_predict(net, x, 1, probs) == DN_OK);
+    DN_FUZZ_CHECK(dn_net_predict(net, x, 1, probs, sizeof probs / sizeof probs[0]) == DN_OK);
     float sum = 0;
     int finite = 1;
     for (int c = 0; c < classes; c++) {

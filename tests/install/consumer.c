@@ -11,7 +11,7 @@ int main(void)
         return 1;
     }
     float image[784] = {0}, probs[10];
-    dn_status status = dn_net_predict(net, image, 1, probs);
+    dn_status status = dn_net_predict(net, image, 1, probs, sizeof probs / sizeof probs[0]);
     size_t params = dn_net_param_count(net);
     dn_net_free(net);
     if (status != DN_OK || params != 1199882) {
