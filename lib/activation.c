@@ -109,6 +109,11 @@ static dn_status dropout_configure(dn_layer *layer)
     return same_shape_configure(layer);
 }
 
+static size_t dropout_reserve_bytes(const dn_layer *layer, int batch)
+{
+    return (size_t)batch * dn_sample_size(layer->in_shape) * sizeof(float);
+}
+
 static dn_status dropout_reserve(dn_layer *layer, int batch)
 {
     float *mask = dn_alloc((size_t)batch * dn_sample_size(layer->in_shape) * sizeof *mask);
@@ -141,6 +146,7 @@ const dn_layer_ops dn_dropout_layer_ops = {
     .identity_in_eval = true,
     .configure = dropout_configure,
     .reserve = dropout_reserve,
+    .reserve_bytes = dropout_reserve_bytes,
     .forward = dropout_forward,
     .backward = dropout_backward,
 };

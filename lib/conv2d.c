@@ -308,6 +308,15 @@ static dn_status conv_configure(dn_layer *layer)
     return DN_OK;
 }
 
+static size_t conv_reserve_bytes(const dn_layer *layer, int batch)
+{
+    dn_conv2d_dims d = layer_dims(layer, batch);
+    size_t floats = dn_conv2d_workspace_size(&d) + (use_winograd(&d) ? layer->params[0].size : 0);
+    if (layer->fuse_pool) /* argmax and bias sums, below */
+        floats += (size_t)batch * dn_sample_size(layer->out_shape) / 4 + (size_t)batch * d.out_c;
+    return floats * sizeof(float);
+}
+
 static dn_status conv_reserve(dn_layer *layer, int batch)
 {
     dn_conv2d_dims d = layer_dims(layer, batch);
@@ -389,6 +398,7 @@ const dn_layer_ops dn_conv2d_layer_ops = {
     .kind = "conv",
     .configure = conv_configure,
     .reserve = conv_reserve,
+    .reserve_bytes = conv_reserve_bytes,
     .forward = conv_forward,
     .backward = conv_backward,
     .absorb_pool = conv_absorb_pool,

@@ -37,6 +37,9 @@ typedef struct dn_layer_ops {
     dn_status (*configure)(dn_layer *layer);
     /* Makes the caches ready for batches of up to `batch` samples. */
     dn_status (*reserve)(dn_layer *layer, int batch);
+    /* Bytes reserve(layer, batch) allocates, for the net's memory budget
+     * (computed before anything is allocated). NULL: nothing. */
+    size_t (*reserve_bytes)(const dn_layer *layer, int batch);
     void (*forward)(dn_layer *layer, float *out, const float *in, int n, bool training,
                     dn_rng *rng);
     /* din may be NULL; parameter gradients accumulate. dout may be

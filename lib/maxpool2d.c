@@ -207,6 +207,11 @@ static dn_status pool_configure(dn_layer *layer)
     return DN_OK;
 }
 
+static size_t pool_reserve_bytes(const dn_layer *layer, int batch)
+{
+    return layer->folded ? 0 : (size_t)batch * dn_sample_size(layer->out_shape) * sizeof(int32_t);
+}
+
 static dn_status pool_reserve(dn_layer *layer, int batch)
 {
     if (layer->folded) /* the layer before computes the pool */
@@ -248,6 +253,7 @@ const dn_layer_ops dn_maxpool2d_layer_ops = {
     .kind = "maxpool",
     .configure = pool_configure,
     .reserve = pool_reserve,
+    .reserve_bytes = pool_reserve_bytes,
     .forward = pool_forward,
     .backward = pool_backward,
 };

@@ -1,5 +1,6 @@
 /* net.c - a network as a sequence of layers: building it from a spec, flat
  * parameter and gradient buffers, forward, loss and backward passes. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +38,7 @@ struct dn_net {
 
     dn_rng dropout_rng;
     int threads;
+    size_t memory_limit; /* bytes; see dn_net_set_memory_limit */
 
     /* Activation slot j is the output of layer j-1 (slot 0 is the input).
      * A view layer's slot shares the buffer of the slot before it: owner[j]
@@ -54,6 +56,92 @@ struct dn_net {
     double *forward_seconds;  /* [layer] */
     double *backward_seconds;
 };
+
+/* Layers the net never runs: views, and relus folded into the layer before. */
+static bool skipped(const dn_layer *layer) { return layer->ops->is_view || layer->folded; }
+
+static size_t add_saturating(size_t a, size_t b) { return a > SIZE_MAX - b ? SIZE_MAX : a + b; }
+
+static size_t mul_saturating(size_t a, size_t b)
+{
+    size_t product;
+    return dn_mul_size(a, b, &product) ? product : SIZE_MAX;
+}
+
+/* Bytes reserve(net, n) allocates: an activation and its gradient for every
+ * layer the net runs, the probabilities, and each layer's own caches. */
+static size_t batch_bytes(const dn_net *net, int n)
+{
+    size_t bytes = mul_saturating((size_t)n * net->classes, sizeof(float));
+    for (int i = 0; i < net->layer_count; i++) {
+        const dn_layer *layer = &net->layers[i];
+        if (!skipped(layer))
+            bytes = add_saturating(bytes, mul_saturating((size_t)n * dn_sample_size(layer->out_shape),
+                                                         2 * sizeof(float)));
+        if (layer->ops->reserve_bytes)
+            bytes = add_saturating(bytes, layer->ops->reserve_bytes(layer, n));
+    }
+    return bytes;
+}
+
+static size_t parameter_bytes(const dn_net *net) { return mul_saturating(net->param_count, 2 * sizeof(float)); }
+
+size_t dn_net_memory(const dn_net *net, int batch)
+{
+    return add_saturating(parameter_bytes(net), batch_bytes(net, batch > 0 ? batch : 1));
+}
+
+/* The limit from DN_MEMORY_LIMIT ("1073741824", "512M", "4G"; K, M, G and T
+ * are powers of 1024), else the default. */
+static dn_status limit_from_environment(size_t *limit)
+{
+    *limit = DN_NET_DEFAULT_MEMORY_LIMIT;
+    const char *text = getenv("DN_MEMORY_LIMIT");
+    if (!text || !*text)
+        return DN_OK;
+    char *end;
+    errno = 0;
+    unsigned long long value = strtoull(text, &end, 10);
+    int shift = 0;
+    if (*end && !end[1]) {
+        const char *units = "KMGT", *unit = strchr(units, *end == 'k' ? 'K' : *end);
+        shift = unit && *unit ? 10 * (int)(unit - units + 1) : -1;
+        end += shift > 0;
+    }
+    if (errno || end == text || *end || *text == '-' || shift < 0 || value == 0 ||
+        value > (SIZE_MAX >> shift))
+        return dn_fail(DN_ERR_ARG, "DN_MEMORY_LIMIT='%.40s' is not a size such as 512M, 4G or a number of bytes",
+                       text);
+    *limit = (size_t)value << shift;
+    return DN_OK;
+}
+
+/* "12.3 MiB" */
+static const char *human_bytes(char *text, size_t cap, size_t bytes)
+{
+    if (bytes == SIZE_MAX)
+        snprintf(text, cap, "more than 16 EiB");
+    else if (bytes >= ((size_t)1 << 30))
+        snprintf(text, cap, "%.1f GiB", (double)bytes / (1 << 30));
+    else
+        snprintf(text, cap, "%.1f MiB", (double)bytes / (1 << 20));
+    return text;
+}
+
+/* DN_ERR_LIMIT when a batch of n would take the net over its memory limit. */
+static dn_status check_memory(const dn_net *net, int n)
+{
+    size_t params = parameter_bytes(net), batch = batch_bytes(net, n);
+    size_t total = add_saturating(params, batch);
+    if (total <= net->memory_limit)
+        return DN_OK;
+    char t[32], p[32], b[32], l[32];
+    return dn_fail(DN_ERR_LIMIT,
+                   "a batch of %d would need %s (parameters and gradients %s, activations and workspaces %s), "
+                   "over the memory limit of %s (raise it with DN_MEMORY_LIMIT=8G or dn_net_set_memory_limit)",
+                   n, human_bytes(t, sizeof t, total), human_bytes(p, sizeof p, params),
+                   human_bytes(b, sizeof b, batch), human_bytes(l, sizeof l, net->memory_limit));
+}
 
 static dn_status configure_layers(dn_net *net)
 {
@@ -127,8 +215,6 @@ static dn_status allocate_params(dn_net *net)
     return DN_OK;
 }
 
-/* Layers the net never runs: views, and relus folded into the layer before. */
-static bool skipped(const dn_layer *layer) { return layer->ops->is_view || layer->folded; }
 
 static dn_status allocate_slots(dn_net *net)
 {
@@ -159,6 +245,18 @@ dn_status dn_net_spec_param_count(const char *spec, size_t *count)
     return status;
 }
 
+dn_status dn_net_spec_memory(const char *spec, int batch, size_t *bytes)
+{
+    dn_net probe = {0};
+    dn_status status = dn_spec_parse(spec, probe.input_shape, &probe.layers, &probe.layer_count);
+    if (status == DN_OK)
+        status = configure_layers(&probe);
+    if (status == DN_OK && bytes)
+        *bytes = dn_net_memory(&probe, batch);
+    free(probe.layers);
+    return status;
+}
+
 dn_status dn_net_new(dn_net **out, const char *spec, uint64_t seed)
 {
     if (!out)
@@ -167,9 +265,13 @@ dn_status dn_net_new(dn_net **out, const char *spec, uint64_t seed)
     dn_net *net = calloc(1, sizeof *net);
     if (!net)
         return dn_fail(DN_ERR_NOMEM, "cannot allocate a network");
-    dn_status status = dn_spec_parse(spec, net->input_shape, &net->layers, &net->layer_count);
+    dn_status status = limit_from_environment(&net->memory_limit);
+    if (status == DN_OK)
+        status = dn_spec_parse(spec, net->input_shape, &net->layers, &net->layer_count);
     if (status == DN_OK)
         status = configure_layers(net);
+    if (status == DN_OK)
+        status = check_memory(net, 1); /* before anything large is allocated */
     if (status == DN_OK)
         status = allocate_params(net);
     if (status == DN_OK)
@@ -245,6 +347,9 @@ static dn_status reserve(dn_net *net, int n)
 {
     if (n <= net->capacity)
         return DN_OK;
+    dn_status status = check_memory(net, n);
+    if (status != DN_OK)
+        return status;
     release_buffers(net);
     for (int j = 1; j <= net->layer_count; j++) {
         if (net->owner[j] != j)
@@ -258,7 +363,7 @@ static dn_status reserve(dn_net *net, int n)
         }
     }
     for (int i = 0; i < net->layer_count; i++) {
-        dn_status status = net->layers[i].ops->reserve(&net->layers[i], n);
+        status = net->layers[i].ops->reserve(&net->layers[i], n);
         if (status != DN_OK) {
             release_buffers(net);
             return status;
@@ -469,6 +574,9 @@ void dn_net_layer_shapes(const dn_net *net, int i, int in_shape[3], int out_shap
 }
 
 void dn_net_set_threads(dn_net *net, int threads) { net->threads = threads > 0 ? threads : 0; }
+
+void dn_net_set_memory_limit(dn_net *net, size_t bytes) { net->memory_limit = bytes; }
+size_t dn_net_memory_limit(const dn_net *net) { return net->memory_limit; }
 
 size_t dn_net_param_count(const dn_net *net) { return net->param_count; }
 float *dn_net_params(dn_net *net) { return net->params; }

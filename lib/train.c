@@ -136,6 +136,9 @@ dn_status dn_evaluate(dn_net *net, const dn_dataset *data, int limit, int batch,
         return status;
     const int total = limit > 0 && limit < data->count ? limit : data->count;
     const int classes = dn_net_num_classes(net);
+    /* the batch is only a matter of speed: a smaller one beats a refusal */
+    while (batch > 1 && dn_net_memory(net, batch) > dn_net_memory_limit(net))
+        batch /= 2;
     const size_t sample = (size_t)data->channels * data->height * data->width;
     float *probs = malloc((size_t)batch * classes * sizeof *probs);
     if (!probs)

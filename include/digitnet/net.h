@@ -51,7 +51,20 @@ extern "C" {
 
 typedef struct dn_net dn_net;
 
-/* Builds a network from a spec or preset name and initialises its weights. */
+/* Memory: a net knows, from its spec alone, every byte it will need for a
+ * batch (parameters and their gradients, activations and their gradients,
+ * each layer's workspace), and refuses to go over its memory limit with
+ * DN_ERR_LIMIT and a message saying how much it wanted: dn_net_new (and so
+ * dn_model_load) when one sample would not fit, dn_net_forward when a
+ * batch would not. The limit is DN_NET_DEFAULT_MEMORY_LIMIT unless the
+ * environment variable DN_MEMORY_LIMIT gives another ("512M", "4G", or
+ * bytes; read by dn_net_new), and dn_net_set_memory_limit changes it. */
+#define DN_NET_DEFAULT_MEMORY_LIMIT ((size_t)1 << 30)
+
+/* Builds a network from a spec or preset name and initialises its weights.
+ * DN_ERR_FORMAT for a bad spec, DN_ERR_SHAPE when its layers do not fit
+ * together, DN_ERR_LIMIT when it is over the memory limit for one sample,
+ * DN_ERR_ARG when DN_MEMORY_LIMIT is set but not a size. */
 dn_status dn_net_new(dn_net **net, const char *spec, uint64_t seed);
 void dn_net_free(dn_net *net);
 
@@ -60,6 +73,15 @@ void dn_net_free(dn_net *net);
  * bad spec. Networks are limited to 2^28 parameters and 2^24 floats per
  * sample in any layer's output. */
 dn_status dn_net_spec_param_count(const char *spec, size_t *count);
+
+/* Bytes a net built from spec would need for batches of `batch` samples
+ * (see "Memory" above), without allocating it. */
+dn_status dn_net_spec_memory(const char *spec, int batch, size_t *bytes);
+
+/* The same for a built net, and its limit (see "Memory" above). */
+size_t dn_net_memory(const dn_net *net, int batch);
+void dn_net_set_memory_limit(dn_net *net, size_t bytes);
+size_t dn_net_memory_limit(const dn_net *net);
 
 /* The spec of a preset name, or NULL if `name` is not a preset. */
 const char *dn_net_preset(const char *name);
