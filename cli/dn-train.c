@@ -201,11 +201,17 @@ static char *checkpoint_path(const char *out)
     return path;
 }
 
-static const char *interrupt_note = "";
+static const char *volatile interrupt_note = "";
+/* Set while the model and checkpoint are being saved: an interruption then
+ * waits until they are in place. Any thread (OpenMP's too) may take it. */
+static volatile sig_atomic_t saving, interrupted;
 
 static void on_interrupt(int sig)
 {
-    (void)sig;
+    if (saving) {
+        interrupted = sig;
+        return;
+    }
     if (write(STDERR_FILENO, interrupt_note, strlen(interrupt_note)) < 0)
         _exit(130);
     _exit(130);
@@ -228,6 +234,26 @@ typedef struct run {
     char *checkpoint;
     char *out;
 } run;
+
+/* A run killed in the instant between putting its checkpoint and its model
+ * file in place leaves the model an epoch behind (dn_training_save); the
+ * checkpoint holds the whole model, so write it out again. */
+static bool mend_model_file(const run *r)
+{
+    dn_net *saved = NULL;
+    dn_model_info info;
+    dn_status status = dn_model_load(&saved, &info, r->out);
+    dn_net_free(saved);
+    if (status == DN_OK && info.epochs == r->first_epoch)
+        return true;
+    fprintf(stderr, "dn-train: %s %s; writing it again from %s (epoch %d)\n", r->out,
+            status == DN_OK ? "is from another epoch" : "does not load", r->opt.resume, r->first_epoch);
+    if (dn_model_save(r->net, &r->info, r->out) != DN_OK) {
+        cli_error("%s", dn_last_error());
+        return false;
+    }
+    return true;
+}
 
 static bool setup(run *r)
 {
@@ -283,7 +309,7 @@ static bool setup(run *r)
     r->checkpoint = o->checkpoint ? strdup(o->checkpoint) : checkpoint_path(r->out);
     if (!r->out || !r->checkpoint || !cli_make_parent_dir(r->out) || !cli_make_parent_dir(r->checkpoint))
         return false;
-    return true;
+    return !o->resume || mend_model_file(r);
 }
 
 static bool write_metrics(const run *r, int epoch, const dn_epoch_stats *s, double test_acc)
@@ -311,6 +337,17 @@ static float cosine_lr(void *user, int epoch, double fraction)
     return dn_lr_cosine(r->base_lr, (float)r->opt.warmup, 0.0f, progress);
 }
 
+/* What an interruption from now on leaves on disk, for on_interrupt. */
+static void set_interrupt_note(int epochs_saved, const run *r)
+{
+    static char notes[2][1024];
+    static int next;
+    char *note = notes[next++ % 2]; /* never the one the handler may be reading */
+    snprintf(note, sizeof notes[0], "\ninterrupted; epoch %d is saved in %s (resume with --resume %s)\n",
+             epochs_saved, r->out, r->checkpoint);
+    interrupt_note = note;
+}
+
 static bool train(run *r)
 {
     const train_options *o = &r->opt;
@@ -319,7 +356,6 @@ static bool train(run *r)
         printf("nothing to do: %s already has %d of %ld epochs\n", o->resume, r->first_epoch, o->epochs);
         return true;
     }
-    static char note[512];
     for (int epoch = r->first_epoch; epoch < o->epochs; epoch++) {
         dn_train_config config = {
             .batch = (int)o->batch,
@@ -344,6 +380,10 @@ static bool train(run *r)
             status = dn_evaluate(r->net, &r->test, 0, 500, &test_acc, NULL, 0);
         if (status != DN_OK) {
             cli_error("%s", dn_last_error());
+            if (status == DN_ERR_NUMERIC)
+                cli_error("stopped; %s", epoch > r->first_epoch || o->resume
+                                             ? "the files of the last finished epoch are kept (try a smaller --lr)"
+                                             : "nothing was saved (try a smaller --lr)");
             return false;
         }
         double lr_now = config.lr_at ? config.lr_at(r, epoch, 1.0) : config.lr;
@@ -355,16 +395,23 @@ static bool train(run *r)
         r->info.epochs_planned = (int)o->epochs;
         r->info.test_accuracy = (float)test_acc;
         r->info.train_images = stats.samples;
-        if (dn_model_save(r->net, &r->info, r->out) != DN_OK ||
-            dn_checkpoint_save(r->net, r->optim, &r->config, r->base_lr, epoch + 1, &r->info,
-                               r->checkpoint) != DN_OK) {
+        /* Ctrl-C waits for the pair to be in place (a kill -9 cannot, and
+         * still finds the old pair or the new one: dn_training_save). */
+        saving = 1;
+        status = dn_training_save(r->net, r->optim, &r->config, r->base_lr, epoch + 1, &r->info, r->out,
+                                  r->checkpoint);
+        if (status == DN_OK)
+            set_interrupt_note(epoch + 1, r);
+        saving = 0;
+        if (interrupted)
+            on_interrupt(interrupted);
+        if (status != DN_OK) {
             cli_error("%s", dn_last_error());
+            cli_error("stopped; %s", epoch > r->first_epoch || o->resume
+                                         ? "the files of the last finished epoch are kept"
+                                         : "nothing was saved");
             return false;
         }
-        snprintf(note, sizeof note,
-                 "\ninterrupted; epoch %d is saved in %s (resume with --resume %s)\n", epoch + 1,
-                 r->out, r->checkpoint);
-        interrupt_note = note;
         if (!write_metrics(r, epoch, &stats, test_acc))
             return false;
     }
@@ -395,6 +442,7 @@ int main(int argc, char **argv)
         return bench(&r.opt);
     interrupt_note = "\ninterrupted before the first epoch finished; nothing saved\n";
     signal(SIGINT, on_interrupt);
+    signal(SIGTERM, on_interrupt);
     bool ok = setup(&r) && train(&r);
     dn_dataset_free(&r.train);
     dn_dataset_free(&r.test);

@@ -10,6 +10,7 @@
 #include "digitnet/model.h"
 #include "digitnet/safetensors.h"
 #include "internal.h"
+#include "safetensors_file.h"
 #include "number.h"
 
 #define DN_OPTIMIZER_PREFIX "optimizer."
@@ -272,14 +273,12 @@ dn_status dn_model_load(dn_net **out, dn_model_info *info, const char *path)
 
 /* ---- checkpoints ---- */
 
-dn_status dn_checkpoint_save(dn_net *net, dn_optim *opt, const dn_optim_config *config, float lr,
-                             int epoch, const dn_model_info *info, const char *path)
+/* Adds the model, the optimizer state and the training position to st. */
+static dn_status fill_checkpoint(dn_safetensors *st, dn_net *net, dn_optim *opt, const dn_optim_config *config,
+                                 float lr, int epoch, const dn_model_info *info, const char *path)
 {
-    if (!net || !opt || !config || !path)
-        return dn_fail(DN_ERR_ARG, "dn_checkpoint_save: arguments must not be NULL");
     dn_model_info defaults = dn_model_info_default();
-    dn_safetensors st = {0};
-    dn_status status = fill_model(&st, net, info ? info : &defaults, path);
+    dn_status status = fill_model(st, net, info ? info : &defaults, path);
     int count = (int)dn_net_param_count(net);
     for (int i = 0; i < dn_optim_state_count(opt) && status == DN_OK; i++) {
         const char *name;
@@ -288,7 +287,7 @@ dn_status dn_checkpoint_save(dn_net *net, dn_optim *opt, const dn_optim_config *
         snprintf(full, sizeof full, DN_OPTIMIZER_PREFIX "%s", name);
         status = check_finite(state, (size_t)count, full, path);
         if (status == DN_OK)
-            status = dn_safetensors_add(&st, full, 1, &count, state);
+            status = dn_safetensors_add(st, full, 1, &count, state);
     }
     const struct {
         const char *key;
@@ -300,13 +299,56 @@ dn_status dn_checkpoint_save(dn_net *net, dn_optim *opt, const dn_optim_config *
         {"nesterov", config->nesterov},
     };
     if (status == DN_OK)
-        status = dn_safetensors_set_meta(&st, "optimizer",
+        status = dn_safetensors_set_meta(st, "optimizer",
                                          config->kind == DN_OPTIM_ADAM ? "adam" : "sgd");
     for (size_t i = 0; i < sizeof numbers / sizeof numbers[0] && status == DN_OK; i++)
-        status = set_meta_number(&st, numbers[i].key, "%.9g", numbers[i].value);
+        status = set_meta_number(st, numbers[i].key, "%.9g", numbers[i].value);
+    return status;
+}
+
+dn_status dn_checkpoint_save(dn_net *net, dn_optim *opt, const dn_optim_config *config, float lr,
+                             int epoch, const dn_model_info *info, const char *path)
+{
+    if (!net || !opt || !config || !path)
+        return dn_fail(DN_ERR_ARG, "dn_checkpoint_save: arguments must not be NULL");
+    dn_safetensors st = {0};
+    dn_status status = fill_checkpoint(&st, net, opt, config, lr, epoch, info, path);
     if (status == DN_OK)
         status = dn_safetensors_write(&st, path);
     dn_safetensors_free(&st);
+    return status;
+}
+
+dn_status dn_training_save(dn_net *net, dn_optim *opt, const dn_optim_config *config, float lr, int epoch,
+                           const dn_model_info *info, const char *model_path, const char *checkpoint_path)
+{
+    if (!net || !opt || !config || !model_path || !checkpoint_path)
+        return dn_fail(DN_ERR_ARG, "dn_training_save: arguments must not be NULL");
+    dn_model_info defaults = dn_model_info_default();
+    dn_safetensors model = {0}, checkpoint = {0};
+    dn_atomic_file model_file, checkpoint_file;
+    dn_status status = fill_model(&model, net, info ? info : &defaults, model_path);
+    if (status == DN_OK)
+        status = fill_checkpoint(&checkpoint, net, opt, config, lr, epoch, info, checkpoint_path);
+    if (status == DN_OK)
+        status = dn_safetensors_write_unpublished(&checkpoint, checkpoint_path, &checkpoint_file);
+    if (status == DN_OK) {
+        status = dn_safetensors_write_unpublished(&model, model_path, &model_file);
+        if (status != DN_OK)
+            dn_atomic_file_abort(&checkpoint_file);
+    }
+    /* Both complete and on disk: now two renames, the checkpoint first, so
+     * that the only state between the pairs is a checkpoint one epoch ahead
+     * of its model, which the checkpoint can mend (dn-train --resume). */
+    if (status == DN_OK) {
+        status = dn_atomic_file_publish(&checkpoint_file);
+        if (status == DN_OK)
+            status = dn_atomic_file_publish(&model_file);
+        else
+            dn_atomic_file_abort(&model_file);
+    }
+    dn_safetensors_free(&model);
+    dn_safetensors_free(&checkpoint);
     return status;
 }
 

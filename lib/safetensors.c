@@ -10,6 +10,7 @@
 #include "digitnet/json.h"
 #include "digitnet/safetensors.h"
 #include "fileio.h"
+#include "safetensors_file.h"
 #include "internal.h"
 #include "json.h"
 
@@ -323,6 +324,18 @@ static dn_status parse_header(dn_safetensors *st, const dn_json *root, const uin
     return status;
 }
 
+/* The first bytes of a file as text a message can show: up to 12 bytes,
+ * anything unprintable as '.'. Returns a static per-thread buffer. */
+static const char *printable_prefix(const uint8_t *bytes, size_t len)
+{
+    static _Thread_local char text[13];
+    size_t n = len < 12 ? len : 12;
+    for (size_t i = 0; i < n; i++)
+        text[i] = bytes[i] >= 0x20 && bytes[i] < 0x7f && bytes[i] != '"' && bytes[i] != '\\' ? (char)bytes[i] : '.';
+    text[n] = '\0';
+    return text;
+}
+
 dn_status dn_safetensors_parse(dn_safetensors *st, const uint8_t *bytes, size_t len, const char *name_for_errors)
 {
     const char *file = name_for_errors ? name_for_errors : "safetensors";
@@ -334,6 +347,11 @@ dn_status dn_safetensors_parse(dn_safetensors *st, const uint8_t *bytes, size_t 
     if (len < 8)
         return dn_fail(DN_ERR_FORMAT, "%s: %zu bytes is too short for a safetensors file (the header length alone "
                        "takes 8)", file, len);
+    /* Name a file of another kind for what it is, before reading its first
+     * bytes as a length: every safetensors header is JSON starting with '{'. */
+    if (len > 8 && bytes[8] != '{')
+        return dn_fail(DN_ERR_FORMAT, "%s: not a safetensors file (those start with an 8-byte header length and "
+                       "then '{'; this one starts with \"%s\")", file, printable_prefix(bytes, len));
     uint64_t header_length = load_le(bytes, 8);
     if (header_length == 0)
         return dn_fail(DN_ERR_FORMAT, "%s: header length is 0", file);
@@ -662,7 +680,7 @@ static dn_status write_contents(dn_atomic_file *f, const dn_safetensors *st, con
     return status;
 }
 
-dn_status dn_safetensors_write(const dn_safetensors *st, const char *path)
+dn_status dn_safetensors_write_unpublished(const dn_safetensors *st, const char *path, dn_atomic_file *f)
 {
     if (!st || !path)
         return dn_fail(DN_ERR_ARG, "dn_safetensors_write: %s is NULL", st ? "path" : "st");
@@ -671,19 +689,22 @@ dn_status dn_safetensors_write(const dn_safetensors *st, const char *path)
         return status;
     strbuf header = {0};
     status = build_header(st, &header, path);
-    if (status != DN_OK) {
-        free(header.bytes);
-        return status;
-    }
-    dn_atomic_file f;
-    status = dn_atomic_file_open(&f, path);
+    if (status == DN_OK)
+        status = dn_atomic_file_open(f, path);
     if (status == DN_OK) {
-        status = write_contents(&f, st, &header);
+        status = write_contents(f, st, &header);
         if (status == DN_OK)
-            status = dn_atomic_file_commit(&f);
+            status = dn_atomic_file_finish(f);
         else
-            dn_atomic_file_abort(&f);
+            dn_atomic_file_abort(f);
     }
     free(header.bytes);
     return status;
+}
+
+dn_status dn_safetensors_write(const dn_safetensors *st, const char *path)
+{
+    dn_atomic_file f;
+    dn_status status = dn_safetensors_write_unpublished(st, path, &f);
+    return status == DN_OK ? dn_atomic_file_publish(&f) : status;
 }

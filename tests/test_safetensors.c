@@ -605,6 +605,11 @@ static void test_bad_headers(void)
     CHECK(dn_safetensors_parse(&st, bytes, length, "max.st") == DN_ERR_FORMAT, "2^64-1 header length");
     free(bytes);
     CHECK(dn_safetensors_parse(NULL, tiny, 7, "x") == DN_ERR_ARG, "NULL st");
+    /* a file of another kind is named for what it is, not a huge length */
+    static const char readme[] = "# digitnet\n\nHandwritten-digit recognition";
+    CHECK(dn_safetensors_parse(&st, (const uint8_t *)readme, sizeof readme - 1, "README.md") == DN_ERR_FORMAT &&
+              strstr(dn_last_error(), "not a safetensors file") && strstr(dn_last_error(), "# digitnet"),
+          "a text file: %s", dn_last_error());
 }
 
 /* ---- truncation and random damage ---- */

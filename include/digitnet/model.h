@@ -18,7 +18,10 @@
  * "optimizer.<state>" (flat, one per state buffer, e.g. optimizer.exp_avg)
  * and metadata "optimizer" (sgd|adam), "optimizer_steps", "epoch" (epochs
  * completed), "lr", "momentum", "weight_decay", "beta1", "beta2", "eps",
- * "nesterov". Files are written atomically (temporary file, fsync, rename). */
+ * "nesterov". Files are written atomically (an unnamed file beside the
+ * destination, fsync, rename over it): readers see the old file or the new
+ * one. A new file gets mode 0666 less the umask; a replaced file keeps its
+ * mode; a symbolic link at the path is followed and its target replaced. */
 #ifndef DIGITNET_MODEL_H
 #define DIGITNET_MODEL_H
 
@@ -45,7 +48,9 @@ typedef struct dn_model_info {
 /* MNIST normalisation, every training fact unknown. */
 dn_model_info dn_model_info_default(void);
 
-/* Saves net's parameters and info to path (atomically). */
+/* Saves net's parameters and info to path (atomically). DN_ERR_NUMERIC,
+ * writing nothing, when a parameter is NaN or infinite: such a file could
+ * not be loaded again. */
 dn_status dn_model_save(dn_net *net, const dn_model_info *info, const char *path);
 
 /* Loads a model file: builds the net its metadata (or tensor names) describe,
@@ -57,6 +62,18 @@ dn_status dn_model_load(dn_net **net, dn_model_info *info, const char *path);
 /* Saves net, the optimizer's state and how far training got. */
 dn_status dn_checkpoint_save(dn_net *net, dn_optim *opt, const dn_optim_config *config,
                              float lr, int epoch, const dn_model_info *info, const char *path);
+
+/* Saves the model file and the checkpoint of one finished epoch as a pair
+ * that agrees: both are written completely and made durable under
+ * temporary names first, then put in place by two renames one right after
+ * the other, the checkpoint first. An interruption at any point leaves the
+ * old pair or the new one, except a kill in the instant between the two
+ * renames, which leaves the checkpoint one epoch ahead of the model file;
+ * the checkpoint holds the whole model, so resuming from it mends that.
+ * Nothing is written when a parameter or optimizer state is not finite
+ * (DN_ERR_NUMERIC). */
+dn_status dn_training_save(dn_net *net, dn_optim *opt, const dn_optim_config *config, float lr, int epoch,
+                           const dn_model_info *info, const char *model_path, const char *checkpoint_path);
 
 /* Loads a checkpoint: the net (as dn_model_load), a new optimizer with the
  * saved configuration and state, the base learning rate and the number of
