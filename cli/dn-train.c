@@ -383,7 +383,7 @@ static bool train(run *r)
             if (status == DN_ERR_NUMERIC)
                 cli_error("stopped; %s", epoch > r->first_epoch || o->resume
                                              ? "the files of the last finished epoch are kept (try a smaller --lr)"
-                                             : "nothing was saved (try a smaller --lr)");
+                                             : "nothing was saved by this run (try a smaller --lr)");
             return false;
         }
         double lr_now = config.lr_at ? config.lr_at(r, epoch, 1.0) : config.lr;
@@ -409,7 +409,7 @@ static bool train(run *r)
             cli_error("%s", dn_last_error());
             cli_error("stopped; %s", epoch > r->first_epoch || o->resume
                                          ? "the files of the last finished epoch are kept"
-                                         : "nothing was saved");
+                                         : "nothing was saved by this run");
             return false;
         }
         if (!write_metrics(r, epoch, &stats, test_acc))

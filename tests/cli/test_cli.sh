@@ -143,5 +143,54 @@ check "idx evaluation prints the confusion matrix" test "$(grep -cE '^ +[0-9] +(
 expect_exit 1 "t10k-labels" "$predict" --model "$work/mlp.safetensors" --idx "$data/t10k-labels-idx1-ubyte" --labels "$data/t10k-labels-idx1-ubyte"
 expect_exit 1 "mlp.ckpt" "$predict" --model "$work/mlp.safetensors" --idx "$work/mlp.ckpt.safetensors" --labels "$data/t10k-labels-idx1-ubyte"
 
+# --- hostile inputs (issue 9): each refused with a clear message, never a
+# crash, a hang, NaN in the output or a file lost
+hostile=$source/tests/cli/hostile_model.py
+mkfifo "$work/fifo"
+expect_exit 1 "is a FIFO, not a regular file" timeout 10 "$predict" --model "$work/fifo" "$work/d0.pgm"
+expect_exit 1 "fifo: is a FIFO" timeout 10 "$predict" --model "$work/mlp.safetensors" "$work/fifo"
+expect_exit 1 "is a directory" "$predict" --model "$work" "$work/d0.pgm"
+expect_exit 1 "README.md: not a safetensors file" "$predict" --model "$source/README.md" "$work/d0.pgm"
+if command -v python3 >/dev/null; then
+  python3 "$hostile" huge "$work/mlp.safetensors" "$work/huge.safetensors"
+  expect_exit 1 "not finite" "$predict" --json --model "$work/huge.safetensors" "$work/d0.pgm"
+  check "no NaN or infinity printed" test -z "$(grep -iE 'nan|inf' "$work/out")"
+  expect_exit 1 "not finite" "$predict" --model "$work/huge.safetensors" --idx "$data/t10k-images-idx3-ubyte" \
+    --labels "$data/t10k-labels-idx1-ubyte"
+  python3 "$hostile" hungry - "$work/hungry.safetensors"
+  expect_exit 1 "would need 1\.[0-9] GiB.*over the memory limit of 1\.0 GiB.*DN_MEMORY_LIMIT" \
+    "$predict" --model "$work/hungry.safetensors" "$work/d0.pgm"
+  expect_exit 1 "DN_MEMORY_LIMIT='lots' is not a size" env DN_MEMORY_LIMIT=lots \
+    "$predict" --model "$work/mlp.safetensors" "$work/d0.pgm"
+  python3 "$hostile" nan "$work/mlp.safetensors" "$work/nan.safetensors"
+  expect_exit 1 "non-finite value" "$predict" --model "$work/nan.safetensors" "$work/d0.pgm"
+fi
+
+# a model with 11 classes evaluated on MNIST: the confusion matrix is 11 x 11
+"$train" --arch "input 1x28x28; flatten; linear 11" --epochs 1 --limit 500 --data "$data" \
+  --out "$work/eleven.safetensors" --quiet >/dev/null 2>&1
+"$predict" --model "$work/eleven.safetensors" --idx "$data/t10k-images-idx3-ubyte" \
+  --labels "$data/t10k-labels-idx1-ubyte" >"$work/eval11" 2>&1
+check "an 11-class model evaluates" test $? -eq 0
+check "with an 11 x 11 confusion matrix" test "$(grep -cE '^ +[0-9]+ +( +[0-9]+){11} +[0-9.]+%$' "$work/eval11")" -eq 11
+"$predict" --json --model "$work/eleven.safetensors" --idx "$data/t10k-images-idx3-ubyte" \
+  --labels "$data/t10k-labels-idx1-ubyte" >"$work/eval11.json" 2>&1
+check "--json: 11 rows of 11" grep -qE '"confusion":\[(\[([0-9]+,){10}[0-9]+\],){10}\[([0-9]+,){10}[0-9]+\]\]' "$work/eval11.json"
+
+# new files respect the umask; a replaced file keeps its mode
+(umask 077 && "$train" --model mlp --epochs 1 --limit 300 --data "$data" --quiet --out "$work/private.safetensors" >/dev/null 2>&1)
+check "umask 077: the model is 600" test "$(stat -c %a "$work/private.safetensors")" = 600
+chmod 644 "$work/private.safetensors"
+(umask 077 && "$train" --model mlp --epochs 1 --limit 300 --data "$data" --quiet --out "$work/private.safetensors" >/dev/null 2>&1)
+check "a replaced model keeps its mode" test "$(stat -c %a "$work/private.safetensors")" = 644
+
+# diverging training stops, keeping the last good model
+cp "$work/mlp.safetensors" "$work/good.safetensors"
+expect_exit 1 "stopped; nothing was saved by this run" "$train" --model mlp --optimizer sgd --lr 10 \
+  --momentum 0.99 --epochs 2 --limit 3000 --data "$data" --quiet --out "$work/mlp.safetensors"
+check "divergence is named" grep -q "training diverged" "$work/err"
+check "the last good model is untouched" cmp -s "$work/good.safetensors" "$work/mlp.safetensors"
+check "no temporary files left after the failures" test -z "$(find "$work" -name '*.tmp*')"
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
