@@ -117,7 +117,7 @@ int bench_training(dn_net *net, int batch, int threads, int steps)
         dn_net_forward(net, images, batch, true);
         dn_net_backward(net, labels, NULL, NULL);
         double before = dn_seconds();
-        dn_optim_step_clear(opt, dn_net_params(net), dn_net_grads(net), 1e-4f);
+        dn_optim_step_clear(opt, dn_net_params(net), dn_net_grads(net), dn_net_param_count(net), 1e-4f);
         if (step >= 0)
             optimizer_seconds += dn_seconds() - before;
     }

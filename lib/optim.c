@@ -140,14 +140,30 @@ static void step(dn_optim *opt, float *params, float *grads, float lr, bool clea
     opt->steps++;
 }
 
-void dn_optim_step(dn_optim *opt, float *params, const float *grads, float lr)
+static dn_status check_count(const dn_optim *opt, const float *params, const float *grads, size_t count)
 {
-    step(opt, params, (float *)grads, lr, false); /* grads written only with clear */
+    if (!opt || !params || !grads)
+        return dn_fail(DN_ERR_ARG, "dn_optim_step: opt, params and grads must not be NULL");
+    if (count != opt->count)
+        return dn_fail(DN_ERR_ARG, "dn_optim_step: the optimizer is for %zu parameters, given %zu", opt->count,
+                       count);
+    return DN_OK;
 }
 
-void dn_optim_step_clear(dn_optim *opt, float *params, float *grads, float lr)
+dn_status dn_optim_step(dn_optim *opt, float *params, const float *grads, size_t count, float lr)
 {
-    step(opt, params, grads, lr, true);
+    dn_status status = check_count(opt, params, grads, count);
+    if (status == DN_OK)
+        step(opt, params, (float *)grads, lr, false); /* grads written only with clear */
+    return status;
+}
+
+dn_status dn_optim_step_clear(dn_optim *opt, float *params, float *grads, size_t count, float lr)
+{
+    dn_status status = check_count(opt, params, grads, count);
+    if (status == DN_OK)
+        step(opt, params, grads, lr, true);
+    return status;
 }
 
 size_t dn_optim_count(const dn_optim *opt) { return opt->count; }

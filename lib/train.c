@@ -98,7 +98,7 @@ dn_status dn_train_epoch(dn_net *net, dn_optim *opt, const dn_dataset *data,
         }
         float lr = config->lr_at ? config->lr_at(config->lr_user, epoch, (double)done / total)
                                  : config->lr;
-        dn_optim_step_clear(opt, dn_net_params(net), dn_net_grads(net), lr);
+        dn_optim_step_clear(opt, dn_net_params(net), dn_net_grads(net), dn_net_param_count(net), lr);
         loss_sum += (double)loss * n;
         correct_sum += correct;
         done += n;

@@ -185,7 +185,7 @@ static float *train_steps(const char *spec, int threads, size_t *count)
         dn_net_zero_grad(net);
         dn_net_forward(net, input, N, true);
         dn_net_backward(net, labels, NULL, NULL);
-        dn_optim_step(opt, dn_net_params(net), dn_net_grads(net), 1e-3f);
+        dn_optim_step(opt, dn_net_params(net), dn_net_grads(net), dn_net_param_count(net), 1e-3f);
     }
     *count = dn_net_param_count(net);
     float *params = malloc(*count * sizeof *params);
@@ -403,7 +403,7 @@ static void test_learns(const char *what, const char *spec, const float *inputs,
         dn_net_zero_grad(net);
         dn_net_forward(net, inputs, n, true);
         dn_net_backward(net, labels, &loss, &correct);
-        dn_optim_step(opt, dn_net_params(net), dn_net_grads(net), 0.01f);
+        dn_optim_step(opt, dn_net_params(net), dn_net_grads(net), dn_net_param_count(net), 0.01f);
     }
     CHECK(correct == n, "%s: %d of %d right after %d steps (loss %g)", what, correct, n, step,
           (double)loss);

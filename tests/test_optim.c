@@ -23,11 +23,11 @@ static void test_hand_computed(void)
     CHECK_OK(dn_optim_new(&opt, &sgd, 2));
     float p[2] = {1.0f, -2.0f}, g[2] = {0.5f, 0.25f};
     /* step 1: g' = g + 0.1 p = (0.6, 0.05); buf = g'; p -= 0.1 buf */
-    dn_optim_step(opt, p, g, 0.1f);
+    CHECK_OK(dn_optim_step(opt, p, g, 2, 0.1f));
     close_to("sgd step 1 p0", p[0], 1.0 - 0.1 * 0.6);
     close_to("sgd step 1 p1", p[1], -2.0 - 0.1 * 0.05);
     /* step 2: g' = 0.5 + 0.1*0.94 = 0.594; buf = 0.9*0.6 + 0.594 = 1.134 */
-    dn_optim_step(opt, p, g, 0.1f);
+    CHECK_OK(dn_optim_step(opt, p, g, 2, 0.1f));
     close_to("sgd step 2 p0", p[0], 0.94 - 0.1 * 1.134);
     const char *name;
     CHECK(dn_optim_state_count(opt) == 1 && dn_optim_state(opt, 0, &name) &&
@@ -38,13 +38,16 @@ static void test_hand_computed(void)
     CHECK_OK(dn_optim_new(&opt, &adam, 1));
     float q = 3.0f, gq = -2.0f;
     /* first Adam step moves by lr * m_hat / (sqrt(v_hat) + eps) = lr * sign(g) */
-    dn_optim_step(opt, &q, &gq, 0.01f);
+    CHECK_OK(dn_optim_step(opt, &q, &gq, 1, 0.01f));
     close_to("adam step 1", q, 3.0 + 0.01 * 2.0 / (2.0 + 1e-8));
     CHECK(dn_optim_steps(opt) == 1, "one step counted");
     /* step 2 with g = 1: m = 0.9*-0.2 + 0.1 = -0.08, v = 0.999*0.004 + 0.001 = 0.004996 */
     float g1 = 1.0f;
     float before = q;
-    dn_optim_step(opt, &q, &g1, 0.01f);
+    CHECK_OK(dn_optim_step(opt, &q, &g1, 1, 0.01f));
+    float kept = q;
+    CHECK(dn_optim_step(opt, &q, &g1, 2, 0.01f) == DN_ERR_ARG && q == kept && dn_optim_steps(opt) == 2,
+          "params of another size are refused, nothing changed: %s", dn_last_error());
     double m_hat = -0.08 / (1 - 0.81), v_hat = 0.004996 / (1 - 0.998001);
     close_to("adam step 2", q, before - 0.01 * m_hat / (sqrt(v_hat) + 1e-8));
     dn_optim_free(opt);
@@ -96,7 +99,7 @@ static void test_against_torch(void)
             snprintf(name, sizeof name, "grad%d", step);
             const dn_fixture_tensor *g = dn_fixture_get(&fx, name);
             if (g)
-                dn_optim_step(opt, params, g->data, cases[c].lr);
+                CHECK_OK(dn_optim_step(opt, params, g->data, p0->size, cases[c].lr));
         }
         char name[64];
         snprintf(name, sizeof name, "%s.result", cases[c].name);
@@ -146,8 +149,8 @@ static void test_step_clear(void)
         for (int step = 0; step < STEPS; step++) {
             dn_test_fill_uniform(&rng, g1, COUNT, -1, 1);
             memcpy(g2, g1, COUNT * sizeof *g1);
-            dn_optim_step(plain, p1, g1, 0.01f);
-            dn_optim_step_clear(clearing, p2, g2, 0.01f);
+            CHECK_OK(dn_optim_step(plain, p1, g1, COUNT, 0.01f));
+            CHECK_OK(dn_optim_step_clear(clearing, p2, g2, COUNT, 0.01f));
             for (size_t i = 0; i < COUNT; i++)
                 cleared = cleared && g2[i] == 0.0f;
         }

@@ -7,7 +7,7 @@
  *     dn_net_forward(net, images, 64, true);          // images: 64 x 1x28x28
  *     float loss;
  *     dn_net_backward(net, labels, &loss, NULL);      // grads += d loss / d params
- *     dn_optim_step(opt, dn_net_params(net), dn_net_grads(net), lr);
+ *     dn_optim_step(opt, dn_net_params(net), dn_net_grads(net), dn_net_param_count(net), lr);
  *     dn_net_free(net);
  *
  * Spec grammar: statements separated by ';' or newlines, words by spaces.

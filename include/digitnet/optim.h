@@ -43,13 +43,15 @@ typedef struct dn_optim dn_optim;
 dn_status dn_optim_new(dn_optim **opt, const dn_optim_config *config, size_t count);
 void dn_optim_free(dn_optim *opt);
 
-/* One update of params from grads with learning rate lr. */
-void dn_optim_step(dn_optim *opt, float *params, const float *grads, float lr);
+/* One update of params from grads (count floats each, which must be the
+ * optimizer's count: DN_ERR_ARG otherwise, nothing written) with learning
+ * rate lr. */
+dn_status dn_optim_step(dn_optim *opt, float *params, const float *grads, size_t count, float lr);
 
 /* The same update, setting grads to 0 on the way: the next step's
  * gradients then accumulate from zero without a separate pass over them
  * (dn_net_zero_grad), which for a large model is a pass over megabytes. */
-void dn_optim_step_clear(dn_optim *opt, float *params, float *grads, float lr);
+dn_status dn_optim_step_clear(dn_optim *opt, float *params, float *grads, size_t count, float lr);
 
 /* Parameters the optimizer updates (its `count`). */
 size_t dn_optim_count(const dn_optim *opt);
