@@ -90,7 +90,8 @@ static dn_status parse_statement(char **words, int count, int index, int input_s
         if (*have_input || index != 0)
             return dn_fail(DN_ERR_FORMAT, "spec: 'input' must be the first statement, once");
         if (count != 2 || !parse_dims(words[1], 3, input_shape))
-            return dn_fail(DN_ERR_FORMAT, "spec: expected 'input CxHxW', e.g. input 1x28x28");
+            return dn_fail(DN_ERR_FORMAT, "spec: expected 'input CxHxW' with each from 1 to %d, e.g. input 1x28x28",
+                           DN_SPEC_MAX_EXTENT);
         *have_input = true;
         *is_layer = false;
         return DN_OK;
@@ -102,7 +103,8 @@ static dn_status parse_statement(char **words, int count, int index, int input_s
         int kernel[2];
         if (count < 3 || !parse_extent(words[1], false, &layer->units) ||
             !parse_dims(words[2], 2, kernel))
-            return dn_fail(DN_ERR_FORMAT, "spec: expected 'conv OUT K [stride=S] [pad=P]'");
+            return dn_fail(DN_ERR_FORMAT, "spec: expected 'conv OUT K [stride=S] [pad=P]' with OUT and K from 1 to %d",
+                           DN_SPEC_MAX_EXTENT);
         layer->kernel_h = kernel[0];
         layer->kernel_w = kernel[1];
         for (int i = 3; i < count; i++)
@@ -111,7 +113,8 @@ static dn_status parse_statement(char **words, int count, int index, int input_s
         layer->ops = &dn_conv2d_layer_ops;
     } else if (strcmp(kind, "maxpool") == 0) {
         if (count < 2 || !parse_extent(words[1], false, &layer->kernel_h))
-            return dn_fail(DN_ERR_FORMAT, "spec: expected 'maxpool K [stride=S]'");
+            return dn_fail(DN_ERR_FORMAT, "spec: expected 'maxpool K [stride=S]' with K from 1 to %d",
+                           DN_SPEC_MAX_EXTENT);
         layer->kernel_w = layer->kernel_h;
         layer->stride = layer->kernel_h;
         for (int i = 2; i < count; i++)
@@ -120,7 +123,7 @@ static dn_status parse_statement(char **words, int count, int index, int input_s
         layer->ops = &dn_maxpool2d_layer_ops;
     } else if (strcmp(kind, "linear") == 0) {
         if (count != 2 || !parse_extent(words[1], false, &layer->units))
-            return dn_fail(DN_ERR_FORMAT, "spec: expected 'linear OUT'");
+            return dn_fail(DN_ERR_FORMAT, "spec: expected 'linear OUT' with OUT from 1 to %d", DN_SPEC_MAX_EXTENT);
         layer->ops = &dn_linear_layer_ops;
     } else if (strcmp(kind, "dropout") == 0) {
         if (count != 2)
