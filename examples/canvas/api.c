@@ -10,6 +10,7 @@
 #include "digitnet/image.h"
 #include "digitnet/json.h"
 #include "digitnet/clock.h"
+#include "image_body.h"
 
 static bool load_model(api_model *m, const char *name, const char *path, char *error, size_t cap)
 {
@@ -81,6 +82,19 @@ static void fail(http_response *res, strbuf *out, int status, const char *messag
     res->content_type = "application/json";
 }
 
+/* Appends value with `decimals` digits after the point; false, appending
+ * nothing, for NaN or infinity (JSON has neither). dn_json_format_number
+ * writes '.' in any locale (and nothing in dn-canvas calls setlocale, so
+ * strbuf_printf's "%d" stays plain too). */
+static bool append_number(strbuf *out, double value, int decimals)
+{
+    char text[400];
+    if (!isfinite(value) || dn_json_format_number(text, sizeof text, value, decimals) != DN_OK)
+        return false;
+    strbuf_append(out, text, strlen(text));
+    return true;
+}
+
 static void health(api *a, http_response *res, strbuf *out)
 {
     strbuf_printf(out, "{\"status\":\"ok\",\"models\":{");
@@ -92,9 +106,7 @@ static void health(api *a, http_response *res, strbuf *out)
     for (int i = 0; i < 2; i++) {
         float acc = a->models[i].info.test_accuracy;
         strbuf_printf(out, "%s\"%s\":", i ? "," : "", a->models[i].name);
-        if (acc >= 0 && isfinite(acc))
-            strbuf_printf(out, "%.4f", (double)acc);
-        else
+        if (!(acc >= 0 && append_number(out, acc, 4)))
             strbuf_printf(out, "null");
     }
     strbuf_printf(out, "}}\n");
@@ -103,65 +115,71 @@ static void health(api *a, http_response *res, strbuf *out)
     res->cache_control = "no-store";
 }
 
-/* A whole decimal number in 1..DN_IMAGE_MAX_SIDE, or 0. */
-static int parse_side(const char *text)
+/* One model's answer for the preprocessed drawing; probs all 0 and ms 0
+ * when there is no ink. */
+static dn_status run_model(api_model *m, const float *ink, bool has_ink, float probs[10], double *ms)
 {
-    if (!*text || strlen(text) > 5)
-        return 0;
-    int v = 0;
-    for (const char *p = text; *p; p++) {
-        if (*p < '0' || *p > '9')
-            return 0;
-        v = v * 10 + (*p - '0');
-    }
-    return v <= DN_IMAGE_MAX_SIDE ? v : 0;
+    memset(probs, 0, 10 * sizeof *probs);
+    *ms = 0;
+    if (!has_ink)
+        return DN_OK;
+    float x[DN_MNIST_PIXELS];
+    memcpy(x, ink, sizeof x);
+    dn_normalize(x, DN_MNIST_PIXELS, m->info.input_mean, m->info.input_std);
+    pthread_mutex_lock(&m->lock);
+    double t0 = dn_seconds();
+    dn_status status = dn_net_predict(m->net, x, 1, probs, 10);
+    *ms = (dn_seconds() - t0) * 1000;
+    pthread_mutex_unlock(&m->lock);
+    return status;
 }
 
-/* The request body as an image; false after filling in the error response. */
-static bool decode_image(const http_request *req, const uint8_t *body, size_t body_len,
-                         dn_image *img, http_response *res, strbuf *out)
+/* "name":{"digit":D,"probs":[...],"ms":T}; false when a number is not
+ * finite. */
+static bool append_model(strbuf *out, const char *name, bool has_ink, const float probs[10], double ms)
 {
-    char w_text[16], h_text[16];
-    bool has_w = http_query_get(req->query, "w", w_text, sizeof w_text);
-    bool has_h = http_query_get(req->query, "h", h_text, sizeof h_text);
-    char message[256];
-    if (http_query_has(req->query, "w") || http_query_has(req->query, "h")) {
-        int w = has_w ? parse_side(w_text) : 0, h = has_h ? parse_side(h_text) : 0;
-        if (!w || !h) {
-            snprintf(message, sizeof message,
-                     "raw pixels need ?w=W&h=H, whole numbers from 1 to %d", DN_IMAGE_MAX_SIDE);
-            fail(res, out, 400, message);
+    int best = 0;
+    for (int k = 1; k < 10; k++)
+        if (probs[k] > probs[best])
+            best = k;
+    strbuf_printf(out, "\"%s\":{\"digit\":", name);
+    if (has_ink)
+        strbuf_printf(out, "%d", best);
+    else
+        strbuf_printf(out, "null");
+    strbuf_printf(out, ",\"probs\":[");
+    for (int k = 0; k < 10; k++) {
+        if (k)
+            strbuf_printf(out, ",");
+        if (!append_number(out, probs[k], 6))
             return false;
-        }
-        if ((size_t)w * (size_t)h != body_len) {
-            snprintf(message, sizeof message, "the body has %zu bytes but w*h = %d*%d = %zu",
-                     body_len, w, h, (size_t)w * (size_t)h);
-            fail(res, out, 400, message);
-            return false;
-        }
-        if (dn_image_from_gray8(img, body, w, h) != DN_OK) {
-            fail(res, out, 422, dn_last_error());
-            return false;
-        }
-        return true;
     }
-    if (body_len == 0) {
-        fail(res, out, 400, "empty body: send a PGM image (P5 or P2), or raw 8-bit pixels with ?w=W&h=H");
+    strbuf_printf(out, "],\"ms\":");
+    if (!append_number(out, ms, 3))
         return false;
-    }
-    if (dn_pgm_parse(img, body, body_len, "request body") != DN_OK) {
-        fail(res, out, 422, dn_last_error());
-        return false;
-    }
+    strbuf_printf(out, "},");
     return true;
 }
 
-static void predict(api *a, const http_request *req, const uint8_t *body, size_t body_len,
-                    http_response *res, strbuf *out)
+/* The preprocessed 28x28 as integers 0-255, ink = 255. */
+static void append_input(strbuf *out, const float *ink)
+{
+    strbuf_printf(out, "\"input\":[");
+    for (int i = 0; i < DN_MNIST_PIXELS; i++) {
+        float v = ink[i] < 0 ? 0 : ink[i] > 1 ? 1 : ink[i];
+        strbuf_printf(out, "%s%d", i ? "," : "", (int)lrintf(v * 255));
+    }
+    strbuf_printf(out, "]");
+}
+
+static void predict(api *a, const server_request *req, http_response *res, strbuf *out)
 {
     dn_image img;
-    if (!decode_image(req, body, body_len, &img, res, out))
+    image_body_error error;
+    if (!image_body_decode(req->head->query, req->body, req->body_len, &img, &error)) {
+        fail(res, out, error.status, error.message);
         return;
+    }
     float ink[DN_MNIST_PIXELS];
     dn_preprocess_info info;
     double start = dn_seconds();
@@ -173,55 +191,37 @@ static void predict(api *a, const http_request *req, const uint8_t *body, size_t
         return;
     }
 
+    char message[600];
     strbuf_printf(out, "{");
     for (int i = 0; i < 2; i++) {
         api_model *m = &a->models[i];
-        float probs[10] = {0};
-        double ms = 0;
-        if (info.has_ink) {
-            float x[DN_MNIST_PIXELS];
-            memcpy(x, ink, sizeof x);
-            dn_normalize(x, DN_MNIST_PIXELS, m->info.input_mean, m->info.input_std);
-            pthread_mutex_lock(&m->lock);
-            double t0 = dn_seconds();
-            status = dn_net_predict(m->net, x, 1, probs, sizeof probs / sizeof probs[0]);
-            ms = (dn_seconds() - t0) * 1000;
-            pthread_mutex_unlock(&m->lock);
-            if (status != DN_OK) {
-                fail(res, out, 500, dn_last_error());
-                return;
-            }
+        float probs[10];
+        double ms;
+        status = run_model(m, ink, info.has_ink, probs, &ms);
+        if (status != DN_OK) {
+            snprintf(message, sizeof message, "the %s model failed: %s", m->name, dn_last_error());
+            fail(res, out, 500, message);
+            return;
         }
-        int best = 0;
-        for (int k = 1; k < 10; k++)
-            if (probs[k] > probs[best])
-                best = k;
-        strbuf_printf(out, "\"%s\":{\"digit\":", m->name);
-        if (info.has_ink)
-            strbuf_printf(out, "%d", best);
-        else
-            strbuf_printf(out, "null");
-        strbuf_printf(out, ",\"probs\":[");
-        for (int k = 0; k < 10; k++)
-            strbuf_printf(out, "%s%.6g", k ? "," : "", (double)probs[k]);
-        strbuf_printf(out, "],\"ms\":%.3f},", ms);
+        if (!append_model(out, m->name, info.has_ink, probs, ms)) {
+            snprintf(message, sizeof message, "the %s model gave a number that is not finite", m->name);
+            fail(res, out, 500, message);
+            return;
+        }
     }
-    strbuf_printf(out, "\"input\":[");
-    for (int i = 0; i < DN_MNIST_PIXELS; i++) {
-        float v = ink[i] < 0 ? 0 : ink[i] > 1 ? 1 : ink[i];
-        strbuf_printf(out, "%s%d", i ? "," : "", (int)lrintf(v * 255));
-    }
-    strbuf_printf(out, "],\"preprocess_ms\":%.3f,\"inverted\":%s}\n", preprocess_ms,
-                  info.inverted ? "true" : "false");
+    append_input(out, ink);
+    strbuf_printf(out, ",\"preprocess_ms\":");
+    append_number(out, preprocess_ms, 3);
+    strbuf_printf(out, ",\"inverted\":%s}\n", info.inverted ? "true" : "false");
     res->status = 200;
     res->content_type = "application/json";
     res->cache_control = "no-store";
 }
 
-void api_handle(void *ctx, const http_request *req, const uint8_t *body, size_t body_len,
-                http_response *res, strbuf *out)
+void api_handle(void *ctx, const server_request *request, http_response *res, strbuf *out)
 {
     api *a = ctx;
+    const http_request *req = request->head;
     bool get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
     const asset *page = assets_find(req->path);
     if (page || strcmp(req->path, "/api/health") == 0) {
@@ -242,7 +242,7 @@ void api_handle(void *ctx, const http_request *req, const uint8_t *body, size_t 
             res->allow = "POST";
             fail(res, out, 405, "POST a drawing here (PGM, or raw 8-bit pixels with ?w=W&h=H)");
         } else {
-            predict(a, req, body, body_len, res, out);
+            predict(a, request, res, out);
         }
     } else {
         fail(res, out, 404, "not found");

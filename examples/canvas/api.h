@@ -14,6 +14,9 @@
 /* Largest accepted request body. */
 #define API_MAX_BODY ((size_t)2 << 20)
 
+/* Request bodies held in memory at once, all connections together. */
+#define API_MAX_BUFFERED ((size_t)256 << 20)
+
 /* One loaded model; a dn_net is not thread-safe, so lock guards net. */
 typedef struct api_model {
     const char *name; /* "cnn" or "mlp": its key in the JSON */
@@ -41,9 +44,9 @@ void api_free(api *a);
  * "input":[784 ints 0-255],"preprocess_ms":T,"inverted":B}. A drawing without
  * ink gives "digit":null, probs all 0 and ms 0 for both models.
  * Errors: 404 unknown path, 405 wrong method (with Allow), 400 bad w/h or a
- * body length that does not match, 422 a body that is not a usable image;
- * each with {"error":MESSAGE}. */
-void api_handle(void *ctx, const http_request *req, const uint8_t *body, size_t body_len,
-                http_response *res, strbuf *out);
+ * body length that does not match, 422 a body that is not a usable image,
+ * 500 a model that fails or gives a number that is not finite (never a 200
+ * with NaN in it); each with {"error":MESSAGE}. */
+void api_handle(void *ctx, const server_request *req, http_response *res, strbuf *out);
 
 #endif

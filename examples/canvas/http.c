@@ -1,11 +1,8 @@
 /* http.c - strict HTTP/1.x request-head parsing (RFC 9112 framing rules) and
- * response writing, over caller buffers and sockets; no routing here. */
-#include <errno.h>
+ * response heads, over caller buffers; no sockets and no routing here. */
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
-#include <sys/uio.h>
 
 #include "http.h"
 
@@ -151,110 +148,119 @@ static bool plausible_start(const char *buf, size_t len)
     return true;
 }
 
-int http_parse_head(char *buf, size_t len, size_t max_body, http_request *req, const char **why)
+/* Finds the blank line that ends the head, before touching anything: -1
+ * with *request_line (where the request line starts, after stray blank
+ * lines) and req->head_len set, HTTP_INCOMPLETE, or 400/431. */
+static int find_head_end(char *buf, size_t len, size_t *request_line, http_request *req,
+                         const char **why)
 {
-    *req = (http_request){0};
-    *why = "";
     size_t limit = len < HTTP_MAX_HEAD ? len : HTTP_MAX_HEAD;
-    size_t pos = 0;
+    bool seen_request_line = false;
     line l;
-    /* Find the blank line ending the head before touching anything. */
-    bool seen_request_line = false, complete = false;
+    *request_line = 0;
     for (size_t scan = 0; next_line(buf, limit, &scan, &l);) {
         if (l.len == 0 && !seen_request_line) {
-            pos = scan; /* a stray blank line before the request line */
+            *request_line = scan; /* a stray blank line before the request line */
             continue;
         }
         if (l.len == 0) {
-            complete = true;
             req->head_len = scan;
-            break;
+            return -1;
         }
         seen_request_line = true;
     }
-    if (!complete) {
-        if (!plausible_start(buf, limit)) {
-            *why = "malformed request line: expected METHOD SP TARGET SP HTTP/1.x";
+    if (!plausible_start(buf, limit)) {
+        *why = "malformed request line: expected METHOD SP TARGET SP HTTP/1.x";
+        return 400;
+    }
+    if (len >= HTTP_MAX_HEAD) {
+        *why = "request line and headers exceed 8 KiB";
+        return 431;
+    }
+    return HTTP_INCOMPLETE;
+}
+
+/* What the header lines said, beyond what goes into http_request. */
+typedef struct header_facts {
+    bool host, transfer_encoding, expect_other;
+    const char *connection;
+} header_facts;
+
+/* Splits one header line into a NUL-terminated name and trimmed value. */
+static int split_header(line l, const char **name, const char **value, const char **why)
+{
+    char *p = l.start, *end = l.start + l.len;
+    while (p < end && is_tchar((unsigned char)*p))
+        p++;
+    if (p == l.start || p == end || *p != ':') {
+        *why = l.start[0] == ' ' || l.start[0] == '\t' ? "folded header lines are not allowed"
+                                                      : "malformed header line";
+        return 400;
+    }
+    *p++ = '\0';
+    while (p < end && (*p == ' ' || *p == '\t'))
+        p++;
+    while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+        end--;
+    for (char *q = p; q < end; q++) {
+        unsigned char c = (unsigned char)*q;
+        if ((c < 0x20 && c != '\t') || c == 0x7f) {
+            *why = "control character in a header value";
             return 400;
         }
-        if (len >= HTTP_MAX_HEAD) {
-            *why = "request line and headers exceed 8 KiB";
-            return 431;
-        }
-        return HTTP_INCOMPLETE;
     }
+    *end = '\0';
+    *name = l.start;
+    *value = p;
+    return 0;
+}
 
-    next_line(buf, limit, &pos, &l);
-    int status = parse_request_line(l, req, why);
-    if (status)
-        return status;
-    char *target = (char *)req->path;
-
-    bool host = false, transfer_encoding = false, expect_other = false;
-    const char *connection = NULL;
-    while (next_line(buf, limit, &pos, &l) && l.len > 0) {
-        char *p = l.start, *end = l.start + l.len;
-        while (p < end && is_tchar((unsigned char)*p))
-            p++;
-        if (p == l.start || p == end || *p != ':') {
-            *why = l.start[0] == ' ' || l.start[0] == '\t' ? "folded header lines are not allowed"
-                                                          : "malformed header line";
+/* Takes in one header; 0, or the status to answer with. */
+static int note_header(const char *name, const char *value, size_t max_body, http_request *req,
+                       header_facts *facts, const char **why)
+{
+    if (strcasecmp(name, "Content-Length") == 0) {
+        size_t n;
+        int status = parse_content_length(value, max_body, &n, why);
+        if (status)
+            return status;
+        if (req->has_content_length && n != req->content_length) {
+            *why = "conflicting Content-Length headers";
             return 400;
         }
-        *p++ = '\0';
-        const char *name = l.start;
-        while (p < end && (*p == ' ' || *p == '\t'))
-            p++;
-        while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
-            end--;
-        for (char *q = p; q < end; q++) {
-            unsigned char c = (unsigned char)*q;
-            if ((c < 0x20 && c != '\t') || c == 0x7f) {
-                *why = "control character in a header value";
-                return 400;
-            }
+        req->has_content_length = true;
+        req->content_length = n;
+    } else if (strcasecmp(name, "Transfer-Encoding") == 0) {
+        facts->transfer_encoding = true;
+    } else if (strcasecmp(name, "Host") == 0) {
+        if (facts->host) {
+            *why = "more than one Host header";
+            return 400;
         }
-        *end = '\0';
-        const char *value = p;
-
-        if (strcasecmp(name, "Content-Length") == 0) {
-            size_t n;
-            status = parse_content_length(value, max_body, &n, why);
-            if (status)
-                return status;
-            if (req->has_content_length && n != req->content_length) {
-                *why = "conflicting Content-Length headers";
-                return 400;
-            }
-            req->has_content_length = true;
-            req->content_length = n;
-        } else if (strcasecmp(name, "Transfer-Encoding") == 0) {
-            transfer_encoding = true;
-        } else if (strcasecmp(name, "Host") == 0) {
-            if (host) {
-                *why = "more than one Host header";
-                return 400;
-            }
-            host = true;
-        } else if (strcasecmp(name, "Connection") == 0) {
-            connection = value;
-        } else if (strcasecmp(name, "Expect") == 0) {
-            if (strcasecmp(value, "100-continue") == 0)
-                req->expect_continue = true;
-            else
-                expect_other = true;
-        }
+        facts->host = true;
+    } else if (strcasecmp(name, "Connection") == 0) {
+        facts->connection = value;
+    } else if (strcasecmp(name, "Expect") == 0) {
+        if (strcasecmp(value, "100-continue") == 0)
+            req->expect_continue = true;
+        else
+            facts->expect_other = true;
     }
+    return 0;
+}
 
-    if (transfer_encoding) {
+/* The rules that need every header: framing, Host, Expect, keep-alive. */
+static int check_headers(http_request *req, const header_facts *facts, const char **why)
+{
+    if (facts->transfer_encoding) {
         *why = "Transfer-Encoding (chunked bodies) is not supported: send Content-Length";
         return 501;
     }
-    if (req->minor_version == 1 && !host) {
+    if (req->minor_version == 1 && !facts->host) {
         *why = "HTTP/1.1 request without a Host header";
         return 400;
     }
-    if (expect_other) {
+    if (facts->expect_other) {
         *why = "only 'Expect: 100-continue' is supported";
         return 417;
     }
@@ -265,16 +271,46 @@ int http_parse_head(char *buf, size_t len, size_t max_body, http_request *req, c
         return 411;
     }
     if (req->minor_version == 0)
-        req->keep_alive = connection && has_token(connection, "keep-alive");
+        req->keep_alive = facts->connection && has_token(facts->connection, "keep-alive");
     else
-        req->keep_alive = !(connection && has_token(connection, "close"));
+        req->keep_alive = !(facts->connection && has_token(facts->connection, "close"));
     if (req->content_length == 0)
         req->expect_continue = false;
+    return 0;
+}
 
+int http_parse_head(char *buf, size_t len, size_t max_body, http_request *req, const char **why)
+{
+    *req = (http_request){0};
+    *why = "";
+    size_t pos;
+    int status = find_head_end(buf, len, &pos, req, why);
+    if (status != -1)
+        return status;
+    size_t limit = req->head_len;
+    line l;
+    next_line(buf, limit, &pos, &l);
+    status = parse_request_line(l, req, why);
+    if (status)
+        return status;
+
+    header_facts facts = {0};
+    while (next_line(buf, limit, &pos, &l) && l.len > 0) {
+        const char *name, *value;
+        status = split_header(l, &name, &value, why);
+        if (!status)
+            status = note_header(name, value, max_body, req, &facts, why);
+        if (status)
+            return status;
+    }
+    status = check_headers(req, &facts, why);
+    if (status)
+        return status;
+
+    char *target = (char *)req->path;
     char *question = strchr(target, '?');
     if (question)
         *question = '\0';
-    req->path = target;
     req->query = question ? question + 1 : "";
     return -1;
 }
@@ -343,53 +379,27 @@ const char *http_reason(int status)
     }
 }
 
-bool http_write_all(int fd, const void *data, size_t len)
+size_t http_format_head(const http_response *res, char *dst, size_t cap)
 {
-    const char *p = data;
-    while (len > 0) {
-        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return false;
-        p += n;
-        len -= (size_t)n;
-    }
-    return true;
-}
-
-bool http_write_response(int fd, const http_response *res, bool head_only)
-{
-    char head[1024];
-    int n = snprintf(head, sizeof head,
+    char framing[64] = ""; /* until_close: no header, the close ends the body */
+    if (res->chunked)
+        snprintf(framing, sizeof framing, "Transfer-Encoding: chunked\r\n");
+    else if (!res->until_close)
+        snprintf(framing, sizeof framing, "Content-Length: %zu\r\n", res->body_len);
+    int n = snprintf(dst, cap,
                      "HTTP/1.1 %d %s\r\n"
                      "Content-Type: %s\r\n"
-                     "Content-Length: %zu\r\n"
+                     "%s"
                      "Connection: %s\r\n"
                      "X-Content-Type-Options: nosniff\r\n"
                      "%s%s%s"
                      "%s%s%s"
                      "\r\n",
                      res->status, http_reason(res->status),
-                     res->content_type ? res->content_type : "application/octet-stream",
-                     res->body_len, res->close ? "close" : "keep-alive",
+                     res->content_type ? res->content_type : "application/octet-stream", framing,
+                     res->close || res->until_close ? "close" : "keep-alive",
                      res->allow ? "Allow: " : "", res->allow ? res->allow : "", res->allow ? "\r\n" : "",
                      res->cache_control ? "Cache-Control: " : "",
                      res->cache_control ? res->cache_control : "", res->cache_control ? "\r\n" : "");
-    if (n < 0 || (size_t)n >= sizeof head)
-        return false;
-    struct iovec parts[2] = {{head, (size_t)n}, {(void *)res->body, head_only ? 0 : res->body_len}};
-    struct msghdr msg = {.msg_iov = parts, .msg_iovlen = parts[1].iov_len ? 2 : 1};
-    ssize_t sent;
-    do
-        sent = sendmsg(fd, &msg, MSG_NOSIGNAL);
-    while (sent < 0 && errno == EINTR);
-    if (sent < 0)
-        return false;
-    size_t done = (size_t)sent;
-    if (done < (size_t)n)
-        return http_write_all(fd, head + done, (size_t)n - done) &&
-               (head_only || http_write_all(fd, res->body, res->body_len));
-    done -= (size_t)n;
-    return head_only || http_write_all(fd, (const char *)res->body + done, res->body_len - done);
+    return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
 }

@@ -1,6 +1,7 @@
 /* http.h - the HTTP/1.x pieces a small server needs: parsing one request head
- * from a buffer, reading query parameters, and writing responses to a socket.
- * Knows nothing about routes or digits. All functions are thread-safe. */
+ * from a buffer, reading query parameters, and formatting response heads.
+ * Knows nothing about sockets, routes or digits. All functions are
+ * thread-safe. */
 #ifndef CANVAS_HTTP_H
 #define CANVAS_HTTP_H
 
@@ -60,14 +61,16 @@ typedef struct http_response {
     const char *allow;         /* Allow header value (405), or NULL */
     const char *cache_control; /* Cache-Control value, or NULL */
     bool close;                /* end the connection after this response */
+    bool chunked;              /* Transfer-Encoding: chunked instead of Content-Length */
+    bool until_close;          /* neither: the body ends when the connection closes */
 } http_response;
 
-/* Writes the status line, headers and (unless head_only) the body to the
- * socket fd in one go. Returns false when the peer went away or the write
- * timed out (the socket's SO_SNDTIMEO). */
-bool http_write_response(int fd, const http_response *res, bool head_only);
+/* Largest head http_format_head writes for the fixed headers plus short
+ * content_type, allow and cache_control values. */
+#define HTTP_RESPONSE_HEAD_MAX 1024
 
-/* Writes all len bytes to a socket without raising SIGPIPE. */
-bool http_write_all(int fd, const void *data, size_t len);
+/* Formats the status line and headers of res, ending with the blank line,
+ * into dst[0..cap). Returns its length, or 0 when it does not fit. */
+size_t http_format_head(const http_response *res, char *dst, size_t cap);
 
 #endif

@@ -24,9 +24,16 @@ double tc_now(void)
 
 int tc_connect(int port)
 {
+    return tc_connect_rcvbuf(port, 0);
+}
+
+int tc_connect_rcvbuf(int port, int rcvbuf)
+{
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -1;
+    if (rcvbuf > 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((unsigned short)port)};
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (connect(fd, (struct sockaddr *)&addr, sizeof addr) != 0) {
@@ -71,6 +78,11 @@ static ssize_t recv_until(int fd, void *buf, size_t cap, double deadline)
             continue;
         return n < 0 ? 0 : n;
     }
+}
+
+long tc_recv(int fd, void *buf, size_t cap, double timeout)
+{
+    return (long)recv_until(fd, buf, cap, tc_now() + timeout);
 }
 
 const char *tc_header(const tc_response *r, const char *name, char *out, size_t cap)

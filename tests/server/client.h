@@ -17,6 +17,14 @@ typedef struct tc_response {
 /* A connected socket to 127.0.0.1:port, or -1. */
 int tc_connect(int port);
 
+/* The same with a receive buffer of about rcvbuf bytes (set before the
+ * connect, so the window stays small): for clients that do not read. */
+int tc_connect_rcvbuf(int port, int rcvbuf);
+
+/* recv waiting at most timeout seconds: bytes read, 0 on EOF or error, -1
+ * when nothing came in time. */
+long tc_recv(int fd, void *buf, size_t cap, double timeout);
+
 /* Writes all bytes; false if the peer is gone. */
 bool tc_send(int fd, const void *data, size_t len);
 

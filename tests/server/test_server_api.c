@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "proc.h"
 #include "digitnet/idx.h"
 
 #define TEST_DIGITS 10
@@ -40,46 +41,6 @@ static void check(bool ok, const char *fmt, ...)
     putchar('\n');
     fflush(stdout);
     va_end(args);
-}
-
-/* ---- the server process ---- */
-
-typedef struct server_proc {
-    pid_t pid;
-    int port;
-} server_proc;
-
-static bool start_server(server_proc *s, char *const argv[])
-{
-    int out[2];
-    if (pipe2(out, O_CLOEXEC) != 0)
-        return false;
-    s->pid = fork();
-    if (s->pid < 0)
-        return false;
-    if (s->pid == 0) {
-        dup2(out[1], STDOUT_FILENO);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    close(out[1]);
-    char line[256] = "";
-    size_t len = 0;
-    double deadline = tc_now() + 60;
-    while (len < sizeof line - 1 && !strchr(line, '\n') && tc_now() < deadline) {
-        struct pollfd p = {.fd = out[0], .events = POLLIN};
-        if (poll(&p, 1, 200) <= 0)
-            continue;
-        ssize_t n = read(out[0], line + len, sizeof line - 1 - len);
-        if (n <= 0)
-            break;
-        len += (size_t)n;
-        line[len] = '\0';
-    }
-    close(out[0]);
-    const char *at = strstr(line, "http://127.0.0.1:");
-    s->port = at ? atoi(at + strlen("http://127.0.0.1:")) : 0;
-    return s->port > 0;
 }
 
 /* Runs dn-canvas with args to completion; its exit status, its stderr in err. */
@@ -691,15 +652,12 @@ int main(int argc, char **argv)
 
     test_cli(exe, cnn, mlp, mnist_dir);
 
-    server_proc s = {.pid = -1};
+    server_proc s;
     char *server_argv[] = {(char *)exe, "--port", "0", "--cnn", (char *)cnn, "--mlp", (char *)mlp,
                            "--threads", "4", "--timeout", SERVER_TIMEOUT, NULL};
-    if (!start_server(&s, server_argv)) {
+    if (!proc_start(&s, server_argv)) {
         check(false, "dn-canvas starts and prints its port");
-        if (s.pid > 0) {
-            kill(s.pid, SIGKILL);
-            waitpid(s.pid, NULL, 0);
-        }
+        proc_kill(&s);
         return 1;
     }
     printf("dn-canvas pid %d on port %d\n", (int)s.pid, s.port);
@@ -715,19 +673,9 @@ int main(int argc, char **argv)
     test_timeouts(s.port);
     test_health(s.port);
 
-    kill(s.pid, SIGTERM);
-    int status = -1;
-    double deadline = tc_now() + 20;
-    pid_t done = 0;
-    while ((done = waitpid(s.pid, &status, WNOHANG)) == 0 && tc_now() < deadline)
-        usleep(20000);
-    if (done == 0) {
-        kill(s.pid, SIGKILL);
-        waitpid(s.pid, &status, 0);
-    }
-    check(done == s.pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
-          "SIGTERM: dn-canvas exits with status 0 (%s %d)", WIFEXITED(status) ? "exit" : "signal",
-          WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+    int status;
+    bool clean = proc_stop(&s, 20, &status);
+    check(clean, "SIGTERM: dn-canvas exits with status 0 (%d)", status);
 
     printf("%d checks, %d failed\n", checks, failures);
     return failures ? 1 : 0;
