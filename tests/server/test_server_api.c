@@ -22,6 +22,8 @@
 #include "client.h"
 #include "proc.h"
 #include "digitnet/idx.h"
+#include "digitnet/model.h"
+#include "digitnet/net.h"
 
 #define TEST_DIGITS 10
 #define SERVER_TIMEOUT "2"
@@ -612,6 +614,62 @@ static void test_concurrent(int port, const digits *d)
     check(right == answered && answered > 0, "concurrent answers match the sequential ones (%d/%d right)", right, answered);
 }
 
+/* An MLP whose every parameter is 1e30 and whose inputs are not centred:
+ * a valid, finite file, but any drawing with ink overflows its logits. */
+static bool write_overflowing_model(const char *path)
+{
+    dn_net *net;
+    if (dn_net_new(&net, "mlp", 1) != DN_OK)
+        return false;
+    float *params = dn_net_params(net);
+    for (size_t i = 0; i < dn_net_param_count(net); i++)
+        params[i] = 1e30f;
+    dn_model_info info = dn_model_info_default();
+    info.input_mean = 0;
+    info.input_std = 1;
+    bool ok = dn_model_save(net, &info, path) == DN_OK;
+    dn_net_free(net);
+    return ok;
+}
+
+static void test_non_finite_model(const char *exe, const char *cnn, const digits *d)
+{
+    char dir[] = "/tmp/dn-canvas-test-XXXXXX", path[64];
+    if (!mkdtemp(dir)) {
+        check(false, "a temporary directory for the overflowing model");
+        return;
+    }
+    snprintf(path, sizeof path, "%s/mlp-1e30.safetensors", dir);
+    server_proc s = {.pid = -1};
+    char *argv[] = {(char *)exe, "--port", "0", "--cnn", (char *)cnn, "--mlp", path, NULL};
+    bool started = write_overflowing_model(path) && proc_start(&s, argv);
+    prediction p = {.status = -1};
+    tc_response r = {0};
+    if (started) {
+        char query[32] = "?w=28&h=28", request[2048];
+        int n = snprintf(request, sizeof request,
+                         "POST /api/predict%s HTTP/1.1\r\nHost: x\r\nContent-Length: 784\r\n"
+                         "Connection: close\r\n\r\n", query);
+        memcpy(request + n, d->pixels[0], 784);
+        p.status = tc_exchange(s.port, request, (size_t)n + 784, &r);
+    }
+    /* {"error":"..."} and nothing else: no number at all, so none that is NaN. */
+    size_t len = r.body ? strlen(r.body) : 0;
+    bool json_error = len > 13 && strncmp(r.body, "{\"error\":\"", 10) == 0 &&
+                      strcmp(r.body + len - 3, "\"}\n") == 0 && strstr(r.body, "mlp");
+    check(started && p.status == 500 && json_error,
+          "a model whose outputs overflow: 500 with a JSON error naming it, never a 200 with NaN (%d: %.120s)",
+          p.status, r.body ? r.body : "");
+    tc_response_free(&r);
+    static const char health[] = "GET /api/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    int status = started ? tc_exchange(s.port, health, sizeof health - 1, &r) : -1;
+    check(status == 200, "and the server goes on serving (%d)", status);
+    tc_response_free(&r);
+    proc_stop(&s, 20, NULL);
+    unlink(path);
+    rmdir(dir);
+}
+
 static void test_cli(const char *exe, const char *cnn, const char *mlp, const char *mnist_dir)
 {
     char err[4096];
@@ -651,6 +709,7 @@ int main(int argc, char **argv)
     }
 
     test_cli(exe, cnn, mlp, mnist_dir);
+    test_non_finite_model(exe, cnn, &d);
 
     server_proc s;
     char *server_argv[] = {(char *)exe, "--port", "0", "--cnn", (char *)cnn, "--mlp", (char *)mlp,
