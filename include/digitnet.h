@@ -2,7 +2,10 @@
 #ifndef DIGITNET_H
 #define DIGITNET_H
 
+#include "digitnet/export.h"
+#include "digitnet/version.h"
 #include "digitnet/status.h"
+#include "digitnet/memory.h"
 #include "digitnet/clock.h"
 #include "digitnet/tensor.h"
 #include "digitnet/rng.h"

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "digitnet/memory.h"
 #include "digitnet/status.h"
 
 #if defined(__GNUC__)
@@ -28,7 +29,7 @@ dn_status dn_fail_context(dn_status status, const char *fmt, ...) DN_PRINTF(2, 3
  * dn_free(NULL) is a no-op. */
 void *dn_alloc(size_t bytes);
 void *dn_calloc(size_t count, size_t size);
-void dn_free(void *ptr);
+/* dn_free is public: digitnet/memory.h */
 
 /* *out = a * b, false if it overflows size_t. */
 static inline bool dn_mul_size(size_t a, size_t b, size_t *out)

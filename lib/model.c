@@ -9,6 +9,7 @@
 
 #include "digitnet/model.h"
 #include "digitnet/safetensors.h"
+#include "digitnet/version.h"
 #include "internal.h"
 #include "safetensors_file.h"
 #include "number.h"
@@ -54,7 +55,7 @@ static dn_status fill_model(dn_safetensors *st, dn_net *net, const dn_model_info
     if (status == DN_OK)
         status = dn_safetensors_set_meta(st, "arch", dn_net_spec(net));
     if (status == DN_OK)
-        status = dn_safetensors_set_meta(st, "producer", "digitnet 0.1.0");
+        status = dn_safetensors_set_meta(st, "producer", "digitnet " DN_VERSION_STRING);
     if (status == DN_OK)
         status = set_meta_number(st, "input_mean", "%.9g", info->input_mean);
     if (status == DN_OK)

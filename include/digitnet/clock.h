@@ -2,12 +2,14 @@
 #ifndef DIGITNET_CLOCK_H
 #define DIGITNET_CLOCK_H
 
+#include "digitnet/export.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 /* Seconds from a monotonic clock (an arbitrary origin): subtract two calls. */
-double dn_seconds(void);
+DN_API double dn_seconds(void);
 
 #ifdef __cplusplus
 }

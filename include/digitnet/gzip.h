@@ -19,6 +19,9 @@
 #ifndef DIGITNET_GZIP_H
 #define DIGITNET_GZIP_H
 
+#include "digitnet/export.h"
+#include "digitnet/memory.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -32,10 +35,10 @@ extern "C" {
 /* Updates a CRC-32 (the one of gzip, zlib and PNG: reflected polynomial
  * 0xEDB88320) with len bytes. Start from crc = 0; chunks may be chained:
  * dn_crc32(dn_crc32(0, a, n), b, m) == CRC of a followed by b. */
-uint32_t dn_crc32(uint32_t crc, const uint8_t *data, size_t len);
+DN_API uint32_t dn_crc32(uint32_t crc, const uint8_t *data, size_t len);
 
 /* True when the buffer starts with the gzip magic bytes 1f 8b. */
-bool dn_gzip_detect(const uint8_t *data, size_t len);
+DN_API bool dn_gzip_detect(const uint8_t *data, size_t len);
 
 /* Decompresses one raw DEFLATE stream (no zlib or gzip wrapper) from in.
  * Stored, fixed-Huffman and dynamic-Huffman blocks are supported. On success
@@ -44,7 +47,7 @@ bool dn_gzip_detect(const uint8_t *data, size_t len);
  * *in_used is the number of input bytes the stream occupied (bytes after the
  * final block are left alone). Output beyond max_out bytes is refused; pass
  * SIZE_MAX for no limit. On failure *out is NULL and *out_len is 0. */
-dn_status dn_inflate(const uint8_t *in, size_t in_len, size_t max_out, uint8_t **out,
+DN_API dn_status dn_inflate(const uint8_t *in, size_t in_len, size_t max_out, uint8_t **out,
                      size_t *out_len, size_t *in_used);
 
 /* Decompresses a gzip file held in memory: one or more concatenated members
@@ -53,7 +56,7 @@ dn_status dn_inflate(const uint8_t *in, size_t in_len, size_t max_out, uint8_t *
  * CRC-32 and ISIZE verified. Bytes after the last member that are not another
  * member are an error, as is an empty input. Output and ownership as for
  * dn_inflate. */
-dn_status dn_gunzip(const uint8_t *in, size_t in_len, size_t max_out, uint8_t **out,
+DN_API dn_status dn_gunzip(const uint8_t *in, size_t in_len, size_t max_out, uint8_t **out,
                     size_t *out_len);
 
 #ifdef __cplusplus

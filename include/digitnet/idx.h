@@ -24,6 +24,8 @@
 #ifndef DIGITNET_IDX_H
 #define DIGITNET_IDX_H
 
+#include "digitnet/export.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -66,20 +68,20 @@ typedef struct dn_idx {
 } dn_idx;
 
 /* Bytes per element of an IDX type, or 0 for an unknown type byte. */
-size_t dn_idx_type_size(int type);
+DN_API size_t dn_idx_type_size(int type);
 
 /* Parses an IDX file held in memory (raw, not gzip). name is used only in
  * error messages. On success *idx owns a copy of the elements. */
-dn_status dn_idx_parse(const uint8_t *bytes, size_t len, const char *name, dn_idx *idx);
+DN_API dn_status dn_idx_parse(const uint8_t *bytes, size_t len, const char *name, dn_idx *idx);
 
 /* Reads and parses an IDX file, raw or gzip-compressed. */
-dn_status dn_idx_read(const char *path, dn_idx *idx);
+DN_API dn_status dn_idx_read(const char *path, dn_idx *idx);
 
 /* Element i as a double (exact for every type). i must be < idx->count. */
-double dn_idx_get(const dn_idx *idx, size_t i);
+DN_API double dn_idx_get(const dn_idx *idx, size_t i);
 
 /* Releases idx->data and zeroes *idx; safe on a zeroed or freed dn_idx. */
-void dn_idx_free(dn_idx *idx);
+DN_API void dn_idx_free(dn_idx *idx);
 
 /* Images with one label each. images is count*channels*height*width floats
  * in NCHW order, labels count bytes, each < num_classes. Both are owned by
@@ -99,17 +101,17 @@ typedef struct dn_dataset {
  * count, every label in 0..9; num_classes is always 10 (digits, and the
  * ten-class sets that share MNIST's layout such as Fashion-MNIST). std must be
  * finite and > 0. On failure *ds is left zeroed. */
-dn_status dn_dataset_load(dn_dataset *ds, const char *images_path, const char *labels_path, float mean,
+DN_API dn_status dn_dataset_load(dn_dataset *ds, const char *images_path, const char *labels_path, float mean,
                           float std);
 
 /* Loads the training (train = true: train-images-idx3-ubyte,
  * train-labels-idx1-ubyte) or test set (t10k-images-idx3-ubyte,
  * t10k-labels-idx1-ubyte) from dir, each file raw or with a .gz suffix (raw
  * preferred when both exist). A missing file gives DN_ERR_IO naming it. */
-dn_status dn_dataset_load_dir(dn_dataset *ds, const char *dir, bool train, float mean, float std);
+DN_API dn_status dn_dataset_load_dir(dn_dataset *ds, const char *dir, bool train, float mean, float std);
 
 /* Releases the buffers and zeroes *ds; safe on a zeroed or freed dataset. */
-void dn_dataset_free(dn_dataset *ds);
+DN_API void dn_dataset_free(dn_dataset *ds);
 
 #ifdef __cplusplus
 }

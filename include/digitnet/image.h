@@ -23,6 +23,8 @@
 #ifndef DIGITNET_IMAGE_H
 #define DIGITNET_IMAGE_H
 
+#include "digitnet/export.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -54,14 +56,14 @@ typedef struct dn_image {
 
 /* A new width x height image, all black (0). Sizes must be 1..DN_IMAGE_MAX_SIDE
  * with at most DN_IMAGE_MAX_PIXELS pixels. On failure *img is zeroed. */
-dn_status dn_image_new(dn_image *img, int width, int height);
+DN_API dn_status dn_image_new(dn_image *img, int width, int height);
 
 /* A new image from width*height 8-bit samples (row-major, 0 = black, 255 =
  * white), each divided by 255: for raw canvas buffers. The caller keeps pixels. */
-dn_status dn_image_from_gray8(dn_image *img, const uint8_t *pixels, int width, int height);
+DN_API dn_status dn_image_from_gray8(dn_image *img, const uint8_t *pixels, int width, int height);
 
 /* Releases img->pixels and zeroes *img; safe on a zeroed or freed image. */
-void dn_image_free(dn_image *img);
+DN_API void dn_image_free(dn_image *img);
 
 /* Parses a PGM image held in memory: binary P5 (one byte per sample when
  * maxval < 256, else two bytes big-endian) or ASCII P2. The header is the
@@ -77,16 +79,16 @@ void dn_image_free(dn_image *img);
  * Bytes after the raster are ignored: a PGM file may hold several images and
  * this reads the first. name is used only in messages. On failure *img is
  * zeroed. */
-dn_status dn_pgm_parse(dn_image *img, const uint8_t *bytes, size_t len, const char *name);
+DN_API dn_status dn_pgm_parse(dn_image *img, const uint8_t *bytes, size_t len, const char *name);
 
 /* Reads and parses the PGM file at path (see dn_pgm_parse). */
-dn_status dn_pgm_read(dn_image *img, const char *path);
+DN_API dn_status dn_pgm_read(dn_image *img, const char *path);
 
 /* Writes img as an 8-bit binary PGM (P5, maxval 255): each value clamped to
  * [0,1] and rounded to the nearest of 256 levels, NaN written as 0. The file
  * is written beside path under a temporary name and renamed over it, so
  * readers see either the old file or the whole new one. */
-dn_status dn_pgm_write(const dn_image *img, const char *path);
+DN_API dn_status dn_pgm_write(const dn_image *img, const char *path);
 
 /* What dn_preprocess_mnist found in the image. */
 typedef struct dn_preprocess_info {
@@ -135,10 +137,10 @@ typedef struct dn_preprocess_info {
  * An image without ink gives has_ink = false and out all zeros, so callers can
  * say "no digit" instead of guessing. Returns DN_ERR_ARG for a NULL argument,
  * an empty image or a non-finite pixel; info may be NULL. */
-dn_status dn_preprocess_mnist(const dn_image *img, float out[DN_MNIST_PIXELS], dn_preprocess_info *info);
+DN_API dn_status dn_preprocess_mnist(const dn_image *img, float out[DN_MNIST_PIXELS], dn_preprocess_info *info);
 
 /* pixels[i] = (pixels[i] - mean) / std for i < n; std must not be 0. */
-void dn_normalize(float *pixels, size_t n, float mean, float std);
+DN_API void dn_normalize(float *pixels, size_t n, float mean, float std);
 
 #ifdef __cplusplus
 }

@@ -10,6 +10,8 @@
 #ifndef DIGITNET_JSON_H
 #define DIGITNET_JSON_H
 
+#include "digitnet/export.h"
+
 #include <stddef.h>
 #include <stdio.h>
 
@@ -23,18 +25,18 @@ extern "C" {
  * capacity - 1 bytes and a terminating NUL (nothing when capacity is 0).
  * Returns the length of the full quoted string, so a result >= capacity
  * means the output was cut; call with capacity 0 to size a buffer. */
-size_t dn_json_escape(char *dst, size_t capacity, const char *src);
+DN_API size_t dn_json_escape(char *dst, size_t capacity, const char *src);
 
 /* Writes src to f as a quoted JSON string. DN_ERR_IO if the stream fails,
  * DN_ERR_ARG if f or src is NULL. */
-dn_status dn_json_write_string(FILE *f, const char *src);
+DN_API dn_status dn_json_write_string(FILE *f, const char *src);
 
 /* Writes value with `decimals` digits after the point (0 to 17) into
  * dst[0..capacity), NUL-terminated, always with '.' as the decimal point
  * whatever setlocale() the program made. JSON has no NaN or infinity: those
  * are refused with DN_ERR_ARG and dst is left "". DN_ERR_ARG too when the
  * number does not fit (a double needs at most 330 + decimals bytes). */
-dn_status dn_json_format_number(char *dst, size_t capacity, double value, int decimals);
+DN_API dn_status dn_json_format_number(char *dst, size_t capacity, double value, int decimals);
 
 #ifdef __cplusplus
 }

@@ -25,6 +25,8 @@
 #ifndef DIGITNET_MODEL_H
 #define DIGITNET_MODEL_H
 
+#include "digitnet/export.h"
+
 #include <stdint.h>
 
 #include "digitnet/net.h"
@@ -46,21 +48,21 @@ typedef struct dn_model_info {
 } dn_model_info;
 
 /* MNIST normalisation, every training fact unknown. */
-dn_model_info dn_model_info_default(void);
+DN_API dn_model_info dn_model_info_default(void);
 
 /* Saves net's parameters and info to path (atomically). DN_ERR_NUMERIC,
  * writing nothing, when a parameter is NaN or infinite: such a file could
  * not be loaded again. */
-dn_status dn_model_save(dn_net *net, const dn_model_info *info, const char *path);
+DN_API dn_status dn_model_save(dn_net *net, const dn_model_info *info, const char *path);
 
 /* Loads a model file: builds the net its metadata (or tensor names) describe,
  * fills in the parameters, and sets *info (may be NULL). Every tensor must be
  * present with the right shape and finite values; extra tensors other than
  * "optimizer.*" are an error. */
-dn_status dn_model_load(dn_net **net, dn_model_info *info, const char *path);
+DN_API dn_status dn_model_load(dn_net **net, dn_model_info *info, const char *path);
 
 /* Saves net, the optimizer's state and how far training got. */
-dn_status dn_checkpoint_save(dn_net *net, dn_optim *opt, const dn_optim_config *config,
+DN_API dn_status dn_checkpoint_save(dn_net *net, dn_optim *opt, const dn_optim_config *config,
                              float lr, int epoch, const dn_model_info *info, const char *path);
 
 /* Saves the model file and the checkpoint of one finished epoch as a pair
@@ -72,13 +74,13 @@ dn_status dn_checkpoint_save(dn_net *net, dn_optim *opt, const dn_optim_config *
  * the checkpoint holds the whole model, so resuming from it mends that.
  * Nothing is written when a parameter or optimizer state is not finite
  * (DN_ERR_NUMERIC). */
-dn_status dn_training_save(dn_net *net, dn_optim *opt, const dn_optim_config *config, float lr, int epoch,
+DN_API dn_status dn_training_save(dn_net *net, dn_optim *opt, const dn_optim_config *config, float lr, int epoch,
                            const dn_model_info *info, const char *model_path, const char *checkpoint_path);
 
 /* Loads a checkpoint: the net (as dn_model_load), a new optimizer with the
  * saved configuration and state, the base learning rate and the number of
  * epochs completed. */
-dn_status dn_checkpoint_load(dn_net **net, dn_optim **opt, dn_optim_config *config, float *lr,
+DN_API dn_status dn_checkpoint_load(dn_net **net, dn_optim **opt, dn_optim_config *config, float *lr,
                              int *epoch, dn_model_info *info, const char *path);
 
 #ifdef __cplusplus

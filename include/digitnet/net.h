@@ -38,6 +38,8 @@
 #ifndef DIGITNET_NET_H
 #define DIGITNET_NET_H
 
+#include "digitnet/export.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -65,41 +67,41 @@ typedef struct dn_net dn_net;
  * DN_ERR_FORMAT for a bad spec, DN_ERR_SHAPE when its layers do not fit
  * together, DN_ERR_LIMIT when it is over the memory limit for one sample,
  * DN_ERR_ARG when DN_MEMORY_LIMIT is set but not a size. */
-dn_status dn_net_new(dn_net **net, const char *spec, uint64_t seed);
-void dn_net_free(dn_net *net);
+DN_API dn_status dn_net_new(dn_net **net, const char *spec, uint64_t seed);
+DN_API void dn_net_free(dn_net *net);
 
 /* Checks a spec (or preset name) without building the network, and gives
  * the number of parameters it would have; fails as dn_net_new would on a
  * bad spec. Networks are limited to 2^28 parameters and 2^24 floats per
  * sample in any layer's output. */
-dn_status dn_net_spec_param_count(const char *spec, size_t *count);
+DN_API dn_status dn_net_spec_param_count(const char *spec, size_t *count);
 
 /* Bytes a net built from spec would need for batches of `batch` samples
  * (see "Memory" above), without allocating it. */
-dn_status dn_net_spec_memory(const char *spec, int batch, size_t *bytes);
+DN_API dn_status dn_net_spec_memory(const char *spec, int batch, size_t *bytes);
 
 /* The same for a built net, and its limit (see "Memory" above). */
-size_t dn_net_memory(const dn_net *net, int batch);
-void dn_net_set_memory_limit(dn_net *net, size_t bytes);
-size_t dn_net_memory_limit(const dn_net *net);
+DN_API size_t dn_net_memory(const dn_net *net, int batch);
+DN_API void dn_net_set_memory_limit(dn_net *net, size_t bytes);
+DN_API size_t dn_net_memory_limit(const dn_net *net);
 
 /* The spec of a preset name, or NULL if `name` is not a preset. */
-const char *dn_net_preset(const char *name);
+DN_API const char *dn_net_preset(const char *name);
 
 /* Canonical spec text (one statement per layer), owned by the net. */
-const char *dn_net_spec(const dn_net *net);
+DN_API const char *dn_net_spec(const dn_net *net);
 
 /* Input shape of one sample (C, H, W) and the number of classes. */
-void dn_net_input_shape(const dn_net *net, int shape[3]);
-int dn_net_num_classes(const dn_net *net);
+DN_API void dn_net_input_shape(const dn_net *net, int shape[3]);
+DN_API int dn_net_num_classes(const dn_net *net);
 
 /* Number of layers, the kind of layer i ("conv", "relu", ...) and its shapes. */
-int dn_net_layer_count(const dn_net *net);
-const char *dn_net_layer_kind(const dn_net *net, int i);
-void dn_net_layer_shapes(const dn_net *net, int i, int in_shape[3], int out_shape[3]);
+DN_API int dn_net_layer_count(const dn_net *net);
+DN_API const char *dn_net_layer_kind(const dn_net *net, int i);
+DN_API void dn_net_layer_shapes(const dn_net *net, int i, int in_shape[3], int out_shape[3]);
 
 /* 0 means OpenMP's default. */
-void dn_net_set_threads(dn_net *net, int threads);
+DN_API void dn_net_set_threads(dn_net *net, int threads);
 
 /* ---- parameters ---- */
 
@@ -109,59 +111,59 @@ typedef struct dn_net_param {
     dn_tensor grad;     /* a view into dn_net_grads() */
 } dn_net_param;
 
-size_t dn_net_param_count(const dn_net *net);   /* floats in all parameters */
-float *dn_net_params(dn_net *net);
-float *dn_net_grads(dn_net *net);
-int dn_net_param_tensor_count(const dn_net *net);
+DN_API size_t dn_net_param_count(const dn_net *net);   /* floats in all parameters */
+DN_API float *dn_net_params(dn_net *net);
+DN_API float *dn_net_grads(dn_net *net);
+DN_API int dn_net_param_tensor_count(const dn_net *net);
 /* Fills *param with views of tensor i (0 <= i < dn_net_param_tensor_count). */
-dn_status dn_net_get_param(dn_net *net, int i, dn_net_param *param);
+DN_API dn_status dn_net_get_param(dn_net *net, int i, dn_net_param *param);
 /* Index of the tensor called name, or -1. */
-int dn_net_find_param(const dn_net *net, const char *name);
+DN_API int dn_net_find_param(const dn_net *net, const char *name);
 
 /* Re-draws every parameter from a generator seeded by seed. */
-void dn_net_init_params(dn_net *net, uint64_t seed);
+DN_API void dn_net_init_params(dn_net *net, uint64_t seed);
 
 /* Seeds the generator dropout masks are drawn from. */
-void dn_net_seed_dropout(dn_net *net, uint64_t seed);
+DN_API void dn_net_seed_dropout(dn_net *net, uint64_t seed);
 
 /* ---- running ---- */
 
 /* Runs the network on n samples (n * C*H*W floats, NCHW); in training mode
  * dropout is active. The input must stay unchanged until dn_net_backward.
  * Returns DN_ERR_NOMEM if growing the buffers for a larger n fails. */
-dn_status dn_net_forward(dn_net *net, const float *input, int n, bool training);
+DN_API dn_status dn_net_forward(dn_net *net, const float *input, int n, bool training);
 
 /* The logits of the last forward (n x classes), owned by the net. */
-const float *dn_net_logits(const dn_net *net);
+DN_API const float *dn_net_logits(const dn_net *net);
 
 /* Softmax cross-entropy of the last forward's logits against labels (each
  * < classes), then back-propagation: parameter gradients ACCUMULATE. Writes
  * the mean loss and, if correct is not NULL, how many argmaxes were right.
  * DN_ERR_NUMERIC, with nothing accumulated, when a logit is not finite
  * (training diverged). */
-dn_status dn_net_backward(dn_net *net, const uint8_t *labels, float *loss, int *correct);
+DN_API dn_status dn_net_backward(dn_net *net, const uint8_t *labels, float *loss, int *correct);
 
 /* Sets every parameter gradient to zero. */
-void dn_net_zero_grad(dn_net *net);
+DN_API void dn_net_zero_grad(dn_net *net);
 
 /* Evaluation-mode forward and softmax: probs gets n x classes probabilities;
  * capacity is how many floats probs holds (DN_ERR_ARG when fewer than
  * n x classes). DN_ERR_NUMERIC when an output is not finite (weights or
  * input out of range): no probability is then written. */
-dn_status dn_net_predict(dn_net *net, const float *input, int n, float *probs, size_t capacity);
+DN_API dn_status dn_net_predict(dn_net *net, const float *input, int n, float *probs, size_t capacity);
 
 /* ---- profiling ---- */
 
 /* When on, forward and backward add each layer's wall time to its counters. */
-void dn_net_set_profiling(dn_net *net, bool on);
-void dn_net_reset_profile(dn_net *net);
+DN_API void dn_net_set_profiling(dn_net *net, bool on);
+DN_API void dn_net_reset_profile(dn_net *net);
 /* Seconds spent in layer i's forward and backward passes since the reset. */
-void dn_net_layer_times(const dn_net *net, int i, double *forward_s, double *backward_s);
+DN_API void dn_net_layer_times(const dn_net *net, int i, double *forward_s, double *backward_s);
 /* Floating-point operations (a multiply-add counts 2) of layer i for one
  * sample: forward, and backward (weight gradient plus, except for the first
  * layer with parameters, input gradient). 0 for layers without arithmetic
  * worth counting (relu, pooling, dropout, flatten). */
-void dn_net_layer_flops(const dn_net *net, int i, double *forward, double *backward);
+DN_API void dn_net_layer_flops(const dn_net *net, int i, double *forward, double *backward);
 
 #ifdef __cplusplus
 }

@@ -17,6 +17,8 @@
 #ifndef DIGITNET_OPS_H
 #define DIGITNET_OPS_H
 
+#include "digitnet/export.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -38,18 +40,18 @@ typedef struct dn_conv2d_dims {
 
 /* Computes out_h/out_w; returns 0 if the configuration is invalid (kernel
  * larger than the padded input, stride < 1, pad < 0, non-positive sizes). */
-int dn_conv2d_dims_init(dn_conv2d_dims *d);
+DN_API int dn_conv2d_dims_init(dn_conv2d_dims *d);
 
 /* Floats of scratch space dn_conv2d_forward/backward need. */
-size_t dn_conv2d_workspace_size(const dn_conv2d_dims *d);
+DN_API size_t dn_conv2d_workspace_size(const dn_conv2d_dims *d);
 
 /* out (N,OC,OH,OW); in (N,C,H,W); weight (OC,C,KH,KW); bias (OC) or NULL.
  * With relu, out = max(0, conv + bias): the conv+relu pair in one pass. */
-void dn_conv2d_forward(float *out, const float *in, const float *weight, const float *bias,
+DN_API void dn_conv2d_forward(float *out, const float *in, const float *weight, const float *bias,
                        float *workspace, const dn_conv2d_dims *d, bool relu);
 
 /* din (N,C,H,W) or NULL; dweight, dbias (+=, dbias may be NULL); dout (N,OC,OH,OW). */
-void dn_conv2d_backward(float *din, float *dweight, float *dbias, const float *dout,
+DN_API void dn_conv2d_backward(float *din, float *dweight, float *dbias, const float *dout,
                         const float *in, const float *weight, float *workspace,
                         const dn_conv2d_dims *d);
 
@@ -58,49 +60,49 @@ void dn_conv2d_backward(float *din, float *dweight, float *dbias, const float *d
 /* out and argmax (N,C,OH,OW) with OH = (H-k)/s + 1; argmax holds the index of
  * the winning input element within its (H,W) plane (first maximum wins; a
  * NaN beats every number). Either may be NULL: it is then not written. */
-void dn_maxpool2d_forward(float *out, int32_t *argmax, const float *in, int n, int c, int h,
+DN_API void dn_maxpool2d_forward(float *out, int32_t *argmax, const float *in, int n, int c, int h,
                           int w, int kernel, int stride);
 
 /* din (N,C,H,W) = dout routed to the argmax positions (overwrites din). */
-void dn_maxpool2d_backward(float *din, const float *dout, const int32_t *argmax, int n, int c,
+DN_API void dn_maxpool2d_backward(float *din, const float *dout, const int32_t *argmax, int n, int c,
                            int h, int w, int kernel, int stride);
 
 /* ---- linear: out[n,o] = bias[o] + sum_i weight[o,i] * in[n,i] (PyTorch's [out,in] layout) */
 
 /* With relu, out = max(0, linear): the linear+relu pair in one pass. */
-void dn_linear_forward(float *out, const float *in, const float *weight, const float *bias, int n,
+DN_API void dn_linear_forward(float *out, const float *in, const float *weight, const float *bias, int n,
                        int in_features, int out_features, bool relu);
 
 /* din (N,I) or NULL; dweight (O,I) and dbias (O) accumulate. */
-void dn_linear_backward(float *din, float *dweight, float *dbias, const float *dout,
+DN_API void dn_linear_backward(float *din, float *dweight, float *dbias, const float *dout,
                         const float *in, const float *weight, int n, int in_features,
                         int out_features);
 
 /* ---- relu: out = max(0, in); din = dout where out > 0, else 0 */
 
-void dn_relu_forward(float *out, const float *in, size_t count);
-void dn_relu_backward(float *din, const float *dout, const float *out, size_t count);
+DN_API void dn_relu_forward(float *out, const float *in, size_t count);
+DN_API void dn_relu_backward(float *din, const float *dout, const float *out, size_t count);
 
 /* ---- dropout (inverted): in training out = in * mask with mask = 0 with
  * probability p, else 1/(1-p); in evaluation out = in. The mask is drawn from
  * rng in element order, so it does not depend on the thread count. */
 
-void dn_dropout_forward(float *out, float *mask, const float *in, size_t count, float p,
+DN_API void dn_dropout_forward(float *out, float *mask, const float *in, size_t count, float p,
                         dn_rng *rng);
-void dn_dropout_backward(float *din, const float *dout, const float *mask, size_t count);
+DN_API void dn_dropout_backward(float *din, const float *dout, const float *mask, size_t count);
 
 /* ---- softmax and cross-entropy over rows of `classes` logits */
 
 /* probs[n,k] = exp(logits[n,k] - max) / sum_j exp(logits[n,j] - max). */
-void dn_softmax_forward(float *probs, const float *logits, int n, int classes);
+DN_API void dn_softmax_forward(float *probs, const float *logits, int n, int classes);
 
 /* Mean over the batch of -log softmax(logits)[label], computed stably with
  * log-sum-exp; also writes probs. labels are 0 <= label < classes. */
-float dn_cross_entropy_forward(float *probs, const float *logits, const uint8_t *labels, int n,
+DN_API float dn_cross_entropy_forward(float *probs, const float *logits, const uint8_t *labels, int n,
                                int classes);
 
 /* dlogits = (probs - onehot(label)) / n: the gradient of the mean loss. */
-void dn_cross_entropy_backward(float *dlogits, const float *probs, const uint8_t *labels, int n,
+DN_API void dn_cross_entropy_backward(float *dlogits, const float *probs, const uint8_t *labels, int n,
                                int classes);
 
 #ifdef __cplusplus

@@ -14,6 +14,8 @@
 #ifndef DIGITNET_OPTIM_H
 #define DIGITNET_OPTIM_H
 
+#include "digitnet/export.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -35,43 +37,43 @@ typedef struct dn_optim_config {
 } dn_optim_config;
 
 /* PyTorch's defaults: SGD momentum 0; Adam betas (0.9, 0.999), eps 1e-8. */
-dn_optim_config dn_optim_defaults(dn_optim_kind kind);
+DN_API dn_optim_config dn_optim_defaults(dn_optim_kind kind);
 
 typedef struct dn_optim dn_optim;
 
 /* An optimizer for `count` parameters, its state zeroed. */
-dn_status dn_optim_new(dn_optim **opt, const dn_optim_config *config, size_t count);
-void dn_optim_free(dn_optim *opt);
+DN_API dn_status dn_optim_new(dn_optim **opt, const dn_optim_config *config, size_t count);
+DN_API void dn_optim_free(dn_optim *opt);
 
 /* One update of params from grads (count floats each, which must be the
  * optimizer's count: DN_ERR_ARG otherwise, nothing written) with learning
  * rate lr. */
-dn_status dn_optim_step(dn_optim *opt, float *params, const float *grads, size_t count, float lr);
+DN_API dn_status dn_optim_step(dn_optim *opt, float *params, const float *grads, size_t count, float lr);
 
 /* The same update, setting grads to 0 on the way: the next step's
  * gradients then accumulate from zero without a separate pass over them
  * (dn_net_zero_grad), which for a large model is a pass over megabytes. */
-dn_status dn_optim_step_clear(dn_optim *opt, float *params, float *grads, size_t count, float lr);
+DN_API dn_status dn_optim_step_clear(dn_optim *opt, float *params, float *grads, size_t count, float lr);
 
 /* Parameters the optimizer updates (its `count`). */
-size_t dn_optim_count(const dn_optim *opt);
+DN_API size_t dn_optim_count(const dn_optim *opt);
 
 /* Steps taken so far (Adam's t); settable when resuming from a checkpoint. */
-long dn_optim_steps(const dn_optim *opt);
-void dn_optim_set_steps(dn_optim *opt, long steps);
+DN_API long dn_optim_steps(const dn_optim *opt);
+DN_API void dn_optim_set_steps(dn_optim *opt, long steps);
 
 /* State buffers, each of `count` floats: SGD with momentum has one
  * ("momentum_buffer"), Adam two ("exp_avg", "exp_avg_sq"), plain SGD none. */
-int dn_optim_state_count(const dn_optim *opt);
-float *dn_optim_state(dn_optim *opt, int i, const char **name);
+DN_API int dn_optim_state_count(const dn_optim *opt);
+DN_API float *dn_optim_state(dn_optim *opt, int i, const char **name);
 
 /* Step decay: base_lr * gamma^floor(epoch / step_size), epochs from 0. */
-float dn_lr_step_decay(float base_lr, float gamma, int step_size, int epoch);
+DN_API float dn_lr_step_decay(float base_lr, float gamma, int step_size, int epoch);
 
 /* Cosine annealing with linear warm-up, at `progress` in [0,1] of the whole
  * run: rises linearly from 0.1 * base_lr to base_lr over the first `warmup`
  * fraction, then follows a half cosine down to final_scale * base_lr. */
-float dn_lr_cosine(float base_lr, float warmup, float final_scale, double progress);
+DN_API float dn_lr_cosine(float base_lr, float warmup, float final_scale, double progress);
 
 #ifdef __cplusplus
 }

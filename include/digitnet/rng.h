@@ -7,6 +7,8 @@
 #ifndef DIGITNET_RNG_H
 #define DIGITNET_RNG_H
 
+#include "digitnet/export.h"
+
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -18,25 +20,25 @@ typedef struct dn_rng {
 } dn_rng;
 
 /* Seeds the generator; every seed, 0 included, gives a usable state. */
-void dn_rng_seed(dn_rng *rng, uint64_t seed);
+DN_API void dn_rng_seed(dn_rng *rng, uint64_t seed);
 
 /* Next 64 random bits. */
-uint64_t dn_rng_next(dn_rng *rng);
+DN_API uint64_t dn_rng_next(dn_rng *rng);
 
 /* Uniform integer in [0, bound), without modulo bias; bound must be >= 1. */
-uint64_t dn_rng_below(dn_rng *rng, uint64_t bound);
+DN_API uint64_t dn_rng_below(dn_rng *rng, uint64_t bound);
 
 /* Uniform float in [0, 1), 24 random bits. */
-float dn_rng_uniform(dn_rng *rng);
+DN_API float dn_rng_uniform(dn_rng *rng);
 
 /* Uniform float in [low, high). */
-float dn_rng_range(dn_rng *rng, float low, float high);
+DN_API float dn_rng_range(dn_rng *rng, float low, float high);
 
 /* Standard normal (Box-Muller, double precision internally). */
-float dn_rng_normal(dn_rng *rng);
+DN_API float dn_rng_normal(dn_rng *rng);
 
 /* Fisher-Yates shuffle of count ints. */
-void dn_rng_shuffle(dn_rng *rng, int *items, int count);
+DN_API void dn_rng_shuffle(dn_rng *rng, int *items, int count);
 
 #ifdef __cplusplus
 }

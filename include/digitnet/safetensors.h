@@ -49,6 +49,8 @@
 #ifndef DIGITNET_SAFETENSORS_H
 #define DIGITNET_SAFETENSORS_H
 
+#include "digitnet/export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -88,29 +90,29 @@ typedef struct dn_safetensors {
  * it holds the file's tensors and metadata; on failure it is left empty
  * (safe to free) and the message names path. DN_ERR_IO when the file cannot
  * be opened or read, DN_ERR_FORMAT / DN_ERR_UNSUPPORTED as described above. */
-dn_status dn_safetensors_read(dn_safetensors *st, const char *path);
+DN_API dn_status dn_safetensors_read(dn_safetensors *st, const char *path);
 
 /* The same from bytes[0..len) already in memory (not kept);
  * name_for_errors (may be NULL) stands for the file in messages. */
-dn_status dn_safetensors_parse(dn_safetensors *st, const uint8_t *bytes, size_t len,
+DN_API dn_status dn_safetensors_parse(dn_safetensors *st, const uint8_t *bytes, size_t len,
                                const char *name_for_errors);
 
 /* The tensor called name, or NULL. Linear in the tensor count. */
-const dn_st_tensor *dn_safetensors_find(const dn_safetensors *st, const char *name);
+DN_API const dn_st_tensor *dn_safetensors_find(const dn_safetensors *st, const char *name);
 
 /* The metadata value of key, or NULL. Linear in the metadata count. */
-const char *dn_safetensors_meta(const dn_safetensors *st, const char *key);
+DN_API const char *dn_safetensors_meta(const dn_safetensors *st, const char *key);
 
 /* Appends a copy of a tensor of ndim (0..4) dims of shape[0..ndim) (each
  * >= 0; shape may be NULL when ndim is 0) and data (product of the shape
  * floats; may be NULL only when that is 0). name is copied; it must be valid
  * UTF-8, not "__metadata__" and not already in st (DN_ERR_ARG otherwise). */
-dn_status dn_safetensors_add(dn_safetensors *st, const char *name, int ndim, const int *shape,
+DN_API dn_status dn_safetensors_add(dn_safetensors *st, const char *name, int ndim, const int *shape,
                              const float *data);
 
 /* Sets key to a copy of value, replacing an earlier value of the same key.
  * Both must be valid UTF-8 (DN_ERR_ARG otherwise). */
-dn_status dn_safetensors_set_meta(dn_safetensors *st, const char *key, const char *value);
+DN_API dn_status dn_safetensors_set_meta(dn_safetensors *st, const char *key, const char *value);
 
 /* Writes st to path atomically: the bytes go to a new temporary file
  * path + ".tmp.XXXXXX" in the same directory, which is flushed to disk
@@ -119,10 +121,10 @@ dn_status dn_safetensors_set_meta(dn_safetensors *st, const char *key, const cha
  * inconsistent st: bad ndim or shape, NULL data, duplicate names, invalid
  * UTF-8) is returned. A new file gets mode 0644; replacing an existing file
  * keeps that file's mode. */
-dn_status dn_safetensors_write(const dn_safetensors *st, const char *path);
+DN_API dn_status dn_safetensors_write(const dn_safetensors *st, const char *path);
 
 /* Frees everything st owns and empties it; safe on an empty or freed st. */
-void dn_safetensors_free(dn_safetensors *st);
+DN_API void dn_safetensors_free(dn_safetensors *st);
 
 #ifdef __cplusplus
 }

@@ -7,6 +7,8 @@
 #ifndef DIGITNET_STATUS_H
 #define DIGITNET_STATUS_H
 
+#include "digitnet/export.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -25,14 +27,14 @@ typedef enum dn_status {
 } dn_status;
 
 /* Short constant name of a status ("out of memory", "bad format", ...). */
-const char *dn_status_name(dn_status status);
+DN_API const char *dn_status_name(dn_status status);
 
 /* The message of the most recent failure on the calling thread, or "" if none.
  * The pointer stays valid until the next failing call on this thread. */
-const char *dn_last_error(void);
+DN_API const char *dn_last_error(void);
 
 /* Forget the calling thread's last message. */
-void dn_clear_error(void);
+DN_API void dn_clear_error(void);
 
 #ifdef __cplusplus
 }

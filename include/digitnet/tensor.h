@@ -10,6 +10,8 @@
 #ifndef DIGITNET_TENSOR_H
 #define DIGITNET_TENSOR_H
 
+#include "digitnet/export.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -30,23 +32,23 @@ typedef struct dn_tensor {
 } dn_tensor;
 
 /* Allocates a zero-filled tensor of the given shape (1..4 dims, each >= 1). */
-dn_status dn_tensor_new(dn_tensor *tensor, int ndim, const int *shape);
+DN_API dn_status dn_tensor_new(dn_tensor *tensor, int ndim, const int *shape);
 
 /* Frees an owned buffer (a view's is left alone) and resets *tensor to empty.
  * Safe on a zero-initialised or already freed tensor. */
-void dn_tensor_free(dn_tensor *tensor);
+DN_API void dn_tensor_free(dn_tensor *tensor);
 
 /* Describes data as a tensor of the given shape, without copying. */
-dn_status dn_tensor_view(dn_tensor *view, float *data, int ndim, const int *shape);
+DN_API dn_status dn_tensor_view(dn_tensor *view, float *data, int ndim, const int *shape);
 
 /* A view of src with another shape of the same size (flatten, unflatten). */
-dn_status dn_tensor_reshape(dn_tensor *view, const dn_tensor *src, int ndim, const int *shape);
+DN_API dn_status dn_tensor_reshape(dn_tensor *view, const dn_tensor *src, int ndim, const int *shape);
 
 /* Number of elements of one shape, or 0 if a dimension is < 1 or it overflows. */
-size_t dn_shape_size(int ndim, const int *shape);
+DN_API size_t dn_shape_size(int ndim, const int *shape);
 
 /* True when both tensors have the same number of dimensions and extents. */
-bool dn_tensor_same_shape(const dn_tensor *a, const dn_tensor *b);
+DN_API bool dn_tensor_same_shape(const dn_tensor *a, const dn_tensor *b);
 
 #ifdef __cplusplus
 }

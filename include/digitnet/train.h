@@ -7,6 +7,8 @@
 #ifndef DIGITNET_TRAIN_H
 #define DIGITNET_TRAIN_H
 
+#include "digitnet/export.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -50,7 +52,7 @@ typedef void (*dn_train_progress_fn)(void *user, int done, int total, double los
  * DN_ERR_NUMERIC when training diverges (a non-finite loss, or a parameter
  * that is not finite at the end): the net's parameters are then unusable,
  * so keep or reload the last good ones. */
-dn_status dn_train_epoch(dn_net *net, dn_optim *opt, const dn_dataset *data,
+DN_API dn_status dn_train_epoch(dn_net *net, dn_optim *opt, const dn_dataset *data,
                          const dn_train_config *config, int epoch, dn_train_progress_fn progress,
                          void *user, dn_epoch_stats *stats);
 
@@ -59,13 +61,13 @@ dn_status dn_train_epoch(dn_net *net, dn_optim *opt, const dn_dataset *data,
  * classes x classes counts: confusion[true * classes + predicted], and
  * confusion_capacity says how many ints it holds (DN_ERR_ARG, with nothing
  * written, when fewer than classes x classes). */
-dn_status dn_evaluate(dn_net *net, const dn_dataset *data, int limit, int batch, double *accuracy,
+DN_API dn_status dn_evaluate(dn_net *net, const dn_dataset *data, int limit, int batch, double *accuracy,
                       int *confusion, size_t confusion_capacity);
 
 /* Random affine distortion of one h x w image: rotation up to +-12 degrees,
  * scaling 0.9-1.1, shear up to +-0.15, shift up to +-2.5 pixels, bilinear
  * sampling; pixels sampled from outside the image are `background`. */
-void dn_augment_image(float *out, const float *in, int h, int w, float background, dn_rng *rng);
+DN_API void dn_augment_image(float *out, const float *in, int h, int w, float background, dn_rng *rng);
 
 #ifdef __cplusplus
 }
