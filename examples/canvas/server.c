@@ -335,7 +335,8 @@ static bool start_body(conn *c)
     size_t have = after < c->req.content_length ? after : c->req.content_length;
     if (c->req.content_length && !grow_body(c))
         return false;
-    memcpy(c->body, c->in + c->req.head_len, have);
+    if (have)
+        memcpy(c->body, c->in + c->req.head_len, have);
     c->body_have = have;
     c->consumed = c->req.head_len + have;
     c->state = CONN_READ_BODY;

@@ -72,9 +72,9 @@ typedef struct serve_job {
 static void serve_child(void *arg)
 {
     serve_job *job = arg;
-    int status = job->serve(job->arg);
-    fflush(stdout);
-    _exit(status);
+    /* exit, not _exit: LeakSanitizer checks the server at exit (stdio was
+     * flushed before the fork, so nothing is written twice). */
+    exit(job->serve(job->arg));
 }
 
 bool proc_start(server_proc *s, char *const argv[])
