@@ -218,11 +218,47 @@ def spec_seeds():
     yield "spec-tiny", "input 1x1x2; flatten; linear 2"
 
 
+# ---- dn-canvas requests ------------------------------------------------------
+# Byte 0 of a fuzz_http input picks the body limit (odd: 2 MiB, even: that
+# many bytes); the rest is what a client sent.
+
+def http_seeds():
+    big = b"\x01"
+    yield "get-health", big + b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    yield "post-raw", big + (b"POST /api/predict?w=28&h=28 HTTP/1.1\r\nHost: x\r\n"
+                             b"Content-Type: application/octet-stream\r\nContent-Length: 784\r\n\r\n")
+    yield "post-continue", big + (b"POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Length: 12\r\n"
+                                  b"Expect: 100-continue\r\nConnection: keep-alive, Upgrade\r\n\r\nP5 2 2 255\n")
+    yield "http10-keepalive", big + b"HEAD /index.html HTTP/1.0\nConnection: Keep-Alive\n\n"
+    yield "pipelined", big + (b"\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n"
+                              b"GET /app.js HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+    yield "small-limit", b"\x10" + b"POST /x?a&w=&h=3 HTTP/1.1\r\nHost: x\r\nContent-Length: 17\r\n\r\n"
+    yield "chunked", big + b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+    yield "partial", big + b"GET /api/health HTTP/1.1\r\nHo"
+
+
+# The query of a fuzz_predict_body input comes before its first newline.
+
+def predict_body_seeds():
+    stroke = bytearray(28 * 28)  # a "1": a light stroke on black, like MNIST
+    for y in range(5, 23):
+        for x in (13, 14, 15):
+            stroke[y * 28 + x] = 255 if x == 14 else 128
+    yield "raw-28x28-one", b"w=28&h=28\n" + bytes(stroke)
+    yield "raw-3x2", b"h=2&w=3\n" + bytes([0, 255, 0, 255, 0, 255])
+    yield "raw-bad-length", b"w=4&h=4\nabcde"
+    yield "pgm-p5", b"\n" + b"P5\n# drawn\n4 3\n255\n" + bytes(range(0, 240, 20))
+    yield "pgm-p2", b"\nP2 3 2 15\n0 15 0\n15 0 15\n"
+    # No newline in the first 65 bytes: no query, all of it is the body.
+    yield "pgm-long-comment", b"P5 #" + b"c" * 70 + b"\n2 2 255\n\x00\xff\xff\x00"
+
+
 def main():
     if os.path.isdir(ROOT):
         shutil.rmtree(ROOT)
     for target, seeds in (("idx", idx_seeds), ("gzip", gzip_seeds), ("safetensors", safetensors_seeds),
-                          ("model", model_seeds), ("pgm", pgm_seeds), ("spec", spec_seeds)):
+                          ("model", model_seeds), ("pgm", pgm_seeds), ("spec", spec_seeds),
+                          ("http", http_seeds), ("predict_body", predict_body_seeds)):
         for name, data in seeds():
             put(target, name, data)
     # The model harness also parses plain safetensors, and the reverse.

@@ -1,0 +1,60 @@
+/* fuzz_predict_body.c - libFuzzer harness for the body of dn-canvas's POST
+ * /api/predict (image_body_decode: raw pixels with ?w=&h=, or a PGM), then
+ * the MNIST preprocessing of every image that decodes. */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "digitnet/image.h"
+#include "fuzz_common.h"
+#include "http.h"
+#include "image_body.h"
+
+#define QUERY_MAX 64
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    /* The query is what comes before the first newline (at most 64 bytes;
+     * none: no query), as the server hands it over: a C string. */
+    char query[QUERY_MAX + 1] = "";
+    const uint8_t *newline = memchr(data, '\n', size < QUERY_MAX + 1 ? size : QUERY_MAX + 1);
+    const uint8_t *body = data;
+    if (newline) {
+        size_t n = (size_t)(newline - data);
+        memcpy(query, data, n);
+        query[n] = '\0';
+        body = newline + 1;
+    }
+    size_t len = size - (size_t)(body - data);
+    uint8_t *copy = malloc(len ? len : 1); /* exactly len bytes, so ASan sees overreads */
+    if (len)
+        memcpy(copy, body, len);
+
+    dn_image img;
+    image_body_error error;
+    memset(&img, 0xA5, sizeof img);
+    dn_clear_error();
+    bool ok = image_body_decode(query, copy, len, &img, &error);
+    if (!ok) {
+        DN_FUZZ_CHECK(error.status == 400 || error.status == 422);
+        DN_FUZZ_CHECK(error.message[0] != '\0');
+        DN_FUZZ_CHECK(img.pixels == NULL && img.width == 0 && img.height == 0);
+        free(copy);
+        return 0;
+    }
+    DN_FUZZ_CHECK(img.width >= 1 && img.height >= 1 && img.width <= DN_IMAGE_MAX_SIDE &&
+                  img.height <= DN_IMAGE_MAX_SIDE && img.pixels != NULL);
+    size_t n = (size_t)img.width * (size_t)img.height;
+    if (http_query_has(query, "w") || http_query_has(query, "h"))
+        DN_FUZZ_CHECK(n == len); /* raw pixels: one byte each */
+    for (size_t i = 0; i < n; i++)
+        DN_FUZZ_CHECK(img.pixels[i] >= 0.0f && img.pixels[i] <= 1.0f);
+
+    float out[DN_MNIST_PIXELS];
+    dn_preprocess_info info;
+    DN_FUZZ_CHECK(dn_preprocess_mnist(&img, out, &info) == DN_OK);
+    for (int i = 0; i < DN_MNIST_PIXELS; i++)
+        DN_FUZZ_CHECK(out[i] >= 0.0f && out[i] <= 1.0f);
+    dn_image_free(&img);
+    free(copy);
+    return 0;
+}
