@@ -1,6 +1,6 @@
-/* conv2d.c - 2-D convolution, forward and backward, and the conv layer built
- * on it: Winograd (winograd.c) where the shape allows, else im2col + GEMM,
- * with the batch in chunks across threads. */
+/* conv2d.c - 2-D convolution, forward and backward: Winograd (winograd.c)
+ * where the shape allows, else im2col + GEMM, with the batch in chunks across
+ * threads. The conv layer (layers/conv.c) is built on it. */
 #include <string.h>
 
 #ifdef _OPENMP
@@ -10,7 +10,7 @@
 #include "gemm.h"
 #include "im2col.h"
 #include "internal.h"
-#include "layer.h"
+#include "conv2d.h"
 #include "winograd.h"
 
 /* The batch is cut into at most this many chunks, fixed by the batch size
@@ -51,7 +51,7 @@ static size_t positions(const dn_conv2d_dims *d) { return (size_t)d->out_h * d->
  * as im2col + GEMM. */
 enum { DN_WINOGRAD_MIN_CHANNELS = 8 };
 
-static bool use_winograd(const dn_conv2d_dims *d)
+bool dn_conv2d_uses_winograd(const dn_conv2d_dims *d)
 {
     return dn_winograd_supported(d) && d->in_c >= DN_WINOGRAD_MIN_CHANNELS &&
            d->out_c >= DN_WINOGRAD_MIN_CHANNELS;
@@ -64,19 +64,19 @@ static bool use_winograd(const dn_conv2d_dims *d)
  * never touched. */
 static size_t weight_floats(const dn_conv2d_dims *d)
 {
-    return use_winograd(d) ? dn_winograd_weight_floats(d) : 0;
+    return dn_conv2d_uses_winograd(d) ? dn_winograd_weight_floats(d) : 0;
 }
 
 static size_t scratch_floats(const dn_conv2d_dims *d)
 {
     size_t col = patch_rows(d) * positions(d);
-    size_t tiles = use_winograd(d) ? dn_winograd_scratch_floats(d) : 0;
+    size_t tiles = dn_conv2d_uses_winograd(d) ? dn_winograd_scratch_floats(d) : 0;
     return col > tiles ? col : tiles;
 }
 
 static size_t partial_floats(const dn_conv2d_dims *d)
 {
-    return use_winograd(d) ? dn_winograd_gradient_floats(d) : (size_t)d->out_c * patch_rows(d);
+    return dn_conv2d_uses_winograd(d) ? dn_winograd_gradient_floats(d) : (size_t)d->out_c * patch_rows(d);
 }
 
 static float *thread_scratch(float *workspace, const dn_conv2d_dims *d)
@@ -109,19 +109,15 @@ size_t dn_conv2d_workspace_size(const dn_conv2d_dims *d)
     return weight_floats(d) + (size_t)chunk_count(d->n) * (scratch_floats(d) + partial_floats(d));
 }
 
-/* The forward pass; with weights_ready, Winograd's transformed weights are
- * already at the start of the workspace (the layer keeps them); with
- * argmax not NULL (Winograd and relu only), out is the 2x2 max-pool of the
- * output and argmax its winners (dn_winograd_forward_pooled). */
-static void forward(float *out, int32_t *argmax, const float *in, const float *weight,
-                    const float *bias, float *workspace, const dn_conv2d_dims *d, bool relu,
-                    bool weights_ready)
+void dn_conv2d_run_forward(float *out, int32_t *argmax, const float *in, const float *weight,
+                           const float *bias, float *workspace, const dn_conv2d_dims *d, bool relu,
+                           bool weights_ready)
 {
     const int K = (int)patch_rows(d), P = (int)positions(d), OC = d->out_c;
     const size_t in_stride = (size_t)d->in_c * d->in_h * d->in_w, out_stride = (size_t)OC * P;
     const size_t pooled_stride = out_stride / 4;
     const int chunks = chunk_count(d->n);
-    if (use_winograd(d)) {
+    if (dn_conv2d_uses_winograd(d)) {
         const float *u = workspace;
         if (!weights_ready)
             dn_winograd_weight_forward(workspace, weight, d);
@@ -164,25 +160,12 @@ static void forward(float *out, int32_t *argmax, const float *in, const float *w
 void dn_conv2d_forward(float *out, const float *in, const float *weight, const float *bias,
                        float *workspace, const dn_conv2d_dims *d, bool relu)
 {
-    forward(out, NULL, in, weight, bias, workspace, d, relu, false);
+    dn_conv2d_run_forward(out, NULL, in, weight, bias, workspace, d, relu, false);
 }
 
-/* A forward pass with the pool fused in, for the backward pass: its pooled
- * output and winners, and room for n x OC bias sums. */
-typedef struct conv_pooled {
-    const float *pooled;
-    const int32_t *argmax;
-    float *bias_sums;
-} conv_pooled;
-
-/* The backward pass; weights_ready as for forward; with relu_input, din
- * is also 0 where in is not > 0 (the backward pass of the relu that made
- * in, done while din is in cache). With pooled not NULL, dout is the
- * gradient of the pooled output of such a forward pass (the relu and the
- * pool undone on the way, dbias summed as from the full gradient). */
-static void backward(float *din, float *dweight, float *dbias, const float *dout, const float *in,
-                     const float *weight, float *workspace, const dn_conv2d_dims *d,
-                     bool weights_ready, bool relu_input, const conv_pooled *pooled)
+void dn_conv2d_run_backward(float *din, float *dweight, float *dbias, const float *dout, const float *in,
+                            const float *weight, float *workspace, const dn_conv2d_dims *d,
+                            bool weights_ready, bool relu_input, const dn_conv2d_pooled *pooled)
 {
     const int K = (int)patch_rows(d), P = (int)positions(d), OC = d->out_c;
     const size_t in_stride = (size_t)d->in_c * d->in_h * d->in_w, out_stride = (size_t)OC * P;
@@ -199,7 +182,7 @@ static void backward(float *din, float *dweight, float *dbias, const float *dout
         }
     }
 
-    const bool winograd = use_winograd(d);
+    const bool winograd = dn_conv2d_uses_winograd(d);
     const float *u = workspace;
     if (winograd && din && !weights_ready)
         dn_winograd_weight_forward(workspace, weight, d);
@@ -271,135 +254,5 @@ void dn_conv2d_backward(float *din, float *dweight, float *dbias, const float *d
                         const float *in, const float *weight, float *workspace,
                         const dn_conv2d_dims *d)
 {
-    backward(din, dweight, dbias, dout, in, weight, workspace, d, false, false, NULL);
+    dn_conv2d_run_backward(din, dweight, dbias, dout, in, weight, workspace, d, false, false, NULL);
 }
-
-/* ---- the layer ---- */
-
-static dn_conv2d_dims layer_dims(const dn_layer *layer, int n)
-{
-    dn_conv2d_dims d = {
-        .n = n, .in_c = layer->in_shape[0], .in_h = layer->in_shape[1], .in_w = layer->in_shape[2],
-        .out_c = layer->units, .kernel_h = layer->kernel_h, .kernel_w = layer->kernel_w,
-        .stride = layer->stride, .pad = layer->pad,
-    };
-    dn_conv2d_dims_init(&d);
-    return d;
-}
-
-static dn_status conv_configure(dn_layer *layer)
-{
-    dn_conv2d_dims d = layer_dims(layer, 1);
-    if (!dn_conv2d_dims_init(&d))
-        return dn_fail(DN_ERR_SHAPE,
-                       "conv %dx%d stride %d pad %d does not fit an input of %dx%dx%d",
-                       layer->kernel_h, layer->kernel_w, layer->stride, layer->pad,
-                       layer->in_shape[0], layer->in_shape[1], layer->in_shape[2]);
-    layer->out_shape[0] = d.out_c;
-    layer->out_shape[1] = d.out_h;
-    layer->out_shape[2] = d.out_w;
-    size_t fan_in = patch_rows(&d);
-    layer->param_count = 2;
-    layer->params[0] = (dn_layer_param){.suffix = "weight", .ndim = 4,
-        .shape = {d.out_c, d.in_c, d.kernel_h, d.kernel_w},
-        .size = (size_t)d.out_c * fan_in, .fan_in = fan_in};
-    layer->params[1] = (dn_layer_param){.suffix = "bias", .ndim = 1, .shape = {d.out_c},
-        .size = (size_t)d.out_c, .fan_in = fan_in};
-    return DN_OK;
-}
-
-static size_t conv_reserve_bytes(const dn_layer *layer, int batch)
-{
-    dn_conv2d_dims d = layer_dims(layer, batch);
-    size_t floats = dn_conv2d_workspace_size(&d) + (use_winograd(&d) ? layer->params[0].size : 0);
-    if (layer->fuse_pool) /* argmax and bias sums, below */
-        floats += (size_t)batch * dn_sample_size(layer->out_shape) / 4 + (size_t)batch * d.out_c;
-    return floats * sizeof(float);
-}
-
-static dn_status conv_reserve(dn_layer *layer, int batch)
-{
-    dn_conv2d_dims d = layer_dims(layer, batch);
-    float *workspace = dn_alloc(dn_conv2d_workspace_size(&d) * sizeof(float));
-    float *kernels = use_winograd(&d) ? dn_alloc(layer->params[0].size * sizeof(float)) : NULL;
-    /* with the pool fused in: the winners, and the bias sums of each image */
-    size_t pooled = layer->fuse_pool ? (size_t)batch * dn_sample_size(layer->out_shape) / 4 : 0;
-    int32_t *argmax = pooled ? dn_alloc(pooled * sizeof *argmax) : NULL;
-    float *sums = pooled ? dn_alloc((size_t)batch * d.out_c * sizeof *sums) : NULL;
-    if (!workspace || (use_winograd(&d) && !kernels) || (pooled && (!argmax || !sums))) {
-        dn_free(workspace);
-        dn_free(kernels);
-        dn_free(argmax);
-        dn_free(sums);
-        return dn_fail(DN_ERR_NOMEM, "%s: cannot allocate the convolution workspace", layer->name);
-    }
-    dn_layer_release(layer);
-    layer->workspace = workspace;
-    layer->transformed_from = kernels;
-    layer->argmax = argmax;
-    layer->bias_sums = sums;
-    return DN_OK;
-}
-
-/* Whether the workspace holds Winograd's transform of the current weights,
- * making it if not. A layer's workspace is its own, so the transform
- * survives from call to call; one image after another would otherwise spend
- * a fifth of its time transforming weights that have not changed. */
-static bool transformed_weights_ready(dn_layer *layer, const dn_conv2d_dims *d)
-{
-    if (!use_winograd(d))
-        return false;
-    const size_t bytes = layer->params[0].size * sizeof(float);
-    if (!layer->transformed_valid || memcmp(layer->transformed_from, layer->weight, bytes) != 0) {
-        dn_winograd_weight_forward(layer->workspace, layer->weight, d);
-        memcpy(layer->transformed_from, layer->weight, bytes);
-        layer->transformed_valid = true;
-    }
-    return true;
-}
-
-static void conv_forward(dn_layer *layer, float *out, const float *in, int n, bool training,
-                         dn_rng *rng)
-{
-    (void)training;
-    (void)rng;
-    dn_conv2d_dims d = layer_dims(layer, n);
-    bool ready = transformed_weights_ready(layer, &d);
-    forward(out, layer->fuse_pool ? layer->argmax : NULL, in, layer->weight, layer->bias,
-            layer->workspace, &d, layer->fuse_relu, ready);
-}
-
-static void conv_backward(dn_layer *layer, float *din, float *dout, const float *in,
-                          const float *out, int n)
-{
-    dn_conv2d_dims d = layer_dims(layer, n);
-    if (layer->fuse_relu && !layer->relu_by_next && !layer->fuse_pool)
-        dn_relu_mask(dout, out, (size_t)n * dn_sample_size(layer->out_shape));
-    bool ready = din && transformed_weights_ready(layer, &d);
-    conv_pooled pooled = {.pooled = out, .argmax = layer->argmax, .bias_sums = layer->bias_sums};
-    backward(din, layer->dweight, layer->dbias, dout, in, layer->weight, layer->workspace, &d,
-             ready, layer->relu_before, layer->fuse_pool ? &pooled : NULL);
-}
-
-/* The relu and a 2x2, stride-2 max-pool after it can be computed in the
- * output transform of a Winograd convolution whose output sides are even:
- * conv2's output (9.4 MB at batch 64) is then never written nor read back. */
-static bool conv_absorb_pool(dn_layer *layer, const dn_layer *pool)
-{
-    dn_conv2d_dims d = layer_dims(layer, 1);
-    if (!layer->fuse_relu || !use_winograd(&d) || pool->kernel_h != 2 || pool->stride != 2 ||
-        d.out_h % 2 || d.out_w % 2)
-        return false;
-    layer->fuse_pool = true;
-    return true;
-}
-
-const dn_layer_ops dn_conv2d_layer_ops = {
-    .kind = "conv",
-    .configure = conv_configure,
-    .reserve = conv_reserve,
-    .reserve_bytes = conv_reserve_bytes,
-    .forward = conv_forward,
-    .backward = conv_backward,
-    .absorb_pool = conv_absorb_pool,
-};

@@ -1,6 +1,8 @@
-/* layer.h - the private layer object dn_net is a sequence of.
- * Each layer file (conv2d.c, linear.c, ...) fills in a dn_layer_ops table;
- * net.c only talks to layers through it. */
+/* layer.h - what a layer kind is: one file in lib/layers/ that keeps its
+ * settings and caches in a struct of its own and fills in one dn_layer_kind
+ * table; lib/layers/registry.c lists the kinds. net.c, the spec parser and
+ * the fusion plan (plan.c) only ever talk to layers through this table.
+ * Adding a layer kind: docs/design.md, "Adding a layer". */
 #ifndef DN_LAYER_H
 #define DN_LAYER_H
 
@@ -8,103 +10,112 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "digitnet/ops.h"
 #include "digitnet/rng.h"
 #include "digitnet/status.h"
 
 typedef struct dn_layer dn_layer;
 
+enum { DN_LAYER_MAX_PARAMS = 2 };
+
 /* One learnable tensor of a layer: where it sits in the net's flat buffers. */
 typedef struct dn_layer_param {
-    const char *suffix; /* "weight" or "bias" */
+    const char *suffix; /* "weight", "bias": the tensor is "<layer name>.<suffix>" */
     int ndim;
     int shape[4];
-    size_t offset;      /* in floats, into dn_net's params/grads */
+    size_t offset;      /* in floats, into dn_net's params/grads; set by net.c */
     size_t size;
     size_t fan_in;      /* for PyTorch's default initialisation */
 } dn_layer_param;
 
-typedef struct dn_layer_ops {
-    const char *kind;
-    /* True for layers that only reinterpret their input (flatten): the net
-     * aliases their output to their input and never calls forward/backward. */
+/* What the fusion plan (plan.c) asks of a layer's step besides the layer's
+ * own computation. A kind only ever sees the requests its capabilities
+ * allowed (dn_layer_kind's can_* functions). */
+typedef struct dn_fusion {
+    /* forward: apply a relu to the output (the relu layer after this one is
+     * folded into the step) */
+    bool relu;
+    /* forward: the output is this max-pool of the relu'd output, which the
+     * step computes too (then the step's output has the pool's shape) */
+    const dn_layer *pool;
+    /* backward: the output gradient arrives already zero where the relu'd
+     * output is 0, because the next step did the relu's backward pass */
+    bool relu_grad_done;
+    /* backward: zero the input gradient where the input is not > 0: the
+     * backward pass of the relu that made the input, done on the way */
+    bool relu_input_grad;
+} dn_fusion;
+
+/* One call of a step. */
+typedef struct dn_layer_call {
+    int n;                /* samples */
+    bool training;
+    dn_rng *rng;          /* dropout's generator */
+    uint64_t generation;  /* the net's weight generation: changes whenever
+                             the parameters may have changed (caches of
+                             transformed weights compare it) */
+} dn_layer_call;
+
+typedef struct dn_layer_kind {
+    const char *name;         /* the spec keyword: "conv" */
+    const char *usage;        /* for messages: "conv OUT K [stride=S] [pad=P]" */
+    const char *param_prefix; /* layers with parameters are named prefix1, prefix2, ... ("fc"); NULL: none */
+    size_t config_size;       /* bytes of the kind's private struct (layer->config) */
+    /* Only reinterprets its input (flatten): its output aliases its input
+     * and it is never called. */
     bool is_view;
-    /* True for layers that pass their input through unchanged in evaluation
-     * mode (dropout): the net then aliases instead of calling forward. */
+    /* Passes its input through unchanged in evaluation (dropout): aliased then. */
     bool identity_in_eval;
-    /* From in_shape and the configuration, sets out_shape and params[];
-     * fails with a message when the configuration does not fit the input. */
+
+    /* Reads the words after the keyword into layer->config (zeroed);
+     * DN_ERR_FORMAT with a message naming the problem. */
+    dn_status (*parse)(dn_layer *layer, char *const *args, int count);
+    /* Writes the canonical words after the keyword ("32 3 stride=2"), ""
+     * when there are none; returns what snprintf would. */
+    int (*format)(const dn_layer *layer, char *text, size_t capacity);
+    /* From in_shape: out_shape, param_count and params[] (sizes, shapes,
+     * suffixes); DN_ERR_SHAPE when the input does not fit. */
     dn_status (*configure)(dn_layer *layer);
-    /* Makes the caches ready for batches of up to `batch` samples. */
-    dn_status (*reserve)(dn_layer *layer, int batch);
-    /* Bytes reserve(layer, batch) allocates, for the net's memory budget
-     * (computed before anything is allocated). NULL: nothing. */
-    size_t (*reserve_bytes)(const dn_layer *layer, int batch);
-    void (*forward)(dn_layer *layer, float *out, const float *in, int n, bool training,
-                    dn_rng *rng);
-    /* din may be NULL; parameter gradients accumulate. dout may be
-     * overwritten (a folded relu masks it in place). */
-    void (*backward)(dn_layer *layer, float *din, float *dout, const float *in, const float *out,
-                     int n);
-    /* Optional: whether the layer (with a fused relu) takes on the max-pool
-     * `pool` that follows the relu, computing the pooled output itself from
-     * now on (then its output and output gradient have the pool's shape). */
-    bool (*absorb_pool)(dn_layer *layer, const dn_layer *pool);
-} dn_layer_ops;
+
+    /* Capabilities the fusion plan may use; NULL means no. */
+    bool (*can_fuse_relu)(const dn_layer *layer);
+    bool (*can_fuse_pool)(const dn_layer *layer, const dn_layer *pool);
+    bool (*can_do_relu_input_grad)(const dn_layer *layer);
+
+    /* Bytes reserve() allocates for batches of `batch`, from the shapes
+     * alone (the net's memory budget); NULL: nothing. */
+    size_t (*reserve_bytes)(const dn_layer *layer, const dn_fusion *fusion, int batch);
+    /* Makes the caches ready for batches of up to `batch` samples; NULL: none. */
+    dn_status (*reserve)(dn_layer *layer, const dn_fusion *fusion, int batch);
+    /* Frees the caches (not the configuration); NULL: none. */
+    void (*release)(dn_layer *layer);
+
+    void (*forward)(dn_layer *layer, const dn_fusion *fusion, const dn_layer_call *call, float *out,
+                    const float *in);
+    /* din may be NULL (the net's input needs no gradient); parameter
+     * gradients accumulate. dout may be overwritten. */
+    void (*backward)(dn_layer *layer, const dn_fusion *fusion, const dn_layer_call *call, float *din,
+                     float *dout, const float *in, const float *out);
+} dn_layer_kind;
 
 struct dn_layer {
-    const dn_layer_ops *ops;
+    const dn_layer_kind *kind;
+    void *config;               /* the kind's private struct, config_size bytes, owned */
     char name[16];              /* "conv1", "fc2"; "" for layers without parameters */
     int in_shape[3];            /* C, H, W of one sample (features, 1, 1 for vectors) */
     int out_shape[3];
-
-    /* configuration from the spec */
-    int units;                  /* conv: out channels; linear: out features */
-    int kernel_h, kernel_w, stride, pad;
-    float drop_prob;
-
-    /* A conv or linear layer directly followed by relu computes the relu
-     * itself (fuse_relu); that relu layer is then `folded`: the net aliases
-     * its buffers like a view and never calls it. */
-    bool fuse_relu;
-    bool folded;
-    /* A fused relu followed by a max-pool or a conv: that layer's backward
-     * pass zeroes the gradient of non-positive inputs on the way
-     * (relu_before), which is the relu's backward pass, so the layer with
-     * the relu skips its own (relu_by_next). */
-    bool relu_by_next;
-    bool relu_before;
-    /* A layer that computes the relu and max-pool after it itself (see
-     * absorb_pool); that max-pool is then folded like the relu. */
-    bool fuse_pool;
-
-    int param_count;            /* 0 or 2 */
-    dn_layer_param params[2];
-    float *weight, *bias;       /* views into the net's buffers, set by net.c */
-    float *dweight, *dbias;
-
-    /* caches owned by the layer, sized for `capacity` samples */
-    int capacity;
-    int32_t *argmax;            /* maxpool, conv with fuse_pool */
-    bool argmax_stale;          /* maxpool: the last forward (evaluation) did not set it */
-    float *mask;                /* dropout */
-    float *workspace;           /* conv */
-    /* conv (Winograd): the weights the workspace's transformed weights were
-     * made from, and whether it holds any yet */
-    float *transformed_from;
-    bool transformed_valid;
-    float *bias_sums;           /* conv with fuse_pool: per image and channel */
+    int param_count;
+    dn_layer_param params[DN_LAYER_MAX_PARAMS];
+    float *values[DN_LAYER_MAX_PARAMS]; /* views into the net's flat buffers, set by net.c */
+    float *grads[DN_LAYER_MAX_PARAMS];
 };
 
-extern const dn_layer_ops dn_conv2d_layer_ops;
-extern const dn_layer_ops dn_maxpool2d_layer_ops;
-extern const dn_layer_ops dn_linear_layer_ops;
-extern const dn_layer_ops dn_relu_layer_ops;
-extern const dn_layer_ops dn_flatten_layer_ops;
-extern const dn_layer_ops dn_dropout_layer_ops;
+/* The registry (lib/layers/registry.c): the kind with this keyword, or NULL. */
+const dn_layer_kind *dn_layer_kind_find(const char *name);
+/* Writes "conv, maxpool, linear, ..." into text[0..capacity), for messages. */
+void dn_layer_kind_names(char *text, size_t capacity);
 
-/* Frees a layer's caches (not its parameters, which the net owns). */
-void dn_layer_release(dn_layer *layer);
+/* Frees a layer's caches and configuration. */
+void dn_layer_destroy(dn_layer *layer);
 
 /* Number of floats in one sample of a C,H,W shape. */
 static inline size_t dn_sample_size(const int shape[3])

@@ -1,9 +1,9 @@
 /* maxpool2d.c - max pooling without padding, forward (remembering the argmax)
- * and backward (routing the gradient to it), and the maxpool layer. */
+ * and backward (routing the gradient to it). The layer: layers/maxpool.c. */
 #include <string.h>
 
 #include "internal.h"
-#include "layer.h"
+#include "maxpool2d.h"
 
 /* The common 2x2, stride 2 case: the same comparisons in the same order as
  * the general loop, 4 outputs at a time in vector extensions, then one by
@@ -154,13 +154,8 @@ static void route_2x2(float *dst, const float *g, const int32_t *arg, const floa
         memset(dst + (size_t)(h - 1) * w, 0, (size_t)w * sizeof *dst);
 }
 
-/* din = dout routed to the argmax positions; with pooled (the forward
- * pass's output) not NULL, only where it is > 0, that is where the winning
- * input is: the backward pass of a relu before the pool (dn_relu_mask's
- * rule), done on the way, reading the small pooled output instead of the
- * input at scattered places. */
-static void route_gradient(float *din, const float *dout, const int32_t *argmax,
-                           const float *pooled, int n, int c, int h, int w, int kernel, int stride)
+void dn_maxpool2d_route(float *din, const float *dout, const int32_t *argmax, const float *pooled, int n,
+                        int c, int h, int w, int kernel, int stride)
 {
     const int oh = (h - kernel) / stride + 1, ow = (w - kernel) / stride + 1;
     const long planes = (long)n * c;
@@ -189,71 +184,5 @@ static void route_gradient(float *din, const float *dout, const int32_t *argmax,
 void dn_maxpool2d_backward(float *din, const float *dout, const int32_t *argmax, int n, int c,
                            int h, int w, int kernel, int stride)
 {
-    route_gradient(din, dout, argmax, NULL, n, c, h, w, kernel, stride);
+    dn_maxpool2d_route(din, dout, argmax, NULL, n, c, h, w, kernel, stride);
 }
-
-/* ---- the layer ---- */
-
-static dn_status pool_configure(dn_layer *layer)
-{
-    const int *in = layer->in_shape;
-    if (layer->kernel_h < 1 || layer->stride < 1 || layer->kernel_h > in[1] ||
-        layer->kernel_h > in[2])
-        return dn_fail(DN_ERR_SHAPE, "maxpool %d stride %d does not fit an input of %dx%dx%d",
-                       layer->kernel_h, layer->stride, in[0], in[1], in[2]);
-    layer->out_shape[0] = in[0];
-    layer->out_shape[1] = (in[1] - layer->kernel_h) / layer->stride + 1;
-    layer->out_shape[2] = (in[2] - layer->kernel_h) / layer->stride + 1;
-    return DN_OK;
-}
-
-static size_t pool_reserve_bytes(const dn_layer *layer, int batch)
-{
-    return layer->folded ? 0 : (size_t)batch * dn_sample_size(layer->out_shape) * sizeof(int32_t);
-}
-
-static dn_status pool_reserve(dn_layer *layer, int batch)
-{
-    if (layer->folded) /* the layer before computes the pool */
-        return DN_OK;
-    size_t count = (size_t)batch * dn_sample_size(layer->out_shape);
-    int32_t *argmax = dn_alloc(count * sizeof *argmax);
-    if (!argmax)
-        return dn_fail(DN_ERR_NOMEM, "maxpool: cannot allocate its argmax cache");
-    dn_free(layer->argmax);
-    layer->argmax = argmax;
-    return DN_OK;
-}
-
-/* Evaluation needs no argmax: it is found again if a backward pass follows. */
-static void pool_forward(dn_layer *layer, float *out, const float *in, int n, bool training,
-                         dn_rng *rng)
-{
-    (void)rng;
-    dn_maxpool2d_forward(out, training ? layer->argmax : NULL, in, n, layer->in_shape[0],
-                         layer->in_shape[1], layer->in_shape[2], layer->kernel_h, layer->stride);
-    layer->argmax_stale = !training;
-}
-
-static void pool_backward(dn_layer *layer, float *din, float *dout, const float *in,
-                          const float *out, int n)
-{
-    if (din && layer->argmax_stale) {
-        dn_maxpool2d_forward(NULL, layer->argmax, in, n, layer->in_shape[0], layer->in_shape[1],
-                             layer->in_shape[2], layer->kernel_h, layer->stride);
-        layer->argmax_stale = false;
-    }
-    if (din)
-        route_gradient(din, dout, layer->argmax, layer->relu_before ? out : NULL, n,
-                       layer->in_shape[0], layer->in_shape[1], layer->in_shape[2],
-                       layer->kernel_h, layer->stride);
-}
-
-const dn_layer_ops dn_maxpool2d_layer_ops = {
-    .kind = "maxpool",
-    .configure = pool_configure,
-    .reserve = pool_reserve,
-    .reserve_bytes = pool_reserve_bytes,
-    .forward = pool_forward,
-    .backward = pool_backward,
-};

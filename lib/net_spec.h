@@ -5,10 +5,12 @@
 
 #include "layer.h"
 
-/* Parses spec (or a preset name) into a calloc'd array of layers with ops
- * and configuration set (shapes not yet inferred). The caller frees *layers
- * with free(). */
+/* Parses spec (or a preset name) into a calloc'd array of layers with kind
+ * and configuration set and parameter layers named (shapes not yet
+ * inferred). The caller releases them with dn_spec_free_layers. */
 dn_status dn_spec_parse(const char *spec, int input_shape[3], dn_layer **layers, int *count);
+
+void dn_spec_free_layers(dn_layer *layers, int count);
 
 /* Canonical text of a parsed network, malloc'd; NULL when out of memory. */
 char *dn_spec_format(const int input_shape[3], const dn_layer *layers, int count);

@@ -283,6 +283,18 @@ static void test_changed_weights(void)
     w[0] = -w[0];
     CHECK(same_as_fresh(kept, spec, input, N, labels),
           "conv2.weight[0] changed: the same predictions and gradients as a fresh net");
+
+    /* Changes are signalled, not found by comparing memory: written through
+     * a pointer taken before the net ran, they are seen once announced. */
+    float before[N * 3], stale[N * 3], after[N * 3];
+    CHECK_OK(dn_net_predict(kept, input, N, before, N * 3));
+    w[7] = 5.0f * w[7] + 0.5f;
+    CHECK_OK(dn_net_predict(kept, input, N, stale, N * 3));
+    CHECK(!memcmp(before, stale, sizeof before), "an unannounced change keeps the transformed weights");
+    dn_net_mark_params_changed(kept);
+    CHECK_OK(dn_net_predict(kept, input, N, after, N * 3));
+    CHECK(memcmp(before, after, sizeof before) != 0 && same_as_fresh(kept, spec, input, N, labels),
+          "dn_net_mark_params_changed: the same as a fresh net with the new weights");
     dn_net_free(kept);
 }
 

@@ -112,7 +112,14 @@ typedef struct dn_net_param {
 } dn_net_param;
 
 DN_API size_t dn_net_param_count(const dn_net *net);   /* floats in all parameters */
+/* The parameters, writable. Caches derived from them (a Winograd conv's
+ * transformed weights) are kept while the weights stay the same, which the
+ * net knows from being told: dn_net_params and dn_net_get_param count as
+ * a change (whoever takes a writable pointer may write), and so does
+ * dn_net_mark_params_changed, which is needed after writing through a
+ * pointer taken before the net last ran. */
 DN_API float *dn_net_params(dn_net *net);
+DN_API void dn_net_mark_params_changed(dn_net *net);
 DN_API float *dn_net_grads(dn_net *net);
 DN_API int dn_net_param_tensor_count(const dn_net *net);
 /* Fills *param with views of tensor i (0 <= i < dn_net_param_tensor_count). */

@@ -1,0 +1,27 @@
+/* flatten.c - the flatten layer: "flatten", C x H x W read as C*H*W
+ * features in that order (PyTorch's flatten of NCHW). A view: the net
+ * aliases its output to its input and never calls it. */
+#include "internal.h"
+#include "layers/kinds.h"
+
+static dn_status flatten_parse(dn_layer *layer, char *const *args, int count)
+{
+    (void)layer;
+    (void)args;
+    return count == 0 ? DN_OK : dn_fail(DN_ERR_FORMAT, "spec: 'flatten' takes no arguments");
+}
+
+static dn_status flatten_configure(dn_layer *layer)
+{
+    layer->out_shape[0] = (int)dn_sample_size(layer->in_shape);
+    layer->out_shape[1] = layer->out_shape[2] = 1;
+    return DN_OK;
+}
+
+const dn_layer_kind dn_flatten_kind = {
+    .name = "flatten",
+    .usage = "flatten",
+    .is_view = true,
+    .parse = flatten_parse,
+    .configure = flatten_configure,
+};

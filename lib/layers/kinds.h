@@ -1,0 +1,29 @@
+/* kinds.h - the layer kinds of lib/layers/, for the registry and for the
+ * few places that must name one: the fusion plan fuses a relu, and a
+ * Winograd conv takes on a 2x2 max-pool. */
+#ifndef DN_LAYER_KINDS_H
+#define DN_LAYER_KINDS_H
+
+#include "layer.h"
+
+extern const dn_layer_kind dn_conv_kind;
+extern const dn_layer_kind dn_maxpool_kind;
+extern const dn_layer_kind dn_linear_kind;
+extern const dn_layer_kind dn_relu_kind;
+extern const dn_layer_kind dn_flatten_kind;
+extern const dn_layer_kind dn_dropout_kind;
+
+/* True for a max-pool layer with a 2x2 window and stride 2. */
+bool dn_maxpool_is_2x2(const dn_layer *layer);
+
+/* Reads a whole word as an integer in [low, DN_SPEC_MAX_EXTENT]. */
+bool dn_spec_extent(const char *word, int low, int *value);
+
+/* Reads "AxB" (or a single "K" as KxK when parts is 2, and "CxHxW" when
+ * parts is 3), each part an extent >= 1. */
+bool dn_spec_dims(const char *word, int parts, int *dims);
+
+/* The largest size the spec accepts for any extent. */
+enum { DN_SPEC_MAX_EXTENT = 1 << 20 };
+
+#endif

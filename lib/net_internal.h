@@ -1,0 +1,53 @@
+/* net_internal.h - the dn_net object, shared by net.c (building and
+ * running it), net_memory.c (what it needs) and net_access.c (parameters,
+ * shapes, profiling). Internal, never installed. */
+#ifndef DN_NET_INTERNAL_H
+#define DN_NET_INTERNAL_H
+
+#include "digitnet/net.h"
+#include "layer.h"
+#include "plan.h"
+
+struct dn_net {
+    char *spec;
+    int input_shape[3];
+    int classes;
+    int layer_count;
+    dn_layer *layers;
+    dn_plan plan;       /* the steps the layers run as (plan.c) */
+
+    size_t param_count;
+    float *params;
+    float *grads;
+    int tensor_count;
+    uint64_t generation; /* bumped whenever the parameters may have changed */
+
+    dn_rng dropout_rng;
+    int threads;
+    size_t memory_limit; /* bytes; see dn_net_set_memory_limit */
+
+    /* Slot 0 is the input; slot s + 1 is the output of step s. An alias
+     * step (a view) shares the buffer of the slot before it: owner[j] names
+     * the slot whose buffer slot j uses. */
+    int *owner;
+    int capacity;       /* samples the buffers hold */
+    float **act_buf;    /* [slot], owned for owner[j] == j > 0 */
+    float **grad_buf;
+    const float **act;  /* [slot], set by forward */
+    int batch;          /* n of the last forward, 0 before any */
+    bool training;      /* mode of the last forward */
+    float *probs;       /* capacity x classes */
+
+    bool profiling;
+    double *forward_seconds;  /* [layer]: a step's time goes to its first layer */
+    double *backward_seconds;
+};
+
+/* net_memory.c: bytes of the parameters and their gradients, and of the
+ * buffers and caches for a batch of n; DN_ERR_LIMIT when over the limit. */
+size_t dn_net_parameter_bytes(const dn_net *net);
+size_t dn_net_batch_bytes(const dn_net *net, int n);
+dn_status dn_net_check_memory(const dn_net *net, int n);
+dn_status dn_net_limit_from_environment(size_t *limit);
+
+#endif
