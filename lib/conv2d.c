@@ -16,8 +16,10 @@
 /* The batch is cut into at most this many chunks, fixed by the batch size
  * alone. Each chunk has its own partial weight gradient, and the partials are
  * summed in chunk order, so the result does not depend on how many threads
- * share the chunks. Scratch (patches, Winograd's tiles) belongs to a thread
- * instead: a thread reuses its own while it is still in cache. */
+ * share the chunks nor on which thread takes which: chunks go to whichever
+ * thread is free (schedule(dynamic)), so a thread slowed by another process
+ * does not hold the others up. Scratch (patches, Winograd's tiles) belongs
+ * to a thread instead: a thread reuses its own while it is still in cache. */
 enum { DN_CONV_MAX_CHUNKS = 16 };
 
 static int chunk_count(int n) { return n < DN_CONV_MAX_CHUNKS ? n : DN_CONV_MAX_CHUNKS; }
@@ -121,7 +123,7 @@ void dn_conv2d_run_forward(float *out, int32_t *argmax, const float *in, const f
         const float *u = workspace;
         if (!weights_ready)
             dn_winograd_weight_forward(workspace, weight, d);
-#pragma omp parallel for schedule(static) if (chunks > 1) num_threads(chunk_threads(chunks))
+#pragma omp parallel for schedule(dynamic, 1) if (chunks > 1) num_threads(chunk_threads(chunks))
         for (int chunk = 0; chunk < chunks; chunk++) {
             int begin, end;
             chunk_range(d->n, chunks, chunk, &begin, &end);
@@ -135,7 +137,7 @@ void dn_conv2d_run_forward(float *out, int32_t *argmax, const float *in, const f
         }
         return;
     }
-#pragma omp parallel for schedule(static) if (chunks > 1) num_threads(chunk_threads(chunks))
+#pragma omp parallel for schedule(dynamic, 1) if (chunks > 1) num_threads(chunk_threads(chunks))
     for (int chunk = 0; chunk < chunks; chunk++) {
         float *col = thread_scratch(workspace, d);
         int begin, end;
@@ -187,7 +189,7 @@ void dn_conv2d_run_backward(float *din, float *dweight, float *dbias, const floa
     if (winograd && din && !weights_ready)
         dn_winograd_weight_forward(workspace, weight, d);
 
-#pragma omp parallel for schedule(static) if (chunks > 1) num_threads(chunk_threads(chunks))
+#pragma omp parallel for schedule(dynamic, 1) if (chunks > 1) num_threads(chunk_threads(chunks))
     for (int chunk = 0; chunk < chunks; chunk++) {
         float *col = thread_scratch(workspace, d);
         float *partial = chunk_partial(workspace, d, chunk);

@@ -234,9 +234,7 @@ static dn_status reserve(dn_net *net, int n)
     return DN_OK;
 }
 
-/* Switches OpenMP to the net's thread count and returns the caller's, which
- * leave_threads restores: the count belongs to the net, not the process. */
-static int enter_threads(const dn_net *net)
+int dn_net_enter_threads(const dn_net *net)
 {
 #ifdef _OPENMP
     int saved = omp_get_max_threads();
@@ -249,7 +247,7 @@ static int enter_threads(const dn_net *net)
 #endif
 }
 
-static void leave_threads(int saved)
+void dn_net_leave_threads(int saved)
 {
 #ifdef _OPENMP
     omp_set_num_threads(saved);
@@ -272,7 +270,7 @@ dn_status dn_net_forward(dn_net *net, const float *input, int n, bool training)
     dn_status status = reserve(net, n);
     if (status != DN_OK)
         return status;
-    int saved = enter_threads(net);
+    int saved = dn_net_enter_threads(net);
     const dn_layer_call call = {.n = n, .training = training, .rng = &net->dropout_rng,
                                 .generation = net->generation};
     net->act[0] = input;
@@ -289,7 +287,7 @@ dn_status dn_net_forward(dn_net *net, const float *input, int n, bool training)
             net->forward_seconds[step->layer] += dn_seconds() - start;
         net->act[s + 1] = net->act_buf[s + 1];
     }
-    leave_threads(saved);
+    dn_net_leave_threads(saved);
     net->batch = n;
     net->training = training;
     return DN_OK;
@@ -354,7 +352,7 @@ dn_status dn_net_backward(dn_net *net, const uint8_t *labels, float *loss, int *
     /* the logits' slot may be an alias (a flatten at the end) */
     dn_cross_entropy_backward(net->grad_buf[net->owner[last]], net->probs, labels, n, classes);
 
-    int saved = enter_threads(net);
+    int saved = dn_net_enter_threads(net);
     const dn_layer_call call = {.n = n, .training = net->training, .rng = &net->dropout_rng,
                                 .generation = net->generation};
     for (int s = last - 1; s >= 0; s--) {
@@ -373,7 +371,7 @@ dn_status dn_net_backward(dn_net *net, const uint8_t *labels, float *loss, int *
         if (net->profiling)
             net->backward_seconds[step->layer] += dn_seconds() - start;
     }
-    leave_threads(saved);
+    dn_net_leave_threads(saved);
     return DN_OK;
 }
 

@@ -43,6 +43,13 @@ struct dn_net {
     double *backward_seconds;
 };
 
+/* Switches OpenMP to the net's thread count and returns the caller's, which
+ * dn_net_leave_threads restores: the count belongs to the net, not the
+ * process, and governs every parallel loop run on the net's behalf
+ * (dn_train_epoch's augmentation and optimizer steps too). */
+int dn_net_enter_threads(const dn_net *net);
+void dn_net_leave_threads(int saved);
+
 /* net_memory.c: bytes of the parameters and their gradients, and of the
  * buffers and caches for a batch of n; DN_ERR_LIMIT when over the limit. */
 size_t dn_net_parameter_bytes(const dn_net *net);

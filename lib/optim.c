@@ -13,6 +13,7 @@
 struct dn_optim {
     dn_optim_config config;
     size_t count;
+    int threads;    /* 0: OpenMP's current default */
     long steps;
     int state_count;
     float *state[2];
@@ -65,17 +66,11 @@ void dn_optim_free(dn_optim *opt)
     free(opt);
 }
 
-/* This thread's part [begin, end) of count elements. */
-static void thread_share(size_t count, size_t *begin, size_t *end)
-{
-#ifdef _OPENMP
-    size_t threads = (size_t)omp_get_num_threads(), me = (size_t)omp_get_thread_num();
-#else
-    size_t threads = 1, me = 0;
-#endif
-    *begin = count * me / threads;
-    *end = count * (me + 1) / threads;
-}
+/* The update is element-wise, so it is cut into pieces of this many
+ * elements handed to whichever thread is free: a thread slowed by another
+ * process does not hold the others up, and no result depends on who did
+ * which piece. */
+enum { DN_OPTIM_PIECE = 1 << 14 };
 
 /* The updates of elements [begin, end). They read grads and, with clear,
  * set them to 0 on the way; each caller passes a constant, so the loop is
@@ -119,15 +114,26 @@ adam_range(const dn_optim *opt, float *restrict params, float *restrict grads, f
     }
 }
 
-/* One step over all elements, split between the threads (the update is
- * element-wise, so the split does not change any result). */
+static int step_threads(const dn_optim *opt)
+{
+#ifdef _OPENMP
+    return opt->threads > 0 ? opt->threads : omp_get_max_threads();
+#else
+    (void)opt;
+    return 1;
+#endif
+}
+
+/* One step over all elements. */
 static void step(dn_optim *opt, float *params, float *grads, float lr, bool clear)
 {
     const bool adam = opt->config.kind == DN_OPTIM_ADAM;
-#pragma omp parallel if (opt->count > 65536)
-    {
-        size_t begin, end;
-        thread_share(opt->count, &begin, &end);
+    const long pieces = (long)((opt->count + DN_OPTIM_PIECE - 1) / DN_OPTIM_PIECE);
+    (void)step_threads; /* read by the pragma only, which a build without OpenMP drops */
+#pragma omp parallel for schedule(dynamic, 1) if (pieces > 4) num_threads(step_threads(opt))
+    for (long piece = 0; piece < pieces; piece++) {
+        size_t begin = (size_t)piece * DN_OPTIM_PIECE;
+        size_t end = begin + DN_OPTIM_PIECE < opt->count ? begin + DN_OPTIM_PIECE : opt->count;
         if (adam && clear)
             adam_range(opt, params, grads, lr, begin, end, true);
         else if (adam)
@@ -167,6 +173,7 @@ dn_status dn_optim_step_clear(dn_optim *opt, float *params, float *grads, size_t
 }
 
 size_t dn_optim_count(const dn_optim *opt) { return opt->count; }
+void dn_optim_set_threads(dn_optim *opt, int threads) { opt->threads = threads > 0 ? threads : 0; }
 long dn_optim_steps(const dn_optim *opt) { return opt->steps; }
 void dn_optim_set_steps(dn_optim *opt, long steps) { opt->steps = steps >= 0 ? steps : 0; }
 int dn_optim_state_count(const dn_optim *opt) { return opt->state_count; }

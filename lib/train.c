@@ -6,6 +6,7 @@
 #include "digitnet/clock.h"
 #include "digitnet/train.h"
 #include "internal.h"
+#include "net_internal.h"
 
 /* A seed for one purpose (shuffle, augment, dropout) of one epoch that does
  * not depend on earlier epochs; dn_rng_seed scrambles it through splitmix64. */
@@ -66,12 +67,13 @@ dn_status dn_train_epoch(dn_net *net, dn_optim *opt, const dn_dataset *data,
     long correct_sum = 0;
     int done = 0;
     dn_net_zero_grad(net); /* then each optimizer step clears them for the next */
+    const int saved_threads = dn_net_enter_threads(net);
     while (done < total && status == DN_OK) {
         int n = total - done < batch ? total - done : batch;
         /* Each sample's distortion has its own generator, seeded by its
          * position in the epoch, so the batch can be made in parallel and
          * still come out the same for any thread count. */
-#pragma omp parallel for schedule(static) if (config->augment && n > 8)
+#pragma omp parallel for schedule(dynamic, 4) if (config->augment && n > 8)
         for (int b = 0; b < n; b++) {
             const float *src = data->images + (size_t)order[done + b] * sample;
             float *dst = images + (size_t)b * sample;
@@ -105,6 +107,7 @@ dn_status dn_train_epoch(dn_net *net, dn_optim *opt, const dn_dataset *data,
         if (progress)
             progress(user, done, total, loss_sum / done, (double)correct_sum / done);
     }
+    dn_net_leave_threads(saved_threads);
     /* the last step can overflow a weight that no loss has seen yet */
     size_t bad = dn_find_non_finite(dn_net_params(net), dn_net_param_count(net));
     if (status == DN_OK && bad < dn_net_param_count(net))

@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "digitnet.h"
 #include "fixture.h"
@@ -196,6 +199,14 @@ static void run_epochs(dn_net *net, dn_optim *opt, const dn_dataset *ds, int fro
 
 /* dn_train_epoch refuses an optimizer made for another parameter count,
  * and leaves the gradients zero when it returns. */
+#ifdef _OPENMP
+static void record_threads(void *user, int done, int total, double loss, double accuracy)
+{
+    (void)done, (void)total, (void)loss, (void)accuracy;
+    *(int *)user = omp_get_max_threads();
+}
+#endif
+
 static void test_train_contract(void)
 {
     dn_dataset ds;
@@ -215,6 +226,17 @@ static void test_train_contract(void)
     for (size_t i = 0; i < dn_net_param_count(net); i++)
         nonzero += grads[i] != 0.0f;
     CHECK(nonzero == 0, "gradients zero after an epoch (%zu are not)", nonzero);
+#ifdef _OPENMP
+    /* The net's thread count governs the whole epoch (augmentation and the
+     * optimizer included) and is the caller's again afterwards. */
+    omp_set_num_threads(2);
+    dn_net_set_threads(net, 1);
+    int seen = -1;
+    train.augment = true;
+    CHECK_OK(dn_train_epoch(net, opt, &ds, &train, 1, record_threads, &seen, NULL));
+    CHECK(seen == 1, "inside the epoch OpenMP runs the net's 1 thread, not %d", seen);
+    CHECK(omp_get_max_threads() == 2, "and the caller's 2 afterwards");
+#endif
     dn_optim_free(opt);
     dn_optim_free(wrong);
     dn_net_free(net);

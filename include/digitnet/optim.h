@@ -55,6 +55,11 @@ DN_API dn_status dn_optim_step(dn_optim *opt, float *params, const float *grads,
  * (dn_net_zero_grad), which for a large model is a pass over megabytes. */
 DN_API dn_status dn_optim_step_clear(dn_optim *opt, float *params, float *grads, size_t count, float lr);
 
+/* Threads a step uses; 0 (the default) means OpenMP's current default,
+ * which inside dn_train_epoch is the net's thread count. The split never
+ * changes a result. */
+DN_API void dn_optim_set_threads(dn_optim *opt, int threads);
+
 /* Parameters the optimizer updates (its `count`). */
 DN_API size_t dn_optim_count(const dn_optim *opt);
 
