@@ -129,10 +129,7 @@ static void print_json_number(double value, int decimals)
 
 static void print_result(const predict_options *o, const char *path, bool has_ink, const float *probs)
 {
-    int best = 0;
-    for (int k = 1; k < 10; k++)
-        if (probs[k] > probs[best])
-            best = k;
+    int best = dn_argmax(probs, 10);
     if (o->json) {
         fputs("{\"file\":", stdout);
         dn_json_write_string(stdout, path);

@@ -30,18 +30,21 @@ static void chunk_range(int n, int chunks, int chunk, int *begin, int *end)
     *end = (int)((long)n * (chunk + 1) / chunks);
 }
 
-int dn_conv2d_dims_init(dn_conv2d_dims *d)
+dn_status dn_conv2d_dims_init(dn_conv2d_dims *d)
 {
-    if (d->n < 1 || d->in_c < 1 || d->in_h < 1 || d->in_w < 1 || d->out_c < 1 ||
-        d->kernel_h < 1 || d->kernel_w < 1 || d->stride < 1 || d->pad < 0)
-        return 0;
+    if (d->n < 1 || d->in_c < 1 || d->in_h < 1 || d->in_w < 1 || d->out_c < 1 || d->kernel_h < 1 ||
+        d->kernel_w < 1 || d->stride < 1 || d->pad < 0)
+        return dn_fail(DN_ERR_SHAPE, "conv: sizes must be positive (n %d, %dx%dx%d in, %d out, kernel %dx%d, "
+                       "stride %d) and pad not negative (%d)", d->n, d->in_c, d->in_h, d->in_w, d->out_c,
+                       d->kernel_h, d->kernel_w, d->stride, d->pad);
     long span_h = (long)d->in_h + 2L * d->pad - d->kernel_h;
     long span_w = (long)d->in_w + 2L * d->pad - d->kernel_w;
     if (span_h < 0 || span_w < 0)
-        return 0;
+        return dn_fail(DN_ERR_SHAPE, "conv: a %dx%d kernel does not fit a %dx%d input padded by %d", d->kernel_h,
+                       d->kernel_w, d->in_h, d->in_w, d->pad);
     d->out_h = (int)(span_h / d->stride + 1);
     d->out_w = (int)(span_w / d->stride + 1);
-    return 1;
+    return DN_OK;
 }
 
 static size_t patch_rows(const dn_conv2d_dims *d) { return (size_t)d->in_c * d->kernel_h * d->kernel_w; }

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "internal.h"
-#include "json.h"
+#include "json_parse.h"
 #include "number.h"
 
 enum { DN_JSON_BLOCK_BYTES = 16384 };

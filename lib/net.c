@@ -318,14 +318,8 @@ static dn_status check_logits(const dn_net *net)
 static int count_correct(const float *probs, const uint8_t *labels, int n, int classes)
 {
     int right = 0;
-    for (int b = 0; b < n; b++) {
-        const float *p = probs + (size_t)b * classes;
-        int best = 0;
-        for (int k = 1; k < classes; k++)
-            if (p[k] > p[best])
-                best = k;
-        right += best == labels[b];
-    }
+    for (int b = 0; b < n; b++)
+        right += dn_argmax(probs + (size_t)b * classes, classes) == labels[b];
     return right;
 }
 

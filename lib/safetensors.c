@@ -12,7 +12,7 @@
 #include "fileio.h"
 #include "safetensors_file.h"
 #include "internal.h"
-#include "json.h"
+#include "json_parse.h"
 
 enum { DN_ST_NAME_SHOWN = 72, DN_ST_CHUNK_FLOATS = 4096 };
 

@@ -48,3 +48,12 @@ void dn_cross_entropy_backward(float *dlogits, const float *probs, const uint8_t
         }
     }
 }
+
+int dn_argmax(const float *values, int count)
+{
+    int best = 0;
+    for (int k = 1; k < count; k++)
+        if (values[k] > values[best])
+            best = k;
+    return best;
+}

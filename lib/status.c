@@ -1,5 +1,5 @@
-/* status.c - the per-thread error message behind dn_last_error(), and the
- * library's aligned allocator. */
+/* status.c - status names and the per-thread error message behind
+ * dn_last_error(), with the context callers chain onto it. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,26 +60,3 @@ dn_status dn_fail_context(dn_status status, const char *fmt, ...)
     }
     return status;
 }
-
-void *dn_alloc(size_t bytes)
-{
-    if (bytes == 0)
-        bytes = 1;
-    if (bytes > SIZE_MAX - 63)
-        return NULL;
-    size_t rounded = (bytes + 63) & ~(size_t)63;
-    return aligned_alloc(64, rounded);
-}
-
-void *dn_calloc(size_t count, size_t size)
-{
-    size_t bytes;
-    if (!dn_mul_size(count, size, &bytes))
-        return NULL;
-    void *ptr = dn_alloc(bytes);
-    if (ptr)
-        memset(ptr, 0, bytes);
-    return ptr;
-}
-
-void dn_free(void *ptr) { free(ptr); }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "digitnet/clock.h"
+#include "digitnet/ops.h"
 #include "digitnet/train.h"
 #include "internal.h"
 #include "net_internal.h"
@@ -155,10 +156,7 @@ dn_status dn_evaluate(dn_net *net, const dn_dataset *data, int limit, int batch,
                                 (size_t)batch * classes);
         for (int b = 0; status == DN_OK && b < n; b++) {
             const float *p = probs + (size_t)b * classes;
-            int best = 0;
-            for (int k = 1; k < classes; k++)
-                if (p[k] > p[best])
-                    best = k;
+            int best = dn_argmax(p, classes);
             int truth = data->labels[done + b];
             correct += best == truth;
             if (confusion)

@@ -10,7 +10,7 @@
 #include "winograd_tile.h"
 
 /* G (6 x 3): kernel to tile. */
-static const float G[ALPHA][3] = {
+static const float G[DN_WG_ALPHA][3] = {
     {1.0f / 4, 0, 0},
     {-1.0f / 6, -1.0f / 6, -1.0f / 6},
     {-1.0f / 6, 1.0f / 6, -1.0f / 6},
@@ -26,7 +26,7 @@ bool dn_winograd_supported(const dn_conv2d_dims *d)
 
 size_t dn_winograd_weight_floats(const dn_conv2d_dims *d)
 {
-    return POINTS * (size_t)d->out_c * d->in_c;
+    return DN_WG_POINTS * (size_t)d->out_c * d->in_c;
 }
 
 size_t dn_winograd_scratch_floats(const dn_conv2d_dims *d)
@@ -38,9 +38,9 @@ size_t dn_winograd_scratch_floats(const dn_conv2d_dims *d)
 /* ---- weights: U = G g G^T */
 
 /* G k for a column k of 3 values: the 6 rows of G times k. */
-static inline void apply_g(dn_wv t[ALPHA], dn_wv k0, dn_wv k1, dn_wv k2)
+static inline void apply_g(dn_wv t[DN_WG_ALPHA], dn_wv k0, dn_wv k1, dn_wv k2)
 {
-    for (int i = 0; i < ALPHA; i++)
+    for (int i = 0; i < DN_WG_ALPHA; i++)
         t[i] = G[i][0] * k0 + G[i][1] * k1 + G[i][2] * k2;
 }
 
@@ -52,19 +52,19 @@ static void transform_kernels(float *u, size_t pairs, const float *weight, size_
     for (int l = 0; l < DN_WV; l++)
         for (int e = 0; e < 9; e++)
             g[e][l] = p0 + l < pairs ? weight[(p0 + l) * 9 + e] : 0.0f;
-    dn_wv t[ALPHA][3]; /* G g, column by column */
+    dn_wv t[DN_WG_ALPHA][3]; /* G g, column by column */
     for (int j = 0; j < 3; j++) {
-        dn_wv col[ALPHA];
+        dn_wv col[DN_WG_ALPHA];
         apply_g(col, wload(g[j]), wload(g[3 + j]), wload(g[6 + j]));
-        for (int i = 0; i < ALPHA; i++)
+        for (int i = 0; i < DN_WG_ALPHA; i++)
             t[i][j] = col[i];
     }
     const int live = pairs - p0 < DN_WV ? (int)(pairs - p0) : DN_WV;
-    for (int i = 0; i < ALPHA; i++) { /* (G g) G^T, row by row */
-        dn_wv row[ALPHA];
+    for (int i = 0; i < DN_WG_ALPHA; i++) { /* (G g) G^T, row by row */
+        dn_wv row[DN_WG_ALPHA];
         apply_g(row, t[i][0], t[i][1], t[i][2]);
-        for (int j = 0; j < ALPHA; j++) {
-            float *dst = u + (size_t)(i * ALPHA + j) * pairs + p0;
+        for (int j = 0; j < DN_WG_ALPHA; j++) {
+            float *dst = u + (size_t)(i * DN_WG_ALPHA + j) * pairs + p0;
             if (live == DN_WV) {
                 wstore(dst, row[j]);
             } else {
@@ -90,19 +90,19 @@ void dn_winograd_weight_forward(float *u, const float *weight, const dn_conv2d_d
 /* The 4x4 outputs of the WV tiles from t0 of a tile row, y[p][q] (row p,
  * column q of each tile, a lane per tile), from the 36 values
  * m[k * kstride + t] of each tile, plus shift, then max(0, .) with relu. */
-static inline void output_tiles(dn_wv y[OUT][OUT], const float *restrict m, size_t kstride, int t0,
+static inline void output_tiles(dn_wv y[DN_WG_OUT][DN_WG_OUT], const float *restrict m, size_t kstride, int t0,
                                 float shift, bool relu)
 {
-    dn_wv u[ALPHA][OUT], x[POINTS]; /* (M A) of each tile row i */
+    dn_wv u[DN_WG_ALPHA][DN_WG_OUT], x[DN_WG_POINTS]; /* (M A) of each tile row i */
     load_points(x, m + t0, kstride);
-    for (int i = 0; i < ALPHA; i++)
-        apply_at(u[i], x + i * ALPHA);
-    for (int q = 0; q < OUT; q++) { /* A^T (M A), column q: rows p of the output tile */
-        dn_wv col[ALPHA], out[OUT];
-        for (int i = 0; i < ALPHA; i++)
+    for (int i = 0; i < DN_WG_ALPHA; i++)
+        apply_at(u[i], x + i * DN_WG_ALPHA);
+    for (int q = 0; q < DN_WG_OUT; q++) { /* A^T (M A), column q: rows p of the output tile */
+        dn_wv col[DN_WG_ALPHA], out[DN_WG_OUT];
+        for (int i = 0; i < DN_WG_ALPHA; i++)
             col[i] = u[i][q];
         apply_at(out, col);
-        for (int p = 0; p < OUT; p++) {
+        for (int p = 0; p < DN_WG_OUT; p++) {
             out[p] += shift;
             if (relu) /* y > 0 ? y : 0, NaN to 0 like the im2col path */
                 out[p] = (dn_wv)((dn_wvi)out[p] & (out[p] > 0.0f));
@@ -118,13 +118,13 @@ static void transform_output_row(float *restrict row0, int rows, const float *re
                                  size_t kstride, int tw, int ow, float shift, bool relu)
 {
     for (int t0 = 0; t0 < tw; t0 += DN_WV) {
-        dn_wv y[OUT][OUT];
+        dn_wv y[DN_WG_OUT][DN_WG_OUT];
         output_tiles(y, m, kstride, t0, shift, relu);
-        const int columns = ow - OUT * t0 < OUT * DN_WV ? ow - OUT * t0 : OUT * DN_WV;
+        const int columns = ow - DN_WG_OUT * t0 < DN_WG_OUT * DN_WV ? ow - DN_WG_OUT * t0 : DN_WG_OUT * DN_WV;
         for (int p = 0; p < rows; p++) {
-            float out[OUT * DN_WV];
+            float out[DN_WG_OUT * DN_WV];
             interleave4(out, y[p]);
-            copy_row(row0 + (size_t)p * ow + OUT * t0, out, columns);
+            copy_row(row0 + (size_t)p * ow + DN_WG_OUT * t0, out, columns);
         }
     }
 }
@@ -151,7 +151,7 @@ static void transform_output_row_pooled(float *restrict pooled0, int32_t *restri
                                         int ow, int pw, float shift)
 {
     for (int t0 = 0; t0 < tw; t0 += DN_WV) {
-        dn_wv y[OUT][OUT];
+        dn_wv y[DN_WG_OUT][DN_WG_OUT];
         output_tiles(y, m, kstride, t0, shift, true);
         const dn_wvi tx = t0 + lane_numbers(); /* tile column of each lane */
         const int columns = pw - 2 * t0 < 2 * DN_WV ? pw - 2 * t0 : 2 * DN_WV;
@@ -159,7 +159,7 @@ static void transform_output_row_pooled(float *restrict pooled0, int32_t *restri
             dn_wv best[2];
             dn_wvi at[2];
             for (int pc = 0; pc < 2; pc++) {
-                dn_wvi corner = (OUT * ty + 2 * pr) * ow + OUT * tx + 2 * pc;
+                dn_wvi corner = (DN_WG_OUT * ty + 2 * pr) * ow + DN_WG_OUT * tx + 2 * pc;
                 best[pc] = y[2 * pr][2 * pc];
                 at[pc] = corner;
                 for (int k = 1; k < 4; k++) {
@@ -191,9 +191,9 @@ static void convolve(float *out, int32_t *argmax, const float *in, const float *
 {
     const size_t width = block_width(s), tiles = (size_t)s->th * s->tw;
     const size_t in_plane = (size_t)s->h * s->w, out_plane = (size_t)s->oh * s->ow;
-    const int ld = POINTS * (int)width;
-    float *v = scratch, *m = v + POINTS * (size_t)s->cin * width;
-    float *pad = m + POINTS * (size_t)s->cout * width;
+    const int ld = DN_WG_POINTS * (int)width;
+    float *v = scratch, *m = v + DN_WG_POINTS * (size_t)s->cin * width;
+    float *pad = m + DN_WG_POINTS * (size_t)s->cout * width;
     memset(pad, 0, pad_area_floats(s) * sizeof *pad);
 
     for (int i0 = 0; i0 < images; i0 += s->images) {
@@ -202,16 +202,16 @@ static void convolve(float *out, int32_t *argmax, const float *in, const float *
 
         for (int image = i0; image < i1; image++)
             for (int c = 0; c < s->cin; c++)
-                transform_input_plane(v + (size_t)c * POINTS * width + (size_t)(image - i0) * tiles,
+                transform_input_plane(v + (size_t)c * DN_WG_POINTS * width + (size_t)(image - i0) * tiles,
                                       width, pad, in + ((size_t)image * s->cin + c) * in_plane, s);
 
-        for (int k = 0; k < POINTS; k++)
+        for (int k = 0; k < DN_WG_POINTS; k++)
             dn_sgemm(false, false, s->cout, n, s->cin, 1.0f, u + (size_t)k * s->cout * s->cin,
                      s->cin, v + (size_t)k * width, ld, 0.0f, m + (size_t)k * width, ld);
 
         for (int image = i0; image < i1; image++)
             for (int o = 0; o < s->cout; o++) {
-                const float *mo = m + (size_t)o * POINTS * width + (size_t)(image - i0) * tiles;
+                const float *mo = m + (size_t)o * DN_WG_POINTS * width + (size_t)(image - i0) * tiles;
                 const float shift = bias ? bias[o] : 0.0f;
                 if (argmax) {
                     const int ph = s->oh / 2, pw = s->ow / 2;
@@ -227,8 +227,8 @@ static void convolve(float *out, int32_t *argmax, const float *in, const float *
                 }
                 float *plane = out + ((size_t)image * s->cout + o) * out_plane;
                 for (int ty = 0; ty < s->th; ty++) {
-                    int rows = s->oh - OUT * ty < OUT ? s->oh - OUT * ty : OUT;
-                    transform_output_row(plane + (size_t)(OUT * ty) * s->ow, rows,
+                    int rows = s->oh - DN_WG_OUT * ty < DN_WG_OUT ? s->oh - DN_WG_OUT * ty : DN_WG_OUT;
+                    transform_output_row(plane + (size_t)(DN_WG_OUT * ty) * s->ow, rows,
                                          mo + (size_t)ty * s->tw, width, s->tw, s->ow, shift,
                                          relu);
                 }
@@ -253,7 +253,7 @@ void dn_winograd_forward_pooled(float *pooled, int32_t *argmax, const float *in,
 
 size_t dn_winograd_gradient_floats(const dn_conv2d_dims *d)
 {
-    return POINTS * (size_t)d->out_c * d->in_c;
+    return DN_WG_POINTS * (size_t)d->out_c * d->in_c;
 }
 
 /* dweight[o,c] += G^T m G, m the 36 values grad[k * stride] of the pair. */
@@ -262,19 +262,19 @@ void dn_winograd_weight_gradient(float *dweight, const float *grad, const dn_con
     const size_t stride = (size_t)d->out_c * d->in_c;
     for (size_t pair = 0; pair < stride; pair++) {
         const float *m = grad + pair;
-        float t[3][ALPHA]; /* G^T m */
+        float t[3][DN_WG_ALPHA]; /* G^T m */
         for (int a = 0; a < 3; a++)
-            for (int j = 0; j < ALPHA; j++) {
+            for (int j = 0; j < DN_WG_ALPHA; j++) {
                 float sum = 0.0f;
-                for (int i = 0; i < ALPHA; i++)
-                    sum += G[i][a] * m[(size_t)(i * ALPHA + j) * stride];
+                for (int i = 0; i < DN_WG_ALPHA; i++)
+                    sum += G[i][a] * m[(size_t)(i * DN_WG_ALPHA + j) * stride];
                 t[a][j] = sum;
             }
         float *w = dweight + pair * 9;
         for (int a = 0; a < 3; a++) /* (G^T m) G */
             for (int b = 0; b < 3; b++) {
                 float sum = 0.0f;
-                for (int j = 0; j < ALPHA; j++)
+                for (int j = 0; j < DN_WG_ALPHA; j++)
                     sum += t[a][j] * G[j][b];
                 w[a * 3 + b] += sum;
             }

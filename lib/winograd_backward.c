@@ -23,20 +23,20 @@
 static void transform_gradient_row(float *restrict z, size_t kstride, const float *restrict p,
                                    int lane, int twv)
 {
-    const size_t row = (size_t)OUT * lane;
+    const size_t row = (size_t)DN_WG_OUT * lane;
     for (int tx = 0; tx < twv; tx += DN_WV) {
-        dn_wv t[OUT][ALPHA]; /* dY A^T, row by row */
-        for (int r = 0; r < OUT; r++) {
+        dn_wv t[DN_WG_OUT][DN_WG_ALPHA]; /* dY A^T, row by row */
+        for (int r = 0; r < DN_WG_OUT; r++) {
             const float *q = p + r * row + tx;
-            dn_wv g[OUT] = {wload(q), wload(q + lane), wload(q + 2 * lane), wload(q + 3 * lane)};
+            dn_wv g[DN_WG_OUT] = {wload(q), wload(q + lane), wload(q + 2 * lane), wload(q + 3 * lane)};
             apply_a(t[r], g);
         }
-        dn_wv out[POINTS];
-        for (int j = 0; j < ALPHA; j++) {
-            dn_wv col[OUT] = {t[0][j], t[1][j], t[2][j], t[3][j]}, y[ALPHA];
+        dn_wv out[DN_WG_POINTS];
+        for (int j = 0; j < DN_WG_ALPHA; j++) {
+            dn_wv col[DN_WG_OUT] = {t[0][j], t[1][j], t[2][j], t[3][j]}, y[DN_WG_ALPHA];
             apply_a(y, col);
-            for (int i = 0; i < ALPHA; i++)
-                out[i * ALPHA + j] = y[i];
+            for (int i = 0; i < DN_WG_ALPHA; i++)
+                out[i * DN_WG_ALPHA + j] = y[i];
         }
         store_points(z + tx, kstride, out);
     }
@@ -48,22 +48,22 @@ static void transform_gradient_row(float *restrict z, size_t kstride, const floa
 static void add_input_gradient_row(float *restrict p, int lane, const float *restrict x,
                                    size_t kstride, int tw, int twv)
 {
-    const size_t row = (size_t)OUT * lane;
+    const size_t row = (size_t)DN_WG_OUT * lane;
     for (int tx = 0; tx < twv; tx += DN_WV) {
-        dn_wv in[POINTS], t[ALPHA][ALPHA];
+        dn_wv in[DN_WG_POINTS], t[DN_WG_ALPHA][DN_WG_ALPHA];
         load_points(in, x + tx, kstride);
         /* lanes past the last tile hold another row's values */
         const dn_wvi live = (tx + lane_numbers()) < tw;
-        for (int i = 0; i < ALPHA; i++) /* X B^T, row by row */
-            apply_b(t[i], in + i * ALPHA);
-        for (int q = 0; q < ALPHA; q++) { /* B (X B^T), column q */
-            dn_wv col[ALPHA], y[ALPHA];
-            for (int i = 0; i < ALPHA; i++)
+        for (int i = 0; i < DN_WG_ALPHA; i++) /* X B^T, row by row */
+            apply_b(t[i], in + i * DN_WG_ALPHA);
+        for (int q = 0; q < DN_WG_ALPHA; q++) { /* B (X B^T), column q */
+            dn_wv col[DN_WG_ALPHA], y[DN_WG_ALPHA];
+            for (int i = 0; i < DN_WG_ALPHA; i++)
                 col[i] = t[i][q];
             apply_b(y, col);
             /* padded column 4tx + q: phase q % 4 at tx + q / 4 */
-            const size_t at = (size_t)(q % OUT) * lane + tx + q / OUT;
-            for (int r = 0; r < ALPHA; r++) {
+            const size_t at = (size_t)(q % DN_WG_OUT) * lane + tx + q / DN_WG_OUT;
+            for (int r = 0; r < DN_WG_ALPHA; r++) {
                 float *dst = p + r * row + at;
                 wstore(dst, wload(dst) + (dn_wv)((dn_wvi)y[r] & live));
             }
@@ -83,19 +83,19 @@ static void unpad_plane(float *restrict plane, float *restrict line, const float
             memset(dst, 0, (size_t)w * sizeof *dst);
             continue;
         }
-        const float *phases = pad + (size_t)(y + oy) * OUT * lane;
+        const float *phases = pad + (size_t)(y + oy) * DN_WG_OUT * lane;
         for (int k = 0; k < lane; k += DN_WV) {
-            dn_wv y4[OUT] = {wload(phases + k), wload(phases + lane + k),
+            dn_wv y4[DN_WG_OUT] = {wload(phases + k), wload(phases + lane + k),
                              wload(phases + 2 * lane + k), wload(phases + 3 * lane + k)};
-            interleave4(line + OUT * k, y4);
+            interleave4(line + DN_WG_OUT * k, y4);
         }
-        if (ox >= 0 && ox + w <= OUT * lane) { /* the usual case: all of the row is there */
+        if (ox >= 0 && ox + w <= DN_WG_OUT * lane) { /* the usual case: all of the row is there */
             copy_row(dst, line + ox, w);
             continue;
         }
         for (int x = 0; x < w; x++) {
             int col = x + ox;
-            dst[x] = col >= 0 && col < OUT * lane ? line[col] : 0.0f;
+            dst[x] = col >= 0 && col < DN_WG_OUT * lane ? line[col] : 0.0f;
         }
     }
 }
@@ -121,9 +121,9 @@ void dn_winograd_backward(float *grad, float *din, const float *dout, const floa
     const wino_shape s = forward_shape(d);
     const size_t width = block_width(&s), tiles = (size_t)s.th * s.tw;
     const size_t in_plane = (size_t)s.h * s.w, out_plane = (size_t)s.oh * s.ow;
-    const int ld = POINTS * (int)width, rows = (int)padded_rows(&s);
-    float *v = scratch, *z = v + POINTS * (size_t)s.cin * width;
-    float *pad = z + POINTS * (size_t)s.cout * width, *pad_grad = pad + pad_area_floats(&s);
+    const int ld = DN_WG_POINTS * (int)width, rows = (int)padded_rows(&s);
+    float *v = scratch, *z = v + DN_WG_POINTS * (size_t)s.cin * width;
+    float *pad = z + DN_WG_POINTS * (size_t)s.cout * width, *pad_grad = pad + pad_area_floats(&s);
     float *pad_din = pad_grad + pad_area_floats(&s), *line = pad_din + padded_floats(&s);
     float *dense = pad_din + pad_area_floats(&s);
     memset(pad, 0, 2 * pad_area_floats(&s) * sizeof *pad);
@@ -135,7 +135,7 @@ void dn_winograd_backward(float *grad, float *din, const float *dout, const floa
         for (int image = i0; image < i1; image++) {
             size_t col = (size_t)(image - i0) * tiles;
             for (int c = 0; c < s.cin; c++)
-                transform_input_plane(v + (size_t)c * POINTS * width + col, width, pad,
+                transform_input_plane(v + (size_t)c * DN_WG_POINTS * width + col, width, pad,
                                       in + ((size_t)image * s.cin + c) * in_plane, &s);
             for (int o = 0; o < s.cout; o++) {
                 const float *plane = dout ? dout + ((size_t)image * s.cout + o) * out_plane : dense;
@@ -149,13 +149,13 @@ void dn_winograd_backward(float *grad, float *din, const float *dout, const floa
                 pad_plane(pad_grad, pad_grad + padded_floats(&s), rows, s.lane, plane, s.oh, s.ow,
                           0, 0);
                 for (int ty = 0; ty < s.th; ty++)
-                    transform_gradient_row(z + (size_t)o * POINTS * width + col + (size_t)ty * s.tw,
-                                           width, pad_grad + (size_t)(OUT * ty) * OUT * s.lane,
+                    transform_gradient_row(z + (size_t)o * DN_WG_POINTS * width + col + (size_t)ty * s.tw,
+                                           width, pad_grad + (size_t)(DN_WG_OUT * ty) * DN_WG_OUT * s.lane,
                                            s.lane, s.twv);
             }
         }
 
-        for (int k = 0; k < POINTS; k++)
+        for (int k = 0; k < DN_WG_POINTS; k++)
             dn_sgemm(false, true, s.cout, s.cin, n, 1.0f, z + (size_t)k * width, ld,
                      v + (size_t)k * width, ld, i0 == 0 ? 0.0f : 1.0f,
                      grad + (size_t)k * s.cout * s.cin, s.cin);
@@ -163,16 +163,16 @@ void dn_winograd_backward(float *grad, float *din, const float *dout, const floa
             continue;
 
         /* V is spent: it takes U^T Z, the tiles' gradients */
-        for (int k = 0; k < POINTS; k++)
+        for (int k = 0; k < DN_WG_POINTS; k++)
             dn_sgemm(true, false, s.cin, n, s.cout, 1.0f, u + (size_t)k * s.cout * s.cin, s.cin,
                      z + (size_t)k * width, ld, 0.0f, v + (size_t)k * width, ld);
 
         for (int image = i0; image < i1; image++)
             for (int c = 0; c < s.cin; c++) {
-                const float *x = v + (size_t)c * POINTS * width + (size_t)(image - i0) * tiles;
+                const float *x = v + (size_t)c * DN_WG_POINTS * width + (size_t)(image - i0) * tiles;
                 memset(pad_din, 0, padded_floats(&s) * sizeof *pad_din);
                 for (int ty = 0; ty < s.th; ty++)
-                    add_input_gradient_row(pad_din + (size_t)(OUT * ty) * OUT * s.lane, s.lane,
+                    add_input_gradient_row(pad_din + (size_t)(DN_WG_OUT * ty) * DN_WG_OUT * s.lane, s.lane,
                                            x + (size_t)ty * s.tw, width, s.tw, s.twv);
                 float *plane = din + ((size_t)image * s.cin + c) * in_plane;
                 unpad_plane(plane, line, pad_din, rows, s.lane, s.h, s.w, s.pad, s.pad);

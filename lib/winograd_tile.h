@@ -18,7 +18,7 @@
 enum { DN_WINO_BLOCK_TILES = 72 };
 
 /* Tile size in, tile size out, and the 36 points of a tile. */
-enum { ALPHA = 6, OUT = 4, POINTS = ALPHA * ALPHA };
+enum { DN_WG_ALPHA = 6, DN_WG_OUT = 4, DN_WG_POINTS = DN_WG_ALPHA * DN_WG_ALPHA };
 
 /* The transforms run on WV tiles at a time in GCC vector extensions (any
  * target: the compiler splits or lowers them); a tile row is rounded up to
@@ -79,7 +79,7 @@ static inline void copy_row(float *restrict dst, const float *restrict src, int 
 
 /* x B, one row x of 6 values: B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0;
  * 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]. */
-static inline void apply_bt(dn_wv t[ALPHA], const dn_wv x[ALPHA])
+static inline void apply_bt(dn_wv t[DN_WG_ALPHA], const dn_wv x[DN_WG_ALPHA])
 {
     dn_wv a = x[4] - 4.0f * x[2], b = x[3] - 4.0f * x[1];
     dn_wv c = x[4] - x[2], d = 2.0f * (x[3] - x[1]);
@@ -92,7 +92,7 @@ static inline void apply_bt(dn_wv t[ALPHA], const dn_wv x[ALPHA])
 }
 
 /* B x, x of 6 values: the adjoint of apply_bt. */
-static inline void apply_b(dn_wv y[ALPHA], const dn_wv x[ALPHA])
+static inline void apply_b(dn_wv y[DN_WG_ALPHA], const dn_wv x[DN_WG_ALPHA])
 {
     dn_wv s12 = x[1] + x[2], d12 = x[2] - x[1], s34 = x[3] + x[4], d34 = x[4] - x[3];
     y[0] = 4.0f * x[0];
@@ -105,7 +105,7 @@ static inline void apply_b(dn_wv y[ALPHA], const dn_wv x[ALPHA])
 
 /* A^T m, m of 6 values: A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0;
  * 0 1 -1 8 -8 1]. */
-static inline void apply_at(dn_wv y[OUT], const dn_wv m[ALPHA])
+static inline void apply_at(dn_wv y[DN_WG_OUT], const dn_wv m[DN_WG_ALPHA])
 {
     dn_wv s1 = m[1] + m[2], d1 = m[1] - m[2], s2 = m[3] + m[4], d2 = m[3] - m[4];
     y[0] = m[0] + s1 + s2;
@@ -115,7 +115,7 @@ static inline void apply_at(dn_wv y[OUT], const dn_wv m[ALPHA])
 }
 
 /* A g, g of 4 values: the adjoint of apply_at. */
-static inline void apply_a(dn_wv z[ALPHA], const dn_wv g[OUT])
+static inline void apply_a(dn_wv z[DN_WG_ALPHA], const dn_wv g[DN_WG_OUT])
 {
     dn_wv e1 = g[0] + g[2], o1 = g[1] + g[3];
     dn_wv e2 = g[0] + 4.0f * g[2], o2 = 2.0f * g[1] + 8.0f * g[3];
@@ -144,8 +144,8 @@ typedef struct wino_shape {
 static inline wino_shape make_shape(int cin, int h, int w, int cout, int oh, int ow, int pad)
 {
     wino_shape s = {.cin = cin, .h = h, .w = w, .cout = cout, .oh = oh, .ow = ow, .pad = pad};
-    s.th = (oh + OUT - 1) / OUT;
-    s.tw = (ow + OUT - 1) / OUT;
+    s.th = (oh + DN_WG_OUT - 1) / DN_WG_OUT;
+    s.tw = (ow + DN_WG_OUT - 1) / DN_WG_OUT;
     s.twv = (s.tw + DN_WV - 1) / DN_WV * DN_WV;
     s.images = DN_WINO_BLOCK_TILES / (s.th * s.tw);
     if (s.images < 1)
@@ -166,15 +166,15 @@ static inline size_t block_width(const wino_shape *s)
     return ((size_t)s->images * s->th * s->tw + (size_t)(s->twv - s->tw) + 15) / 16 * 16;
 }
 
-/* A padded plane holds the OUT * th + 2 rows the tiles read, each as four
+/* A padded plane holds the DN_WG_OUT * th + 2 rows the tiles read, each as four
  * column phases: padded column 4k + r at r * lane + k. */
-static inline size_t padded_rows(const wino_shape *s) { return (size_t)OUT * s->th + 2; }
-static inline size_t padded_floats(const wino_shape *s) { return padded_rows(s) * OUT * s->lane; }
+static inline size_t padded_rows(const wino_shape *s) { return (size_t)DN_WG_OUT * s->th + 2; }
+static inline size_t padded_floats(const wino_shape *s) { return padded_rows(s) * DN_WG_OUT * s->lane; }
 
 /* A padded plane and the line it is built through. */
 static inline size_t pad_area_floats(const wino_shape *s)
 {
-    return padded_floats(s) + OUT * (size_t)s->lane;
+    return padded_floats(s) + DN_WG_OUT * (size_t)s->lane;
 }
 
 /* V [cin][36][width], M or Z [cout][36][width] (the 36 rows of a channel
@@ -183,14 +183,14 @@ static inline size_t pad_area_floats(const wino_shape *s)
  * plane (an output gradient made from a pooled one). */
 static inline size_t shape_scratch(const wino_shape *s)
 {
-    return POINTS * (size_t)(s->cin + s->cout) * block_width(s) + 3 * pad_area_floats(s) +
+    return DN_WG_POINTS * (size_t)(s->cin + s->cout) * block_width(s) + 3 * pad_area_floats(s) +
            (size_t)s->oh * s->ow;
 }
 
 /* ---- padded planes */
 
 /* The 4 column phases of the 4 * DN_WV floats at p: phase[r][k] = p[4k + r]. */
-static inline void split4(dn_wv phase[OUT], const float *p)
+static inline void split4(dn_wv phase[DN_WG_OUT], const float *p)
 {
     dn_wv x0 = wload(p), x1 = wload(p + DN_WV);
     dn_wv x2 = wload(p + 2 * DN_WV), x3 = wload(p + 3 * DN_WV);
@@ -225,16 +225,16 @@ static inline void pad_plane(float *restrict pad, float *restrict line, int rows
                       const float *restrict plane, int h, int w, int oy, int ox)
 {
     int y0 = oy < 0 ? -oy : 0, y1 = h < rows - oy ? h : rows - oy;
-    int x0 = ox < 0 ? -ox : 0, x1 = w < OUT * lane - ox ? w : OUT * lane - ox;
+    int x0 = ox < 0 ? -ox : 0, x1 = w < DN_WG_OUT * lane - ox ? w : DN_WG_OUT * lane - ox;
     for (int y = y0; y < y1; y++) {
         const float *src = plane + (size_t)y * w;
         if (x1 > x0)
             copy_row(line + ox + x0, src + x0, x1 - x0);
-        float *row = pad + (size_t)(y + oy) * OUT * lane;
+        float *row = pad + (size_t)(y + oy) * DN_WG_OUT * lane;
         for (int k = 0; k < lane; k += DN_WV) {
-            dn_wv phase[OUT];
-            split4(phase, line + OUT * k);
-            for (int r = 0; r < OUT; r++)
+            dn_wv phase[DN_WG_OUT];
+            split4(phase, line + DN_WG_OUT * k);
+            for (int r = 0; r < DN_WG_OUT; r++)
                 wstore(row + r * lane + k, phase[r]);
         }
     }
@@ -242,17 +242,17 @@ static inline void pad_plane(float *restrict pad, float *restrict line, int rows
 
 /* dst[k * kstride] = x[k] for the 36 points: one running pointer, where
  * 36 addresses kept at once would not fit in registers. */
-static inline void store_points(float *dst, size_t kstride, const dn_wv x[POINTS])
+static inline void store_points(float *dst, size_t kstride, const dn_wv x[DN_WG_POINTS])
 {
 #pragma GCC unroll 4
-    for (int k = 0; k < POINTS; k++, dst += kstride)
+    for (int k = 0; k < DN_WG_POINTS; k++, dst += kstride)
         wstore(dst, x[k]);
 }
 
-static inline void load_points(dn_wv x[POINTS], const float *src, size_t kstride)
+static inline void load_points(dn_wv x[DN_WG_POINTS], const float *src, size_t kstride)
 {
 #pragma GCC unroll 4
-    for (int k = 0; k < POINTS; k++, src += kstride)
+    for (int k = 0; k < DN_WG_POINTS; k++, src += kstride)
         x[k] = wload(src);
 }
 
@@ -264,22 +264,22 @@ static inline void load_points(dn_wv x[POINTS], const float *src, size_t kstride
 static inline void transform_input_row(float *restrict v, size_t kstride, const float *restrict p,
                                 int lane, int twv)
 {
-    const size_t row = (size_t)OUT * lane;
+    const size_t row = (size_t)DN_WG_OUT * lane;
     for (int tx = 0; tx < twv; tx += DN_WV) {
-        dn_wv t[ALPHA][ALPHA], out[POINTS];
-        for (int r = 0; r < ALPHA; r++) {
+        dn_wv t[DN_WG_ALPHA][DN_WG_ALPHA], out[DN_WG_POINTS];
+        for (int r = 0; r < DN_WG_ALPHA; r++) {
             const float *q = p + r * row + tx;
-            dn_wv xs[ALPHA] = {wload(q), wload(q + lane), wload(q + 2 * lane),
+            dn_wv xs[DN_WG_ALPHA] = {wload(q), wload(q + lane), wload(q + 2 * lane),
                               wload(q + 3 * lane), wload(q + 1), wload(q + lane + 1)};
             apply_bt(t[r], xs);
         }
-        for (int j = 0; j < ALPHA; j++) {
-            dn_wv col[ALPHA], y[ALPHA];
-            for (int r = 0; r < ALPHA; r++)
+        for (int j = 0; j < DN_WG_ALPHA; j++) {
+            dn_wv col[DN_WG_ALPHA], y[DN_WG_ALPHA];
+            for (int r = 0; r < DN_WG_ALPHA; r++)
                 col[r] = t[r][j];
             apply_bt(y, col);
-            for (int i = 0; i < ALPHA; i++)
-                out[i * ALPHA + j] = y[i];
+            for (int i = 0; i < DN_WG_ALPHA; i++)
+                out[i * DN_WG_ALPHA + j] = y[i];
         }
         store_points(v + tx, kstride, out);
     }
@@ -294,12 +294,12 @@ static inline void transform_input_plane(float *restrict v, size_t kstride, floa
               s->pad, s->pad);
     for (int ty = 0; ty < s->th; ty++)
         transform_input_row(v + (size_t)ty * s->tw, kstride,
-                            pad + (size_t)(OUT * ty) * OUT * s->lane, s->lane, s->twv);
+                            pad + (size_t)(DN_WG_OUT * ty) * DN_WG_OUT * s->lane, s->lane, s->twv);
 }
 
 /* The 4 values y[q] of each of a vector's tiles, interleaved: out[4t + q]
  * (the output transform's rows, and padded rows joined back from phases). */
-static inline void interleave4(float out[OUT * DN_WV], const dn_wv y[OUT])
+static inline void interleave4(float out[DN_WG_OUT * DN_WV], const dn_wv y[DN_WG_OUT])
 {
 #if DN_WV == 8
     dn_wv a_lo = __builtin_shufflevector(y[0], y[1], 0, 8, 1, 9, 2, 10, 3, 11);

@@ -75,7 +75,7 @@ static void check_case(dn_rng *rng, direct_case t)
 {
     dn_conv2d_dims d = {.n = t.n, .in_c = 1, .in_h = t.h, .in_w = t.w, .out_c = t.oc,
                         .kernel_h = t.kh, .kernel_w = t.kw, .stride = 1, .pad = t.pad};
-    CHECK(dn_conv2d_dims_init(&d), "case dims");
+    CHECK(dn_conv2d_dims_init(&d) == DN_OK, "case dims");
     const int oh = d.out_h, ow = d.out_w, taps = t.kh * t.kw;
     size_t in_size = (size_t)t.n * t.h * t.w, out_size = (size_t)t.n * t.oc * oh * ow;
     float *in = malloc(in_size * sizeof *in), *w = malloc((size_t)t.oc * taps * sizeof *w);

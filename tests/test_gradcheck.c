@@ -67,7 +67,7 @@ static void check_conv(int n, int ch, int h, int w, int oc, int kh, int kw, int 
 {
     conv_ctx c = {.d = {.n = n, .in_c = ch, .in_h = h, .in_w = w, .out_c = oc, .kernel_h = kh,
                         .kernel_w = kw, .stride = stride, .pad = pad}};
-    CHECK(dn_conv2d_dims_init(&c.d), "conv dims valid");
+    CHECK(dn_conv2d_dims_init(&c.d) == DN_OK, "conv dims valid");
     size_t in_size = (size_t)n * ch * h * w, w_size = (size_t)oc * ch * kh * kw;
     c.out_size = (size_t)n * oc * c.d.out_h * c.d.out_w;
     c.in = malloc(in_size * 4);

@@ -14,7 +14,7 @@
 #include "digitnet/rng.h"
 #include "digitnet/safetensors.h"
 #include "digitnet/status.h"
-#include "json.h"
+#include "json_parse.h"
 #include "test_util.h"
 
 /* ---- helpers ---- */

@@ -99,7 +99,7 @@ static void test_conv(const char *name)
     dn_conv2d_dims d = {.n = (int)config[0], .in_c = (int)config[1], .in_h = (int)config[2],
                         .in_w = (int)config[3], .out_c = (int)config[4], .kernel_h = (int)config[5],
                         .kernel_w = (int)config[6], .stride = (int)config[7], .pad = (int)config[8]};
-    CHECK(dn_conv2d_dims_init(&d), "%s: dims valid", name);
+    CHECK(dn_conv2d_dims_init(&d) == DN_OK, "%s: dims valid", name);
     CHECK((size_t)d.n * d.out_c * d.out_h * d.out_w == c.out_size, "%s: output size %dx%d matches PyTorch",
           name, d.out_h, d.out_w);
     float *out = calloc(c.out_size, sizeof *out), *din = calloc(c.in_size, sizeof *din);

@@ -18,7 +18,6 @@
  * decompression bombs). */
 #ifndef DIGITNET_GZIP_H
 #define DIGITNET_GZIP_H
-
 #include "digitnet/export.h"
 #include "digitnet/memory.h"
 

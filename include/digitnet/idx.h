@@ -24,12 +24,11 @@
 #ifndef DIGITNET_IDX_H
 #define DIGITNET_IDX_H
 
-#include "digitnet/export.h"
-
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "digitnet/export.h"
 #include "digitnet/status.h"
 
 #ifdef __cplusplus

@@ -23,12 +23,11 @@
 #ifndef DIGITNET_IMAGE_H
 #define DIGITNET_IMAGE_H
 
-#include "digitnet/export.h"
-
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "digitnet/export.h"
 #include "digitnet/status.h"
 
 #ifdef __cplusplus

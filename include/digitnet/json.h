@@ -10,11 +10,10 @@
 #ifndef DIGITNET_JSON_H
 #define DIGITNET_JSON_H
 
-#include "digitnet/export.h"
-
 #include <stddef.h>
 #include <stdio.h>
 
+#include "digitnet/export.h"
 #include "digitnet/status.h"
 
 #ifdef __cplusplus

@@ -25,10 +25,9 @@
 #ifndef DIGITNET_MODEL_H
 #define DIGITNET_MODEL_H
 
-#include "digitnet/export.h"
-
 #include <stdint.h>
 
+#include "digitnet/export.h"
 #include "digitnet/net.h"
 #include "digitnet/optim.h"
 #include "digitnet/status.h"

@@ -38,12 +38,11 @@
 #ifndef DIGITNET_NET_H
 #define DIGITNET_NET_H
 
-#include "digitnet/export.h"
-
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "digitnet/export.h"
 #include "digitnet/status.h"
 #include "digitnet/tensor.h"
 

@@ -17,12 +17,12 @@
 #ifndef DIGITNET_OPS_H
 #define DIGITNET_OPS_H
 
-#include "digitnet/export.h"
-
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "digitnet/export.h"
+#include "digitnet/status.h"
 #include "digitnet/rng.h"
 
 #ifdef __cplusplus
@@ -38,9 +38,10 @@ typedef struct dn_conv2d_dims {
     int out_h, out_w;        /* filled by dn_conv2d_dims_init */
 } dn_conv2d_dims;
 
-/* Computes out_h/out_w; returns 0 if the configuration is invalid (kernel
- * larger than the padded input, stride < 1, pad < 0, non-positive sizes). */
-DN_API int dn_conv2d_dims_init(dn_conv2d_dims *d);
+/* Computes out_h/out_w; DN_ERR_SHAPE, with a message, when the
+ * configuration is invalid (kernel larger than the padded input, stride < 1,
+ * pad < 0, non-positive sizes). */
+DN_API dn_status dn_conv2d_dims_init(dn_conv2d_dims *d);
 
 /* Floats of scratch space dn_conv2d_forward/backward need. */
 DN_API size_t dn_conv2d_workspace_size(const dn_conv2d_dims *d);
@@ -90,6 +91,10 @@ DN_API void dn_relu_backward(float *din, const float *dout, const float *out, si
 DN_API void dn_dropout_forward(float *out, float *mask, const float *in, size_t count, float p,
                         dn_rng *rng);
 DN_API void dn_dropout_backward(float *din, const float *dout, const float *mask, size_t count);
+
+/* Index of the largest of values[0..count), the first of equal ones: the
+ * predicted class of a row of logits or probabilities. */
+DN_API int dn_argmax(const float *values, int count);
 
 /* ---- softmax and cross-entropy over rows of `classes` logits */
 

@@ -14,11 +14,10 @@
 #ifndef DIGITNET_OPTIM_H
 #define DIGITNET_OPTIM_H
 
-#include "digitnet/export.h"
-
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "digitnet/export.h"
 #include "digitnet/status.h"
 
 #ifdef __cplusplus

@@ -7,9 +7,9 @@
 #ifndef DIGITNET_RNG_H
 #define DIGITNET_RNG_H
 
-#include "digitnet/export.h"
-
 #include <stdint.h>
+
+#include "digitnet/export.h"
 
 #ifdef __cplusplus
 extern "C" {

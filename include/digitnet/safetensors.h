@@ -49,11 +49,10 @@
 #ifndef DIGITNET_SAFETENSORS_H
 #define DIGITNET_SAFETENSORS_H
 
-#include "digitnet/export.h"
-
 #include <stddef.h>
 #include <stdint.h>
 
+#include "digitnet/export.h"
 #include "digitnet/status.h"
 
 #ifdef __cplusplus

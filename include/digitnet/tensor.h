@@ -10,11 +10,10 @@
 #ifndef DIGITNET_TENSOR_H
 #define DIGITNET_TENSOR_H
 
-#include "digitnet/export.h"
-
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "digitnet/export.h"
 #include "digitnet/status.h"
 
 #ifdef __cplusplus

@@ -7,11 +7,10 @@
 #ifndef DIGITNET_TRAIN_H
 #define DIGITNET_TRAIN_H
 
-#include "digitnet/export.h"
-
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "digitnet/export.h"
 #include "digitnet/idx.h"
 #include "digitnet/net.h"
 #include "digitnet/optim.h"

@@ -73,7 +73,7 @@ static dn_status conv_configure(dn_layer *layer)
 {
     const conv_config *c = layer->config;
     dn_conv2d_dims d = layer_dims(layer, 1);
-    if (!dn_conv2d_dims_init(&d))
+    if (dn_conv2d_dims_init(&d) != DN_OK)
         return dn_fail(DN_ERR_SHAPE, "conv %dx%d stride %d pad %d does not fit an input of %dx%dx%d",
                        c->kernel_h, c->kernel_w, c->stride, c->pad, layer->in_shape[0], layer->in_shape[1],
                        layer->in_shape[2]);

@@ -1,4 +1,4 @@
-/* json.h - a small strict JSON parser for the library's own readers (the
+/* json_parse.h - a small strict JSON parser for the library's own readers (the
  * safetensors header); internal, never installed.
  *
  * dn_json_parse reads one complete RFC 8259 document into a tree owned by a
@@ -11,8 +11,8 @@
  * On failure the message reads "byte 12 (line 1, column 13): expected ':'
  * after an object key"; callers prefix it with dn_fail_context(). A parsed
  * tree is read-only, so several threads may read one doc at once. */
-#ifndef DN_JSON_H
-#define DN_JSON_H
+#ifndef DN_JSON_PARSE_H
+#define DN_JSON_PARSE_H
 
 #include <stdbool.h>
 #include <stddef.h>
