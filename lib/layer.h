@@ -15,16 +15,25 @@
 
 typedef struct dn_layer dn_layer;
 
-enum { DN_LAYER_MAX_PARAMS = 2 };
+enum { DN_LAYER_MAX_PARAMS = 5 };
 
-/* One learnable tensor of a layer: where it sits in the net's flat buffers. */
+/* How a tensor starts out (dn_net_init_params): PyTorch's default for
+ * weights and biases, uniform in +-1/sqrt(fan_in), or a constant. */
+typedef enum dn_layer_init { DN_INIT_FAN_IN, DN_INIT_ZERO, DN_INIT_ONE } dn_layer_init;
+
+/* One tensor of a layer, saved in model files as "<layer name>.<suffix>":
+ * a learnable parameter (in the net's params and grads), or, with
+ * `buffer`, state the layer updates itself and no optimizer touches (a
+ * batchnorm's running statistics, in the net's buffers). */
 typedef struct dn_layer_param {
-    const char *suffix; /* "weight", "bias": the tensor is "<layer name>.<suffix>" */
-    int ndim;
+    const char *suffix; /* "weight", "bias", "running_mean" */
+    int ndim;           /* 0 for a scalar */
     int shape[4];
-    size_t offset;      /* in floats, into dn_net's params/grads; set by net.c */
+    size_t offset;      /* in floats, into the net's params/grads or buffers; set by net.c */
     size_t size;
-    size_t fan_in;      /* for PyTorch's default initialisation */
+    size_t fan_in;      /* for DN_INIT_FAN_IN */
+    dn_layer_init init;
+    bool buffer;
 } dn_layer_param;
 
 /* What the fusion plan (plan.c) asks of a layer's step besides the layer's
@@ -106,7 +115,7 @@ struct dn_layer {
     int param_count;
     dn_layer_param params[DN_LAYER_MAX_PARAMS];
     float *values[DN_LAYER_MAX_PARAMS]; /* views into the net's flat buffers, set by net.c */
-    float *grads[DN_LAYER_MAX_PARAMS];
+    float *grads[DN_LAYER_MAX_PARAMS];  /* NULL for buffers */
 };
 
 /* The registry (lib/layers/registry.c): the kind with this keyword, or NULL. */

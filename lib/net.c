@@ -28,7 +28,7 @@ enum { DN_MAX_CLASSES = 256 };
 static dn_status configure_layers(dn_net *net)
 {
     const int *shape = net->input_shape;
-    size_t offset = 0;
+    size_t offset = 0, buffers = 0;
     for (int i = 0; i < net->layer_count; i++) {
         dn_layer *layer = &net->layers[i];
         memcpy(layer->in_shape, shape, sizeof layer->in_shape);
@@ -39,11 +39,12 @@ static dn_status configure_layers(dn_net *net)
             return dn_fail(DN_ERR_SHAPE, "layer %d (%s): output of %zu floats per sample is over the limit of %zu",
                            i + 1, layer->kind->name, dn_sample_size(layer->out_shape), DN_MAX_SAMPLE_FLOATS);
         for (int p = 0; p < layer->param_count; p++) {
-            layer->params[p].offset = offset;
-            if (layer->params[p].size > DN_MAX_PARAMS - offset)
+            size_t *used = layer->params[p].buffer ? &buffers : &offset;
+            layer->params[p].offset = *used;
+            if (layer->params[p].size > DN_MAX_PARAMS - *used)
                 return dn_fail(DN_ERR_SHAPE, "layer %d (%s): the network would have more than %zu parameters",
                                i + 1, layer->kind->name, DN_MAX_PARAMS);
-            offset += layer->params[p].size;
+            *used += layer->params[p].size;
         }
         net->tensor_count += layer->param_count;
         shape = layer->out_shape;
@@ -53,6 +54,7 @@ static dn_status configure_layers(dn_net *net)
                        DN_MAX_CLASSES, shape[0], shape[1], shape[2]);
     net->classes = shape[0];
     net->param_count = offset;
+    net->buffer_count = buffers;
     return dn_plan_make(&net->plan, net->layers, net->layer_count);
 }
 
@@ -60,13 +62,15 @@ static dn_status allocate_params(dn_net *net)
 {
     net->params = dn_calloc(net->param_count ? net->param_count : 1, sizeof(float));
     net->grads = dn_calloc(net->param_count ? net->param_count : 1, sizeof(float));
-    if (!net->params || !net->grads)
+    net->buffers = dn_calloc(net->buffer_count ? net->buffer_count : 1, sizeof(float));
+    if (!net->params || !net->grads || !net->buffers)
         return dn_fail(DN_ERR_NOMEM, "cannot allocate %zu parameters", net->param_count);
     for (int i = 0; i < net->layer_count; i++) {
         dn_layer *layer = &net->layers[i];
         for (int p = 0; p < layer->param_count; p++) {
-            layer->values[p] = net->params + layer->params[p].offset;
-            layer->grads[p] = net->grads + layer->params[p].offset;
+            const dn_layer_param *param = &layer->params[p];
+            layer->values[p] = (param->buffer ? net->buffers : net->params) + param->offset;
+            layer->grads[p] = param->buffer ? NULL : net->grads + param->offset;
         }
     }
     net->generation = 1;
@@ -197,6 +201,7 @@ void dn_net_free(dn_net *net)
     forget_description(net);
     dn_free(net->params);
     dn_free(net->grads);
+    dn_free(net->buffers);
     free(net->spec);
     free(net);
 }
@@ -395,10 +400,15 @@ void dn_net_init_params(dn_net *net, uint64_t seed)
         const dn_layer *layer = &net->layers[i];
         for (int p = 0; p < layer->param_count; p++) {
             const dn_layer_param *param = &layer->params[p];
+            float *values = layer->values[p];
+            if (param->init != DN_INIT_FAN_IN) {
+                for (size_t k = 0; k < param->size; k++)
+                    values[k] = param->init == DN_INIT_ONE ? 1.0f : 0.0f;
+                continue;
+            }
             /* PyTorch: kaiming_uniform_(a=sqrt(5)) for weights, and the same
              * bound for biases, both 1/sqrt(fan_in). */
             float bound = 1.0f / sqrtf((float)param->fan_in);
-            float *values = net->params + param->offset;
             for (size_t k = 0; k < param->size; k++)
                 values[k] = dn_rng_range(&rng, -bound, bound);
         }

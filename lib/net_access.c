@@ -59,9 +59,11 @@ dn_status dn_net_get_param(dn_net *net, int index, dn_net_param *param)
                 continue;
             const dn_layer_param *lp = &layer->params[p];
             snprintf(param->name, sizeof param->name, "%s.%s", layer->name, lp->suffix);
-            dn_status status = dn_tensor_view(&param->value, net->params + lp->offset, lp->ndim, lp->shape);
-            if (status == DN_OK)
-                status = dn_tensor_view(&param->grad, net->grads + lp->offset, lp->ndim, lp->shape);
+            param->trainable = !lp->buffer;
+            param->grad = (dn_tensor){0};
+            dn_status status = dn_tensor_view(&param->value, layer->values[p], lp->ndim, lp->shape);
+            if (status == DN_OK && !lp->buffer)
+                status = dn_tensor_view(&param->grad, layer->grads[p], lp->ndim, lp->shape);
             dn_net_mark_params_changed(net);
             return status;
         }

@@ -19,7 +19,9 @@ struct dn_net {
     size_t param_count;
     float *params;
     float *grads;
-    int tensor_count;
+    size_t buffer_count; /* floats of state that is saved but not trained */
+    float *buffers;
+    int tensor_count;    /* parameter and buffer tensors */
     uint64_t generation; /* bumped whenever the parameters may have changed */
 
     dn_rng dropout_rng;

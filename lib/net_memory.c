@@ -16,7 +16,11 @@ static size_t mul_saturating(size_t a, size_t b)
     return dn_mul_size(a, b, &product) ? product : SIZE_MAX;
 }
 
-size_t dn_net_parameter_bytes(const dn_net *net) { return mul_saturating(net->param_count, 2 * sizeof(float)); }
+size_t dn_net_parameter_bytes(const dn_net *net)
+{
+    return add_saturating(mul_saturating(net->param_count, 2 * sizeof(float)),
+                          mul_saturating(net->buffer_count, sizeof(float)));
+}
 
 /* What reserve() in net.c allocates: an output and its gradient for every
  * step that is not an alias, the probabilities, and each step's caches. */

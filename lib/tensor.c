@@ -6,8 +6,8 @@
 
 size_t dn_shape_size(int ndim, const int *shape)
 {
-    if (ndim < 1 || ndim > DN_TENSOR_MAX_DIMS || !shape)
-        return 0;
+    if (ndim < 0 || ndim > DN_TENSOR_MAX_DIMS || (ndim > 0 && !shape))
+        return 0; /* ndim 0 is a scalar: one element */
     size_t size = 1;
     for (int i = 0; i < ndim; i++) {
         if (shape[i] < 1 || !dn_mul_size(size, (size_t)shape[i], &size))
@@ -22,12 +22,13 @@ static dn_status describe(dn_tensor *tensor, float *data, int ndim, const int *s
 {
     size_t size = dn_shape_size(ndim, shape);
     if (size == 0)
-        return dn_fail(DN_ERR_SHAPE, "tensor shape must have 1 to %d dimensions, each >= 1",
+        return dn_fail(DN_ERR_SHAPE, "tensor shape must have 0 (a scalar) to %d dimensions, each >= 1",
                        DN_TENSOR_MAX_DIMS);
     memset(tensor, 0, sizeof *tensor);
     tensor->data = data;
     tensor->ndim = ndim;
-    memcpy(tensor->shape, shape, (size_t)ndim * sizeof *shape);
+    if (ndim > 0)
+        memcpy(tensor->shape, shape, (size_t)ndim * sizeof *shape);
     tensor->size = size;
     return DN_OK;
 }

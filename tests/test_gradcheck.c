@@ -3,6 +3,7 @@
  * double precision against the analytic backward pass. Inputs stay away from
  * the kinks of relu and max-pool, so the differences are exact there. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -230,6 +231,66 @@ static void check_elementwise(bool dropout, size_t n)
     free(c.in), free(c.out), free(c.r), free(c.mask), free(din);
 }
 
+/* ---- batch normalisation ---- */
+
+typedef struct bn_ctx {
+    int n, c, s;
+    bool training;
+    float *in, *gamma, *beta, *out, *r, *mean, *inv_std, *running_mean, *running_var;
+} bn_ctx;
+
+static double bn_loss(void *p)
+{
+    bn_ctx *b = p;
+    size_t size = (size_t)b->n * b->c * b->s;
+    if (b->training) {
+        /* running statistics are state, not part of the loss: use copies */
+        float rm[16], rv[16];
+        memcpy(rm, b->running_mean, (size_t)b->c * 4);
+        memcpy(rv, b->running_var, (size_t)b->c * 4);
+        dn_batchnorm_forward_train(b->out, b->mean, b->inv_std, rm, rv, b->in, b->gamma, b->beta, b->n, b->c, b->s,
+                                   0.1f, 1e-5f);
+    } else {
+        dn_batchnorm_forward_eval(b->out, b->in, b->gamma, b->beta, b->running_mean, b->running_var, b->n, b->c,
+                                  b->s, 1e-5f);
+    }
+    return project(b->out, b->r, size);
+}
+
+static void check_batchnorm(int n, int c, int s, bool training)
+{
+    bn_ctx b = {.n = n, .c = c, .s = s, .training = training};
+    size_t size = (size_t)n * c * s;
+    b.in = malloc(size * 4), b.out = malloc(size * 4), b.r = malloc(size * 4);
+    b.gamma = malloc((size_t)c * 4), b.beta = malloc((size_t)c * 4), b.mean = malloc((size_t)c * 4);
+    b.inv_std = malloc((size_t)c * 4), b.running_mean = malloc((size_t)c * 4), b.running_var = malloc((size_t)c * 4);
+    float *din = malloc(size * 4), *dgamma = calloc((size_t)c, 4), *dbeta = calloc((size_t)c, 4);
+    dn_test_fill_uniform(&rng, b.in, size, -2, 3);
+    dn_test_fill_uniform(&rng, b.r, size, -1, 1);
+    dn_test_fill_uniform(&rng, b.gamma, (size_t)c, 0.5f, 1.5f);
+    dn_test_fill_uniform(&rng, b.beta, (size_t)c, -0.5f, 0.5f);
+    dn_test_fill_uniform(&rng, b.running_mean, (size_t)c, -0.3f, 0.3f);
+    dn_test_fill_uniform(&rng, b.running_var, (size_t)c, 0.5f, 2.0f);
+    bn_loss(&b);
+    if (!training)
+        for (int ch = 0; ch < c; ch++) {
+            b.mean[ch] = b.running_mean[ch];
+            b.inv_std[ch] = 1.0f / sqrtf(b.running_var[ch] + 1e-5f);
+        }
+    dn_batchnorm_backward(din, dgamma, dbeta, b.r, b.in, b.gamma, b.mean, b.inv_std, training, n, c, s);
+    char what[96];
+    snprintf(what, sizeof what, "batchnorm %s n%d c%d s%d", training ? "train" : "eval", n, c, s);
+    char part[128];
+    snprintf(part, sizeof part, "%s input", what);
+    gradcheck(part, b.in, din, size, 0.01f, bn_loss, &b);
+    snprintf(part, sizeof part, "%s gamma", what);
+    gradcheck(part, b.gamma, dgamma, (size_t)c, 0.01f, bn_loss, &b);
+    snprintf(part, sizeof part, "%s beta", what);
+    gradcheck(part, b.beta, dbeta, (size_t)c, 0.01f, bn_loss, &b);
+    free(b.in), free(b.out), free(b.r), free(b.gamma), free(b.beta), free(b.mean), free(b.inv_std);
+    free(b.running_mean), free(b.running_var), free(din), free(dgamma), free(dbeta);
+}
+
 /* ---- softmax cross-entropy ---- */
 
 typedef struct xent_ctx {
@@ -327,6 +388,9 @@ int main(void)
     check_linear(4, 33, 9);
     check_elementwise(false, 500);
     check_elementwise(true, 500);
+    check_batchnorm(4, 3, 10, true);
+    check_batchnorm(7, 5, 1, true);  /* after a linear layer */
+    check_batchnorm(3, 2, 12, false);
     check_cross_entropy(4, 10, 3.0f);
     check_cross_entropy(3, 2, 30.0f);
     check_network("input 2x9x9; conv 3 3 pad=1; conv 4 2 stride=2; dropout 0.5; flatten; "

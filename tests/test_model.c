@@ -449,6 +449,51 @@ static void test_checkpoint_state_validated(void)
     dn_net_free(net);
 }
 
+/* A net with batchnorm keeps its running statistics through a model file
+ * and a checkpoint: the loaded net predicts the same, bit for bit. */
+static void test_batchnorm_round_trip(void)
+{
+    const char *spec = "input 1x8x8; conv 8 3; batchnorm; relu; maxpool 2; flatten; linear 16; batchnorm; relu; "
+                       "linear 10";
+    dn_dataset ds;
+    make_dataset(&ds, 40);
+    dn_net *net, *loaded = NULL, *resumed = NULL;
+    CHECK_OK(dn_net_new(&net, spec, 5));
+    dn_optim_config config = dn_optim_defaults(DN_OPTIM_ADAM), got_config;
+    dn_optim *opt, *got_opt = NULL;
+    CHECK_OK(dn_optim_new(&opt, &config, dn_net_param_count(net)));
+    dn_train_config train = {.batch = 8, .lr = 0.01f, .seed = 5};
+    CHECK_OK(dn_train_epoch(net, opt, &ds, &train, 0, NULL, NULL, NULL));
+    char path[256], checkpoint[256];
+    path_in_dir(path, sizeof path, "bn.safetensors");
+    path_in_dir(checkpoint, sizeof checkpoint, "bn.ckpt.safetensors");
+    CHECK_OK(dn_training_save(net, opt, &config, 0.01f, 1, NULL, path, checkpoint));
+    float want[2 * 10], got[2 * 10];
+    CHECK_OK(dn_net_predict(net, ds.images, 2, want, 20));
+    CHECK_OK(dn_model_load(&loaded, NULL, path));
+    float lr;
+    int epoch;
+    CHECK_OK(dn_checkpoint_load(&resumed, &got_opt, &got_config, &lr, &epoch, NULL, checkpoint));
+    if (loaded && resumed) {
+        CHECK_OK(dn_net_predict(loaded, ds.images, 2, got, 20));
+        CHECK(!memcmp(want, got, sizeof want), "the model file predicts the same, running statistics included");
+        CHECK_OK(dn_net_predict(resumed, ds.images, 2, got, 20));
+        CHECK(!memcmp(want, got, sizeof want), "so does the checkpoint");
+        dn_safetensors st;
+        CHECK_OK(dn_safetensors_read(&st, path));
+        const dn_st_tensor *batches = dn_safetensors_find(&st, "bn2.num_batches_tracked");
+        CHECK(batches && batches->ndim == 0 && batches->data[0] == 5.0f, "bn2.num_batches_tracked: 5 batches");
+        dn_safetensors_free(&st);
+    }
+    dn_net_free(loaded);
+    dn_net_free(resumed);
+    dn_optim_free(got_opt);
+    dn_optim_free(opt);
+    dn_net_free(net);
+    free(ds.images);
+    free(ds.labels);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "--export") == 0)
@@ -465,6 +510,7 @@ int main(int argc, char **argv)
     test_non_finite_outputs();
     test_non_finite_not_saved();
     test_checkpoint_state_validated();
+    test_batchnorm_round_trip();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     CHECK(system(cmd) == 0, "temp dir removed");

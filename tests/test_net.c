@@ -106,6 +106,9 @@ static void test_bad_specs(void)
         {"input 1x28x28; flatten; dropout 1.0; linear 10", DN_ERR_FORMAT},
         {"input 1x28x28; flatten; dropout nan; linear 10", DN_ERR_FORMAT},
         {"input 1x28x28; flatten; relu 3; linear 10", DN_ERR_FORMAT},
+        {"input 1x28x28; conv 4 3; batchnorm momentum=2; flatten; linear 10", DN_ERR_FORMAT},
+        {"input 1x28x28; conv 4 3; batchnorm eps=0; flatten; linear 10", DN_ERR_FORMAT},
+        {"input 1x28x28; conv 4 3; batchnorm 3; flatten; linear 10", DN_ERR_FORMAT},
         {"input 1x28x28; flatten; linear 1", DN_ERR_SHAPE},
         {"input 1x28x28; flatten; linear 300", DN_ERR_SHAPE},
         {"input 1x28x28; conv 10 3", DN_ERR_SHAPE},
@@ -373,6 +376,13 @@ static void test_relu_done_by_next(void)
         "input 1x16x16; conv 8 3; relu; dropout 0; conv 8 3 pad=1; relu; dropout 0; conv 8 3; "
         "flatten; linear 3",
         16);
+    /* batchnorm computes the relu after it; a max-pool or conv after that
+     * relu does its backward pass */
+    check_relu_done_by_next(
+        "input 1x12x12; conv 6 3; batchnorm; relu; maxpool 2; flatten; linear 8; batchnorm; relu; linear 3",
+        "input 1x12x12; conv 6 3; batchnorm; dropout 0; relu; dropout 0; maxpool 2; flatten; linear 8; "
+        "batchnorm; dropout 0; relu; linear 3",
+        12);
     check_relu_done_by_next("input 1x16x16; conv 4 3; relu; conv 5 3; flatten; linear 3",
                             "input 1x16x16; conv 4 3; relu; dropout 0; conv 5 3; flatten; linear 3",
                             16);
@@ -464,6 +474,52 @@ static void test_learning(void)
                 bar_labels, BARS, 2000);
 }
 
+/* batchnorm's spec text, PyTorch's tensor names, its state apart from the
+ * trained parameters, and the running statistics a training pass moves. */
+static void test_batchnorm_spec(void)
+{
+    dn_net *net;
+    CHECK_OK(dn_net_new(&net, "input 2x6x6; conv 4 3; batchnorm momentum=0.3 eps=0.001; relu; flatten; "
+                              "linear 5; batchnorm; linear 3", 1));
+    if (!net)
+        return;
+    CHECK(strcmp(dn_net_spec(net), "input 2x6x6; conv 4 3; batchnorm momentum=0.3 eps=0.001; relu; flatten; "
+                                    "linear 5; batchnorm; linear 3") == 0,
+          "canonical spec: %s", dn_net_spec(net));
+    static const char *const names[] = {"conv1.weight", "conv1.bias", "bn1.weight", "bn1.bias", "bn1.running_mean",
+                                        "bn1.running_var", "bn1.num_batches_tracked", "fc1.weight", "fc1.bias",
+                                        "bn2.weight", "bn2.bias", "bn2.running_mean", "bn2.running_var",
+                                        "bn2.num_batches_tracked", "fc2.weight", "fc2.bias"};
+    CHECK(dn_net_param_tensor_count(net) == 16, "16 tensors: %d", dn_net_param_tensor_count(net));
+    size_t trainable = 0;
+    for (int t = 0; t < dn_net_param_tensor_count(net) && t < 16; t++) {
+        dn_net_param p;
+        CHECK_OK(dn_net_get_param(net, t, &p));
+        CHECK(strcmp(p.name, names[t]) == 0, "tensor %d is %s, got %s", t, names[t], p.name);
+        if (p.trainable)
+            trainable += p.value.size;
+        else
+            CHECK(p.grad.data == NULL, "%s has no gradient", p.name);
+    }
+    CHECK(trainable == dn_net_param_count(net), "the optimizer's parameters are the trainable tensors only");
+    dn_net_param running_var, batches;
+    CHECK_OK(dn_net_get_param(net, 5, &running_var));
+    CHECK_OK(dn_net_get_param(net, 6, &batches));
+    CHECK(running_var.value.data[0] == 1.0f && batches.value.ndim == 0 && batches.value.data[0] == 0.0f,
+          "running variance starts at 1, the batch count at 0");
+    static float input[3 * 72];
+    dn_rng rng;
+    dn_rng_seed(&rng, 3);
+    dn_test_fill_uniform(&rng, input, 3 * 72, 0.5f, 2.5f);
+    CHECK_OK(dn_net_forward(net, input, 3, true));
+    CHECK(running_var.value.data[0] != 1.0f && batches.value.data[0] == 1.0f,
+          "a training pass moves the running statistics and counts the batch");
+    float before = running_var.value.data[0];
+    CHECK_OK(dn_net_forward(net, input, 3, false));
+    CHECK(running_var.value.data[0] == before && batches.value.data[0] == 1.0f, "an evaluation pass does not");
+    dn_net_free(net);
+}
+
 int main(void)
 {
     test_cnn_preset();
@@ -476,6 +532,9 @@ int main(void)
     test_thread_determinism("cnn");
     test_thread_determinism("cnn-dropout");
     test_thread_determinism("mlp");
+    test_thread_determinism("input 1x28x28; conv 8 3; batchnorm; relu; conv 16 3; batchnorm; relu; maxpool 2; "
+                            "flatten; linear 32; batchnorm; relu; linear 10");
+    test_batchnorm_spec();
     test_learning();
     return dn_test_finish();
 }

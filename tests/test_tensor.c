@@ -36,7 +36,10 @@ static void test_new_and_view(void)
 static void test_bad_shapes(void)
 {
     dn_tensor t;
-    CHECK(dn_tensor_new(&t, 0, (int[]){1}) == DN_ERR_SHAPE, "0 dims refused");
+    CHECK(dn_tensor_new(&t, -1, (int[]){1}) == DN_ERR_SHAPE, "-1 dims refused");
+    CHECK_OK(dn_tensor_new(&t, 0, NULL));
+    CHECK(t.ndim == 0 && t.size == 1, "0 dims: a scalar of one element");
+    dn_tensor_free(&t);
     CHECK(dn_tensor_new(&t, 5, (int[]){1, 1, 1, 1, 1}) == DN_ERR_SHAPE, "5 dims refused");
     CHECK(dn_tensor_new(&t, 2, (int[]){3, 0}) == DN_ERR_SHAPE, "zero extent refused");
     CHECK(dn_tensor_new(&t, 2, (int[]){-1, 4}) == DN_ERR_SHAPE, "negative extent refused");

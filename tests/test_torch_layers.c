@@ -2,6 +2,7 @@
  * (tests/fixtures/torch_layers.txt): forward within 1e-4 absolute, gradients
  * within 1e-3 relative. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -208,6 +209,68 @@ static void test_cross_entropy(void)
     check_gradient("xent dlogits", dlogits, want_dlogits, size);
 }
 
+/* BatchNorm (2-D and 1-D): three training steps whose outputs and running
+ * statistics must follow PyTorch's, the third one's gradients, and an
+ * evaluation forward with the running statistics. */
+static void test_batchnorm(const char *name)
+{
+    const float *config = get(name, "config", NULL), *weight = get(name, "weight", NULL);
+    const float *bias = get(name, "bias", NULL);
+    CHECK(config && weight && bias, "%s: fixture present", name);
+    if (!config || !weight || !bias)
+        return;
+    size_t dims;
+    get(name, "config", &dims);
+    const int n = (int)config[0], c = (int)config[1];
+    int plane = 1; /* H*W for BatchNorm2d, 1 for BatchNorm1d */
+    for (size_t d = 2; d < dims; d++)
+        plane *= (int)config[d];
+    size_t size = (size_t)n * c * plane;
+    float *out = malloc(size * 4), *din = malloc(size * 4), mean[16], inv_std[16];
+    float running_mean[16] = {0}, running_var[16], dweight[16] = {0}, dbias[16] = {0};
+    for (int ch = 0; ch < c; ch++)
+        running_var[ch] = 1.0f;
+    const float *in = NULL;
+    char what[64];
+    for (int step = 0; step < 3; step++) {
+        char key[16];
+        snprintf(key, sizeof key, "input%d", step);
+        in = get(name, key, NULL);
+        snprintf(key, sizeof key, "out%d", step);
+        const float *want = get(name, key, NULL);
+        if (!in || !want)
+            break;
+        dn_batchnorm_forward_train(out, mean, inv_std, running_mean, running_var, in, weight, bias, n, c, plane,
+                                   0.1f, 1e-5f);
+        snprintf(what, sizeof what, "%s training step %d output", name, step + 1);
+        check_forward(what, out, want, size);
+    }
+    const float *dout = get(name, "dout", NULL), *want_din = get(name, "din", NULL);
+    const float *want_dw = get(name, "dweight", NULL), *want_db = get(name, "dbias", NULL);
+    const float *want_rm = get(name, "running_mean", NULL), *want_rv = get(name, "running_var", NULL);
+    const float *eval_in = get(name, "eval_input", NULL), *eval_out = get(name, "eval_out", NULL);
+    CHECK(in && dout && want_din && want_dw && want_db && want_rm && want_rv && eval_in && eval_out,
+          "%s: every tensor present", name);
+    if (in && dout && want_din && want_dw && want_db && want_rm && want_rv && eval_in && eval_out) {
+        dn_batchnorm_backward(din, dweight, dbias, dout, in, weight, mean, inv_std, true, n, c, plane);
+        snprintf(what, sizeof what, "%s din", name);
+        check_gradient(what, din, want_din, size);
+        snprintf(what, sizeof what, "%s dweight", name);
+        check_gradient(what, dweight, want_dw, (size_t)c);
+        snprintf(what, sizeof what, "%s dbias", name);
+        check_gradient(what, dbias, want_db, (size_t)c);
+        snprintf(what, sizeof what, "%s running mean after 3 steps", name);
+        check_forward(what, running_mean, want_rm, (size_t)c);
+        snprintf(what, sizeof what, "%s running variance after 3 steps", name);
+        check_forward(what, running_var, want_rv, (size_t)c);
+        dn_batchnorm_forward_eval(out, eval_in, weight, bias, running_mean, running_var, n, c, plane, 1e-5f);
+        snprintf(what, sizeof what, "%s evaluation output", name);
+        check_forward(what, out, eval_out, size);
+    }
+    free(out);
+    free(din);
+}
+
 int main(void)
 {
     if (!dn_fixture_load(&fx, "torch_layers.txt"))
@@ -221,6 +284,11 @@ int main(void)
     test_linear("linear_a");
     test_linear("linear_b");
     test_cross_entropy();
+    dn_fixture_free(&fx);
+    if (!dn_fixture_load(&fx, "torch_batchnorm.txt"))
+        return 1;
+    test_batchnorm("bn2d");
+    test_batchnorm("bn1d");
     dn_fixture_free(&fx);
     return dn_test_finish();
 }

@@ -104,10 +104,14 @@ DN_API void dn_net_set_threads(dn_net *net, int threads);
 
 /* ---- parameters ---- */
 
+/* A tensor of the net as model files name it: a learnable parameter, or
+ * (trainable false) state a layer updates itself, such as a batchnorm's
+ * running statistics, which no optimizer touches and which has no grad. */
 typedef struct dn_net_param {
-    char name[32];      /* "conv1.weight" */
-    dn_tensor value;    /* a view into dn_net_params() */
-    dn_tensor grad;     /* a view into dn_net_grads() */
+    char name[32];      /* "conv1.weight", "bn1.running_var" */
+    dn_tensor value;    /* a view into dn_net_params(), or the net's own state */
+    dn_tensor grad;     /* a view into dn_net_grads(); empty (data NULL) for state */
+    bool trainable;
 } dn_net_param;
 
 DN_API size_t dn_net_param_count(const dn_net *net);   /* floats in all parameters */

@@ -92,6 +92,28 @@ DN_API void dn_dropout_forward(float *out, float *mask, const float *in, size_t 
                         dn_rng *rng);
 DN_API void dn_dropout_backward(float *din, const float *dout, const float *mask, size_t count);
 
+/* ---- batch normalisation over the channels of (n, c, s) data, s = H*W (1
+ * after a linear layer), PyTorch's BatchNorm1d/2d:
+ *   y = (x - mean_c) / sqrt(var_c + eps) * gamma_c + beta_c
+ * In training mean_c and var_c are the batch's (var biased, over n*s
+ * values), saved for the backward pass as mean and 1/sqrt(var + eps), and
+ * the running statistics move by momentum: r = (1 - momentum) r + momentum
+ * stat, with the unbiased variance. In evaluation the running statistics
+ * are used. */
+DN_API void dn_batchnorm_forward_train(float *out, float *saved_mean, float *saved_inv_std, float *running_mean,
+                                       float *running_var, const float *in, const float *gamma, const float *beta,
+                                       int n, int c, int s, float momentum, float eps);
+DN_API void dn_batchnorm_forward_eval(float *out, const float *in, const float *gamma, const float *beta,
+                                      const float *running_mean, const float *running_var, int n, int c, int s,
+                                      float eps);
+/* din (if not NULL) = dL/dx; dgamma and dbeta accumulate. mean and inv_std
+ * are what the forward pass normalised with: the batch's (saved, with
+ * batch_statistics) or the running ones (mean = running_mean, inv_std =
+ * 1/sqrt(running_var + eps)), which do not depend on x. */
+DN_API void dn_batchnorm_backward(float *din, float *dgamma, float *dbeta, const float *dout, const float *in,
+                                  const float *gamma, const float *mean, const float *inv_std,
+                                  bool batch_statistics, int n, int c, int s);
+
 /* Index of the largest of values[0..count), the first of equal ones: the
  * predicted class of a row of logits or probabilities. */
 DN_API int dn_argmax(const float *values, int count);

@@ -26,7 +26,7 @@ typedef struct dn_tensor {
     float *data;
     int ndim;
     int shape[DN_TENSOR_MAX_DIMS]; /* shape[0] is N for batched tensors */
-    size_t size;                   /* product of shape[0..ndim) */
+    size_t size;                   /* product of shape[0..ndim): 1 for a scalar (ndim 0) */
     bool owns_data;
 } dn_tensor;
 

@@ -12,6 +12,7 @@ extern const dn_layer_kind dn_linear_kind;
 extern const dn_layer_kind dn_relu_kind;
 extern const dn_layer_kind dn_flatten_kind;
 extern const dn_layer_kind dn_dropout_kind;
+extern const dn_layer_kind dn_batchnorm_kind;
 
 /* True for a max-pool layer with a 2x2 window and stride 2. */
 bool dn_maxpool_is_2x2(const dn_layer *layer);

@@ -7,6 +7,7 @@
 
 static const dn_layer_kind *const kinds[] = {
     &dn_conv_kind, &dn_maxpool_kind, &dn_linear_kind, &dn_relu_kind, &dn_flatten_kind, &dn_dropout_kind,
+    &dn_batchnorm_kind,
 };
 
 const dn_layer_kind *dn_layer_kind_find(const char *name)

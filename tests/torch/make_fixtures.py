@@ -195,7 +195,46 @@ def optim():
     w.save()
 
 
+def batchnorm_case(w, name, module, shape):
+    """Three training steps (running statistics move), the backward pass of
+    the third, then an evaluation forward."""
+    gen = torch.Generator().manual_seed(99)
+    with torch.no_grad():
+        module.weight.copy_(torch.rand(module.num_features, generator=gen) + 0.5)
+        module.bias.copy_(torch.randn(module.num_features, generator=gen) * 0.3)
+    w.add(name + ".config", list(shape))
+    w.add(name + ".weight", module.weight)
+    w.add(name + ".bias", module.bias)
+    module.train()
+    for step in range(3):
+        x = (torch.randn(*shape, generator=gen) * (1 + step) + step).requires_grad_()
+        module.zero_grad()
+        out = module(x)
+        w.add("%s.input%d" % (name, step), x)
+        w.add("%s.out%d" % (name, step), out)
+    dout = torch.randn(*shape, generator=gen)
+    out.backward(dout)
+    w.add(name + ".dout", dout)
+    w.add(name + ".din", x.grad)
+    w.add(name + ".dweight", module.weight.grad)
+    w.add(name + ".dbias", module.bias.grad)
+    w.add(name + ".running_mean", module.running_mean)
+    w.add(name + ".running_var", module.running_var)
+    module.eval()
+    x = torch.randn(*shape, generator=gen)
+    w.add(name + ".eval_input", x)
+    w.add(name + ".eval_out", module(x))
+
+
+def batchnorm():
+    w = Writer("torch_batchnorm.txt")
+    batchnorm_case(w, "bn2d", torch.nn.BatchNorm2d(3), (4, 3, 5, 5))
+    batchnorm_case(w, "bn1d", torch.nn.BatchNorm1d(7), (6, 7))
+    w.save()
+
+
 if __name__ == "__main__":
     layers()
     nets()
     optim()
+    batchnorm()
