@@ -1,4 +1,4 @@
-/* safetensors.c - validating reader (F32/F64/F16/BF16 to float32) and atomic
+/* safetensors.c - validating reader (F32/F64/F16/BF16/I64/I32 to float32) and atomic
  * F32 writer for safetensors files, plus the in-memory builder. */
 #define _GNU_SOURCE
 #include <limits.h>
@@ -16,7 +16,9 @@
 
 enum { DN_ST_NAME_SHOWN = 72, DN_ST_CHUNK_FLOATS = 4096 };
 
-typedef enum st_dtype { ST_F32, ST_F64, ST_F16, ST_BF16 } st_dtype;
+/* Integer tensors are read too, converted to float: PyTorch stores a
+ * batchnorm's num_batches_tracked as I64. */
+typedef enum st_dtype { ST_F32, ST_F64, ST_F16, ST_BF16, ST_I64, ST_I32 } st_dtype;
 
 /* One tensor's bytes in the data section, for the coverage check. */
 typedef struct st_span {
@@ -68,6 +70,8 @@ static void convert(float *out, const uint8_t *in, size_t count, st_dtype dtype)
             out[i] = (float)d;
             break;
         }
+        case ST_I64: out[i] = (float)(int64_t)load_le(in + 8 * i, 8); break;
+        case ST_I32: out[i] = (float)(int32_t)(uint32_t)load_le(in + 4 * i, 4); break;
         }
     }
 }
@@ -157,7 +161,8 @@ static dn_status parse_dtype(const dn_json *value, const char *file, const char 
         const char *name;
         st_dtype dtype;
         size_t bytes;
-    } known[] = {{"F32", ST_F32, 4}, {"F64", ST_F64, 8}, {"F16", ST_F16, 2}, {"BF16", ST_BF16, 2}};
+    } known[] = {{"F32", ST_F32, 4}, {"F64", ST_F64, 8}, {"F16", ST_F16, 2}, {"BF16", ST_BF16, 2},
+                 {"I64", ST_I64, 8}, {"I32", ST_I32, 4}};
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
         if (strcmp(value->string, known[i].name) == 0 && strlen(known[i].name) == value->length) {
             *dtype = known[i].dtype;
@@ -166,7 +171,7 @@ static dn_status parse_dtype(const dn_json *value, const char *file, const char 
         }
     }
     char shown[DN_ST_NAME_SHOWN];
-    return dn_fail(DN_ERR_UNSUPPORTED, "%s: tensor %s has dtype %s; digitnet reads F32, F64, F16 and BF16", file,
+    return dn_fail(DN_ERR_UNSUPPORTED, "%s: tensor %s has dtype %s; digitnet reads F32, F64, F16, BF16, I64 and I32", file,
                    tensor, show(shown, value->string));
 }
 
@@ -229,7 +234,7 @@ static dn_status parse_entry(const dn_json *entry, const char *file, const char 
                        "%s: tensor %s: data_offsets [%llu, %llu] run past the end of the %zu-byte data section",
                        file, tensor, (unsigned long long)begin, (unsigned long long)end, data_length);
     if (end - begin != bytes) {
-        static const char *const names[] = {"F32", "F64", "F16", "BF16"};
+        static const char *const names[] = {"F32", "F64", "F16", "BF16", "I64", "I32"};
         return dn_fail(DN_ERR_FORMAT, "%s: tensor %s: data_offsets [%llu, %llu] hold %llu bytes, but shape %s of %s "
                        "needs %zu", file, tensor, (unsigned long long)begin, (unsigned long long)end,
                        (unsigned long long)(end - begin), shape_text, names[*dtype], bytes);

@@ -307,18 +307,47 @@ static void test_resume(void)
 }
 
 /* Writes cnn.safetensors, mlp.safetensors and their logits on fixed inputs. */
+/* Some training steps on random data, so that a batchnorm's running
+ * statistics are not their starting values. */
+static void train_a_little(dn_net *net)
+{
+    dn_optim_config config = dn_optim_defaults(DN_OPTIM_ADAM);
+    dn_optim *opt;
+    if (dn_optim_new(&opt, &config, dn_net_param_count(net)) != DN_OK)
+        return;
+    static float batch[16 * 784];
+    uint8_t labels[16];
+    dn_rng rng;
+    dn_rng_seed(&rng, 8);
+    for (int step = 0; step < 4; step++) {
+        dn_test_fill_uniform(&rng, batch, 16 * 784, -0.5f, 1.5f);
+        for (int b = 0; b < 16; b++)
+            labels[b] = (uint8_t)dn_rng_below(&rng, 10);
+        dn_net_zero_grad(net);
+        if (dn_net_forward(net, batch, 16, true) == DN_OK && dn_net_backward(net, labels, NULL, NULL) == DN_OK)
+            dn_optim_step(opt, dn_net_params(net), dn_net_grads(net), dn_net_param_count(net), 1e-2f);
+    }
+    dn_optim_free(opt);
+}
+
+/* The batchnorm net of tests/torch/seed_models.py (BN_SPEC). */
+static const char *const bn_spec = "input 1x28x28; conv 8 3; batchnorm; relu; conv 16 3; batchnorm; relu; maxpool 2; "
+                                   "flatten; linear 32; batchnorm; relu; linear 10";
+
 static int export_models(const char *out_dir)
 {
-    static const char *const kinds[] = {"cnn", "mlp"};
+    static const char *const kinds[] = {"cnn", "mlp", "bn"};
     float input[3 * 784];
     dn_rng rng;
     dn_rng_seed(&rng, 4);
     dn_test_fill_uniform(&rng, input, 3 * 784, -0.42f, 2.8f);
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < 3; k++) {
         dn_net *net;
         char path[1024];
-        if (dn_net_new(&net, kinds[k], 21 + (uint64_t)k) != DN_OK)
+        if (dn_net_new(&net, k == 2 ? bn_spec : kinds[k], 21 + (uint64_t)k) != DN_OK)
             return 1;
+        if (k == 2)
+            train_a_little(net);
         snprintf(path, sizeof path, "%s/%s.safetensors", out_dir, kinds[k]);
         if (dn_model_save(net, NULL, path) != DN_OK || dn_net_forward(net, input, 3, false) != DN_OK)
             return 1;
@@ -494,10 +523,34 @@ static void test_batchnorm_round_trip(void)
     free(ds.labels);
 }
 
+/* `test_model --logits MODEL INPUTS`: the logits (evaluation mode) of a
+ * model file for three 28x28 inputs read from a text file, one per line. */
+static int print_logits(const char *model_path, const char *inputs_path)
+{
+    float input[3 * 784];
+    FILE *f = fopen(inputs_path, "r");
+    for (int i = 0; f && i < 3 * 784; i++)
+        if (fscanf(f, "%f", &input[i]) != 1)
+            return 1;
+    if (f)
+        fclose(f);
+    dn_net *net;
+    if (!f || dn_model_load(&net, NULL, model_path) != DN_OK || dn_net_forward(net, input, 3, false) != DN_OK) {
+        fprintf(stderr, "%s\n", dn_last_error());
+        return 1;
+    }
+    for (int i = 0; i < 3 * dn_net_num_classes(net); i++)
+        printf("%.9g\n", (double)dn_net_logits(net)[i]);
+    dn_net_free(net);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "--export") == 0)
         return export_models(argv[2]);
+    if (argc == 4 && strcmp(argv[1], "--logits") == 0)
+        return print_logits(argv[2], argv[3]);
     if (!mkdtemp(dir)) {
         perror("mkdtemp");
         return 1;

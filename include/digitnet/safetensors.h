@@ -8,9 +8,10 @@
  * dn_safetensors holds named float32 tensors of 0 to 4 dimensions plus the
  * metadata; which tensor is which network parameter is up to the caller.
  *
- * Reading (dn_safetensors_read / _parse) accepts dtypes F32, F64, F16 and BF16
- * and converts every value to host float32 (F64 values outside the float
- * range become +-inf); any other dtype is DN_ERR_UNSUPPORTED, as is a tensor
+ * Reading (dn_safetensors_read / _parse) accepts dtypes F32, F64, F16, BF16,
+ * I64 and I32 (PyTorch stores a batchnorm's num_batches_tracked as I64) and
+ * converts every value to host float32 (F64 values outside the float range
+ * become +-inf, integers beyond 2^24 are rounded); any other dtype is DN_ERR_UNSUPPORTED, as is a tensor
  * of more than 4 dimensions. Everything else is checked and refused with
  * DN_ERR_FORMAT and a message naming the file and the tensor: the header
  * length (at least 1 byte, at most 100 MB, inside the file), the JSON

@@ -24,6 +24,29 @@ class CNN(nn.Module):
         return self.fc2(x)
 
 
+BN_SPEC = ("input 1x28x28; conv 8 3; batchnorm; relu; conv 16 3; batchnorm; relu; maxpool 2; flatten; "
+           "linear 32; batchnorm; relu; linear 10")
+
+
+class BNNet(nn.Module):
+    """BN_SPEC in PyTorch, with the names digitnet gives its layers."""
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 8, 3)
+        self.bn1 = nn.BatchNorm2d(8)
+        self.conv2 = nn.Conv2d(8, 16, 3)
+        self.bn2 = nn.BatchNorm2d(16)
+        self.fc1 = nn.Linear(16 * 12 * 12, 32)
+        self.bn3 = nn.BatchNorm1d(32)
+        self.fc2 = nn.Linear(32, 10)
+
+    def forward(self, x):
+        x = F.relu(self.bn1(self.conv1(x)))
+        x = F.max_pool2d(F.relu(self.bn2(self.conv2(x))), 2)
+        x = F.relu(self.bn3(self.fc1(torch.flatten(x, 1))))
+        return self.fc2(x)
+
+
 class MLP(nn.Module):
     def __init__(self):
         super().__init__()
@@ -38,7 +61,8 @@ class MLP(nn.Module):
         return self.fc3(x)
 
 
-DTYPES = {torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16", torch.float64: "F64"}
+DTYPES = {torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16", torch.float64: "F64",
+          torch.int64: "I64"}
 FROM_NAME = {v: k for k, v in DTYPES.items()}
 
 
