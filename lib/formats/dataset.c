@@ -123,6 +123,36 @@ dn_status dn_dataset_load_dir(dn_dataset *ds, const char *dir, bool train, float
     return dn_dataset_load(ds, images_path, labels_path, mean, std);
 }
 
+dn_status dn_dataset_statistics(const dn_dataset *ds, float *mean, float *std)
+{
+    if (!ds || !mean || !std || !ds->images || ds->count < 1)
+        return dn_fail(DN_ERR_ARG, "dn_dataset_statistics: an empty dataset has no statistics");
+    const size_t n = (size_t)ds->count * ds->channels * ds->height * ds->width;
+    double sum = 0, squares = 0;
+    for (size_t i = 0; i < n; i++)
+        sum += ds->images[i];
+    double mu = sum / (double)n;
+    for (size_t i = 0; i < n; i++)
+        squares += ((double)ds->images[i] - mu) * ((double)ds->images[i] - mu);
+    double sigma = sqrt(squares / (double)n);
+    /* 4 decimals: what people write down, and stable under the summation order */
+    *mean = (float)(round(mu * 1e4) / 1e4);
+    *std = (float)(round(sigma * 1e4) / 1e4);
+    if (!(*std > 0) || !isfinite(*mean))
+        return dn_fail(DN_ERR_ARG, "the images' values are all %g: nothing to normalise by", mu);
+    return DN_OK;
+}
+
+dn_status dn_dataset_normalize(dn_dataset *ds, float mean, float std)
+{
+    if (!ds || !isfinite(mean) || !isfinite(std) || !(std > 0))
+        return dn_fail(DN_ERR_ARG, "dn_dataset_normalize: mean %g and std %g must be finite, std > 0", mean, std);
+    const size_t n = (size_t)ds->count * ds->channels * ds->height * ds->width;
+    for (size_t i = 0; i < n; i++)
+        ds->images[i] = (ds->images[i] - mean) / std;
+    return DN_OK;
+}
+
 void dn_dataset_free(dn_dataset *ds)
 {
     if (!ds)

@@ -192,5 +192,27 @@ check "divergence is named" grep -q "training diverged" "$work/err"
 check "the last good model is untouched" cmp -s "$work/good.safetensors" "$work/mlp.safetensors"
 check "no temporary files left after the failures" test -z "$(find "$work" -name '*.tmp*')"
 
+# another dataset in MNIST's layout (here MNIST inverted): its own input
+# statistics go into the model, and the digit augmentation stays off
+if command -v python3 >/dev/null; then
+  mkdir -p "$work/inverted"
+  python3 - "$data" "$work/inverted" <<'PY'
+import struct, sys
+src, dst = sys.argv[1], sys.argv[2]
+for name, count in (("train", 2000), ("t10k", 500)):
+    images = open("%s/%s-images-idx3-ubyte" % (src, name), "rb").read()
+    labels = open("%s/%s-labels-idx1-ubyte" % (src, name), "rb").read()
+    with open("%s/%s-images-idx3-ubyte" % (dst, name), "wb") as f:
+        f.write(struct.pack(">IIII", 0x803, count, 28, 28) + bytes(255 - b for b in images[16:16 + 784 * count]))
+    with open("%s/%s-labels-idx1-ubyte" % (dst, name), "wb") as f:
+        f.write(struct.pack(">II", 0x801, count) + labels[8:8 + count])
+PY
+  "$train" --model cnn --epochs 1 --data "$work/inverted" --out "$work/inverted.safetensors" >/dev/null 2>"$work/inv.err"
+  check "another dataset: trains" test -s "$work/inverted.safetensors"
+  check "another dataset: its own mean in the model" grep -qa '"input_mean":"0\.8[5-9]' "$work/inverted.safetensors"
+  check "another dataset: augmentation off unless asked" grep -q "augmentation off" "$work/inv.err"
+  check "MNIST: its familiar statistics" grep -qa '"input_mean":"0\.130700' "$work/mlp.safetensors"
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
