@@ -113,6 +113,8 @@ int main(void)
     test_accounting_matches_allocation("cnn", 64);
     test_accounting_matches_allocation("cnn-dropout", 32);
     test_accounting_matches_allocation("mlp", 100);
+    test_accounting_matches_allocation("input 1x28x28; conv 8 3; batchnorm; relu; maxpool 2; flatten; linear 16; "
+                                       "batchnorm; relu; linear 10", 32);
     test_accounting_matches_allocation("input 3x20x20; conv 8 5 stride=2 pad=1; relu; conv 4 3; maxpool 2; flatten; linear 7", 5);
     test_limit();
     test_model_file_refused();

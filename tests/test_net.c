@@ -520,6 +520,73 @@ static void test_batchnorm_spec(void)
     dn_net_free(net);
 }
 
+/* In evaluation a batchnorm after a conv is folded into the conv's weights
+ * (and its relu with it): the same predictions as the batchnorm run apart
+ * (a dropout 0 in between stops the folding), within float rounding, also
+ * after training has moved the running statistics; a backward pass after
+ * such a prediction is the unfolded one's, bit for bit. */
+static void test_batchnorm_folding(void)
+{
+    const char *folded = "input 1x12x12; conv 8 3; batchnorm; relu; conv 8 3; batchnorm; maxpool 2; flatten; linear 3";
+    const char *apart = "input 1x12x12; conv 8 3; dropout 0; batchnorm; relu; conv 8 3; dropout 0; batchnorm; "
+                        "maxpool 2; flatten; linear 3";
+    dn_net *a, *b;
+    CHECK_OK(dn_net_new(&a, folded, 4));
+    CHECK_OK(dn_net_new(&b, apart, 4));
+    if (!a || !b) {
+        dn_net_free(a);
+        dn_net_free(b);
+        return;
+    }
+    enum { N = 5 };
+    static float input[N * 144];
+    uint8_t labels[N] = {0, 1, 2, 1, 0};
+    dn_rng rng;
+    dn_rng_seed(&rng, 17);
+    dn_test_fill_uniform(&rng, input, N * 144, -1, 2);
+    dn_optim_config config = dn_optim_defaults(DN_OPTIM_ADAM);
+    dn_optim *opt_a, *opt_b;
+    CHECK_OK(dn_optim_new(&opt_a, &config, dn_net_param_count(a)));
+    CHECK_OK(dn_optim_new(&opt_b, &config, dn_net_param_count(b)));
+    for (int round = 0; round < 3; round++) {
+        float pa[N * 3], pb[N * 3];
+        CHECK_OK(dn_net_predict(a, input, N, pa, N * 3));
+        CHECK_OK(dn_net_predict(b, input, N, pb, N * 3));
+        double err = dn_test_max_abs_diff(pa, pb, N * 3);
+        CHECK(err < 2e-6, "round %d: folded predictions within %g of the batchnorm run apart", round, err);
+        dn_net_zero_grad(a);
+        dn_net_zero_grad(b);
+        CHECK_OK(dn_net_backward(a, labels, NULL, NULL));
+        CHECK_OK(dn_net_backward(b, labels, NULL, NULL));
+        CHECK(!memcmp(dn_net_grads(a), dn_net_grads(b), dn_net_param_count(a) * sizeof(float)),
+              "round %d: a backward pass after a folded prediction is the unfolded one's", round);
+        /* a training step moves weights and running statistics */
+        dn_net_zero_grad(a);
+        dn_net_zero_grad(b);
+        CHECK_OK(dn_net_forward(a, input, N, true));
+        CHECK_OK(dn_net_backward(a, labels, NULL, NULL));
+        CHECK_OK(dn_net_forward(b, input, N, true));
+        CHECK_OK(dn_net_backward(b, labels, NULL, NULL));
+        CHECK_OK(dn_optim_step(opt_a, dn_net_params(a), dn_net_grads(a), dn_net_param_count(a), 0.05f));
+        CHECK_OK(dn_optim_step(opt_b, dn_net_params(b), dn_net_grads(b), dn_net_param_count(b), 0.05f));
+    }
+    /* the batchnorm layers of the folded net do not run in evaluation */
+    dn_net_set_profiling(a, true);
+    dn_net_set_profiling(b, true);
+    float probs[N * 3];
+    CHECK_OK(dn_net_predict(a, input, N, probs, N * 3));
+    CHECK_OK(dn_net_predict(b, input, N, probs, N * 3));
+    double fa, fb, unused;
+    dn_net_layer_times(a, 1, &fa, &unused);
+    dn_net_layer_times(b, 2, &fb, &unused);
+    CHECK(!strcmp(dn_net_layer_kind(a, 1), "batchnorm") && fa == 0.0 && fb > 0.0,
+          "folded: the batchnorm takes no time of its own (%g s), apart it does (%g s)", fa, fb);
+    dn_optim_free(opt_a);
+    dn_optim_free(opt_b);
+    dn_net_free(a);
+    dn_net_free(b);
+}
+
 int main(void)
 {
     test_cnn_preset();
@@ -535,6 +602,7 @@ int main(void)
     test_thread_determinism("input 1x28x28; conv 8 3; batchnorm; relu; conv 16 3; batchnorm; relu; maxpool 2; "
                             "flatten; linear 32; batchnorm; relu; linear 10");
     test_batchnorm_spec();
+    test_batchnorm_folding();
     test_learning();
     return dn_test_finish();
 }

@@ -167,6 +167,21 @@ static void batchnorm_backward(dn_layer *layer, const dn_fusion *fusion, const d
                           layer->in_shape[1] * layer->in_shape[2]);
 }
 
+bool dn_is_batchnorm(const dn_layer *layer) { return layer->kind == &dn_batchnorm_kind; }
+
+void dn_batchnorm_fold(const dn_layer *bn, const float *weight, const float *bias, size_t per_channel,
+                       float *folded_weight, float *folded_bias)
+{
+    const batchnorm_config *c = bn->config;
+    float *const *v = bn->values;
+    for (int ch = 0; ch < bn->in_shape[0]; ch++) {
+        float scale = v[WEIGHT][ch] / sqrtf(v[RUNNING_VAR][ch] + c->eps);
+        for (size_t k = 0; k < per_channel; k++)
+            folded_weight[(size_t)ch * per_channel + k] = weight[(size_t)ch * per_channel + k] * scale;
+        folded_bias[ch] = ((bias ? bias[ch] : 0.0f) - v[RUNNING_MEAN][ch]) * scale + v[BIAS][ch];
+    }
+}
+
 const dn_layer_kind dn_batchnorm_kind = {
     .name = "batchnorm",
     .usage = "batchnorm [momentum=M] [eps=E]",

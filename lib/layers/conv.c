@@ -1,7 +1,9 @@
 /* conv.c - the conv layer: "conv OUT K [stride=S] [pad=P]", PyTorch's
  * Conv2d (weight [OUT, IN, KH, KW], bias [OUT]) on the kernels of conv2d.c.
  * It can compute the relu after it, and a Winograd conv also a 2x2 max-pool
- * after that relu; it can do the backward pass of a relu before it. */
+ * after that relu; it can do the backward pass of a relu before it; in
+ * evaluation it takes a batchnorm after it (and that one's relu) into its
+ * weights. */
 #include <stdio.h>
 #include <string.h>
 
@@ -19,6 +21,11 @@ typedef struct conv_config {
                                         of this weight generation; 0: none */
     int32_t *argmax;            /* with a fused pool: its winners */
     float *bias_sums;           /* with a fused pool: per image and channel */
+    bool transformed_folded;    /* the transformed weights are the folded ones */
+    /* with a batchnorm folded in (evaluation): the folded weights and bias,
+     * made for this weight generation (0: not yet) */
+    float *folded_weight, *folded_bias;
+    uint64_t folded_generation;
 } conv_config;
 
 static dn_status conv_parse(dn_layer *layer, char *const *args, int count)
@@ -111,6 +118,13 @@ static bool conv_can_do_relu_input_grad(const dn_layer *layer)
     return true;
 }
 
+static bool conv_can_fold_batchnorm(const dn_layer *layer, const dn_layer *batchnorm)
+{
+    (void)layer;
+    (void)batchnorm;
+    return true;
+}
+
 /* With a fused pool: the winners (a quarter of the output) and the bias
  * sums of each image. */
 static size_t pooled_floats(const dn_layer *layer, const dn_fusion *fusion, int batch)
@@ -118,11 +132,17 @@ static size_t pooled_floats(const dn_layer *layer, const dn_fusion *fusion, int 
     return fusion->pool ? (size_t)batch * dn_sample_size(layer->out_shape) / 4 : 0;
 }
 
+static size_t folded_floats(const dn_layer *layer, const dn_fusion *fusion)
+{
+    return fusion->fold ? layer->params[0].size + layer->params[1].size : 0;
+}
+
 static size_t conv_reserve_bytes(const dn_layer *layer, const dn_fusion *fusion, int batch)
 {
     dn_conv2d_dims d = layer_dims(layer, batch);
     size_t pooled = pooled_floats(layer, fusion, batch);
-    size_t floats = dn_conv2d_workspace_size(&d) + pooled + (pooled ? (size_t)batch * d.out_c : 0);
+    size_t floats = dn_conv2d_workspace_size(&d) + pooled + (pooled ? (size_t)batch * d.out_c : 0) +
+                    folded_floats(layer, fusion);
     return floats * sizeof(float);
 }
 
@@ -132,10 +152,12 @@ static void conv_release(dn_layer *layer)
     dn_free(c->workspace);
     dn_free(c->argmax);
     dn_free(c->bias_sums);
+    dn_free(c->folded_weight);
     c->workspace = NULL;
     c->argmax = NULL;
     c->bias_sums = NULL;
-    c->transformed_generation = 0;
+    c->folded_weight = c->folded_bias = NULL;
+    c->transformed_generation = c->folded_generation = 0;
     c->capacity = 0;
 }
 
@@ -147,16 +169,21 @@ static dn_status conv_reserve(dn_layer *layer, const dn_fusion *fusion, int batc
     float *workspace = dn_alloc(dn_conv2d_workspace_size(&d) * sizeof(float));
     int32_t *argmax = pooled ? dn_alloc(pooled * sizeof *argmax) : NULL;
     float *sums = pooled ? dn_alloc((size_t)batch * d.out_c * sizeof *sums) : NULL;
-    if (!workspace || (pooled && (!argmax || !sums))) {
+    size_t folded = folded_floats(layer, fusion);
+    float *folded_weight = folded ? dn_alloc(folded * sizeof(float)) : NULL;
+    if (!workspace || (pooled && (!argmax || !sums)) || (folded && !folded_weight)) {
         dn_free(workspace);
         dn_free(argmax);
         dn_free(sums);
+        dn_free(folded_weight);
         return dn_fail(DN_ERR_NOMEM, "%s: cannot allocate the convolution workspace", layer->name);
     }
     conv_release(layer);
     c->workspace = workspace;
     c->argmax = argmax;
     c->bias_sums = sums;
+    c->folded_weight = folded_weight;
+    c->folded_bias = folded ? folded_weight + layer->params[0].size : NULL;
     c->capacity = batch;
     return DN_OK;
 }
@@ -166,16 +193,30 @@ static dn_status conv_reserve(dn_layer *layer, const dn_fusion *fusion, int batc
  * net's weight generation stays the same; one image after another would
  * otherwise spend a fifth of its time transforming weights that have not
  * changed. */
-static bool transformed_weights_ready(dn_layer *layer, const dn_conv2d_dims *d, uint64_t generation)
+static bool transformed_weights_ready(dn_layer *layer, const dn_conv2d_dims *d, const float *weight, bool folded,
+                                      uint64_t generation)
 {
     conv_config *c = layer->config;
     if (!dn_conv2d_uses_winograd(d))
         return false;
-    if (c->transformed_generation != generation) {
-        dn_winograd_weight_forward(c->workspace, layer->values[0], d);
+    if (c->transformed_generation != generation || c->transformed_folded != folded) {
+        dn_winograd_weight_forward(c->workspace, weight, d);
         c->transformed_generation = generation;
+        c->transformed_folded = folded;
     }
     return true;
+}
+
+/* The weights and bias with the batchnorm after the conv folded in, made
+ * again when the weights or the batchnorm's statistics have changed. */
+static void fold_batchnorm(dn_layer *layer, const dn_layer *batchnorm, uint64_t generation)
+{
+    conv_config *c = layer->config;
+    if (c->folded_generation == generation)
+        return;
+    dn_batchnorm_fold(batchnorm, layer->values[0], layer->values[1], layer->params[0].size / (size_t)c->out_channels,
+                      c->folded_weight, c->folded_bias);
+    c->folded_generation = generation;
 }
 
 static void conv_forward(dn_layer *layer, const dn_fusion *fusion, const dn_layer_call *call, float *out,
@@ -183,7 +224,14 @@ static void conv_forward(dn_layer *layer, const dn_fusion *fusion, const dn_laye
 {
     conv_config *c = layer->config;
     dn_conv2d_dims d = layer_dims(layer, call->n);
-    bool ready = transformed_weights_ready(layer, &d, call->generation);
+    if (fusion->fold && call->fold) { /* evaluation: conv, batchnorm and maybe its relu in one */
+        fold_batchnorm(layer, fusion->fold, call->generation);
+        bool ready = transformed_weights_ready(layer, &d, c->folded_weight, true, call->generation);
+        dn_conv2d_run_forward(out, NULL, in, c->folded_weight, c->folded_bias, c->workspace, &d, fusion->fold_relu,
+                              ready);
+        return;
+    }
+    bool ready = transformed_weights_ready(layer, &d, layer->values[0], false, call->generation);
     dn_conv2d_run_forward(out, fusion->pool ? c->argmax : NULL, in, layer->values[0], layer->values[1],
                           c->workspace, &d, fusion->relu, ready);
 }
@@ -195,7 +243,7 @@ static void conv_backward(dn_layer *layer, const dn_fusion *fusion, const dn_lay
     dn_conv2d_dims d = layer_dims(layer, call->n);
     if (fusion->relu && !fusion->relu_grad_done && !fusion->pool)
         dn_relu_mask(dout, out, (size_t)call->n * dn_sample_size(layer->out_shape));
-    bool ready = din && transformed_weights_ready(layer, &d, call->generation);
+    bool ready = din && transformed_weights_ready(layer, &d, layer->values[0], false, call->generation);
     dn_conv2d_pooled pooled = {.pooled = out, .argmax = c->argmax, .bias_sums = c->bias_sums};
     dn_conv2d_run_backward(din, layer->grads[0], layer->grads[1], dout, in, layer->values[0], c->workspace, &d,
                            ready, fusion->relu_input_grad, fusion->pool ? &pooled : NULL);
@@ -212,6 +260,7 @@ const dn_layer_kind dn_conv_kind = {
     .can_fuse_relu = conv_can_fuse_relu,
     .can_fuse_pool = conv_can_fuse_pool,
     .can_do_relu_input_grad = conv_can_do_relu_input_grad,
+    .can_fold_batchnorm = conv_can_fold_batchnorm,
     .reserve_bytes = conv_reserve_bytes,
     .reserve = conv_reserve,
     .release = conv_release,

@@ -14,6 +14,17 @@ extern const dn_layer_kind dn_flatten_kind;
 extern const dn_layer_kind dn_dropout_kind;
 extern const dn_layer_kind dn_batchnorm_kind;
 
+/* True for a batchnorm layer. */
+bool dn_is_batchnorm(const dn_layer *layer);
+
+/* Folds batchnorm layer bn (in evaluation: running statistics) into the
+ * linear operation before it: for each of its channels c, folded_weight =
+ * weight * scale_c over the channel's per_channel weights and folded_bias =
+ * (bias - mean_c) * scale_c + beta_c, scale_c = gamma_c / sqrt(var_c + eps).
+ * bias may be NULL (0). */
+void dn_batchnorm_fold(const dn_layer *bn, const float *weight, const float *bias, size_t per_channel,
+                       float *folded_weight, float *folded_bias);
+
 /* True for a max-pool layer with a 2x2 window and stride 2. */
 bool dn_maxpool_is_2x2(const dn_layer *layer);
 

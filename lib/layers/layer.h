@@ -52,6 +52,14 @@ typedef struct dn_fusion {
     /* backward: zero the input gradient where the input is not > 0: the
      * backward pass of the relu that made the input, done on the way */
     bool relu_input_grad;
+    /* evaluation (call->fold): this batchnorm, the layer right after, is
+     * folded into the layer's weights, and so is the relu after the
+     * batchnorm when fold_relu */
+    const dn_layer *fold;
+    bool fold_relu;
+    /* evaluation (call->fold): this step's layer is folded into the step
+     * before, so the step only passes its input on */
+    bool folded_away;
 } dn_fusion;
 
 /* One call of a step. */
@@ -60,8 +68,10 @@ typedef struct dn_layer_call {
     bool training;
     dn_rng *rng;          /* dropout's generator */
     uint64_t generation;  /* the net's weight generation: changes whenever
-                             the parameters may have changed (caches of
-                             transformed weights compare it) */
+                             the parameters or a batchnorm's running
+                             statistics may have changed (caches of
+                             transformed or folded weights compare it) */
+    bool fold;            /* evaluation with batchnorms folded (dn_fusion) */
 } dn_layer_call;
 
 typedef struct dn_layer_kind {
@@ -89,6 +99,7 @@ typedef struct dn_layer_kind {
     bool (*can_fuse_relu)(const dn_layer *layer);
     bool (*can_fuse_pool)(const dn_layer *layer, const dn_layer *pool);
     bool (*can_do_relu_input_grad)(const dn_layer *layer);
+    bool (*can_fold_batchnorm)(const dn_layer *layer, const dn_layer *batchnorm);
 
     /* Bytes reserve() allocates for batches of `batch`, from the shapes
      * alone (the net's memory budget); NULL: nothing. */

@@ -261,27 +261,31 @@ void dn_net_leave_threads(int saved)
 #endif
 }
 
-/* Whether a step runs: not for views, nor for layers that are the identity
- * in evaluation (dropout) when not training. */
-static bool step_runs(const dn_net *net, const dn_step *step, bool training)
+/* Whether a step runs: not for views, nor in evaluation for layers that
+ * are the identity then (dropout) or folded into the step before (a
+ * batchnorm in a conv). */
+static bool step_runs(const dn_net *net, const dn_step *step, const dn_layer_call *call)
 {
-    return !step->alias && (training || !net->layers[step->layer].kind->identity_in_eval);
+    if (step->alias)
+        return false;
+    return call->training ||
+           !(net->layers[step->layer].kind->identity_in_eval || (call->fold && step->fusion.folded_away));
 }
 
-dn_status dn_net_forward(dn_net *net, const float *input, int n, bool training)
+/* The forward pass; fold: in evaluation, batchnorms folded into the convs
+ * before them. */
+static dn_status forward(dn_net *net, const float *input, int n, bool training, bool fold)
 {
-    if (!net || !input || n < 1)
-        return dn_fail(DN_ERR_ARG, "dn_net_forward: need a network, an input and n >= 1 (n = %d)", n);
     dn_status status = reserve(net, n);
     if (status != DN_OK)
         return status;
     int saved = dn_net_enter_threads(net);
     const dn_layer_call call = {.n = n, .training = training, .rng = &net->dropout_rng,
-                                .generation = net->generation};
+                                .generation = net->generation, .fold = fold && !training};
     net->act[0] = input;
     for (int s = 0; s < net->plan.count; s++) {
         const dn_step *step = &net->plan.steps[s];
-        if (!step_runs(net, step, training)) {
+        if (!step_runs(net, step, &call)) {
             net->act[s + 1] = net->act[s];
             continue;
         }
@@ -295,7 +299,17 @@ dn_status dn_net_forward(dn_net *net, const float *input, int n, bool training)
     dn_net_leave_threads(saved);
     net->batch = n;
     net->training = training;
+    net->folded = call.fold;
+    if (training && net->buffer_count) /* batchnorms moved their running statistics */
+        dn_net_mark_params_changed(net);
     return DN_OK;
+}
+
+dn_status dn_net_forward(dn_net *net, const float *input, int n, bool training)
+{
+    if (!net || !input || n < 1)
+        return dn_fail(DN_ERR_ARG, "dn_net_forward: need a network, an input and n >= 1 (n = %d)", n);
+    return forward(net, input, n, training, true);
 }
 
 const float *dn_net_logits(const dn_net *net)
@@ -340,6 +354,9 @@ dn_status dn_net_backward(dn_net *net, const uint8_t *labels, float *loss, int *
     for (int b = 0; b < n; b++)
         if (labels[b] >= classes)
             return dn_fail(DN_ERR_ARG, "label %d of sample %d is not below %d classes", labels[b], b, classes);
+    /* folded weights have no gradient of their own: go through the layers */
+    if (net->folded && forward(net, net->act[0], n, false, false) != DN_OK)
+        return dn_fail_context(DN_ERR_NOMEM, "dn_net_backward");
     dn_status status = check_logits(net);
     if (status != DN_OK)
         return dn_fail_context(status, "training diverged");
@@ -359,7 +376,7 @@ dn_status dn_net_backward(dn_net *net, const uint8_t *labels, float *loss, int *
         if (step->alias)
             continue;
         float *din = net->owner[s] == 0 ? NULL : net->grad_buf[net->owner[s]];
-        if (!step_runs(net, step, net->training)) {
+        if (!step_runs(net, step, &call)) {
             if (din)
                 memcpy(din, net->grad_buf[s + 1], (size_t)n * dn_sample_size(step->out_shape) * sizeof(float));
             continue;

@@ -38,6 +38,7 @@ struct dn_net {
     const float **act;  /* [slot], set by forward */
     int batch;          /* n of the last forward, 0 before any */
     bool training;      /* mode of the last forward */
+    bool folded;        /* the last forward ran with batchnorms folded into convs */
     float *probs;       /* capacity x classes */
 
     bool profiling;

@@ -16,6 +16,10 @@ static dn_step plan_step(const dn_layer *layers, int count, int i)
     const dn_layer_kind *kind = layer->kind;
     dn_step step = {.layer = i, .count = 1, .alias = kind->is_view};
     memcpy(step.out_shape, layer->out_shape, sizeof step.out_shape);
+    /* in evaluation a batchnorm right after it can become part of its weights */
+    if (i + 1 < count && dn_is_batchnorm(&layers[i + 1]) && kind->can_fold_batchnorm &&
+        kind->can_fold_batchnorm(layer, &layers[i + 1]))
+        step.fusion.fold = &layers[i + 1];
     if (!(i + 1 < count && is_relu(&layers[i + 1]) && kind->can_fuse_relu && kind->can_fuse_relu(layer)))
         return step;
     step.count = 2;
@@ -44,6 +48,10 @@ dn_status dn_plan_make(dn_plan *plan, const dn_layer *layers, int count)
         steps[n] = plan_step(layers, count, i);
         if (n > 0 && steps[n - 1].fusion.relu_grad_done)
             steps[n].fusion.relu_input_grad = true;
+        if (n > 0 && steps[n - 1].fusion.fold) { /* this step is the batchnorm */
+            steps[n].fusion.folded_away = true;
+            steps[n - 1].fusion.fold_relu = steps[n].fusion.relu;
+        }
         n++;
     }
     plan->steps = steps;
