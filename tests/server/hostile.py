@@ -148,6 +148,7 @@ class SlowClients:
             self.failed += 1
 
     def run(self):
+        """Until stop(): replaces what the server closes; then closes all."""
         while not self.stopping.is_set():
             for key, _ in self.selector.select(timeout=0.1):
                 s, i = key.fileobj, key.data
@@ -160,12 +161,13 @@ class SlowClients:
                     s.close()
                     self.replaced += 1
                     self.open(i)
-
-    def stop(self):
-        self.stopping.set()
         for key in list(self.selector.get_map().values()):
             key.fileobj.close()
         self.selector.close()
+
+    def stop(self):
+        """Asks run() to end; join its thread afterwards."""
+        self.stopping.set()
 
 
 def repeat(until, interval, action, results):

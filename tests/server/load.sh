@@ -160,5 +160,10 @@ keepalive)
     run_wrk "wrk -c64 keep-alive GET /api/health" -t2 -c64 -d10s --latency "$url/api/health"
     ;;
 esac
+# Each access-log line names the client's address and port, so how evenly
+# the connections were served shows: a starved one has few lines.
 echo "access log: $(wc -l <"$tmp/access.log") lines, statuses: $(awk '{print $(NF-2)}' "$tmp/access.log" |
     sort | uniq -c | awk '{printf "%s%s x%s", (NR > 1 ? ", " : ""), $2, $1}')"
+echo "answers per client connection: $(awk '$2 ~ /:[0-9]+$/ {print $2}' "$tmp/access.log" | sort | uniq -c |
+    sort -n | awk '{n[NR] = $1} END {printf "%d connections, min %d, median %d, max %d", NR, n[1],
+                                           n[int((NR + 1) / 2)], n[NR]}')"
