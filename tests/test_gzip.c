@@ -37,7 +37,7 @@ static bool gunzip_equals(const blob *gz, const uint8_t *expected, size_t expect
 {
     uint8_t *out = NULL;
     size_t out_len = 0;
-    dn_status status = dn_gunzip(gz->data, gz->len, SIZE_MAX, &out, &out_len);
+    dn_status status = dn_gunzip(&out, &out_len, gz->data, gz->len, SIZE_MAX);
     CHECK(status == DN_OK, "%s: %s", what, dn_last_error());
     bool same = status == DN_OK && out_len == expected_len && memcmp(out, expected, expected_len) == 0;
     CHECK(same, "%s: output of %zu bytes differs from the %zu expected", what, out_len, expected_len);
@@ -87,13 +87,13 @@ static void test_fixtures(const blob *mixed, const blob *random)
 
     uint8_t *out = NULL;
     size_t out_len = 99;
-    CHECK_OK(dn_gunzip(empty.data, empty.len, SIZE_MAX, &out, &out_len));
+    CHECK_OK(dn_gunzip(&out, &out_len, empty.data, empty.len, SIZE_MAX));
     CHECK(out != NULL && out_len == 0, "gzip of an empty file gives 0 bytes (%zu)", out_len);
     dn_free(out);
 
     /* The raw DEFLATE stream inside, with bytes after it left alone. */
     size_t deflate_len = gz9.len - 18, used = 0;
-    CHECK_OK(dn_inflate(gz9.data + 10, gz9.len - 10, SIZE_MAX, &out, &out_len, &used));
+    CHECK_OK(dn_inflate(&out, &out_len, &used, gz9.data + 10, gz9.len - 10, SIZE_MAX));
     CHECK(used == deflate_len, "inflate used %zu bytes, the stream has %zu", used, deflate_len);
     CHECK(out_len == mixed->len && memcmp(out, mixed->data, out_len) == 0, "raw inflate output");
     dn_free(out);
@@ -116,11 +116,11 @@ static void test_fixtures(const blob *mixed, const blob *random)
     free(cat.data);
 
     /* The output limit. */
-    CHECK(dn_gunzip(gz9.data, gz9.len, mixed->len - 1, &out, &out_len) == DN_ERR_UNSUPPORTED,
+    CHECK(dn_gunzip(&out, &out_len, gz9.data, gz9.len, mixed->len - 1) == DN_ERR_UNSUPPORTED,
           "output one byte over max_out is refused");
     error_says("limit");
     CHECK(out == NULL && out_len == 0, "failure leaves no output");
-    CHECK_OK(dn_gunzip(gz9.data, gz9.len, mixed->len, &out, &out_len));
+    CHECK_OK(dn_gunzip(&out, &out_len, gz9.data, gz9.len, mixed->len));
     dn_free(out);
 done:
     free(gz1.data);
@@ -185,26 +185,26 @@ static void test_header_fields(void)
 
     size_t hcrc_at = 10 + 7 + 9 + 10;
     member[hcrc_at] ^= 1;
-    CHECK(dn_gunzip(member, len, SIZE_MAX, &out, &out_len) == DN_ERR_FORMAT, "bad header CRC refused");
+    CHECK(dn_gunzip(&out, &out_len, member, len, SIZE_MAX) == DN_ERR_FORMAT, "bad header CRC refused");
     error_says("header CRC");
     member[hcrc_at] ^= 1;
     member[12] ^= 0x10; /* inside the extra field: covered by the header CRC */
-    CHECK(dn_gunzip(member, len, SIZE_MAX, &out, &out_len) == DN_ERR_FORMAT, "changed extra field caught");
+    CHECK(dn_gunzip(&out, &out_len, member, len, SIZE_MAX) == DN_ERR_FORMAT, "changed extra field caught");
     error_says("header CRC");
     member[12] ^= 0x10;
 
     for (size_t cut = 10; cut < hcrc_at + 2; cut++) {
-        dn_status status = dn_gunzip(member, cut, SIZE_MAX, &out, &out_len);
+        dn_status status = dn_gunzip(&out, &out_len, member, cut, SIZE_MAX);
         CHECK(status == DN_ERR_FORMAT && strstr(dn_last_error(), "truncated header"),
               "header cut at %zu: %s", cut, dn_last_error());
     }
 
     len = build_member(member, deflate, deflate_len, (const uint8_t *)text, strlen(text), 0x20);
-    CHECK(dn_gunzip(member, len, SIZE_MAX, &out, &out_len) == DN_ERR_FORMAT, "reserved flag refused");
+    CHECK(dn_gunzip(&out, &out_len, member, len, SIZE_MAX) == DN_ERR_FORMAT, "reserved flag refused");
     error_says("reserved");
     len = build_member(member, deflate, deflate_len, (const uint8_t *)text, strlen(text), 0);
     member[2] = 7;
-    CHECK(dn_gunzip(member, len, SIZE_MAX, &out, &out_len) == DN_ERR_UNSUPPORTED, "method 7 refused");
+    CHECK(dn_gunzip(&out, &out_len, member, len, SIZE_MAX) == DN_ERR_UNSUPPORTED, "method 7 refused");
     error_says("method");
     free(shortgz.data);
 }
@@ -218,35 +218,35 @@ static void test_container_errors(const blob *mixed)
     size_t out_len = 0;
     uint8_t *copy = malloc(gz.len + 4);
 
-    CHECK(dn_gunzip(gz.data, 0, SIZE_MAX, &out, &out_len) == DN_ERR_FORMAT, "empty input refused");
+    CHECK(dn_gunzip(&out, &out_len, gz.data, 0, SIZE_MAX) == DN_ERR_FORMAT, "empty input refused");
     error_says("empty");
-    CHECK(dn_gunzip(mixed->data, mixed->len, SIZE_MAX, &out, &out_len) == DN_ERR_FORMAT, "non-gzip refused");
+    CHECK(dn_gunzip(&out, &out_len, mixed->data, mixed->len, SIZE_MAX) == DN_ERR_FORMAT, "non-gzip refused");
     error_says("not gzip");
 
     memcpy(copy, gz.data, gz.len);
     copy[gz.len - 8] ^= 0x40;
-    CHECK(dn_gunzip(copy, gz.len, SIZE_MAX, &out, &out_len) == DN_ERR_FORMAT, "corrupt CRC refused");
+    CHECK(dn_gunzip(&out, &out_len, copy, gz.len, SIZE_MAX) == DN_ERR_FORMAT, "corrupt CRC refused");
     error_says("CRC-32 mismatch");
     CHECK(out == NULL && out_len == 0, "no output after a failure");
 
     memcpy(copy, gz.data, gz.len);
     copy[gz.len - 4] ^= 1;
-    CHECK(dn_gunzip(copy, gz.len, SIZE_MAX, &out, &out_len) == DN_ERR_FORMAT, "wrong ISIZE refused");
+    CHECK(dn_gunzip(&out, &out_len, copy, gz.len, SIZE_MAX) == DN_ERR_FORMAT, "wrong ISIZE refused");
     error_says("length mismatch");
     copy[gz.len - 1] = 0xff; /* an absurd size must not be trusted for the allocation */
-    CHECK(dn_gunzip(copy, gz.len, SIZE_MAX, &out, &out_len) == DN_ERR_FORMAT, "huge ISIZE refused");
+    CHECK(dn_gunzip(&out, &out_len, copy, gz.len, SIZE_MAX) == DN_ERR_FORMAT, "huge ISIZE refused");
     error_says("length mismatch");
 
     memcpy(copy, gz.data, gz.len);
     memcpy(copy + gz.len, "junk", 4);
-    CHECK(dn_gunzip(copy, gz.len + 4, SIZE_MAX, &out, &out_len) == DN_ERR_FORMAT, "trailing garbage refused");
+    CHECK(dn_gunzip(&out, &out_len, copy, gz.len + 4, SIZE_MAX) == DN_ERR_FORMAT, "trailing garbage refused");
     error_says("trailing garbage");
     copy[gz.len] = 0x1f;
     copy[gz.len + 1] = 0x8b;
-    CHECK(dn_gunzip(copy, gz.len + 4, SIZE_MAX, &out, &out_len) == DN_ERR_FORMAT, "truncated second member");
+    CHECK(dn_gunzip(&out, &out_len, copy, gz.len + 4, SIZE_MAX) == DN_ERR_FORMAT, "truncated second member");
     error_says("truncated header");
 
-    CHECK(dn_gunzip(NULL, 5, SIZE_MAX, &out, &out_len) == DN_ERR_ARG, "NULL input refused");
+    CHECK(dn_gunzip(&out, &out_len, NULL, 5, SIZE_MAX) == DN_ERR_ARG, "NULL input refused");
     free(copy);
     free(gz.data);
 }
@@ -264,7 +264,7 @@ static void test_truncations(const char *path, size_t stride)
         memcpy(prefix, gz.data, cut);
         uint8_t *out = NULL;
         size_t out_len = 0;
-        dn_status status = dn_gunzip(prefix, cut, SIZE_MAX, &out, &out_len);
+        dn_status status = dn_gunzip(&out, &out_len, prefix, cut, SIZE_MAX);
         if (status == DN_OK) {
             accepted++;
             dn_free(out);
@@ -297,7 +297,7 @@ static void test_bit_flips(const char *path, const blob *original, size_t sample
         gz.data[bit / 8] ^= (uint8_t)(1u << (bit % 8));
         uint8_t *out = NULL;
         size_t out_len = 0;
-        dn_status status = dn_gunzip(gz.data, gz.len, 1 << 20, &out, &out_len);
+        dn_status status = dn_gunzip(&out, &out_len, gz.data, gz.len, 1 << 20);
         if (status != DN_OK)
             errors++;
         else if (out_len != original->len || memcmp(out, original->data, out_len) != 0)
@@ -335,7 +335,7 @@ static size_t writer_len(const bit_writer *w) { return (w->bits + 7) / 8; }
 
 static dn_status inflate_writer(const bit_writer *w, uint8_t **out, size_t *out_len)
 {
-    return dn_inflate(w->bytes, writer_len(w), SIZE_MAX, out, out_len, NULL);
+    return dn_inflate(out, out_len, NULL, w->bytes, writer_len(w), SIZE_MAX);
 }
 
 /* Starts a final fixed-Huffman block holding the literal 'a'. */
@@ -384,7 +384,7 @@ static void test_handmade_streams(void)
     size_t valid = writer_len(&w);
     CHECK_OK(inflate_writer(&w, &out, &out_len));
     dn_free(out);
-    CHECK(dn_inflate(w.bytes, valid - 1, SIZE_MAX, &out, &out_len, NULL) == DN_ERR_FORMAT, "cut block refused");
+    CHECK(dn_inflate(&out, &out_len, NULL, w.bytes, valid - 1, SIZE_MAX) == DN_ERR_FORMAT, "cut block refused");
     error_says("truncated");
 
     memset(&w, 0, sizeof w);
@@ -471,7 +471,7 @@ static void test_handmade_streams(void)
     CHECK(inflate_writer(&w, &out, &out_len) == DN_ERR_FORMAT, "HLIT 287 refused");
     error_says("at most 286");
 
-    CHECK(dn_inflate(NULL, 0, SIZE_MAX, &out, &out_len, NULL) == DN_ERR_FORMAT, "empty deflate refused");
+    CHECK(dn_inflate(&out, &out_len, NULL, NULL, 0, SIZE_MAX) == DN_ERR_FORMAT, "empty deflate refused");
     error_says("truncated");
 }
 
@@ -496,9 +496,9 @@ static void test_member_isolation(void)
     size_t len = first_len + build_member(both + first_len, w.bytes, writer_len(&w), (const uint8_t *)"aaa", 3, 0);
     uint8_t *out = NULL;
     size_t out_len = 0;
-    CHECK(dn_gunzip(both, first_len, SIZE_MAX, &out, &out_len) == DN_OK && out_len == 1, "first member alone");
+    CHECK(dn_gunzip(&out, &out_len, both, first_len, SIZE_MAX) == DN_OK && out_len == 1, "first member alone");
     dn_free(out);
-    CHECK(dn_gunzip(both, len, SIZE_MAX, &out, &out_len) == DN_ERR_FORMAT, "match into the previous member refused");
+    CHECK(dn_gunzip(&out, &out_len, both, len, SIZE_MAX) == DN_ERR_FORMAT, "match into the previous member refused");
     error_says("too far back");
 }
 

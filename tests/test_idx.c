@@ -89,7 +89,7 @@ static void test_read_u8(void)
     size_t len = build_idx(file, DN_IDX_U8, 3, (uint32_t[]){3, 2, 2}, pixels, sizeof pixels);
     const char *raw_path = write_file("images.idx", file, len);
     dn_idx idx;
-    CHECK_OK(dn_idx_read(raw_path, &idx));
+    CHECK_OK(dn_idx_read(&idx, raw_path));
     CHECK(idx.type == DN_IDX_U8 && idx.ndim == 3 && idx.dims[0] == 3 && idx.dims[1] == 2 && idx.dims[2] == 2,
           "type %d ndim %d dims %d %d %d", idx.type, idx.ndim, idx.dims[0], idx.dims[1], idx.dims[2]);
     CHECK(idx.count == 12 && idx.elem_size == 1, "count %zu size %zu", idx.count, idx.elem_size);
@@ -102,13 +102,13 @@ static void test_read_u8(void)
     /* gzip is recognised by content: this name has no .gz */
     size_t gz_len = build_gzip(gz, file, len);
     const char *gz_path = write_file("images-compressed.idx", gz, gz_len);
-    CHECK_OK(dn_idx_read(gz_path, &idx));
+    CHECK_OK(dn_idx_read(&idx, gz_path));
     CHECK(idx.count == 12 && idx.dims[0] == 3 && memcmp(idx.data, pixels, 12) == 0, "gzip IDX read");
     dn_idx_free(&idx);
 
     gz[gz_len - 6] ^= 0x20; /* CRC */
     gz_path = write_file("images-corrupt.gz", gz, gz_len);
-    CHECK(dn_idx_read(gz_path, &idx) == DN_ERR_FORMAT, "corrupt gzip refused");
+    CHECK(dn_idx_read(&idx, gz_path) == DN_ERR_FORMAT, "corrupt gzip refused");
     error_says("images-corrupt.gz");
     error_says("CRC-32 mismatch");
     CHECK(idx.data == NULL, "nothing kept after a failure");
@@ -138,7 +138,7 @@ static void test_types(void)
         uint8_t file[64];
         size_t len = build_idx(file, cases[c].type, 1, &cases[c].count, cases[c].data, cases[c].count * cases[c].size);
         dn_idx idx;
-        CHECK_OK(dn_idx_parse(file, len, "types", &idx));
+        CHECK_OK(dn_idx_parse(&idx, file, len, "types"));
         CHECK((int)idx.type == cases[c].type && idx.elem_size == cases[c].size && idx.count == cases[c].count,
               "type 0x%02x header", cases[c].type);
         for (uint32_t i = 0; i < cases[c].count && idx.data; i++)
@@ -153,7 +153,7 @@ static void expect_bad(const uint8_t *file, size_t len, dn_status expected, cons
 {
     const char *path = write_file("bad.idx", file, len);
     dn_idx idx;
-    dn_status status = dn_idx_read(path, &idx);
+    dn_status status = dn_idx_read(&idx, path);
     CHECK(status == expected, "%s: %s, expected %s (%s)", what, dn_status_name(status), dn_status_name(expected),
           dn_last_error());
     if (status != DN_OK) {
@@ -202,10 +202,10 @@ static void test_malformed(void)
     expect_bad(small, len, DN_ERR_FORMAT, "truncated IDX data", "4 GiB promised, 4 bytes present");
 
     dn_idx idx;
-    CHECK(dn_idx_read(temp_path("no-such-file"), &idx) == DN_ERR_IO, "missing file is an I/O error");
+    CHECK(dn_idx_read(&idx, temp_path("no-such-file")) == DN_ERR_IO, "missing file is an I/O error");
     error_says("no-such-file");
-    CHECK(dn_idx_read(temp_dir, &idx) == DN_ERR_IO, "a directory is refused");
-    CHECK(dn_idx_parse(NULL, 4, "x", &idx) == DN_ERR_ARG, "NULL bytes refused");
+    CHECK(dn_idx_read(&idx, temp_dir) == DN_ERR_IO, "a directory is refused");
+    CHECK(dn_idx_parse(&idx, NULL, 4, "x") == DN_ERR_ARG, "NULL bytes refused");
 }
 
 static void write_set(const char *images_name, const char *labels_name, const uint8_t *labels, uint32_t nlabels)

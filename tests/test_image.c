@@ -748,7 +748,7 @@ static uint8_t *load_mnist(int count)
         if (!packed)
             return NULL;
         uint8_t *raw;
-        dn_status status = dn_gunzip(packed, len, SIZE_MAX, &raw, &len);
+        dn_status status = dn_gunzip(&raw, &len, packed, len, SIZE_MAX);
         free(packed);
         if (status != DN_OK) {
             CHECK(false, "%s: %s", path, dn_last_error());

@@ -4,7 +4,7 @@
  * Usage:
  *     uint8_t *raw;
  *     size_t raw_len;
- *     if (dn_gunzip(bytes, n, SIZE_MAX, &raw, &raw_len) != DN_OK)
+ *     if (dn_gunzip(&raw, &raw_len, bytes, n, SIZE_MAX) != DN_OK)
  *         fprintf(stderr, "%s\n", dn_last_error());
  *     ...
  *     dn_free(raw);
@@ -46,8 +46,8 @@ DN_API bool dn_gzip_detect(const uint8_t *data, size_t len);
  * *in_used is the number of input bytes the stream occupied (bytes after the
  * final block are left alone). Output beyond max_out bytes is refused; pass
  * SIZE_MAX for no limit. On failure *out is NULL and *out_len is 0. */
-DN_API dn_status dn_inflate(const uint8_t *in, size_t in_len, size_t max_out, uint8_t **out,
-                     size_t *out_len, size_t *in_used);
+DN_API dn_status dn_inflate(uint8_t **out, size_t *out_len, size_t *in_used, const uint8_t *in, size_t in_len,
+                            size_t max_out);
 
 /* Decompresses a gzip file held in memory: one or more concatenated members
  * (their outputs are concatenated, as gzip -d does), header fields FEXTRA,
@@ -55,8 +55,7 @@ DN_API dn_status dn_inflate(const uint8_t *in, size_t in_len, size_t max_out, ui
  * CRC-32 and ISIZE verified. Bytes after the last member that are not another
  * member are an error, as is an empty input. Output and ownership as for
  * dn_inflate. */
-DN_API dn_status dn_gunzip(const uint8_t *in, size_t in_len, size_t max_out, uint8_t **out,
-                    size_t *out_len);
+DN_API dn_status dn_gunzip(uint8_t **out, size_t *out_len, const uint8_t *in, size_t in_len, size_t max_out);
 
 #ifdef __cplusplus
 }

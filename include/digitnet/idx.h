@@ -71,10 +71,10 @@ DN_API size_t dn_idx_type_size(int type);
 
 /* Parses an IDX file held in memory (raw, not gzip). name is used only in
  * error messages. On success *idx owns a copy of the elements. */
-DN_API dn_status dn_idx_parse(const uint8_t *bytes, size_t len, const char *name, dn_idx *idx);
+DN_API dn_status dn_idx_parse(dn_idx *idx, const uint8_t *bytes, size_t len, const char *name);
 
 /* Reads and parses an IDX file, raw or gzip-compressed. */
-DN_API dn_status dn_idx_read(const char *path, dn_idx *idx);
+DN_API dn_status dn_idx_read(dn_idx *idx, const char *path);
 
 /* Element i as a double (exact for every type). i must be < idx->count. */
 DN_API double dn_idx_get(const dn_idx *idx, size_t i);

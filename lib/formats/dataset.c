@@ -69,7 +69,7 @@ dn_status dn_dataset_load(dn_dataset *ds, const char *images_path, const char *l
         return dn_fail(DN_ERR_ARG, "dn_dataset_load: mean %g and std %g must be finite, std > 0", mean, std);
 
     dn_idx images, labels;
-    dn_status status = dn_idx_read(images_path, &images);
+    dn_status status = dn_idx_read(&images, images_path);
     if (status != DN_OK)
         return status;
     if (images.ndim != 3 && images.ndim != 4) {
@@ -84,7 +84,7 @@ dn_status dn_dataset_load(dn_dataset *ds, const char *images_path, const char *l
         status = convert_images(ds, &images, images_path, mean, std);
     }
     dn_idx_free(&images);
-    if (status == DN_OK && (status = dn_idx_read(labels_path, &labels)) == DN_OK) {
+    if (status == DN_OK && (status = dn_idx_read(&labels, labels_path)) == DN_OK) {
         status = convert_labels(ds, &labels, labels_path);
         dn_idx_free(&labels);
     }

@@ -140,7 +140,7 @@ static dn_status read_member(const uint8_t *in, size_t len, size_t start, dn_inf
     return DN_OK;
 }
 
-dn_status dn_gunzip(const uint8_t *in, size_t in_len, size_t max_out, uint8_t **out, size_t *out_len)
+dn_status dn_gunzip(uint8_t **out, size_t *out_len, const uint8_t *in, size_t in_len, size_t max_out)
 {
     if (!out || !out_len || (!in && in_len))
         return dn_fail(DN_ERR_ARG, "dn_gunzip: NULL buffer");

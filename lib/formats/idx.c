@@ -50,7 +50,7 @@ static void to_host_order(uint8_t *dst, const uint8_t *src, size_t count, size_t
     }
 }
 
-dn_status dn_idx_parse(const uint8_t *bytes, size_t len, const char *name, dn_idx *idx)
+dn_status dn_idx_parse(dn_idx *idx, const uint8_t *bytes, size_t len, const char *name)
 {
     if (!idx || (!bytes && len))
         return dn_fail(DN_ERR_ARG, "dn_idx_parse: NULL argument");
@@ -111,7 +111,7 @@ dn_status dn_idx_parse(const uint8_t *bytes, size_t len, const char *name, dn_id
     return DN_OK;
 }
 
-dn_status dn_idx_read(const char *path, dn_idx *idx)
+dn_status dn_idx_read(dn_idx *idx, const char *path)
 {
     if (!path || !idx)
         return dn_fail(DN_ERR_ARG, "dn_idx_read: NULL argument");
@@ -125,14 +125,14 @@ dn_status dn_idx_read(const char *path, dn_idx *idx)
     if (dn_gzip_detect(bytes, len)) {
         uint8_t *raw;
         size_t raw_len;
-        status = dn_gunzip(bytes, len, DN_IDX_MAX_BYTES, &raw, &raw_len);
+        status = dn_gunzip(&raw, &raw_len, bytes, len, DN_IDX_MAX_BYTES);
         dn_free(bytes);
         if (status != DN_OK)
             return dn_fail_context(status, "%s", path);
         bytes = raw;
         len = raw_len;
     }
-    status = dn_idx_parse(bytes, len, path, idx);
+    status = dn_idx_parse(idx, bytes, len, path);
     dn_free(bytes);
     return status;
 }

@@ -435,8 +435,8 @@ dn_status dn_inflate_append(dn_inflate_output *out, const uint8_t *in, size_t in
     return DN_OK;
 }
 
-dn_status dn_inflate(const uint8_t *in, size_t in_len, size_t max_out, uint8_t **out, size_t *out_len,
-                     size_t *in_used)
+dn_status dn_inflate(uint8_t **out, size_t *out_len, size_t *in_used, const uint8_t *in, size_t in_len,
+                     size_t max_out)
 {
     if (!out || !out_len || (!in && in_len))
         return dn_fail(DN_ERR_ARG, "dn_inflate: NULL buffer");

@@ -24,9 +24,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     dn_status status;
     bool gzip = mode & 1;
     if (gzip)
-        status = dn_gunzip(in, in_len, max_out, &out, &out_len);
+        status = dn_gunzip(&out, &out_len, in, in_len, max_out);
     else
-        status = dn_inflate(in, in_len, max_out, &out, &out_len, &used);
+        status = dn_inflate(&out, &out_len, &used, in, in_len, max_out);
     dn_fuzz_check_failure(status);
     if (status != DN_OK) {
         DN_FUZZ_CHECK(out == NULL && out_len == 0);
@@ -44,14 +44,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (out_len <= (1u << 20)) {
         uint8_t *again = NULL;
         size_t again_len = 0;
-        status = gzip ? dn_gunzip(in, in_len, out_len, &again, &again_len)
-                      : dn_inflate(in, in_len, out_len, &again, &again_len, NULL);
+        status = gzip ? dn_gunzip(&again, &again_len, in, in_len, out_len)
+                      : dn_inflate(&again, &again_len, NULL, in, in_len, out_len);
         DN_FUZZ_CHECK(status == DN_OK && again_len == out_len);
         DN_FUZZ_CHECK(dn_crc32(0, again, again_len) == crc && memcmp(again, out, out_len) == 0);
         free(again);
         if (out_len > 0) {
-            status = gzip ? dn_gunzip(in, in_len, out_len - 1, &again, &again_len)
-                          : dn_inflate(in, in_len, out_len - 1, &again, &again_len, NULL);
+            status = gzip ? dn_gunzip(&again, &again_len, in, in_len, out_len - 1)
+                          : dn_inflate(&again, &again_len, NULL, in, in_len, out_len - 1);
             DN_FUZZ_CHECK(status == DN_ERR_UNSUPPORTED && again == NULL);
         }
     }

@@ -15,7 +15,7 @@ static void parse_and_check(const uint8_t *bytes, size_t len)
     dn_idx idx;
     memset(&idx, 0xA5, sizeof idx); /* the parser must initialise it */
     dn_clear_error();
-    dn_status status = dn_idx_parse(bytes, len, "fuzz.idx", &idx);
+    dn_status status = dn_idx_parse(&idx, bytes, len, "fuzz.idx");
     dn_fuzz_check_failure(status);
     if (status != DN_OK) {
         dn_idx_free(&idx); /* documented safe after a failure */
@@ -47,7 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint8_t *raw = NULL;
         size_t raw_len = 0;
         dn_clear_error();
-        dn_status status = dn_gunzip(data, size, IDX_FUZZ_MAX_OUT, &raw, &raw_len);
+        dn_status status = dn_gunzip(&raw, &raw_len, data, size, IDX_FUZZ_MAX_OUT);
         dn_fuzz_check_failure(status);
         if (status == DN_OK) {
             DN_FUZZ_CHECK(raw != NULL && raw_len <= IDX_FUZZ_MAX_OUT);

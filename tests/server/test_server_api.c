@@ -89,7 +89,7 @@ static bool load_digits(const char *dir, digits *d)
     snprintf(images_path, sizeof images_path, "%s/t10k-images-idx3-ubyte", dir);
     snprintf(labels_path, sizeof labels_path, "%s/t10k-labels-idx1-ubyte", dir);
     dn_idx images = {0}, labels = {0};
-    bool ok = dn_idx_read(images_path, &images) == DN_OK && dn_idx_read(labels_path, &labels) == DN_OK &&
+    bool ok = dn_idx_read(&images, images_path) == DN_OK && dn_idx_read(&labels, labels_path) == DN_OK &&
               images.type == DN_IDX_U8 && images.ndim == 3 && images.dims[1] == 28 &&
               images.dims[2] == 28 && images.dims[0] >= TEST_DIGITS && labels.count >= TEST_DIGITS;
     if (ok) {

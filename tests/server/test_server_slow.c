@@ -54,7 +54,7 @@ static bool load_digit(const char *dir, uint8_t pixels[784])
     char path[4096];
     snprintf(path, sizeof path, "%s/t10k-images-idx3-ubyte", dir);
     dn_idx images = {0};
-    bool ok = dn_idx_read(path, &images) == DN_OK && images.type == DN_IDX_U8 && images.ndim == 3 &&
+    bool ok = dn_idx_read(&images, path) == DN_OK && images.type == DN_IDX_U8 && images.ndim == 3 &&
               images.dims[0] >= 1 && images.dims[1] == 28 && images.dims[2] == 28;
     if (ok)
         memcpy(pixels, images.data, 784);
