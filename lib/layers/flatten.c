@@ -8,7 +8,7 @@ static dn_status flatten_parse(dn_layer *layer, char *const *args, int count)
 {
     (void)layer;
     (void)args;
-    return count == 0 ? DN_OK : dn_fail(DN_ERR_FORMAT, "spec: 'flatten' takes no arguments");
+    return dn_spec_no_arguments(&dn_flatten_kind, count);
 }
 
 static dn_status flatten_configure(dn_layer *layer)

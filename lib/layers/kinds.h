@@ -35,6 +35,9 @@ bool dn_spec_extent(const char *word, int low, int *value);
  * parts is 3), each part an extent >= 1. */
 bool dn_spec_dims(const char *word, int parts, int *dims);
 
+/* DN_OK for a layer statement without arguments, else the spec error. */
+dn_status dn_spec_no_arguments(const dn_layer_kind *kind, int count);
+
 /* The largest size the spec accepts for any extent. */
 enum { DN_SPEC_MAX_EXTENT = 1 << 20 };
 

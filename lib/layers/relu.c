@@ -8,7 +8,7 @@ static dn_status relu_parse(dn_layer *layer, char *const *args, int count)
 {
     (void)layer;
     (void)args;
-    return count == 0 ? DN_OK : dn_fail(DN_ERR_FORMAT, "spec: 'relu' takes no arguments");
+    return dn_spec_no_arguments(&dn_relu_kind, count);
 }
 
 static dn_status same_shape(dn_layer *layer)

@@ -66,6 +66,11 @@ bool dn_spec_dims(const char *word, int parts, int *dims)
     return found == parts;
 }
 
+dn_status dn_spec_no_arguments(const dn_layer_kind *kind, int count)
+{
+    return count == 0 ? DN_OK : dn_fail(DN_ERR_FORMAT, "spec: '%s' takes no arguments", kind->name);
+}
+
 /* The layer a statement (words[0] is its keyword) describes: its kind and
  * configuration. */
 static dn_status parse_layer(char **words, int count, dn_layer *layer)
