@@ -216,6 +216,8 @@ def spec_seeds():
                                "dropout 0.25; flatten; linear 128; relu; dropout 0.5; linear 10")
     yield "spec-options", "input 3x9x7\nconv 4 3x2 stride=2 pad=1\nrelu\nmaxpool 2 stride=1\nflatten\nlinear 5"
     yield "spec-tiny", "input 1x1x2; flatten; linear 2"
+    yield "spec-batchnorm", ("input 1x12x12; conv 8 3; batchnorm; relu; conv 8 3; batchnorm momentum=0.2; relu; "
+                             "maxpool 2; flatten; linear 16; batchnorm eps=0.001; relu; linear 3")
 
 
 # ---- dn-canvas requests ------------------------------------------------------
