@@ -1,5 +1,5 @@
-/* cli.c - option parsing, error reporting and the progress bar shared by the
- * command-line tools. */
+/* cli.c - what dn-train and dn-predict share besides option parsing
+ * (common/tool_args.c): thread counts, output folders, the progress bar. */
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -14,74 +14,8 @@
 #endif
 
 #include "cli.h"
+#include "tool_args.h"
 #include "digitnet/clock.h"
-
-static const char *program = "digitnet";
-
-void cli_set_program(const char *name) { program = name; }
-
-void cli_error(const char *fmt, ...)
-{
-    va_list args;
-    va_start(args, fmt);
-    fprintf(stderr, "%s: ", program);
-    vfprintf(stderr, fmt, args);
-    fputc('\n', stderr);
-    va_end(args);
-}
-
-bool cli_parse_int(const char *option, const char *text, long min, long max, long *value)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(text, &end, 10);
-    if (errno || end == text || *end || v < min || v > max) {
-        cli_error("%s: expected an integer from %ld to %ld, got '%s'", option, min, max, text);
-        return false;
-    }
-    *value = v;
-    return true;
-}
-
-bool cli_parse_float(const char *option, const char *text, double min, double max, double *value)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(text, &end);
-    if (errno || end == text || *end || !isfinite(v) || v < min || v > max) {
-        cli_error("%s: expected a number from %g to %g, got '%s'", option, min, max, text);
-        return false;
-    }
-    *value = v;
-    return true;
-}
-
-bool cli_match(const char *arg, const char *name, const char **inline_value)
-{
-    size_t len = strlen(name);
-    if (strncmp(arg, name, len) != 0)
-        return false;
-    if (arg[len] == '\0') {
-        *inline_value = NULL;
-        return true;
-    }
-    if (arg[len] == '=') {
-        *inline_value = arg + len + 1;
-        return true;
-    }
-    return false;
-}
-
-const char *cli_value(int argc, char **argv, int *i, const char *inline_value)
-{
-    if (inline_value)
-        return inline_value;
-    if (*i + 1 >= argc) {
-        cli_error("%s needs a value", argv[*i]);
-        return NULL;
-    }
-    return argv[++*i];
-}
 
 int cli_default_threads(void)
 {
@@ -105,7 +39,7 @@ bool cli_make_parent_dir(const char *path)
     dir[len] = '\0';
     if (mkdir(dir, 0755) == 0 || errno == EEXIST)
         return true;
-    cli_error("cannot create directory %s: %s", dir, strerror(errno));
+    tool_error("cannot create directory %s: %s", dir, strerror(errno));
     return false;
 }
 

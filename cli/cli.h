@@ -1,30 +1,13 @@
-/* cli.h - helpers shared by dn-train and dn-predict: strict option values,
- * error lines, a terminal progress bar. */
+/* cli.h - helpers shared by dn-train and dn-predict: thread counts, output
+ * folders, a terminal progress bar. Option parsing and error lines are in
+ * common/tool_args.h, which the demo server shares. */
 #ifndef DN_CLI_H
 #define DN_CLI_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
-/* Prints "<program>: <message>\n" to stderr. */
-void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* Sets the program name used in messages. */
-void cli_set_program(const char *name);
-
-/* Parses a whole decimal integer / finite float in [min, max]; on failure
- * prints what is wrong with `option` and returns false. */
-bool cli_parse_int(const char *option, const char *text, long min, long max, long *value);
-bool cli_parse_float(const char *option, const char *text, double min, double max, double *value);
-
-/* The value following argv[*i] for an option that takes one, advancing *i;
- * prints an error and returns NULL when it is missing. Accepts "--opt=value"
- * too, when inline_value is set by cli_match. */
-const char *cli_value(int argc, char **argv, int *i, const char *inline_value);
-
-/* True when argv[i] is `name` or `name=...`; sets *inline_value to the text
- * after '=' or NULL. */
-bool cli_match(const char *arg, const char *name, const char **inline_value);
+#include "tool_args.h"
 
 /* Threads OpenMP would use by default (1 without OpenMP). */
 int cli_default_threads(void);

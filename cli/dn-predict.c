@@ -60,29 +60,29 @@ static bool parse_args(int argc, char **argv, predict_options *o)
             o->json = true;
         } else if (strcmp(arg, "--raw") == 0) {
             o->raw = true;
-        } else if (cli_match(arg, "--model", &v)) {
-            ok = (o->model = cli_value(argc, argv, &i, v)) != NULL;
-        } else if (cli_match(arg, "--idx", &v)) {
-            ok = (o->idx_images = cli_value(argc, argv, &i, v)) != NULL;
-        } else if (cli_match(arg, "--labels", &v)) {
-            ok = (o->idx_labels = cli_value(argc, argv, &i, v)) != NULL;
-        } else if (cli_match(arg, "--bench", &v)) {
-            ok = (value = cli_value(argc, argv, &i, v)) && cli_parse_int(arg, value, 10, 10000000, &o->bench_runs);
-        } else if (cli_match(arg, "--threads", &v)) {
-            ok = (value = cli_value(argc, argv, &i, v)) && cli_parse_int(arg, value, 1, 1024, &o->threads);
+        } else if (tool_match(arg, "--model", &v)) {
+            ok = (o->model = tool_value(argc, argv, &i, v)) != NULL;
+        } else if (tool_match(arg, "--idx", &v)) {
+            ok = (o->idx_images = tool_value(argc, argv, &i, v)) != NULL;
+        } else if (tool_match(arg, "--labels", &v)) {
+            ok = (o->idx_labels = tool_value(argc, argv, &i, v)) != NULL;
+        } else if (tool_match(arg, "--bench", &v)) {
+            ok = (value = tool_value(argc, argv, &i, v)) && tool_parse_int(arg, value, 10, 10000000, &o->bench_runs);
+        } else if (tool_match(arg, "--threads", &v)) {
+            ok = (value = tool_value(argc, argv, &i, v)) && tool_parse_int(arg, value, 1, 1024, &o->threads);
         } else {
-            cli_error("unknown option '%s' (see --help)", arg);
+            tool_error("unknown option '%s' (see --help)", arg);
             ok = false;
         }
         if (!ok)
             return false;
     }
     if (!o->idx_images != !o->idx_labels) {
-        cli_error("--idx and --labels go together");
+        tool_error("--idx and --labels go together");
         return false;
     }
     if (!o->idx_images && !o->bench_runs && o->first_image >= argc) {
-        cli_error("no images given (see --help)");
+        tool_error("no images given (see --help)");
         return false;
     }
     return true;
@@ -94,14 +94,14 @@ static bool load_input(const predict_options *o, const char *path, const dn_mode
 {
     dn_image img;
     if (dn_pgm_read(&img, path) != DN_OK) {
-        cli_error("%s", dn_last_error());
+        tool_error("%s", dn_last_error());
         return false;
     }
     bool ok = true;
     *has_ink = true;
     if (o->raw) {
         if (img.width != DN_MNIST_SIDE || img.height != DN_MNIST_SIDE) {
-            cli_error("%s: --raw needs a 28x28 image, this one is %dx%d", path, img.width, img.height);
+            tool_error("%s: --raw needs a 28x28 image, this one is %dx%d", path, img.width, img.height);
             ok = false;
         } else {
             memcpy(input, img.pixels, DN_MNIST_PIXELS * sizeof(float));
@@ -109,7 +109,7 @@ static bool load_input(const predict_options *o, const char *path, const dn_mode
     } else {
         dn_preprocess_info pre;
         if (dn_preprocess_mnist(&img, input, &pre) != DN_OK) {
-            cli_error("%s: %s", path, dn_last_error());
+            tool_error("%s: %s", path, dn_last_error());
             ok = false;
         }
         *has_ink = pre.has_ink;
@@ -161,7 +161,7 @@ static int predict_images(const predict_options *o, dn_net *net, const dn_model_
             continue;
         }
         if (has_ink && dn_net_predict(net, input, 1, probs, 10) != DN_OK) {
-            cli_error("%s: %s", argv[i], dn_last_error());
+            tool_error("%s: %s", argv[i], dn_last_error());
             failures++;
             continue;
         }
@@ -217,7 +217,7 @@ static int evaluate_idx(const predict_options *o, dn_net *net, const dn_model_in
 {
     dn_dataset data;
     if (dn_dataset_load(&data, o->idx_images, o->idx_labels, info->input_mean, info->input_std) != DN_OK) {
-        cli_error("%s", dn_last_error());
+        tool_error("%s", dn_last_error());
         return 1;
     }
     const int classes = dn_net_num_classes(net);
@@ -227,7 +227,7 @@ static int evaluate_idx(const predict_options *o, dn_net *net, const dn_model_in
     dn_status status = confusion ? dn_evaluate(net, &data, 0, 500, &accuracy, confusion, cells) : DN_ERR_NOMEM;
     double seconds = dn_seconds() - start;
     if (status != DN_OK)
-        cli_error("%s", confusion ? dn_last_error() : "out of memory");
+        tool_error("%s", confusion ? dn_last_error() : "out of memory");
     else if (o->json)
         print_confusion_json(&data, accuracy, confusion, classes);
     else
@@ -239,7 +239,7 @@ static int evaluate_idx(const predict_options *o, dn_net *net, const dn_model_in
 
 int main(int argc, char **argv)
 {
-    cli_set_program("dn-predict");
+    tool_set_program("dn-predict");
     predict_options o;
     if (!parse_args(argc, argv, &o))
         return 2;
@@ -247,7 +247,7 @@ int main(int argc, char **argv)
     dn_model_info info;
     if (o.bench_runs && dn_net_preset(o.model)) {
         if (dn_net_new(&net, o.model, 1) != DN_OK) {
-            cli_error("%s", dn_last_error());
+            tool_error("%s", dn_last_error());
             return 1;
         }
         int status = bench_inference(net, (int)o.bench_runs,
@@ -256,9 +256,9 @@ int main(int argc, char **argv)
         return status;
     }
     if (dn_model_load(&net, &info, o.model) != DN_OK) {
-        cli_error("%s", dn_last_error());
+        tool_error("%s", dn_last_error());
         if (strcmp(o.model, "models/cnn.safetensors") == 0)
-            cli_error("train one first: dn-train --model cnn (or pass --model FILE)");
+            tool_error("train one first: dn-train --model cnn (or pass --model FILE)");
         return 1;
     }
     int shape[3];
@@ -266,7 +266,7 @@ int main(int argc, char **argv)
     int status;
     if (!o.idx_images && (shape[0] != 1 || shape[1] != DN_MNIST_SIDE || shape[2] != DN_MNIST_SIDE ||
                           dn_net_num_classes(net) != 10)) {
-        cli_error("%s: takes %dx%dx%d inputs and %d classes; images need a 1x28x28, 10-class model",
+        tool_error("%s: takes %dx%dx%d inputs and %d classes; images need a 1x28x28, 10-class model",
                   o.model, shape[0], shape[1], shape[2], dn_net_num_classes(net));
         status = 1;
     } else {

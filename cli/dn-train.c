@@ -100,70 +100,70 @@ static bool parse_args(int argc, char **argv, train_options *o)
             o->quiet = true;
         } else if (strcmp(arg, "--bench") == 0) {
             o->bench = true;
-        } else if (cli_match(arg, "--bench-steps", &v)) {
-            ok = (value = cli_value(argc, argv, &i, v)) && cli_parse_int(arg, value, 1, 100000, &o->bench_steps);
-        } else if (cli_match(arg, "--model", &v)) {
-            ok = (value = cli_value(argc, argv, &i, v)) != NULL;
+        } else if (tool_match(arg, "--bench-steps", &v)) {
+            ok = (value = tool_value(argc, argv, &i, v)) && tool_parse_int(arg, value, 1, 100000, &o->bench_steps);
+        } else if (tool_match(arg, "--model", &v)) {
+            ok = (value = tool_value(argc, argv, &i, v)) != NULL;
             if (ok && strcmp(value, "cnn") != 0 && strcmp(value, "mlp") != 0) {
-                cli_error("--model: expected cnn or mlp, got '%s' (use --arch for others)", value);
+                tool_error("--model: expected cnn or mlp, got '%s' (use --arch for others)", value);
                 ok = false;
             }
             if (ok)
                 o->model = value;
-        } else if (cli_match(arg, "--arch", &v)) {
-            ok = (o->arch = cli_value(argc, argv, &i, v)) != NULL;
-        } else if (cli_match(arg, "--optimizer", &v)) {
-            ok = (value = cli_value(argc, argv, &i, v)) != NULL;
+        } else if (tool_match(arg, "--arch", &v)) {
+            ok = (o->arch = tool_value(argc, argv, &i, v)) != NULL;
+        } else if (tool_match(arg, "--optimizer", &v)) {
+            ok = (value = tool_value(argc, argv, &i, v)) != NULL;
             if (ok && strcmp(value, "adam") != 0 && strcmp(value, "sgd") != 0) {
-                cli_error("--optimizer: expected adam or sgd, got '%s'", value);
+                tool_error("--optimizer: expected adam or sgd, got '%s'", value);
                 ok = false;
             }
             if (ok)
                 o->optimizer = value;
-        } else if (cli_match(arg, "--epochs", &v)) {
-            ok = (value = cli_value(argc, argv, &i, v)) && cli_parse_int(arg, value, 1, 100000, &o->epochs);
+        } else if (tool_match(arg, "--epochs", &v)) {
+            ok = (value = tool_value(argc, argv, &i, v)) && tool_parse_int(arg, value, 1, 100000, &o->epochs);
             o->epochs_given = true;
-        } else if (cli_match(arg, "--batch", &v)) {
-            ok = (value = cli_value(argc, argv, &i, v)) && cli_parse_int(arg, value, 1, 65536, &o->batch);
-        } else if (cli_match(arg, "--limit", &v)) {
-            ok = (value = cli_value(argc, argv, &i, v)) && cli_parse_int(arg, value, 1, 1L << 30, &o->limit);
-        } else if (cli_match(arg, "--threads", &v)) {
-            ok = (value = cli_value(argc, argv, &i, v)) && cli_parse_int(arg, value, 1, 1024, &o->threads);
-        } else if (cli_match(arg, "--seed", &v)) {
-            ok = (value = cli_value(argc, argv, &i, v)) && cli_parse_int(arg, value, 0, 1L << 62, &o->seed);
-        } else if (cli_match(arg, "--schedule", &v)) {
-            ok = (value = cli_value(argc, argv, &i, v)) != NULL;
+        } else if (tool_match(arg, "--batch", &v)) {
+            ok = (value = tool_value(argc, argv, &i, v)) && tool_parse_int(arg, value, 1, 65536, &o->batch);
+        } else if (tool_match(arg, "--limit", &v)) {
+            ok = (value = tool_value(argc, argv, &i, v)) && tool_parse_int(arg, value, 1, 1L << 30, &o->limit);
+        } else if (tool_match(arg, "--threads", &v)) {
+            ok = (value = tool_value(argc, argv, &i, v)) && tool_parse_int(arg, value, 1, 1024, &o->threads);
+        } else if (tool_match(arg, "--seed", &v)) {
+            ok = (value = tool_value(argc, argv, &i, v)) && tool_parse_int(arg, value, 0, 1L << 62, &o->seed);
+        } else if (tool_match(arg, "--schedule", &v)) {
+            ok = (value = tool_value(argc, argv, &i, v)) != NULL;
             if (ok && strcmp(value, "cosine") != 0 && strcmp(value, "step") != 0) {
-                cli_error("--schedule: expected cosine or step, got '%s'", value);
+                tool_error("--schedule: expected cosine or step, got '%s'", value);
                 ok = false;
             }
             if (ok)
                 o->schedule = value;
-        } else if (cli_match(arg, "--warmup", &v)) {
-            ok = (value = cli_value(argc, argv, &i, v)) && cli_parse_float(arg, value, 0, 0.9, &o->warmup);
-        } else if (cli_match(arg, "--lr-step", &v)) {
-            ok = (value = cli_value(argc, argv, &i, v)) && cli_parse_int(arg, value, 1, 100000, &o->lr_step);
-        } else if (cli_match(arg, "--lr-decay", &v)) {
-            ok = (value = cli_value(argc, argv, &i, v)) && cli_parse_float(arg, value, 1e-6, 1, &o->lr_decay);
-        } else if (cli_match(arg, "--lr", &v)) {
-            ok = (value = cli_value(argc, argv, &i, v)) && cli_parse_float(arg, value, 1e-9, 10, &o->lr);
-        } else if (cli_match(arg, "--momentum", &v)) {
-            ok = (value = cli_value(argc, argv, &i, v)) && cli_parse_float(arg, value, 0, 0.999, &o->momentum);
-        } else if (cli_match(arg, "--weight-decay", &v)) {
-            ok = (value = cli_value(argc, argv, &i, v)) && cli_parse_float(arg, value, 0, 1, &o->weight_decay);
-        } else if (cli_match(arg, "--data", &v)) {
-            ok = (o->data_dir = cli_value(argc, argv, &i, v)) != NULL;
+        } else if (tool_match(arg, "--warmup", &v)) {
+            ok = (value = tool_value(argc, argv, &i, v)) && tool_parse_float(arg, value, 0, 0.9, &o->warmup);
+        } else if (tool_match(arg, "--lr-step", &v)) {
+            ok = (value = tool_value(argc, argv, &i, v)) && tool_parse_int(arg, value, 1, 100000, &o->lr_step);
+        } else if (tool_match(arg, "--lr-decay", &v)) {
+            ok = (value = tool_value(argc, argv, &i, v)) && tool_parse_float(arg, value, 1e-6, 1, &o->lr_decay);
+        } else if (tool_match(arg, "--lr", &v)) {
+            ok = (value = tool_value(argc, argv, &i, v)) && tool_parse_float(arg, value, 1e-9, 10, &o->lr);
+        } else if (tool_match(arg, "--momentum", &v)) {
+            ok = (value = tool_value(argc, argv, &i, v)) && tool_parse_float(arg, value, 0, 0.999, &o->momentum);
+        } else if (tool_match(arg, "--weight-decay", &v)) {
+            ok = (value = tool_value(argc, argv, &i, v)) && tool_parse_float(arg, value, 0, 1, &o->weight_decay);
+        } else if (tool_match(arg, "--data", &v)) {
+            ok = (o->data_dir = tool_value(argc, argv, &i, v)) != NULL;
             o->data_given = true;
-        } else if (cli_match(arg, "--out", &v)) {
-            ok = (o->out = cli_value(argc, argv, &i, v)) != NULL;
-        } else if (cli_match(arg, "--checkpoint", &v)) {
-            ok = (o->checkpoint = cli_value(argc, argv, &i, v)) != NULL;
-        } else if (cli_match(arg, "--metrics", &v)) {
-            ok = (o->metrics = cli_value(argc, argv, &i, v)) != NULL;
-        } else if (cli_match(arg, "--resume", &v)) {
-            ok = (o->resume = cli_value(argc, argv, &i, v)) != NULL;
+        } else if (tool_match(arg, "--out", &v)) {
+            ok = (o->out = tool_value(argc, argv, &i, v)) != NULL;
+        } else if (tool_match(arg, "--checkpoint", &v)) {
+            ok = (o->checkpoint = tool_value(argc, argv, &i, v)) != NULL;
+        } else if (tool_match(arg, "--metrics", &v)) {
+            ok = (o->metrics = tool_value(argc, argv, &i, v)) != NULL;
+        } else if (tool_match(arg, "--resume", &v)) {
+            ok = (o->resume = tool_value(argc, argv, &i, v)) != NULL;
         } else {
-            cli_error("unknown option '%s' (see --help)", arg);
+            tool_error("unknown option '%s' (see --help)", arg);
             ok = false;
         }
         if (!ok)
@@ -256,7 +256,7 @@ static bool mend_model_file(const run *r)
     fprintf(stderr, "dn-train: %s %s; writing it again from %s (epoch %d)\n", r->out,
             status == DN_OK ? "is from another epoch" : "does not load", r->opt.resume, r->first_epoch);
     if (dn_model_save(r->net, &r->info, r->out) != DN_OK) {
-        cli_error("%s", dn_last_error());
+        tool_error("%s", dn_last_error());
         return false;
     }
     return true;
@@ -277,9 +277,9 @@ static bool load_data(run *r)
     if (status == DN_OK)
         status = dn_dataset_load_dir(&r->test, o->data_dir, false, mean, std);
     if (status != DN_OK) {
-        cli_error("%s", dn_last_error());
+        tool_error("%s", dn_last_error());
         if (status == DN_ERR_IO)
-            cli_error("fetch MNIST first: bash datasets/fetch-mnist.sh (or pass --data DIR)");
+            tool_error("fetch MNIST first: bash datasets/fetch-mnist.sh (or pass --data DIR)");
         return false;
     }
     r->info.input_mean = mean;
@@ -295,7 +295,7 @@ static bool setup(run *r)
         status = dn_checkpoint_load(&r->net, &r->optim, &r->config, &r->base_lr, &r->first_epoch,
                                     &r->info, o->resume);
         if (status != DN_OK) {
-            cli_error("cannot resume: %s", dn_last_error());
+            tool_error("cannot resume: %s", dn_last_error());
             return false;
         }
         if (r->info.seed < 0)
@@ -310,7 +310,7 @@ static bool setup(run *r)
     } else {
         status = dn_net_new(&r->net, architecture(o), (uint64_t)o->seed);
         if (status != DN_OK) {
-            cli_error("%s", dn_last_error());
+            tool_error("%s", dn_last_error());
             return false;
         }
         r->config = dn_optim_defaults(strcmp(o->optimizer, "adam") == 0 ? DN_OPTIM_ADAM : DN_OPTIM_SGD);
@@ -318,7 +318,7 @@ static bool setup(run *r)
             r->config.momentum = (float)o->momentum;
         r->config.weight_decay = (float)o->weight_decay;
         if (dn_optim_new(&r->optim, &r->config, dn_net_param_count(r->net)) != DN_OK) {
-            cli_error("%s", dn_last_error());
+            tool_error("%s", dn_last_error());
             return false;
         }
         r->base_lr = (float)o->lr;
@@ -344,7 +344,7 @@ static bool write_metrics(const run *r, int epoch, const dn_epoch_stats *s, doub
         return true;
     FILE *f = fopen(r->opt.metrics, epoch == 0 ? "w" : "a");
     if (!f) {
-        cli_error("cannot open %s: %s", r->opt.metrics, strerror(errno));
+        tool_error("cannot open %s: %s", r->opt.metrics, strerror(errno));
         return false;
     }
     fprintf(f,
@@ -411,9 +411,9 @@ static bool train(run *r)
         if (status == DN_OK)
             status = dn_evaluate(r->net, &r->test, 0, 500, &test_acc, NULL, 0);
         if (status != DN_OK) {
-            cli_error("%s", dn_last_error());
+            tool_error("%s", dn_last_error());
             if (status == DN_ERR_NUMERIC)
-                cli_error("stopped; %s", epoch > r->first_epoch || o->resume
+                tool_error("stopped; %s", epoch > r->first_epoch || o->resume
                                              ? "the files of the last finished epoch are kept (try a smaller --lr)"
                                              : "nothing was saved by this run (try a smaller --lr)");
             return false;
@@ -438,8 +438,8 @@ static bool train(run *r)
         if (interrupted)
             on_interrupt(interrupted);
         if (status != DN_OK) {
-            cli_error("%s", dn_last_error());
-            cli_error("stopped; %s", epoch > r->first_epoch || o->resume
+            tool_error("%s", dn_last_error());
+            tool_error("stopped; %s", epoch > r->first_epoch || o->resume
                                          ? "the files of the last finished epoch are kept"
                                          : "nothing was saved by this run");
             return false;
@@ -455,7 +455,7 @@ static int bench(const train_options *o)
 {
     dn_net *net;
     if (dn_net_new(&net, architecture(o), (uint64_t)o->seed) != DN_OK) {
-        cli_error("%s", dn_last_error());
+        tool_error("%s", dn_last_error());
         return 1;
     }
     int status = bench_training(net, (int)o->batch, o->threads > 0 ? (int)o->threads : cli_default_threads(),
@@ -466,7 +466,7 @@ static int bench(const train_options *o)
 
 int main(int argc, char **argv)
 {
-    cli_set_program("dn-train");
+    tool_set_program("dn-train");
     run r = {0};
     if (!parse_args(argc, argv, &r.opt))
         return 2;

@@ -6,7 +6,7 @@
 #include <sys/resource.h>
 
 #include "api.h"
-#include "cli.h"
+#include "tool_args.h"
 #include "server.h"
 
 /* File descriptors besides connections: stdio, the listener, epoll, the
@@ -64,38 +64,38 @@ static bool parse_args(int argc, char **argv, canvas_options *o)
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
             usage(stdout);
             exit(0);
-        } else if (cli_match(arg, "--host", &v)) {
-            ok = (o->server.host = cli_value(argc, argv, &i, v)) != NULL;
-        } else if (cli_match(arg, "--port", &v)) {
-            ok = (value = cli_value(argc, argv, &i, v)) && cli_parse_int(arg, value, 0, 65535, &n);
+        } else if (tool_match(arg, "--host", &v)) {
+            ok = (o->server.host = tool_value(argc, argv, &i, v)) != NULL;
+        } else if (tool_match(arg, "--port", &v)) {
+            ok = (value = tool_value(argc, argv, &i, v)) && tool_parse_int(arg, value, 0, 65535, &n);
             if (ok)
                 o->server.port = (int)n;
-        } else if (cli_match(arg, "--cnn", &v)) {
-            ok = (o->cnn = cli_value(argc, argv, &i, v)) != NULL;
-        } else if (cli_match(arg, "--mlp", &v)) {
-            ok = (o->mlp = cli_value(argc, argv, &i, v)) != NULL;
-        } else if (cli_match(arg, "--threads", &v)) {
-            ok = (value = cli_value(argc, argv, &i, v)) && cli_parse_int(arg, value, 1, 256, &n);
+        } else if (tool_match(arg, "--cnn", &v)) {
+            ok = (o->cnn = tool_value(argc, argv, &i, v)) != NULL;
+        } else if (tool_match(arg, "--mlp", &v)) {
+            ok = (o->mlp = tool_value(argc, argv, &i, v)) != NULL;
+        } else if (tool_match(arg, "--threads", &v)) {
+            ok = (value = tool_value(argc, argv, &i, v)) && tool_parse_int(arg, value, 1, 256, &n);
             if (ok)
                 o->server.threads = (int)n;
-        } else if (cli_match(arg, "--timeout", &v)) {
-            ok = (value = cli_value(argc, argv, &i, v)) && cli_parse_float(arg, value, 0.05, 3600, &x);
+        } else if (tool_match(arg, "--timeout", &v)) {
+            ok = (value = tool_value(argc, argv, &i, v)) && tool_parse_float(arg, value, 0.05, 3600, &x);
             if (ok)
                 o->server.timeout = x;
-        } else if (cli_match(arg, "--idle-timeout", &v)) {
-            ok = (value = cli_value(argc, argv, &i, v)) && cli_parse_float(arg, value, 0.05, 3600, &x);
+        } else if (tool_match(arg, "--idle-timeout", &v)) {
+            ok = (value = tool_value(argc, argv, &i, v)) && tool_parse_float(arg, value, 0.05, 3600, &x);
             if (ok)
                 o->server.idle_timeout = x;
-        } else if (cli_match(arg, "--min-body-rate", &v)) {
-            ok = (value = cli_value(argc, argv, &i, v)) && cli_parse_float(arg, value, 1, 1e12, &x);
+        } else if (tool_match(arg, "--min-body-rate", &v)) {
+            ok = (value = tool_value(argc, argv, &i, v)) && tool_parse_float(arg, value, 1, 1e12, &x);
             if (ok)
                 o->server.min_body_rate = x;
-        } else if (cli_match(arg, "--max-conns", &v)) {
-            ok = (value = cli_value(argc, argv, &i, v)) && cli_parse_int(arg, value, 1, 1000000, &n);
+        } else if (tool_match(arg, "--max-conns", &v)) {
+            ok = (value = tool_value(argc, argv, &i, v)) && tool_parse_int(arg, value, 1, 1000000, &n);
             if (ok)
                 o->server.max_conns = (int)n;
         } else {
-            cli_error("unknown option '%s' (see --help)", arg);
+            tool_error("unknown option '%s' (see --help)", arg);
             ok = false;
         }
         if (!ok)
@@ -121,12 +121,12 @@ static bool fit_open_files(server_config *server)
     if (lim.rlim_cur == RLIM_INFINITY || lim.rlim_cur >= (rlim_t)server->max_conns + CANVAS_SPARE_FDS)
         return true;
     if (lim.rlim_cur < 2 * CANVAS_SPARE_FDS) {
-        cli_error("the open-file limit (%llu) is too low to serve; raise it with ulimit -n",
+        tool_error("the open-file limit (%llu) is too low to serve; raise it with ulimit -n",
                   (unsigned long long)lim.rlim_cur);
         return false;
     }
     int fit = (int)(lim.rlim_cur - CANVAS_SPARE_FDS);
-    cli_error("the open-file limit (%llu) allows %d connections, not %d",
+    tool_error("the open-file limit (%llu) allows %d connections, not %d",
               (unsigned long long)lim.rlim_cur, fit, server->max_conns);
     server->max_conns = fit;
     return true;
@@ -136,7 +136,7 @@ int main(int argc, char **argv)
 {
     /* Before any thread exists (OpenMP's included), so all inherit the mask. */
     server_block_signals();
-    cli_set_program("dn-canvas");
+    tool_set_program("dn-canvas");
     canvas_options o;
     if (!parse_args(argc, argv, &o))
         return 2;
@@ -145,8 +145,8 @@ int main(int argc, char **argv)
     api a;
     char error[512];
     if (!api_init(&a, o.cnn, o.mlp, error, sizeof error)) {
-        cli_error("%s", error);
-        cli_error("train the models first (examples/canvas/run.sh does), or pass --cnn/--mlp FILE");
+        tool_error("%s", error);
+        tool_error("train the models first (examples/canvas/run.sh does), or pass --cnn/--mlp FILE");
         return 1;
     }
     int status = server_run(&o.server, api_handle, &a);
