@@ -46,6 +46,10 @@ static inline void dn_fuzz_exercise_net(dn_net *net)
         dn_net_param p;
         DN_FUZZ_CHECK(dn_net_get_param(net, t, &p) == DN_OK);
         DN_FUZZ_CHECK(dn_net_find_param(net, p.name) == t);
+        if (!p.trainable) { /* a batchnorm's running statistics: the net's own state, no gradient */
+            DN_FUZZ_CHECK(p.grad.data == NULL && p.value.data != NULL);
+            continue;
+        }
         DN_FUZZ_CHECK(p.value.data >= dn_net_params(net) &&
                       p.value.data + p.value.size <= dn_net_params(net) + params);
         total += p.value.size;

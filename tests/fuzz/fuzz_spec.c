@@ -41,8 +41,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     dn_clear_error();
     dn_status status = dn_net_new(&net, spec, 7);
     dn_fuzz_check_failure(status);
-    /* A spec that counts builds (short of memory), and one that does not count does not build. */
-    DN_FUZZ_CHECK((counted == DN_OK) == (status == DN_OK || status == DN_ERR_NOMEM));
+    /* A spec that counts builds (unless short of memory, or over the net's
+     * memory limit for one sample), and one that does not count does not build. */
+    DN_FUZZ_CHECK((counted == DN_OK) == (status == DN_OK || status == DN_ERR_NOMEM || status == DN_ERR_LIMIT));
+    if (status == DN_ERR_LIMIT) { /* the limit is what the spec says it needs */
+        size_t bytes = 0;
+        DN_FUZZ_CHECK(dn_net_spec_memory(spec, 1, &bytes) == DN_OK && bytes > DN_NET_DEFAULT_MEMORY_LIMIT);
+    }
     if (status == DN_OK)
         DN_FUZZ_CHECK(dn_net_param_count(net) == predicted);
     if (status != DN_OK) {
