@@ -17,14 +17,22 @@
  *     linear OUT                      fully connected (input must be flat)
  *     relu | flatten
  *     dropout P                       drop probability P in [0, 1)
+ *     batchnorm [momentum=M] [eps=E]  batch normalisation per channel (after a
+ *                                     conv) or feature (after a linear layer);
+ *                                     PyTorch's defaults 0.1 and 1e-5
  * The last layer's outputs are the class logits. Convolutions are named
- * conv1, conv2, ... and linear layers fc1, fc2, ... in order, so parameter
- * names match PyTorch's ("conv1.weight", "fc2.bias").
+ * conv1, conv2, ..., linear layers fc1, fc2, ... and batchnorms bn1, bn2, ...
+ * in order, so tensor names match PyTorch's ("conv1.weight", "fc2.bias",
+ * "bn1.running_var").
  * Presets (pass the name instead of a spec):
  *     mlp          input 1x28x28; flatten; linear 128; relu; linear 256; relu; linear 10
  *     cnn          input 1x28x28; conv 32 3; relu; conv 64 3; relu; maxpool 2; flatten;
  *                  linear 128; relu; linear 10
  *     cnn-dropout  cnn with dropout 0.25 after the pool and 0.5 after fc1
+ *     cnn-bn       input 1x28x28; conv 32 3 pad=1; batchnorm; relu; conv 32 3;
+ *                  batchnorm; relu; maxpool 2; conv 64 3 pad=1; batchnorm; relu;
+ *                  conv 64 3; batchnorm; relu; maxpool 2; flatten; linear 128;
+ *                  batchnorm; relu; linear 10 (docs/results.md)
  *
  * Parameters and their gradients each live in one flat float buffer owned by
  * the net (dn_net_params/dn_net_grads), with named views per tensor

@@ -20,6 +20,9 @@ static const struct {
     {"mlp", "input 1x28x28; flatten; linear 128; relu; linear 256; relu; linear 10"},
     {"cnn", "input 1x28x28; conv 32 3; relu; conv 64 3; relu; maxpool 2; flatten; "
             "linear 128; relu; linear 10"},
+    {"cnn-bn", "input 1x28x28; conv 32 3 pad=1; batchnorm; relu; conv 32 3; batchnorm; relu; maxpool 2; "
+               "conv 64 3 pad=1; batchnorm; relu; conv 64 3; batchnorm; relu; maxpool 2; flatten; linear 128; "
+               "batchnorm; relu; linear 10"},
     {"cnn-dropout", "input 1x28x28; conv 32 3; relu; conv 64 3; relu; maxpool 2; dropout 0.25; "
                     "flatten; linear 128; relu; dropout 0.5; linear 10"},
 };
@@ -170,7 +173,7 @@ dn_status dn_spec_parse(const char *spec, int input_shape[3], dn_layer **layers,
     }
     free(text);
     if (status == DN_OK && !have_input)
-        status = dn_fail(DN_ERR_FORMAT, "spec: empty, or not a preset (mlp, cnn, cnn-dropout)");
+        status = dn_fail(DN_ERR_FORMAT, "spec: empty, or not a preset (mlp, cnn, cnn-dropout, cnn-bn)");
     if (status == DN_OK && layer_count == 0)
         status = dn_fail(DN_ERR_FORMAT, "spec: no layers after 'input'");
     if (status != DN_OK) {
