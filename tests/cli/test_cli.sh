@@ -47,7 +47,7 @@ fi
 
 # --- option errors: exit 2 and a message that names the problem
 expect_exit 2 "epochs.*integer" "$train" --epochs 0
-expect_exit 2 "expected cnn or mlp" "$train" --model resnet
+expect_exit 2 "expected cnn, mlp or cnn-bn" "$train" --model resnet
 expect_exit 2 "unknown option '--bogus'" "$train" --bogus
 expect_exit 2 "--lr needs a value" "$train" --lr
 expect_exit 2 "expected a number" "$train" --lr abc
