@@ -15,10 +15,29 @@
 static const char *const hungry =
     "input 1x1024x1024; conv 16 3; relu; conv 16 3; relu; conv 16 3; relu; maxpool 8; flatten; linear 10";
 
+#if defined(__SANITIZE_ADDRESS__)
+#define DN_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define DN_ASAN 1
+#endif
+#endif
+#ifdef DN_ASAN
+/* from the sanitizer runtime (sanitizer/allocator_interface.h, which gcc
+ * does not install) */
+size_t __sanitizer_get_current_allocated_bytes(void);
+#endif
+
+/* Bytes the program has allocated: glibc's count, or AddressSanitizer's
+ * when it has replaced malloc. */
 static size_t heap_in_use(void)
 {
+#ifdef DN_ASAN
+    return __sanitizer_get_current_allocated_bytes();
+#else
     struct mallinfo2 info = mallinfo2();
     return info.uordblks + info.hblkhd;
+#endif
 }
 
 /* What dn_net_memory promises is what the net allocates (within the
