@@ -377,8 +377,8 @@ void dn_sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, cons
         return;
     }
     dn_gemm_job g = {trans_a, trans_b, m, n, k, alpha, beta, a, b, c, lda, ldb, ldc};
-    int nthreads = 1;
 #ifdef _OPENMP
+    int nthreads = 1;
     long tiles = (long)dn_ceil_div(m, DN_MR) * dn_ceil_div(n, DN_NR);
     if (!omp_in_parallel() && (double)m * n * k >= (double)DN_GEMM_PARALLEL_MIN)
         nthreads = (int)(tiles < omp_get_max_threads() ? tiles : omp_get_max_threads());
