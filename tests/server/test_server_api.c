@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "client.h"
 #include "proc.h"
 #include "digitnet/idx.h"
@@ -28,22 +29,6 @@
 #define TEST_DIGITS 10
 #define SERVER_TIMEOUT "2"
 
-static int failures, checks;
-
-static void check(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void check(bool ok, const char *fmt, ...)
-{
-    va_list args;
-    va_start(args, fmt);
-    checks++;
-    if (!ok)
-        failures++;
-    printf("%s ", ok ? "ok  " : "FAIL");
-    vprintf(fmt, args);
-    putchar('\n');
-    fflush(stdout);
-    va_end(args);
-}
 
 /* Runs dn-canvas with args to completion; its exit status, its stderr in err. */
 static int run_cli(const char *exe, const char *const args[], char *err, size_t cap)
@@ -736,6 +721,5 @@ int main(int argc, char **argv)
     bool clean = proc_stop(&s, 20, &status);
     check(clean, "SIGTERM: dn-canvas exits with status 0 (%d)", status);
 
-    printf("%d checks, %d failed\n", checks, failures);
-    return failures ? 1 : 0;
+    return check_finish();
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "client.h"
 #include "proc.h"
 #include "server.h"
@@ -25,22 +26,6 @@
 #define MAX_PRODUCERS 64
 #define QUICK 0.5 /* seconds: what "answered at once" means here */
 
-static int failures, checks;
-
-static void check(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void check(bool ok, const char *fmt, ...)
-{
-    va_list args;
-    va_start(args, fmt);
-    checks++;
-    if (!ok)
-        failures++;
-    printf("%s ", ok ? "ok  " : "FAIL");
-    vprintf(fmt, args);
-    putchar('\n');
-    fflush(stdout);
-    va_end(args);
-}
 
 /* ---- the server side (in the child) ---- */
 
@@ -491,6 +476,5 @@ int main(void)
     test_connection_cap(s.port);
     test_stop_mid_stream(&s);
 
-    printf("%d checks, %d failed\n", checks, failures);
-    return failures ? 1 : 0;
+    return check_finish();
 }

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "client.h"
 #include "digitnet/idx.h"
 #include "proc.h"
@@ -31,22 +32,6 @@
 #define NON_READERS 5 /* more than the server's 4 worker threads */
 #define NON_READER_REQUESTS 400
 
-static int failures, checks;
-
-static void check(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void check(bool ok, const char *fmt, ...)
-{
-    va_list args;
-    va_start(args, fmt);
-    checks++;
-    if (!ok)
-        failures++;
-    printf("%s ", ok ? "ok  " : "FAIL");
-    vprintf(fmt, args);
-    putchar('\n');
-    fflush(stdout);
-    va_end(args);
-}
 
 /* The first MNIST test image (a 7) as raw 28x28 gray bytes. */
 static bool load_digit(const char *dir, uint8_t pixels[784])
@@ -267,6 +252,5 @@ int main(int argc, char **argv)
     int status;
     bool clean = proc_stop(&s, 20, &status);
     check(clean, "SIGTERM: dn-canvas exits with status 0 (%d)", status);
-    printf("%d checks, %d failed\n", checks, failures);
-    return failures ? 1 : 0;
+    return check_finish();
 }
