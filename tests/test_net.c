@@ -108,6 +108,8 @@ static void test_bad_specs(void)
         {"input 1x28x28; flatten; relu 3; linear 10", DN_ERR_FORMAT},
         {"input 1x28x28; conv 4 3; batchnorm momentum=2; flatten; linear 10", DN_ERR_FORMAT},
         {"input 1x28x28; conv 4 3; batchnorm eps=0; flatten; linear 10", DN_ERR_FORMAT},
+        {"input 1x28x28; conv 4 3; batchnorm eps=1e-60; flatten; linear 10", DN_ERR_FORMAT}, /* 0 as a float */
+        {"input 1x28x28; flatten; dropout 0.99999999999; linear 10", DN_ERR_FORMAT},          /* 1 as a float */
         {"input 1x28x28; conv 4 3; batchnorm 3; flatten; linear 10", DN_ERR_FORMAT},
         {"input 1x28x28; flatten; linear 1", DN_ERR_SHAPE},
         {"input 1x28x28; flatten; linear 300", DN_ERR_SHAPE},

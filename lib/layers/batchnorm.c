@@ -23,12 +23,17 @@ typedef struct batchnorm_config {
 
 enum { WEIGHT, BIAS, RUNNING_MEAN, RUNNING_VAR, BATCHES };
 
+/* A number in (0, 1], or (0, 1) without allow_one, checked as the float
+ * it is stored as: 1e-60 would become 0 and 0.9999999999 would become 1. */
 static bool parse_unit_interval(const char *text, float *value, bool allow_one)
 {
     double v;
-    if (!dn_parse_double(text, &v) || !(v > 0.0) || v > 1.0 || (!allow_one && v == 1.0))
+    if (!dn_parse_double(text, &v))
         return false;
-    *value = (float)v;
+    float f = (float)v;
+    if (!(f > 0.0f) || f > 1.0f || (!allow_one && f == 1.0f))
+        return false;
+    *value = f;
     return true;
 }
 

@@ -19,7 +19,8 @@ static dn_status dropout_parse(dn_layer *layer, char *const *args, int count)
     double p;
     if (count != 1)
         return dn_fail(DN_ERR_FORMAT, "spec: expected '%s'", dn_dropout_kind.usage);
-    if (!dn_parse_double(args[0], &p) || !(p >= 0.0 && p < 1.0))
+    /* checked as the float it is stored as: 0.9999999999 would become 1 */
+    if (!dn_parse_double(args[0], &p) || !((float)p >= 0.0f && (float)p < 1.0f))
         return dn_fail(DN_ERR_FORMAT, "spec: dropout probability must be in [0, 1), got '%s'", args[0]);
     c->probability = (float)p;
     return DN_OK;
