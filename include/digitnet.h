@@ -15,6 +15,7 @@
 #include "digitnet/idx.h"
 #include "digitnet/model.h"
 #include "digitnet/train.h"
+#include "digitnet/answer.h"
 #include "digitnet/safetensors.h"
 #include "digitnet/json.h"
 #include "digitnet/gzip.h"
