@@ -15,7 +15,7 @@ typedef struct predict_options {
     const char *idx_images, *idx_labels;
     bool json, raw;
     long threads;
-    double threshold; /* below it, "not a digit" */
+    double threshold; /* below it, "not a digit"; < 0: the model's own */
     long bench_runs;
     int first_image; /* index in argv of the first image */
 } predict_options;
@@ -31,7 +31,8 @@ static void usage(FILE *out)
           "  --json           one JSON object per image: file, digit (null when refused),\n"
           "                   reason (\"no ink\", \"not a digit\"), score, best, probs\n"
           "  --threshold X    refuse as \"not a digit\" when the top probability is below X\n"
-          "                   (default 0.5, docs/results.md; 0 never refuses)\n"
+          "                   (default: the model's own, calibrated by dn-train, else 0.5;\n"
+          "                   0 never refuses; docs/results.md)\n"
           "  --raw            use 28x28 images as they are (light digit on black, like MNIST)\n"
           "                   instead of finding, centring and scaling the digit\n"
           "  --idx FILE       images of an IDX set to evaluate\n"
@@ -46,7 +47,7 @@ static void usage(FILE *out)
 static bool parse_args(int argc, char **argv, predict_options *o)
 {
     *o = (predict_options){.model = "models/cnn.safetensors", .first_image = argc,
-                           .threshold = DN_ANSWER_THRESHOLD};
+                           .threshold = -1};
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *v = NULL, *value;
         if (strcmp(arg, "--") == 0) {
@@ -135,9 +136,13 @@ static void print_json_number(double value, int decimals)
 }
 
 /* A refusal is an answer, not an error: it is printed like a digit. */
-static void print_result(const predict_options *o, const char *path, bool has_ink, const float *probs)
+static void print_result(const predict_options *o, const dn_model_info *info, const char *path, bool has_ink,
+                         const float *probs)
 {
-    dn_answer a = dn_answer_from_probs(probs, 10, has_ink, (float)o->threshold);
+    float threshold = o->threshold >= 0                ? (float)o->threshold
+                      : info->answer_threshold >= 0.0f ? info->answer_threshold
+                                                       : DN_ANSWER_THRESHOLD;
+    dn_answer a = dn_answer_from_probs(probs, 10, has_ink, threshold);
     if (o->json) {
         fputs("{\"file\":", stdout);
         dn_json_write_string(stdout, path);
@@ -184,7 +189,7 @@ static int predict_images(const predict_options *o, dn_net *net, const dn_model_
             failures++;
             continue;
         }
-        print_result(o, argv[i], has_ink, probs);
+        print_result(o, info, argv[i], has_ink, probs);
     }
     fflush(stdout);
     return failures ? 1 : 0;

@@ -29,6 +29,7 @@ typedef struct train_options {
     int digits;    /* 1: the data are handwritten digits, 0: not, -1: recognise MNIST */
     long drawn;    /* synthesized drawn digits added to the training set; -1: default */
     long others;   /* synthesized drawings that are not digits; -1: default */
+    double answer_rate; /* share of the test set the "not a digit" threshold answers */
     int augment;   /* 1 on, 0 off, -1: on for the cnn presets on digits, off otherwise */
     int dropout;   /* 1 on, 0 off, -1: on unless augmenting (which regularises enough) */
     bool quiet;
@@ -64,6 +65,8 @@ static void usage(FILE *out)
           "  --digits, --no-digits  whether the data are handwritten digits (default: yes\n"
           "                        for MNIST, recognised by its pixel mean and std, no for\n"
           "                        any other set); digits turn on the three options below\n"
+          "  --answer-rate R       calibrate the model's \"not a digit\" threshold so that\n"
+          "                        this share of the test set is answered (default 0.98)\n"
           "  --augment, --no-augment  random shifts, rotations, scaling and shear of the\n"
           "                        training images (default: on for the cnns on digits)\n"
           "  --drawn N             add N digits drawn with pen strokes in many styles\n"
@@ -95,7 +98,7 @@ static bool parse_args(int argc, char **argv, train_options *o)
 {
     *o = (train_options){.model = "cnn", .epochs = 5, .batch = 64, .lr = -1, .lr_decay = 0.6,
                          .lr_step = 1, .schedule = "cosine", .warmup = 0.05, .momentum = 0.9, .optimizer = "adam", .seed = 1,
-                         .data_dir = "datasets/mnist", .augment = -1, .dropout = -1, .digits = -1, .drawn = -1, .others = -1, .bench_steps = 20};
+                         .data_dir = "datasets/mnist", .augment = -1, .dropout = -1, .digits = -1, .drawn = -1, .others = -1, .answer_rate = 0.98, .bench_steps = 20};
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *v = NULL, *value;
         bool ok = true;
@@ -110,6 +113,8 @@ static bool parse_args(int argc, char **argv, train_options *o)
             ok = (value = tool_value(argc, argv, &i, v)) && tool_parse_int(arg, value, 0, 1L << 22, &o->drawn);
         } else if (tool_match(arg, "--others", &v)) {
             ok = (value = tool_value(argc, argv, &i, v)) && tool_parse_int(arg, value, 0, 1L << 22, &o->others);
+        } else if (tool_match(arg, "--answer-rate", &v)) {
+            ok = (value = tool_value(argc, argv, &i, v)) && tool_parse_float(arg, value, 0.5, 1, &o->answer_rate);
         } else if (strcmp(arg, "--augment") == 0) {
             o->augment = 1;
         } else if (strcmp(arg, "--no-augment") == 0) {
@@ -481,6 +486,8 @@ static bool train(run *r)
         double test_acc = 0;
         if (status == DN_OK)
             status = dn_evaluate(r->net, &r->test, 0, 500, &test_acc, NULL, 0);
+        if (status == DN_OK)
+            status = dn_answer_calibrate(r->net, &r->test, o->answer_rate, &r->info.answer_threshold);
         if (status != DN_OK) {
             tool_error("%s", dn_last_error());
             if (status == DN_ERR_NUMERIC)
@@ -518,7 +525,9 @@ static bool train(run *r)
         if (!write_metrics(r, epoch, &stats, test_acc))
             return false;
     }
-    printf("saved %s (checkpoint %s)\n", r->out, r->checkpoint);
+    printf("saved %s (checkpoint %s); \"not a digit\" below a top probability of %.3f, which answers "
+           "%.0f%% of the test set\n", r->out, r->checkpoint, (double)r->info.answer_threshold,
+           100 * r->opt.answer_rate);
     return true;
 }
 

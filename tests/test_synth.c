@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -206,9 +207,63 @@ static void test_training_with_none(void)
     for (int i = 0; i < 100; i++)
         counted += confusion[i];
     CHECK(counted == 20, "the confusion matrix counts the 20 digits only, got %d", counted);
+
+    /* the calibrated threshold answers at least the share asked for, and
+     * is the largest that does: a hair above it answers fewer */
+    dn_dataset digits = ds;
+    digits.count = 20;
+    float threshold;
+    CHECK_OK(dn_answer_calibrate(net, &digits, 0.9, &threshold));
+    CHECK_OK(dn_net_predict(net, digits.images, 20, probs, 40 * 10)); /* the same batch, the same bits */
+    int answered = 0, above = 0;
+    for (int i = 0; i < 20; i++) {
+        dn_answer a = dn_answer_from_probs(probs + i * 10, 10, true, threshold);
+        dn_answer b = dn_answer_from_probs(probs + i * 10, 10, true, nextafterf(threshold, 2.0f));
+        answered += a.digit >= 0;
+        above += b.digit >= 0;
+    }
+    CHECK(answered >= 18 && above < 18, "calibrated for 90%%: %d/20 answered, %d just above it", answered, above);
+    CHECK(dn_answer_calibrate(net, &digits, 0.0, &threshold) == DN_ERR_ARG, "rate 0 is refused");
+    dn_dataset none = ds;
+    none.images += 20 * DN_MNIST_PIXELS;
+    none.labels += 20;
+    none.count = 20;
+    CHECK(dn_answer_calibrate(net, &none, 0.9, &threshold) == DN_ERR_ARG, "a set of no class is refused");
+
+    /* the threshold travels in the model file */
+    char path[] = "/tmp/dn-test-synth-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0, "a temporary file");
+    close(fd);
+    dn_model_info info = dn_model_info_default(), loaded;
+    CHECK(info.answer_threshold < 0, "no threshold by default");
+    info.answer_threshold = 0.625f;
+    CHECK_OK(dn_model_save(net, &info, path));
+    dn_net *back = NULL;
+    CHECK_OK(dn_model_load(&back, &loaded, path));
+    CHECK(loaded.answer_threshold == 0.625f, "answer_threshold saved and loaded, got %g",
+          (double)loaded.answer_threshold);
+    dn_net_free(back);
+    unlink(path);
     dn_optim_free(opt);
     dn_dataset_free(&ds);
     dn_net_free(net);
+}
+
+static void test_answers(void)
+{
+    const float probs[4] = {0.1f, 0.6f, 0.2f, 0.1f};
+    dn_answer a = dn_answer_from_probs(probs, 4, true, 0.5f);
+    CHECK(a.digit == 1 && a.best == 1 && a.score == 0.6f && a.refusal == DN_ANSWERED, "0.6 >= 0.5 answers 1");
+    a = dn_answer_from_probs(probs, 4, true, 0.7f);
+    CHECK(a.digit == -1 && a.best == 1 && a.refusal == DN_REFUSED_NOT_A_DIGIT, "0.6 < 0.7 is not a digit");
+    CHECK(strcmp(dn_refusal_reason(a.refusal), "not a digit") == 0, "the reason says so");
+    a = dn_answer_from_probs(probs, 4, false, 0.5f);
+    CHECK(a.digit == -1 && a.best == -1 && a.score == 0 && a.refusal == DN_REFUSED_NO_INK, "no ink");
+    a = dn_answer_from_probs(probs, 4, true, NAN);
+    CHECK(a.threshold == DN_ANSWER_THRESHOLD && a.digit == 1, "a NaN threshold is the default");
+    a = dn_answer_from_probs(probs, 4, true, 0.0f);
+    CHECK(a.digit == 1, "threshold 0 never refuses");
 }
 
 int main(void)
@@ -218,5 +273,6 @@ int main(void)
     test_dataset();
     test_none_loss();
     test_training_with_none();
+    test_answers();
     return dn_test_finish();
 }

@@ -38,7 +38,7 @@ static bool load_model(api_model *m, const char *name, const char *path, char *e
 
 bool api_init(api *a, const char *cnn_path, const char *mlp_path, char *error, size_t cap)
 {
-    *a = (api){.threshold = DN_ANSWER_THRESHOLD};
+    *a = (api){.threshold = -1.0f};
     if (!load_model(&a->models[0], "cnn", cnn_path, error, cap))
         return false;
     if (!load_model(&a->models[1], "mlp", mlp_path, error, cap)) {
@@ -212,7 +212,10 @@ static void predict(api *a, const server_request *req, http_response *res, strbu
             fail(res, out, 500, message);
             return;
         }
-        if (!append_model(out, m->name, info.has_ink, probs, ms, a->threshold)) {
+        float threshold = a->threshold >= 0.0f                ? a->threshold
+                          : m->info.answer_threshold >= 0.0f ? m->info.answer_threshold
+                                                             : DN_ANSWER_THRESHOLD;
+        if (!append_model(out, m->name, info.has_ink, probs, ms, threshold)) {
             snprintf(message, sizeof message, "the %s model gave a number that is not finite", m->name);
             fail(res, out, 500, message);
             return;

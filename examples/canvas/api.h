@@ -27,11 +27,13 @@ typedef struct api_model {
 
 typedef struct api {
     api_model models[2]; /* cnn, mlp */
-    float threshold;     /* below this top probability a model answers "not a digit" */
+    float threshold;     /* below this top probability a model answers "not a digit";
+                            < 0: each model's own (dn_model_info.answer_threshold) */
 } api;
 
 /* Loads both models (each must take 1x28x28 inputs and give 10 classes) and
- * sets them to one thread each; the threshold starts at DN_ANSWER_THRESHOLD. On failure everything is released, false is
+ * sets them to one thread each; the threshold starts at -1 (each model's own,
+ * else DN_ANSWER_THRESHOLD). On failure everything is released, false is
  * returned and error[0..cap) says which file and what is wrong. */
 bool api_init(api *a, const char *cnn_path, const char *mlp_path, char *error, size_t cap);
 void api_free(api *a);

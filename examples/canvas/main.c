@@ -32,7 +32,8 @@ static void usage(FILE *out)
           "  --mlp FILE       MLP model (default models/mlp.safetensors)\n"
           "  --threads N      worker threads running the models (default 4)\n"
           "  --threshold X    a model whose top probability is below X answers \"not a\n"
-          "                   digit\" (default 0.5; 0 never refuses)\n"
+          "                   digit\" (default: each model's own, calibrated by dn-train,\n"
+          "                   else 0.5; 0 never refuses)\n"
           "  --timeout SEC    time for a request's head, from the connect or the previous\n"
           "                   response, before 408; also for writing a response (default 10)\n"
           "  --idle-timeout SEC  a kept-alive connection that sends nothing this long is\n"
@@ -56,7 +57,7 @@ static bool parse_args(int argc, char **argv, canvas_options *o)
     *o = (canvas_options){
         .cnn = "models/cnn.safetensors",
         .mlp = "models/mlp.safetensors",
-        .threshold = DN_ANSWER_THRESHOLD,
+        .threshold = -1,
         .server = {.host = "127.0.0.1", .port = 5000, .threads = 4, .max_conns = 1024,
                    .timeout = 10, .idle_timeout = 10, .min_body_rate = 16384,
                    .max_body = API_MAX_BODY, .max_buffered = API_MAX_BUFFERED},

@@ -26,6 +26,9 @@
 #include <stdbool.h>
 
 #include "digitnet/export.h"
+#include "digitnet/idx.h"
+#include "digitnet/net.h"
+#include "digitnet/status.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -54,6 +57,15 @@ typedef struct dn_answer {
  * NaN threshold counts as DN_ANSWER_THRESHOLD; 0 never refuses a drawing
  * with ink), else the most probable class (the first of equal ones). */
 DN_API dn_answer dn_answer_from_probs(const float *probs, int classes, bool has_ink, float threshold);
+
+/* Calibrates a threshold for net: the largest one at which at least
+ * answer_rate (in (0,1], e.g. 0.98) of data's samples of a class (others
+ * are skipped) are answered rather than refused, given their top
+ * probabilities in evaluation mode. The data are a held-out set the net was
+ * not trained on, normalised as its inputs. DN_ERR_ARG for a bad rate or a
+ * set without labelled samples; the errors of dn_net_predict otherwise.
+ * Not thread-safe on one net (it runs the net). */
+DN_API dn_status dn_answer_calibrate(dn_net *net, const dn_dataset *data, double answer_rate, float *threshold);
 
 /* A short English phrase for a refusal: "no ink", "not a digit", or
  * "answered"; never NULL. */

@@ -149,6 +149,28 @@ static void trace_path(sketch *k, const char *path)
     }
 }
 
+/* Typeset letters have serifs: a short bar across each end of each stroke. */
+static void add_serifs(sketch *k)
+{
+    const int strokes = k->strokes;
+    for (int st = 0; st < strokes; st++) {
+        int first = k->start[st], last = k->start[st + 1] - 1;
+        if (last - first < 1)
+            continue;
+        for (int end = 0; end < 2; end++) {
+            int at = end ? last : first, next = end ? last - 1 : first + 1;
+            float dx = k->x[at] - k->x[next], dy = k->y[at] - k->y[next];
+            float length = hypotf(dx, dy);
+            if (length <= 0.0f)
+                continue;
+            float nx = -dy / length * 8.0f, ny = dx / length * 8.0f;
+            pen_up(k);
+            add_point(k, k->x[at] - nx, k->y[at] - ny);
+            line_to(k, k->x[at] + nx, k->y[at] + ny);
+        }
+    }
+}
+
 /* ---- made-up drawings, in the same 60 x 100 box ---- */
 
 static void polygon(sketch *k, int corners, float inner, float turn)
@@ -254,6 +276,15 @@ static void random_strokes(sketch *k, dn_rng *rng)
     }
 }
 
+/* A short straight line: a dash, a minus, a hyphen. */
+static void dash(sketch *k, dn_rng *rng)
+{
+    pen_up(k);
+    float y = dn_rng_range(rng, 40, 60), tilt = dn_rng_range(rng, -6, 6);
+    add_point(k, 0, y - tilt);
+    line_to(k, 60, y + tilt);
+}
+
 static void dots(sketch *k, dn_rng *rng)
 {
     int count = 1 + (int)dn_rng_below(rng, 5);
@@ -280,7 +311,9 @@ static void make_shape(sketch *k, dn_rng *rng)
         }
         break;
     }
-    default: trace_path(k, dn_other_glyph(dn_other_glyph_count() - 1 - (int)dn_rng_below(rng, 6))->path); break;
+    default: /* the drawn shapes at the end of glyphs.c's list, from the check mark on */
+        trace_path(k, dn_other_glyph(dn_other_glyph_count() - 1 - (int)dn_rng_below(rng, 10))->path);
+        break;
     }
 }
 
@@ -393,23 +426,33 @@ dn_status dn_synth_other_drawing(dn_image *img, dn_synth_other kind, dn_rng *rng
     sketch k;
     sketch_clear(&k);
     bool printed = false;
+    float blob_pen = 0.0f; /* > 0: the pen's width as a share of the drawing's height */
     switch (kind) {
     case DN_SYNTH_LETTER:
         trace_path(&k, dn_other_glyph((int)dn_rng_below(rng, (uint64_t)dn_other_glyph_count()))->path);
-        printed = dn_rng_uniform(rng) < 0.3f;
+        printed = dn_rng_uniform(rng) < 0.35f;
+        if (printed && dn_rng_uniform(rng) < 0.5f)
+            add_serifs(&k);
         break;
     case DN_SYNTH_SHAPE: make_shape(&k, rng); break;
     case DN_SYNTH_SCRIBBLE: make_scribble(&k, rng); break;
-    default: dots(&k, rng); break;
+    default: { /* a tap, a dash, or a pen pressed down and moved about */
+        float pick = dn_rng_uniform(rng);
+        if (pick < 0.25f) {
+            dash(&k, rng);
+        } else if (pick < 0.6f) {
+            doodle(&k, rng);
+            blob_pen = dn_rng_range(rng, 0.25f, 0.5f);
+        } else {
+            dots(&k, rng);
+            blob_pen = dn_rng_range(rng, 0.05f, 0.6f);
+        }
+        break;
+    }
     }
     hand h = random_hand(rng, canvas_side(img), printed);
-    if (kind == DN_SYNTH_BLOB) /* a tap, or a pen pressed down and moved about */
-        h.pen = h.height * dn_rng_range(rng, 0.05f, 0.6f);
-    if (kind == DN_SYNTH_BLOB && dn_rng_uniform(rng) < 0.4f) {
-        sketch_clear(&k);
-        doodle(&k, rng);
-        h.pen = h.height * dn_rng_range(rng, 0.25f, 0.5f);
-    }
+    if (blob_pen > 0.0f)
+        h.pen = h.height * blob_pen;
     return render(img, &k, &h, rng);
 }
 
