@@ -70,11 +70,11 @@ static void usage(FILE *out)
           "  --augment, --no-augment  random shifts, rotations, scaling and shear of the\n"
           "                        training images (default: on for the cnns on digits)\n"
           "  --drawn N             add N digits drawn with pen strokes in many styles\n"
-          "                        (a 1 with a flag, a 7 with a bar, ...; default 12000\n"
+          "                        (a 1 with a flag, a 7 with a bar, ...; default 20000\n"
           "                        on digits, else 0)\n"
           "  --others N            add N drawings that are not digits (letters, shapes,\n"
           "                        scribbles, blobs), trained towards no class so the model\n"
-          "                        can say \"not a digit\" (default 12000 on digits, else 0)\n"
+          "                        can say \"not a digit\" (default 30000 on digits, else 0)\n"
           "  --seed N              seed for weights, order, dropout (default 1)\n"
           "  --threads N           OpenMP threads (default: all cores)\n"
           "  --data DIR            dataset folder in MNIST's layout (default datasets/mnist);\n"
@@ -216,9 +216,9 @@ static void resolve_digit_defaults(train_options *o, float mean, float std)
     if (o->augment < 0)
         o->augment = o->digits && !o->arch && strncmp(o->model, "cnn", 3) == 0;
     if (o->drawn < 0)
-        o->drawn = o->digits ? 12000 : 0;
+        o->drawn = o->digits ? 20000 : 0;
     if (o->others < 0)
-        o->others = o->digits ? 12000 : 0;
+        o->others = o->digits ? 30000 : 0;
 }
 
 /* The model's name for default file names: the preset, or "custom". */

@@ -156,7 +156,7 @@ if [ -f "$data/t10k-images-idx3-ubyte" ]; then
   "$train" --model mlp --epochs 3 --data "$data" --seed 2 --out "$work/mlp-oe.safetensors" \
     >"$work/train-oe.log" 2>&1
   check "training on MNIST adds drawn digits and non-digits by default" \
-    grep -q "12000 drawn digits and 12000 non-digits added" "$work/train-oe.log"
+    grep -q "20000 drawn digits and 30000 non-digits added" "$work/train-oe.log"
   star_pgm "$work/star.pgm"
   "$predict" --model "$work/mlp-oe.safetensors" "$work/star.pgm" "$work/d0.pgm" "$work/d2.pgm" >"$work/refuse"
   check "a refusal is an answer, not an error (exit 0)" test $? -eq 0
