@@ -307,6 +307,9 @@ static void test_errors(void)
     CHECK(dn_onnx_encode(NULL, &len, net, NULL, NULL) == DN_ERR_ARG, "NULL bytes");
     CHECK(dn_onnx_encode(&bytes, &len, NULL, NULL, NULL) == DN_ERR_ARG && !bytes && len == 0, "NULL net");
     CHECK(dn_onnx_export(net, NULL, NULL, NULL) == DN_ERR_ARG, "NULL path");
+    dn_model_info zero_std = dn_model_info_default();
+    zero_std.input_std = 0.0f;
+    CHECK(dn_onnx_encode(&bytes, &len, net, &zero_std, NULL) == DN_ERR_ARG, "input_std 0: DN_ERR_ARG");
 
     char dir[] = "/tmp/dn_test_onnx_XXXXXX";
     CHECK(mkdtemp(dir) != NULL, "temporary folder");

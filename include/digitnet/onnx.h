@@ -25,8 +25,8 @@
  * test_accuracy, train_images).
  *
  * Thread-safety: reads the net (parameters and batchnorm statistics) and
- * changes nothing; may run while other threads only read the same net, not
- * while one trains it. */
+ * changes nothing, so two exports of one net may run at once; like any use
+ * of a net, not while another thread trains or runs it (net.h). */
 #ifndef DIGITNET_ONNX_H
 #define DIGITNET_ONNX_H
 
@@ -55,7 +55,7 @@ typedef struct dn_onnx_options {
 /* Encodes net as an ONNX model: *bytes (release with dn_free) of *len
  * bytes. info gives the input normalisation and the training facts for the
  * metadata (NULL: dn_model_info_default()). Errors: DN_ERR_ARG (a NULL
- * net, bytes or len), DN_ERR_NUMERIC (a parameter is NaN or infinite),
+ * net, bytes or len; an input_std that is not > 0), DN_ERR_NUMERIC (a parameter is NaN or infinite),
  * DN_ERR_NOMEM, DN_ERR_LIMIT (over protobuf's 2 GiB). On failure *bytes is
  * NULL and *len 0. */
 DN_API dn_status dn_onnx_encode(uint8_t **bytes, size_t *len, const dn_net *net, const dn_model_info *info,

@@ -363,6 +363,8 @@ dn_status dn_onnx_encode(uint8_t **bytes, size_t *len, const dn_net *net, const 
     dn_model_info defaults = dn_model_info_default();
     if (!info)
         info = &defaults;
+    if (!(info->input_std > 0.0f))
+        return dn_fail(DN_ERR_ARG, "dn_onnx_encode: input_std %g must be > 0", (double)info->input_std);
     bool probabilities = options && options->probabilities;
     dn_onnx_graph g = {0};
     dn_pb model = {0};

@@ -7,7 +7,7 @@
  * output, digitnet's features x 1 x 1). A layer adds one node (rarely more)
  * that reads it and becomes the new current value:
  *
- *     dn_onnx_node(g, "Conv", 4, (const char *[]){weight, bias}, 2);
+ *     dn_onnx_node(g, "Conv", 4, 4, (const char *const[]){weight, bias}, 2);
  *     dn_onnx_attr_ints(g, "strides", (int64_t[]){s, s}, 2);
  *
  * Errors are sticky, as in protobuf.h: a kind's function returns
