@@ -20,5 +20,6 @@
 #include "digitnet/json.h"
 #include "digitnet/gzip.h"
 #include "digitnet/image.h"
+#include "digitnet/synth.h"
 
 #endif
