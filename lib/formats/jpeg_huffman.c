@@ -21,6 +21,12 @@ dn_status dn_jpeg_huffman_build(jpeg_huffman *t, const uint8_t counts[16], const
     int32_t code = 0, k = 0;
     for (int len = 1; len <= 16; len++) {
         int n = counts[len - 1];
+        /* After these codes the next free one must still fit in len bits:
+         * otherwise the table is over-subscribed or uses the all-ones code
+         * (T.81 C.2; libjpeg refuses both). Checked before any is stored. */
+        if (code + n >= (int32_t)1 << len)
+            return dn_fail(DN_ERR_FORMAT, "%s: %s: its code lengths are not a valid prefix code (%d codes of up to "
+                           "%d bits over-subscribe them)", name, what, k + n, len);
         t->valptr[len] = k;
         t->mincode[len] = code;
         t->maxcode[len] = n ? code + n - 1 : -1;
@@ -35,11 +41,6 @@ dn_status dn_jpeg_huffman_build(jpeg_huffman *t, const uint8_t counts[16], const
             }
         }
         code += n;
-        /* The next free code must still fit in len bits: otherwise the table
-         * is over-subscribed or uses the all-ones code (T.81 C.2). */
-        if (code >= (int32_t)1 << len)
-            return dn_fail(DN_ERR_FORMAT, "%s: %s: its code lengths are not a valid prefix code (%d codes "
-                           "of up to %d bits over-subscribe them)", name, what, k, len);
         code <<= 1;
     }
     t->defined = true;
