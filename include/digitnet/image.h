@@ -118,8 +118,11 @@ DN_API dn_status dn_pgm_write(const dn_image *img, const char *path);
  * data that ends inside a block (truncation is an error, never gray fill),
  * data left over after a scan, and a file without EOI. A file too short for
  * its declared size is refused before anything is allocated for it: every
- * block takes at least one bit. Work is bounded by the file length and the
- * number of blocks; memory by the image size (progressive: 2 bytes of
+ * block takes at least one bit. Work is bounded by the file length: a
+ * sequential block costs at least two bits, and in a progressive file each
+ * coefficient is in one first scan and at most 13 refinements, so all scans
+ * together visit at most about 900 coefficients per block, whatever EOB runs
+ * skip. Memory is bounded by the image size (progressive: 2 bytes of
  * coefficients per sample). Bytes after EOI are ignored. name is used only
  * in messages. On failure *img is zeroed. */
 DN_API dn_status dn_jpeg_parse(dn_image *img, const uint8_t *bytes, size_t len, const char *name);

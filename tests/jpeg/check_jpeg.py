@@ -268,6 +268,11 @@ def main():
             r.refused(f"cjpeg-arith-{w}x{h}.jpg", tool(["cjpeg", "-arithmetic"], ppm), ["arithmetic"])
             r.refused(f"cjpeg-arith-prog-{w}x{h}.jpg", tool(["cjpeg", "-arithmetic", "-progressive"], ppm),
                       ["arithmetic"])
+        # flat images: the most blocks per byte, the most scan work per byte
+        for mode, fill in (("L", 200), ("RGB", (90, 160, 30))):
+            flat = Image.new(mode, (2048, 1536), fill)
+            r.compare(f"pil-flat-{mode}-prog-2048x1536.jpg", pil_jpeg(flat, quality=75, progressive=True))
+            r.compare(f"pil-flat-{mode}-2048x1536.jpg", pil_jpeg(flat, quality=75))
         r.refused("pil-cmyk.jpg", pil_jpeg(scene(40, 30, 9).convert("CMYK")), ["CMYK"])
         if not have_tools:
             print("cjpeg/jpegtran/djpeg not found (apt-get install libjpeg-turbo-progs): their cases were skipped")
