@@ -52,7 +52,7 @@ typedef struct jspec {
     int h[4], v[4];
     int sof;              /* 0xC0, 0xC1 or 0xC2 */
     int dc;
-    int q;
+    int q;                /* above 255: a 16-bit table */
     int restart;          /* DRI interval in MCUs, 0 for none */
     int orientation;      /* APP1 Exif orientation, 0 for none */
     bool exif_big_endian;
@@ -183,10 +183,13 @@ static size_t make_jpeg(jbuf *j, const jspec *s)
     if (s->orientation)
         app1_exif(j, s->orientation, s->exif_big_endian);
     put16(j, 0xFFDB);
-    put16(j, 67);
-    put8(j, 0);
-    for (int k = 0; k < 64; k++)
-        put8(j, s->q);
+    put16(j, s->q > 255 ? 131 : 67);
+    put8(j, s->q > 255 ? 0x10 : 0x00);
+    for (int k = 0; k < 64; k++) {
+        if (s->q > 255)
+            put8(j, s->q >> 8);
+        put8(j, s->q & 255);
+    }
     /* DC table 0: categories 0..11 as the 4-bit codes 0000..1011; AC table
      * 0: "0" -> EOB */
     static const uint8_t dht[] = {0xFF, 0xC4, 0, 2 + 17 + 12 + 17 + 1,
@@ -265,6 +268,14 @@ static void test_known_values(void)
     s.q = 255; /* 9 * 255 / 8 = 286.9 over 127: clamped to 255 */
     CHECK_OK(parse(&img, j, make_jpeg(j, &s)));
     CHECK(flat(&img, 1.0f), "clamped to 255");
+    dn_image_free(&img);
+
+    /* a 16-bit quantisation table: DC 2 * 300 / 8 = 75 -> 203 */
+    s = gray_spec(8, 8);
+    s.dc = 2;
+    s.q = 300;
+    CHECK_OK(parse(&img, j, make_jpeg(j, &s)));
+    CHECK(flat(&img, 203 / 255.0f), "16-bit DQT");
     dn_image_free(&img);
 
     /* DC carries over between blocks: every block 140 in a 17 x 9 image */
