@@ -164,8 +164,8 @@ static dn_status read_trns(const png_chunk *c, dn_png_info *info, const char *na
 {
     int color = info->color_type;
     if (color == DN_PNG_GRAY_ALPHA || color == DN_PNG_RGBA)
-        return dn_fail(DN_ERR_FORMAT, "%s: a tRNS chunk in a %s image, which has an alpha channel already", name,
-                       color_name(color));
+        return dn_fail(DN_ERR_FORMAT, "%s: a tRNS chunk in %s image, which has an alpha channel already", name,
+                       color == DN_PNG_RGBA ? "an RGBA" : "a gray+alpha");
     if (color == DN_PNG_PALETTE) {
         if (c->length > (uint32_t)info->palette_size)
             return dn_fail(DN_ERR_FORMAT, "%s: the tRNS chunk has %u alpha values for a palette of %d entries", name,
@@ -176,8 +176,8 @@ static dn_status read_trns(const png_chunk *c, dn_png_info *info, const char *na
     }
     uint32_t need = color == DN_PNG_GRAY ? 2 : 6;
     if (c->length != need)
-        return dn_fail(DN_ERR_FORMAT, "%s: the tRNS chunk of a %s image has %u bytes, not %u", name, color_name(color),
-                       c->length, need);
+        return dn_fail(DN_ERR_FORMAT, "%s: the tRNS chunk of %s image has %u bytes, not %u", name,
+                       color == DN_PNG_GRAY ? "a grayscale" : "an RGB", c->length, need);
     unsigned top = (1u << info->depth) - 1;
     for (uint32_t k = 0; k < need / 2; k++) {
         unsigned v = (unsigned)c->data[2 * k] << 8 | c->data[2 * k + 1];
@@ -361,7 +361,7 @@ dn_status dn_png_parse(dn_image *img, const uint8_t *bytes, size_t len, const ch
         return status;
 
     char what[96];
-    snprintf(what, sizeof what, "a %d x %d %d-bit %s%s image", info.width, info.height, info.depth,
+    snprintf(what, sizeof what, "the %d x %d %d-bit %s%s image", info.width, info.height, info.depth,
              color_name(info.color_type), info.interlaced ? " interlaced" : "");
     uint8_t *z = join_idat(bytes, &layout), *raw = NULL;
     if (!z)
