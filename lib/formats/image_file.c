@@ -11,7 +11,7 @@
 #define DN_IMAGE_MAX_FILE_BYTES ((size_t)1 << 30)
 
 /* The formats dn_image_parse reads, for messages. */
-#define DN_IMAGE_FORMATS "PNG or PGM (P5, P2)"
+#define DN_IMAGE_FORMATS "PNG and PGM (P5, P2)"
 
 static bool starts_with(const uint8_t *bytes, size_t len, const char *magic, size_t n)
 {
@@ -34,12 +34,12 @@ dn_status dn_image_parse(dn_image *img, const uint8_t *bytes, size_t len, const 
     if (starts_with(bytes, len, "\xff\xd8\xff", 3))
         return dn_fail(DN_ERR_UNSUPPORTED, "%s: JPEG images are not supported yet; digitnet reads " DN_IMAGE_FORMATS, name);
     if (len == 0)
-        return dn_fail(DN_ERR_FORMAT, "%s: empty file: not an image (digitnet reads " DN_IMAGE_FORMATS ")", name);
+        return dn_fail(DN_ERR_FORMAT, "%s: empty file: not an image; digitnet reads " DN_IMAGE_FORMATS, name);
     char shown[40] = "";
     for (size_t i = 0, at = 0; i < len && i < 8; i++)
         at += (size_t)snprintf(shown + at, sizeof shown - at, "%s%02x", i ? " " : "", bytes[i]);
-    return dn_fail(DN_ERR_FORMAT, "%s: not an image digitnet reads (" DN_IMAGE_FORMATS "): it starts with %s", name,
-                   shown);
+    return dn_fail(DN_ERR_FORMAT, "%s: not an image digitnet reads (it starts with %s); digitnet reads "
+                   DN_IMAGE_FORMATS, name, shown);
 }
 
 dn_status dn_image_read(dn_image *img, const char *path)

@@ -252,6 +252,10 @@ def predict_body_seeds():
     yield "raw-bad-length", b"w=4&h=4\nabcde"
     yield "pgm-p5", b"\n" + b"P5\n# drawn\n4 3\n255\n" + bytes(range(0, 240, 20))
     yield "pgm-p2", b"\nP2 3 2 15\n0 15 0\n15 0 15\n"
+    # Image files by content: PNGs (gray, and RGBA ink on transparent paper).
+    yield "png-gray", b"\n" + pngwrite.png([[(x * 40,) for x in range(6)] for _ in range(4)], 6, 4, 8, 0)
+    yield "png-rgba-adam7", b"\n" + pngwrite.png([[(0, 0, 0, (x * y * 17) % 256) for x in range(9)]
+                                                   for y in range(9)], 9, 9, 8, 6, 1)
     # No newline in the first 65 bytes: no query, all of it is the body.
     yield "pgm-long-comment", b"P5 #" + b"c" * 70 + b"\n2 2 255\n\x00\xff\xff\x00"
 

@@ -43,13 +43,14 @@ def paeth(a, b, c):
 
 
 def filter_row(kind, row, prev, bpp):
-    """Applies filter `kind` (0..4) to the raw bytes row given the previous raw row."""
+    """Applies filter `kind` (0..4) to the raw bytes row given the previous raw
+    row; an undefined kind (5..255) is written with the bytes unchanged."""
     out = bytearray(len(row))
     for i, x in enumerate(row):
         left = row[i - bpp] if i >= bpp else 0
         up = prev[i] if prev is not None else 0
         corner = prev[i - bpp] if prev is not None and i >= bpp else 0
-        pred = (0, left, up, (left + up) // 2, paeth(left, up, corner))[kind]
+        pred = (0, left, up, (left + up) // 2, paeth(left, up, corner))[kind] if kind <= 4 else 0
         out[i] = (x - pred) & 0xFF
     return bytes([kind]) + bytes(out)
 
