@@ -603,8 +603,12 @@ static void test_by_content(void)
     dn_image_free(&img);
 
     static const uint8_t jpeg[] = {0xff, 0xd8, 0xff, 0xe0, 0, 16, 'J', 'F', 'I', 'F'};
+    /* JPEG goes to its own case: "not supported yet" until the JPEG reader is
+     * wired in, then that reader's verdict on these 10 bytes. */
     dn_status status = dn_image_parse(&img, jpeg, sizeof jpeg, "photo.jpg");
-    CHECK(status == DN_ERR_UNSUPPORTED && strstr(dn_last_error(), "photo.jpg: JPEG"), "JPEG: %s", dn_last_error());
+    CHECK(status != DN_OK && strncmp(dn_last_error(), "photo.jpg: ", 11) == 0 &&
+              !strstr(dn_last_error(), "not an image digitnet reads") && img.pixels == NULL,
+          "JPEG: %s", dn_last_error());
     status = dn_image_parse(&img, (const uint8_t *)"GIF89a....", 10, "a.gif");
     CHECK(status == DN_ERR_FORMAT && strstr(dn_last_error(), "PNG") && strstr(dn_last_error(), "PGM") &&
               strstr(dn_last_error(), "47 49 46 38"),
