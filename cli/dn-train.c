@@ -230,9 +230,10 @@ static void on_interrupt(int sig)
     _exit(130);
 }
 
-static void progress(void *user, int done, int total, double loss, double accuracy)
+static bool progress(void *user, const dn_train_progress *p)
 {
-    cli_progress_update(user, done, total, loss, accuracy);
+    cli_progress_update(user, p->done, p->total, p->loss, p->accuracy);
+    return true;
 }
 
 typedef struct run {
