@@ -4,8 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "api.h"
+#include "learn.h"
 #include "tool_args.h"
 #include "server.h"
 
@@ -15,6 +17,7 @@
 
 typedef struct canvas_options {
     const char *cnn, *mlp;
+    learn_config learn;
     server_config server;
 } canvas_options;
 
@@ -27,7 +30,15 @@ static void usage(FILE *out)
           "  --host ADDR      address to listen on (default 127.0.0.1; 0.0.0.0 or :: for all)\n"
           "  --port N         port (default 5000; 0 picks a free one, printed on stdout)\n"
           "  --cnn FILE       CNN model (default models/cnn.safetensors)\n"
-          "  --mlp FILE       MLP model (default models/mlp.safetensors)\n"
+          "  --mlp FILE       MLP model (default models/mlp.safetensors); a model file\n"
+          "                   that does not exist in a folder that does is served as\n"
+          "                   missing (\"still training\") until one is trained there\n"
+          "  --data DIR       MNIST for training from the page, the random test digit and\n"
+          "                   measuring accuracy (default datasets/mnist)\n"
+          "  --train-missing N  train each missing model for N epochs in the background,\n"
+          "                   serve it and save it to its file (default 0: leave it missing)\n"
+          "  --train-threads N  threads for training (default: all cores but one, at least 1;\n"
+          "                   the trainer also runs at a lower priority than predictions)\n"
           "  --threads N      worker threads running the models (default 4)\n"
           "  --timeout SEC    time for a request's head, from the connect or the previous\n"
           "                   response, before 408; also for writing a response (default 10)\n"
@@ -43,7 +54,9 @@ static void usage(FILE *out)
           "the threads only run complete requests. Bodies up to 2 MiB (413 beyond), at\n"
           "most 256 MiB of request bodies in memory at once (503 beyond).\n"
           "API: GET /api/health; POST /api/predict with a PGM body, or raw 8-bit gray\n"
-          "pixels and ?w=W&h=H. One access-log line per request goes to stderr.\n",
+          "pixels and ?w=W&h=H; /api/train (start, events, cancel, keep, discard) and\n"
+          "GET /api/sample (examples/canvas/learn.h). One access-log line per request\n"
+          "goes to stderr.\n",
           out);
 }
 
@@ -52,10 +65,13 @@ static bool parse_args(int argc, char **argv, canvas_options *o)
     *o = (canvas_options){
         .cnn = "models/cnn.safetensors",
         .mlp = "models/mlp.safetensors",
+        .learn = {.data_dir = "datasets/mnist", .threads = 1, .missing_epochs = 0},
         .server = {.host = "127.0.0.1", .port = 5000, .threads = 4, .max_conns = 1024,
                    .timeout = 10, .idle_timeout = 10, .min_body_rate = 16384,
                    .max_body = API_MAX_BODY, .max_buffered = API_MAX_BUFFERED},
     };
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    o->learn.threads = cores > 2 ? (int)(cores - 1) : 1;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *v = NULL, *value;
         long n;
@@ -74,6 +90,16 @@ static bool parse_args(int argc, char **argv, canvas_options *o)
             ok = (o->cnn = tool_value(argc, argv, &i, v)) != NULL;
         } else if (tool_match(arg, "--mlp", &v)) {
             ok = (o->mlp = tool_value(argc, argv, &i, v)) != NULL;
+        } else if (tool_match(arg, "--data", &v)) {
+            ok = (o->learn.data_dir = tool_value(argc, argv, &i, v)) != NULL;
+        } else if (tool_match(arg, "--train-missing", &v)) {
+            ok = (value = tool_value(argc, argv, &i, v)) && tool_parse_int(arg, value, 0, 10, &n);
+            if (ok)
+                o->learn.missing_epochs = (int)n;
+        } else if (tool_match(arg, "--train-threads", &v)) {
+            ok = (value = tool_value(argc, argv, &i, v)) && tool_parse_int(arg, value, 1, 256, &n);
+            if (ok)
+                o->learn.threads = (int)n;
         } else if (tool_match(arg, "--threads", &v)) {
             ok = (value = tool_value(argc, argv, &i, v)) && tool_parse_int(arg, value, 1, 256, &n);
             if (ok)
@@ -144,12 +170,26 @@ int main(int argc, char **argv)
         return 1;
     api a;
     char error[512];
-    if (!api_init(&a, o.cnn, o.mlp, error, sizeof error)) {
+    if (!api_init(&a, o.cnn, o.mlp, true, error, sizeof error)) {
         tool_error("%s", error);
         tool_error("train the models first (examples/canvas/run.sh does), or pass --cnn/--mlp FILE");
         return 1;
     }
+    if (!learn_start(&a.learn, &a, &o.learn, error, sizeof error)) {
+        tool_error("%s", error);
+        api_free(&a);
+        return 1;
+    }
+    for (int i = 0; i < 2; i++) {
+        if (a.models[i].net)
+            continue;
+        char note[600];
+        learn_missing_note(a.learn, i, note, sizeof note);
+        fprintf(stderr, "dn-canvas: the %s model is %s\n", a.models[i].name, note);
+    }
     int status = server_run(&o.server, api_handle, &a);
+    learn_stop(a.learn);
+    a.learn = NULL;
     api_free(&a);
     return status;
 }
