@@ -66,10 +66,9 @@ function check(ok, what) {
 }
 
 // ---- the server ----
-function startServer() {
+function startServer(args = ['--cnn', options.cnn, '--mlp', options.mlp]) {
   return new Promise((resolvePort, reject) => {
-    const child = spawn(options.server, ['--port', '0', '--cnn', options.cnn, '--mlp', options.mlp,
-      '--data', options.data, '--train-threads', '1'],
+    const child = spawn(options.server, ['--port', '0', ...args, '--data', options.data, '--train-threads', '1'],
       { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let log = '';
@@ -284,6 +283,58 @@ async function testTraining(page, url) {
   await page.evaluate(() => window.scrollTo(0, 0));
 }
 
+// ---- the first run: no models; the server trains them and the page switches to each ----
+async function testFirstRun() {
+  if (!haveData) {
+    console.log('skip: no MNIST in --data: the first-run checks');
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'dn-canvas-first-run-'));
+  const server = await startServer(['--cnn', join(dir, 'cnn.safetensors'), '--mlp', join(dir, 'mlp.safetensors'),
+    '--train-missing', '1']);
+  try {
+    const context = await launch({ viewport: { width: 1280, height: 860 } });
+    const page = context.pages()[0] || await context.newPage();
+    await page.goto(`http://127.0.0.1:${server.port}/`);
+    await page.waitForFunction(() => !document.getElementById('train-notice').hidden, null, { timeout: 10000 });
+    const notice = await page.locator('#train-notice').textContent();
+    check(/First run: .*(MLP|CNN) is (training|waiting)/.test(notice), `first run: the page says the models are being trained ("${notice.slice(0, 90)}…")`);
+    await drawDigit(page, 7);
+    await settled(page);
+    const before = await shown(page);
+    // No reload, no new stroke: the page switches to each model when it is ready.
+    await page.waitForFunction(() => /^\d$/.test(document.querySelector('#mlp .digit').textContent), null,
+      { timeout: 180000 });
+    const mid = await shown(page);
+    const waiting = await page.evaluate(() => document.getElementById('cnn').classList.contains('waiting'));
+    check(mid.mlp.digit === '7' && mid.cnn.digit === '–' && waiting && /the CNN is still training/.test(mid.summary),
+      `first run: the MLP answers "${mid.mlp.digit}" once trained (it showed "${before.mlp.digit}" at first), ` +
+      `the CNN is still training ("${mid.summary}")`);
+    await page.waitForFunction(() => /First run: the server trains the missing CNN: epoch 1 of 1, [1-9]/.test(
+      document.getElementById('learn-status').textContent), null, { timeout: 60000 });
+    await page.screenshot({ path: join(options.artifacts, 'desktop-first-run.png'), fullPage: true });
+    const t0 = Date.now();
+    await page.waitForFunction(() => /^\d$/.test(document.querySelector('#cnn .digit').textContent), null,
+      { timeout: 400000 });
+    const end = await shown(page);
+    check(end.cnn.digit === '7' && /^Both networks read a 7/.test(end.summary) &&
+      await page.locator('#train-notice').isHidden(),
+      `first run: the CNN answers "${end.cnn.digit}" once trained (${((Date.now() - t0) / 1000).toFixed(0)} s later), the notice is gone`);
+    check(existsSync(join(dir, 'mlp.safetensors')), '  the trained MLP is saved for the next run');
+    await context.close();
+    contexts.splice(contexts.indexOf(context), 1);
+  } finally {
+    const t0 = Date.now();
+    server.child.kill('SIGTERM');
+    const code = await new Promise((res) => {
+      if (server.child.exitCode !== null) res(server.child.exitCode);
+      else server.child.on('exit', (c) => res(c));
+    });
+    check(code === 0, `  SIGTERM: dn-canvas exits 0 in ${Date.now() - t0} ms`);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 // ---- the run ----
 const { child, port, log } = await startServer();
 const url = `http://127.0.0.1:${port}/`;
@@ -397,6 +448,8 @@ try {
   await testCanvasTools(page);
   await testTraining(page, url);
   check(problems.length === 0, `no console errors${problems.length ? ': ' + problems.join('; ') : ''}`);
+
+  await testFirstRun();
 
   // ---- a phone: 390x844 CSS pixels, touch, device scale 3 ----
   const phoneContext = await launch({

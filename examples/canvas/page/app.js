@@ -58,6 +58,7 @@
   let inFlight = false;
   let timer = null;
   let lastSend = -Infinity;
+  let sampling = false;     // a random MNIST digit on its way
 
   function paper() {
     ctx.fillStyle = PAPER;
@@ -65,13 +66,14 @@
   }
 
   function updatePending() {
-    const pending = inFlight || timer !== null || (hasInk && shownVersion !== version);
+    const pending = inFlight || sampling || timer !== null || (hasInk && shownVersion !== version);
     results.dataset.pending = pending ? '1' : '0';
   }
 
   function showBlank(message) {
     for (const m of models) {
       m.root.classList.add('blank');
+      m.root.classList.remove('waiting');
       m.digit.textContent = '–';
       m.confidence.textContent = '';
       m.latency.textContent = '';
@@ -183,7 +185,7 @@
       m.root.classList.toggle('waiting', r.ready === false);
       if (r.ready === false) {
         m.root.classList.add('blank');
-        m.digit.textContent = '…';
+        m.digit.textContent = '–';
         m.confidence.textContent = r.note || 'still training';
         m.latency.textContent = '';
         for (const row of m.rows) {
@@ -361,6 +363,9 @@
   });
   // A random MNIST test digit from the server, drawn dark on light like the pen.
   async function drawSample() {
+    if (sampling) return;
+    sampling = true;
+    updatePending();
     try {
       const response = await fetch('/api/sample');
       const data = await response.json();
@@ -391,6 +396,9 @@
     } catch (err) {
       errorBox.textContent = `No sample: ${err.message}`;
       errorBox.hidden = false;
+    } finally {
+      sampling = false;
+      updatePending();
     }
   }
 

@@ -38,7 +38,8 @@
   }
 
   const pct = (x, digits = 1) => `${(x * 100).toFixed(digits)}%`;
-  const secs = (s) => (s < 90 ? `${s.toFixed(0)} s` : `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`);
+  const secs = (s) => (s < 10 ? `${s.toFixed(1)} s` : s < 90 ? `${s.toFixed(0)} s`
+    : `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`);
 
   // ---- what the served models are ----
 
@@ -95,7 +96,8 @@
       if (m.training || m.waiting) return `the ${NAMES[n]} is waiting to be trained`;
       return `there is no ${NAMES[n]} model (and no MNIST here to train one)`;
     });
-    notice.textContent = `First run: ${words.join('; ')}. Its answers appear here as soon as it is ready — ` +
+    notice.textContent = `First run: ${words.join('; ')}. ${missing.length > 1 ? 'Their' : 'Its'} answers ` +
+      `appear here as soon as ${missing.length > 1 ? 'each is' : 'it is'} ready — ` +
       'follow it under "Watch it learn".';
     notice.hidden = false;
   }
