@@ -22,10 +22,20 @@ import sys
 d = open('datasets/mnist/t10k-images-idx3-ubyte', 'rb').read()
 sys.stdout.buffer.write(d[16:16 + 784])" >"$work/digit.raw"
 
-latency() { # N: N predictions one after another; prints median, p95, max in ms
+stats() { # numbers in ms on stdin: median, p95, max
+    sort -n | awk '{v[NR] = $1} END {printf "median %.1f ms, p95 %.1f ms, max %.1f ms", v[int(NR / 2) + 1], v[int(NR * 0.95)], v[NR]}'
+}
+
+latency() { # N: N predictions one after another, timed by curl (round trip) and
+            # by the server's access log (first byte in to last byte out)
+    local from
+    from=$(wc -l <"$work/log")
     for _ in $(seq "$1"); do
         curl -s -o /dev/null -w '%{time_total}\n' -X POST --data-binary @"$work/digit.raw" "$url/api/predict?w=28&h=28"
-    done | sort -n | awk '{v[NR] = $1 * 1000} END {printf "median %.1f ms, p95 %.1f ms, max %.1f ms (%d requests)\n", v[int(NR / 2) + 1], v[int(NR * 0.95)], v[NR], NR}'
+    done | awk '{print $1 * 1000}' | stats
+    echo -n " round trip; server "
+    tail -n +"$((from + 1))" "$work/log" | grep '"POST /api/predict' | awk '{sub(/ms$/, "", $NF); print $NF}' | stats
+    echo " ($1 requests)"
 }
 
 state() { curl -s "$url/api/train" | grep -o '"state":"[a-z]*"' | cut -d'"' -f4; }
