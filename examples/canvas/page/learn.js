@@ -43,17 +43,17 @@
 
   // ---- what the served models are ----
 
-  // "input 1x28x28; conv 32 3; relu; ..." -> "conv 3×3 ×32 → ... → 10 outputs"
+  // "input 1x28x28; conv 32 3; relu; ..." -> "3×3 conv 32 → ... → 128 → 10"
   function describe(spec) {
     const parts = [];
     for (const layer of spec.split(';').map((w) => w.trim().split(/\s+/))) {
       const [kind, a, b] = layer;
-      if (kind === 'conv') parts.push(`conv ${b}×${b} ×${a}`);
-      else if (kind === 'maxpool') parts.push(`max-pool ${a}×${a}`);
+      if (kind === 'input' && !spec.includes('conv')) parts.push(String(a.split('x').reduce((x, y) => x * y, 1)));
+      else if (kind === 'conv') parts.push(`${b}×${b} conv ${a}`);
+      else if (kind === 'maxpool') parts.push('max-pool');
       else if (kind === 'linear') parts.push(`${a}`);
       else if (kind === 'batchnorm') parts.push('batch-norm');
     }
-    if (parts.length) parts[parts.length - 1] += ' outputs';
     return parts.join(' → ');
   }
 
@@ -72,8 +72,10 @@
         line.textContent = 'still training';
         continue;
       }
-      line.textContent = acc === null ? describe(spec)
-        : `${describe(spec)} · ${pct(acc, 2)} on MNIST's test set`;
+      line.textContent = describe(spec);
+      if (acc !== null) {
+        line.append(document.createElement('br'), `${pct(acc, 2)} right on MNIST's 10,000 test digits`);
+      }
       line.title = spec;
     }
   }
