@@ -443,10 +443,21 @@ static void test_missing(const char *exe, const char *cnn, const char *scratch, 
     int code;
     check(proc_stop(&s, 20, &code), "and it stops cleanly");
 
-    /* The CNN there, the MLP missing: trained in the background and served. */
+    /* The CNN there, the MLP missing: trained in the background and served.
+     * The CNN's file does not say its accuracy: the server measures it. */
     char have_cnn[4096];
     snprintf(have_cnn, sizeof have_cnn, "%s/none/cnn.safetensors", scratch);
-    copy_file(cnn, have_cnn);
+    dn_net *cnn_net = NULL;
+    dn_model_info cnn_info;
+    float cnn_accuracy = -1;
+    if (dn_model_load(&cnn_net, &cnn_info, cnn) == DN_OK) {
+        cnn_accuracy = cnn_info.test_accuracy;
+        cnn_info.test_accuracy = -1;
+        if (dn_model_save(cnn_net, &cnn_info, have_cnn) != DN_OK)
+            cnn_accuracy = -1;
+    }
+    dn_net_free(cnn_net);
+    check(cnn_accuracy > 0.5, "a copy of the CNN without its accuracy in the file (it was %.4f)", (double)cnn_accuracy);
     char *argv2[] = {(char *)exe, "--port", "0", "--cnn", have_cnn, "--mlp", empty_mlp, "--data", (char *)mnist,
                      "--train-missing", "1", "--train-threads", "1", NULL};
     if (!proc_start(&s, argv2)) {
@@ -479,6 +490,18 @@ static void test_missing(const char *exe, const char *cnn, const char *scratch, 
     check(saved && info.epochs == 1 && info.test_accuracy > 0.8, "and saved to its file (test accuracy %.4f)",
           saved ? (double)info.test_accuracy : -1.0);
     dn_net_free(net);
+    char want[64];
+    snprintf(want, sizeof want, "\"cnn\":%.4f", (double)cnn_accuracy);
+    bool measured = false;
+    end = tc_now() + 180;
+    while (!measured && tc_now() < end) {
+        status = http(s.port, "GET", "/api/health", NULL, &r);
+        measured = status == 200 && r.body && strstr(r.body, want);
+        tc_response_free(&r);
+        if (!measured)
+            usleep(250 * 1000);
+    }
+    check(measured, "the CNN's test accuracy is measured by the server on MNIST's test set: %s, as dn-train measured", want);
     check(proc_stop(&s, 30, &code), "it stops cleanly");
 }
 
