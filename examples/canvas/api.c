@@ -9,6 +9,7 @@
 
 #include "api.h"
 #include "assets.h"
+#include "digitnet/answer.h"
 #include "digitnet/image.h"
 #include "digitnet/json.h"
 #include "digitnet/clock.h"
@@ -71,7 +72,7 @@ static bool load_model(api_model *m, const char *name, const char *path, bool al
 
 bool api_init(api *a, const char *cnn_path, const char *mlp_path, bool allow_missing, char *error, size_t cap)
 {
-    *a = (api){0};
+    *a = (api){.threshold = -1.0f};
     bool ok = load_model(&a->models[0], "cnn", cnn_path, allow_missing, error, cap) &&
               load_model(&a->models[1], "mlp", mlp_path, allow_missing, error, cap);
     if (!ok)
@@ -168,12 +169,13 @@ static void health(api *a, http_response *res, strbuf *out)
 /* One model's answer for the preprocessed drawing; probs all 0 and ms 0
  * when there is no ink. */
 static dn_status run_model(api_model *m, const float *ink, bool has_ink, float probs[10], double *ms,
-                           bool *ready)
+                           bool *ready, float *threshold)
 {
     memset(probs, 0, 10 * sizeof *probs);
     *ms = 0;
     pthread_mutex_lock(&m->lock);
     *ready = m->net != NULL;
+    *threshold = m->info.answer_threshold;
     if (!has_ink || !m->net) {
         pthread_mutex_unlock(&m->lock);
         return DN_OK;
@@ -188,19 +190,27 @@ static dn_status run_model(api_model *m, const float *ink, bool has_ink, float p
     return status;
 }
 
-/* "name":{"digit":D,"probs":[...],"ms":T}; false when a number is not
- * finite. */
-static bool append_model(strbuf *out, const char *name, bool has_ink, const float probs[10], double ms)
+/* "name":{"digit":D,"reason":R,"score":S,"threshold":T,"best":B,
+ * "probs":[...],"ms":T}; false when a number is not finite. */
+static bool append_model(strbuf *out, const char *name, bool has_ink, const float probs[10], double ms,
+                         float threshold)
 {
-    int best = 0;
-    for (int k = 1; k < 10; k++)
-        if (probs[k] > probs[best])
-            best = k;
+    dn_answer a = dn_answer_from_probs(probs, 10, has_ink, threshold);
     strbuf_printf(out, "\"%s\":{\"digit\":", name);
-    if (has_ink)
-        strbuf_printf(out, "%d", best);
+    if (a.digit >= 0)
+        strbuf_printf(out, "%d,\"reason\":null", a.digit);
     else
-        strbuf_printf(out, "null");
+        strbuf_printf(out, "null,\"reason\":\"%s\"", dn_refusal_reason(a.refusal));
+    strbuf_printf(out, ",\"score\":");
+    if (!api_append_number(out, a.score, 6))
+        return false;
+    strbuf_printf(out, ",\"threshold\":");
+    if (!api_append_number(out, a.threshold, 6))
+        return false;
+    if (a.best >= 0)
+        strbuf_printf(out, ",\"best\":%d", a.best);
+    else
+        strbuf_printf(out, ",\"best\":null");
     strbuf_printf(out, ",\"probs\":[");
     for (int k = 0; k < 10; k++) {
         if (k)
@@ -264,7 +274,8 @@ static void predict(api *a, const server_request *req, http_response *res, strbu
         float probs[10];
         double ms;
         bool ready;
-        dn_status status = run_model(m, ink, has_ink, probs, &ms, &ready);
+        float model_threshold;
+        dn_status status = run_model(m, ink, has_ink, probs, &ms, &ready, &model_threshold);
         if (status != DN_OK) {
             snprintf(message, sizeof message, "the %s model failed: %s", m->name, dn_last_error());
             api_fail(res, out, 500, message);
@@ -278,7 +289,12 @@ static void predict(api *a, const server_request *req, http_response *res, strbu
             strbuf_printf(out, "\"%s\":{\"digit\":null,\"ready\":false,\"note\":", m->name);
             api_append_string(out, message);
             strbuf_printf(out, "},");
-        } else if (!append_model(out, m->name, has_ink, probs, ms)) {
+            continue;
+        }
+        float threshold = a->threshold >= 0.0f ? a->threshold
+                          : model_threshold >= 0.0f ? model_threshold
+                                                    : DN_ANSWER_THRESHOLD;
+        if (!append_model(out, m->name, has_ink, probs, ms, threshold)) {
             snprintf(message, sizeof message, "the %s model gave a number that is not finite", m->name);
             api_fail(res, out, 500, message);
             return;

@@ -32,14 +32,17 @@ struct learn;
 
 typedef struct api {
     api_model models[2]; /* cnn, mlp */
+    float threshold;     /* below this top probability a model answers "not a digit";
+                            < 0: each model's own (dn_model_info.answer_threshold) */
     struct learn *learn; /* training from the page (learn.h); NULL: none */
 } api;
 
 /* Loads both models (each must take 1x28x28 inputs and give 10 classes) and
- * sets them to one thread each. A file that does not exist leaves its model
- * missing (net NULL) when allow_missing is set. On failure everything is
- * released, false is returned and error[0..cap) says which file and what
- * is wrong. */
+ * sets them to one thread each; the threshold starts at -1 (each model's own,
+ * else DN_ANSWER_THRESHOLD). A file that does not exist, in a folder that
+ * does, leaves its model missing (net NULL) when allow_missing is set. On
+ * failure everything is released, false is returned and error[0..cap) says
+ * which file and what is wrong. */
 bool api_init(api *a, const char *cnn_path, const char *mlp_path, bool allow_missing, char *error, size_t cap);
 void api_free(api *a);
 
@@ -68,11 +71,15 @@ bool api_append_number(strbuf *out, double value, int decimals);
  *   GET|HEAD /api/health    {"status":"ok","models":{"cnn":SPEC,"mlp":SPEC}}
  *   POST     /api/predict   body: a PGM (P5 or P2), or raw 8-bit gray pixels
  *                           with ?w=W&h=H (body length W*H), 0 = black
- * answered with {"cnn":{"digit":D,"probs":[10],"ms":T},"mlp":{...},
- * "input":[784 ints 0-255],"preprocess_ms":T,"inverted":B}. A drawing without
- * ink gives "digit":null, probs all 0 and ms 0 for both models. A model that
- * is missing (still training) answers {"digit":null,"ready":false,"note":WHY}
- * and no probs; the other answers as usual.
+ * answered with {"cnn":{"digit":D,"reason":R,"score":S,"threshold":T,
+ * "best":B,"probs":[10],"ms":T},"mlp":{...},"input":[784 ints 0-255],
+ * "preprocess_ms":T,"inverted":B}. A refusal is an answer: "digit" is null
+ * and "reason" says why: "not a digit" when the model's top probability
+ * (score, the probability of class best) is below threshold, "no ink" for a
+ * blank drawing (then best is null and probs, score and ms are 0); an
+ * answered digit has "reason":null. A model that is missing (still
+ * training) answers {"digit":null,"ready":false,"note":WHY} and no probs;
+ * the other answers as usual.
  *   /api/train..., /api/sample  see learn.h
  * Errors: 404 unknown path, 405 wrong method (with Allow), 400 bad w/h or a
  * body length that does not match, 422 a body that is not a usable image,

@@ -13,10 +13,12 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "digitnet/answer.h"
 #include "digitnet/clock.h"
 #include "digitnet/idx.h"
 #include "digitnet/optim.h"
 #include "digitnet/rng.h"
+#include "digitnet/synth.h"
 #include "digitnet/train.h"
 #include "learn.h"
 #include "learn_params.h"
@@ -30,6 +32,10 @@
 #define TRAIN_LR 2e-3f        /* dn-train's recipe: Adam, cosine with 5% warm-up */
 #define TRAIN_WARMUP 0.05f
 #define TRAINER_NICE 10
+#define SYNTH_DRAWN 12000     /* dn-train's defaults on digits: drawn digits and */
+#define SYNTH_OTHERS 12000    /* drawings that are not digits, for 60,000 images */
+#define SYNTH_SEED 0x5eedULL
+#define ANSWER_RATE 0.98      /* dn-train's --answer-rate: calibrates "not a digit" */
 #define FILTER_MAX 64         /* conv1 kernels sent, 3x3 each */
 
 static const char *const model_names[2] = {"cnn", "mlp"};
@@ -416,11 +422,35 @@ static void drop_snapshot(learn *l)
     pthread_mutex_unlock(&l->snap_lock);
 }
 
+/* The job's training set, dn-train's way on digits: the first `limit`
+ * MNIST images (all for 0) and, in the same proportion, drawn digits and
+ * drawings that are not digits (which teach the model to say "not a
+ * digit"). Its own memory: dn_dataset_free. */
+static dn_status job_data(learn *l, int limit, dn_dataset *out)
+{
+    dn_dataset mnist = l->train;
+    if (limit > 0 && limit < mnist.count)
+        mnist.count = limit;
+    double share = (double)mnist.count / 60000.0;
+    if (share > 1)
+        share = 1;
+    dn_dataset extra;
+    dn_status status = dn_synth_dataset(&extra, (int)(SYNTH_DRAWN * share), (int)(SYNTH_OTHERS * share), SYNTH_SEED,
+                                        l->mean, l->std);
+    if (status == DN_OK)
+        status = dn_dataset_concat(out, &mnist, &extra);
+    dn_dataset_free(&extra);
+    return status;
+}
+
 /* Runs l->job (taken under the lock by the caller) to the end. */
 static void run_job(learn *l, learn_params job, bool automatic, uint64_t seed)
 {
     char why[600];
+    dn_dataset data = {0};
     dn_status status = load_train(l);
+    if (status == DN_OK)
+        status = job_data(l, job.limit, &data);
     if (status != DN_OK) {
         snprintf(why, sizeof why, "cannot read the training set: %s", dn_last_error());
         finish(l, LEARN_FAILED, why);
@@ -438,6 +468,7 @@ static void run_job(learn *l, learn_params job, bool automatic, uint64_t seed)
         status = dn_optim_new(&opt, &oc, dn_net_param_count(net));
     if (status != DN_OK || (l->test_raw.count && !test.count)) {
         snprintf(why, sizeof why, "cannot set up the training: %s", status != DN_OK ? dn_last_error() : "out of memory");
+        dn_dataset_free(&data);
         dn_net_free(net);
         dn_net_free(snap);
         dn_optim_free(opt);
@@ -472,12 +503,14 @@ static void run_job(learn *l, learn_params job, bool automatic, uint64_t seed)
     for (int epoch = 0; epoch < job.epochs; epoch++) {
         dn_train_config config = {.batch = TRAIN_BATCH, .lr = TRAIN_LR, .lr_at = cosine, .lr_user = &run,
                                   .augment = job.model == 0, .background = -l->mean / l->std,
-                                  .seed = seed, .limit = job.limit};
+                                  .seed = seed};
         dn_epoch_stats stats;
-        status = dn_train_epoch(net, opt, &l->train, &config, epoch, on_progress, &run, &stats);
+        status = dn_train_epoch(net, opt, &data, &config, epoch, on_progress, &run, &stats);
         double test_acc = -1;
         if (status == DN_OK && test.count && !evaluate(l, net, &test, &test_acc, &status) && status == DN_OK)
             status = DN_ERR_STOPPED;
+        if (status == DN_OK && test.count && epoch == job.epochs - 1)
+            status = dn_answer_calibrate(net, &test, ANSWER_RATE, &info.answer_threshold);
         if (status == DN_ERR_STOPPED) {
             end = LEARN_CANCELLED;
             snprintf(why, sizeof why, "cancelled in epoch %d", epoch + 1);
@@ -503,6 +536,7 @@ static void run_job(learn *l, learn_params job, bool automatic, uint64_t seed)
     }
     dn_optim_free(opt);
     free(test.images);
+    dn_dataset_free(&data);
     if (end != LEARN_FINISHED) {
         dn_net_free(net);
         finish(l, end, why);

@@ -8,6 +8,7 @@
 
 #include "api.h"
 #include "learn.h"
+#include "digitnet/answer.h"
 #include "tool_args.h"
 #include "server.h"
 
@@ -18,6 +19,7 @@
 typedef struct canvas_options {
     const char *cnn, *mlp;
     learn_config learn;
+    double threshold; /* top probability below which a model says "not a digit" */
     server_config server;
 } canvas_options;
 
@@ -40,6 +42,9 @@ static void usage(FILE *out)
           "  --train-threads N  threads for training (default: all cores but one, at least 1;\n"
           "                   the trainer also runs at a lower priority than predictions)\n"
           "  --threads N      worker threads running the models (default 4)\n"
+          "  --threshold X    a model whose top probability is below X answers \"not a\n"
+          "                   digit\" (default: each model's own, calibrated by dn-train,\n"
+          "                   else 0.5; 0 never refuses)\n"
           "  --timeout SEC    time for a request's head, from the connect or the previous\n"
           "                   response, before 408; also for writing a response (default 10)\n"
           "  --idle-timeout SEC  a kept-alive connection that sends nothing this long is\n"
@@ -66,6 +71,7 @@ static bool parse_args(int argc, char **argv, canvas_options *o)
         .cnn = "models/cnn.safetensors",
         .mlp = "models/mlp.safetensors",
         .learn = {.data_dir = "datasets/mnist", .threads = 1, .missing_epochs = 0},
+        .threshold = -1,
         .server = {.host = "127.0.0.1", .port = 5000, .threads = 4, .max_conns = 1024,
                    .timeout = 10, .idle_timeout = 10, .min_body_rate = 16384,
                    .max_body = API_MAX_BODY, .max_buffered = API_MAX_BUFFERED},
@@ -100,6 +106,8 @@ static bool parse_args(int argc, char **argv, canvas_options *o)
             ok = (value = tool_value(argc, argv, &i, v)) && tool_parse_int(arg, value, 1, 256, &n);
             if (ok)
                 o->learn.threads = (int)n;
+        } else if (tool_match(arg, "--threshold", &v)) {
+            ok = (value = tool_value(argc, argv, &i, v)) && tool_parse_float(arg, value, 0, 1, &o->threshold);
         } else if (tool_match(arg, "--threads", &v)) {
             ok = (value = tool_value(argc, argv, &i, v)) && tool_parse_int(arg, value, 1, 256, &n);
             if (ok)
@@ -187,6 +195,7 @@ int main(int argc, char **argv)
         learn_missing_note(a.learn, i, note, sizeof note);
         fprintf(stderr, "dn-canvas: the %s model is %s\n", a.models[i].name, note);
     }
+    a.threshold = (float)o.threshold;
     int status = server_run(&o.server, api_handle, &a);
     learn_stop(a.learn);
     a.learn = NULL;

@@ -36,7 +36,8 @@ typedef struct dn_train_config {
 
 typedef struct dn_epoch_stats {
     double loss;        /* mean training loss over the epoch */
-    double accuracy;    /* fraction of training samples right (as seen, in train mode) */
+    double accuracy;    /* fraction of training samples right (as seen, in train mode;
+                           samples labelled DN_LABEL_NONE are not counted) */
     int samples;
     double seconds;     /* wall time of the pass */
 } dn_epoch_stats;
@@ -48,7 +49,7 @@ typedef struct dn_train_progress {
     int batches;     /* steps the whole epoch takes */
     int done, total; /* samples done in this epoch, and the epoch's size */
     double loss;     /* running mean training loss over the epoch so far */
-    double accuracy; /* running fraction of those samples right (train mode) */
+    double accuracy; /* running fraction right of those that have a class (train mode) */
     double batch_loss; /* mean loss of this batch alone */
 } dn_train_progress;
 
@@ -75,7 +76,8 @@ DN_API dn_status dn_train_epoch(dn_net *net, dn_optim *opt, const dn_dataset *da
                          void *user, dn_epoch_stats *stats);
 
 /* Accuracy of net on the first `limit` samples of data (0 = all), in
- * evaluation mode, batch at a time. confusion, if not NULL, gets
+ * evaluation mode, batch at a time; samples labelled DN_LABEL_NONE are
+ * skipped. confusion, if not NULL, gets
  * classes x classes counts: confusion[true * classes + predicted], and
  * confusion_capacity says how many ints it holds (DN_ERR_ARG, with nothing
  * written, when fewer than classes x classes). */

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "digitnet/clock.h"
+#include "digitnet/idx.h"
 #include "digitnet/ops.h"
 #include "digitnet/train.h"
 #include "internal.h"
@@ -65,7 +66,7 @@ dn_status dn_train_epoch(dn_net *net, dn_optim *opt, const dn_dataset *data,
     dn_rng_shuffle(&shuffle_rng, order, total);
 
     double start = dn_seconds(), loss_sum = 0;
-    long correct_sum = 0;
+    long correct_sum = 0, labelled = 0; /* accuracy counts samples of a class */
     int done = 0, steps = 0;
     dn_net_zero_grad(net); /* then each optimizer step clears them for the next */
     const int saved_threads = dn_net_enter_threads(net);
@@ -90,6 +91,8 @@ dn_status dn_train_epoch(dn_net *net, dn_optim *opt, const dn_dataset *data,
             }
             labels[b] = data->labels[order[done + b]];
         }
+        for (int b = 0; b < n; b++)
+            labelled += labels[b] != DN_LABEL_NONE;
         float loss;
         int correct;
         status = dn_net_forward(net, images, n, true);
@@ -108,7 +111,7 @@ dn_status dn_train_epoch(dn_net *net, dn_optim *opt, const dn_dataset *data,
         if (progress) {
             dn_train_progress p = {.epoch = epoch, .batch = ++steps, .batches = (total + batch - 1) / batch,
                                    .done = done, .total = total, .loss = loss_sum / done,
-                                   .accuracy = (double)correct_sum / done, .batch_loss = loss};
+                                   .accuracy = labelled ? (double)correct_sum / labelled : 0.0, .batch_loss = loss};
             if (!progress(user, &p)) {
                 status = dn_fail(DN_ERR_STOPPED, "training stopped by the caller in epoch %d after %d of %d samples",
                                  epoch + 1, done, total);
@@ -124,7 +127,7 @@ dn_status dn_train_epoch(dn_net *net, dn_optim *opt, const dn_dataset *data,
                          (double)dn_net_params(net)[bad]);
     if (stats && status == DN_OK) {
         stats->loss = loss_sum / total;
-        stats->accuracy = (double)correct_sum / total;
+        stats->accuracy = labelled ? (double)correct_sum / labelled : 0.0;
         stats->samples = total;
         stats->seconds = dn_seconds() - start;
     }
@@ -157,7 +160,7 @@ dn_status dn_evaluate(dn_net *net, const dn_dataset *data, int limit, int batch,
         return dn_fail(DN_ERR_NOMEM, "cannot allocate evaluation outputs");
     if (confusion)
         memset(confusion, 0, (size_t)classes * classes * sizeof *confusion);
-    long correct = 0;
+    long correct = 0, labelled = 0;
     for (int done = 0; done < total && status == DN_OK; done += batch) {
         int n = total - done < batch ? total - done : batch;
         status = dn_net_predict(net, data->images + (size_t)done * sample, n, probs,
@@ -166,6 +169,9 @@ dn_status dn_evaluate(dn_net *net, const dn_dataset *data, int limit, int batch,
             const float *p = probs + (size_t)b * classes;
             int best = dn_argmax(p, classes);
             int truth = data->labels[done + b];
+            if (truth >= classes) /* DN_LABEL_NONE: no class to be right about */
+                continue;
+            labelled++;
             correct += best == truth;
             if (confusion)
                 confusion[truth * classes + best]++;
@@ -173,6 +179,6 @@ dn_status dn_evaluate(dn_net *net, const dn_dataset *data, int limit, int batch,
     }
     free(probs);
     if (status == DN_OK && accuracy)
-        *accuracy = (double)correct / total;
+        *accuracy = labelled ? (double)correct / labelled : 0.0;
     return status;
 }

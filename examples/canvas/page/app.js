@@ -74,6 +74,7 @@
     for (const m of models) {
       m.root.classList.add('blank');
       m.root.classList.remove('waiting');
+      m.root.classList.remove('refused');
       m.digit.textContent = '–';
       m.confidence.textContent = '';
       m.latency.textContent = '';
@@ -83,7 +84,7 @@
         r.pct.textContent = '0%';
       }
     }
-    results.classList.remove('disagree');
+    results.classList.remove('disagree', 'refused');
     summary.textContent = message;
     timing.textContent = '';
     seen.fillStyle = '#000';
@@ -151,14 +152,25 @@
     redrawn();
   }
 
-  // "a 7", "an 8".
-  function a(digit) {
-    return `${digit === 8 ? 'an' : 'a'} ${digit}`;
-  }
 
   function percent(p) {
     const v = p * 100;
     return v >= 99.95 ? '100%' : v >= 9.95 ? `${v.toFixed(0)}%` : `${v.toFixed(1)}%`;
+  }
+
+  // "a 3", "an 8".
+  function withArticle(d) {
+    return `${d === 8 ? 'an' : 'a'} ${d}`;
+  }
+
+  function verdictText(cnn, mlp) {
+    if (cnn === null && mlp === null) {
+      return 'Neither network thinks this is a digit. Draw one digit, 0 to 9, large and clear.';
+    }
+    if (cnn === null) return `The MLP reads ${withArticle(mlp)}; the CNN is not sure this is a digit.`;
+    if (mlp === null) return `The CNN reads ${withArticle(cnn)}; the MLP is not sure this is a digit.`;
+    if (cnn === mlp) return `Both networks read ${withArticle(cnn)}.`;
+    return `The networks disagree: the CNN reads ${withArticle(cnn)}, the MLP ${withArticle(mlp)}.`;
   }
 
   function render(data, roundTrip) {
@@ -174,8 +186,7 @@
     seen.putImageData(img, 0, 0);
 
     const ready = models.filter((m) => data[m.name].ready !== false);
-    const found = ready.find((m) => data[m.name].digit !== null);
-    if (ready.length && !found) {
+    if (ready.length && data[ready[0].name].reason === 'no ink') {
       showBlank('No digit found yet: the strokes are too faint or too small.');
       seen.putImageData(img, 0, 0);
       return;
@@ -195,13 +206,18 @@
         }
         continue;
       }
+      const refused = r.digit === null;
       m.root.classList.remove('blank');
-      m.digit.textContent = String(r.digit);
-      m.confidence.textContent = `${percent(r.probs[r.digit])} sure`;
+      m.root.classList.toggle('refused', refused);
+      // A refusal is an answer: the top probability is too low for any digit.
+      m.digit.textContent = refused ? '?' : String(r.digit);
+      m.confidence.textContent = refused
+        ? `not a digit · at most ${percent(r.score)} for any`
+        : `${percent(r.score)} sure`;
       m.latency.textContent = `${r.ms.toFixed(2)} ms`;
       r.probs.forEach((p, k) => {
         const row = m.rows[k];
-        row.li.classList.toggle('win', k === r.digit);
+        row.li.classList.toggle('win', !refused && k === r.digit);
         row.fill.style.width = `${(p * 100).toFixed(1)}%`;
         row.pct.textContent = percent(p);
       });
@@ -209,18 +225,21 @@
     const cnn = data.cnn.digit;
     const mlp = data.mlp.digit;
     const both = ready.length === 2;
-    results.classList.toggle('disagree', both && cnn !== mlp);
-    // The live region is read out only when a stroke is done, not on every move.
+    results.classList.toggle('disagree', both && cnn !== mlp && cnn !== null && mlp !== null);
+    results.classList.toggle('refused', both && cnn === null && mlp === null);
+    // The live region is read out only when a stroke is done, not on every move;
+    // the text follows the predictions mid-stroke too.
     summary.setAttribute('aria-live', stroke === null ? 'polite' : 'off');
     if (!both) {
       const waiting = models.find((m) => data[m.name].ready === false);
-      summary.textContent = ready.length
-        ? `The ${ready[0].label} reads ${a(data[ready[0].name].digit)}; the ${waiting.label} is still training.`
-        : 'Both networks are still training: their answers appear here when they are ready.';
+      const one = ready.length ? data[ready[0].name].digit : null;
+      summary.textContent = !ready.length
+        ? 'Both networks are still training: their answers appear here when they are ready.'
+        : one === null
+          ? `The ${ready[0].label} is not sure this is a digit; the ${waiting.label} is still training.`
+          : `The ${ready[0].label} reads ${withArticle(one)}; the ${waiting.label} is still training.`;
     } else {
-      summary.textContent = cnn === mlp
-        ? `Both networks read ${a(cnn)}.`
-        : `The networks disagree: the CNN reads ${a(cnn)}, the MLP ${a(mlp)}.`;
+      summary.textContent = verdictText(cnn, mlp);
     }
     timing.textContent = `preprocessing ${data.preprocess_ms.toFixed(2)} ms · round trip ${roundTrip.toFixed(0)} ms`;
   }
