@@ -354,10 +354,14 @@ static void test_keep_discard(int port, const char *mlp_path, const char *scratc
     dn_net *net = NULL;
     dn_model_info info;
     bool loads = dn_model_load(&net, &info, mlp_path) == DN_OK;
-    check(loads && info.epochs == 1 && info.train_images == 3000 && info.test_accuracy > 0.7 &&
-              !same_file(mlp_path, before),
-          "the kept model replaced the file: 1 epoch on 3000 images, test accuracy %.4f in its metadata",
-          loads ? (double)info.test_accuracy : -1.0);
+    /* 3000 MNIST images and, as dn-train adds, 12000 drawn digits and 12000
+     * non-digits in proportion: 600 + 600 */
+    check(loads && info.epochs == 1 && info.train_images == 4200 && info.test_accuracy > 0.7 &&
+              info.answer_threshold > 0 && info.answer_threshold < 1 && !same_file(mlp_path, before),
+          "the kept model replaced the file: 1 epoch on %lld images (3000 + 1200 drawn), test accuracy %.4f and a "
+          "calibrated 'not a digit' threshold %.3f in its metadata",
+          loads ? (long long)info.train_images : -1LL, loads ? (double)info.test_accuracy : -1.0,
+          loads ? (double)info.answer_threshold : -1.0);
     dn_net_free(net);
     status = http(port, "GET", "/api/health", NULL, &r);
     char want[64];
