@@ -35,6 +35,7 @@
 #define SYNTH_DRAWN 12000     /* dn-train's defaults on digits: drawn digits and */
 #define SYNTH_OTHERS 12000    /* drawings that are not digits, for 60,000 images */
 #define SYNTH_SEED 0x5eedULL
+#define SYNTH_CHUNK 1000      /* drawings made between looks at cancel */
 #define ANSWER_RATE 0.98      /* dn-train's --answer-rate: calibrates "not a digit" */
 #define FILTER_MAX 64         /* conv1 kernels sent, 3x3 each */
 
@@ -62,6 +63,7 @@ struct learn {
      * (pixels in [0,1]) is read at start and only read after. */
     bool have_train;
     dn_dataset train, test_raw;
+    dn_dataset synth; /* SYNTH_DRAWN drawn digits, then SYNTH_OTHERS non-digits */
     float mean, std;
     dn_rng sample_rng;
 
@@ -422,24 +424,72 @@ static void drop_snapshot(learn *l)
     pthread_mutex_unlock(&l->snap_lock);
 }
 
+/* The drawn digits and non-digits, made once (on the trainer thread) in
+ * chunks, so a cancel or a stop is seen within one. */
+static dn_status load_synth(learn *l)
+{
+    if (l->synth.count)
+        return DN_OK;
+    dn_dataset all = {0};
+    dn_status status = DN_OK;
+    for (int kind = 0; kind < 2 && status == DN_OK; kind++) {
+        int want = kind ? SYNTH_OTHERS : SYNTH_DRAWN;
+        for (int done = 0; done < want && status == DN_OK; done += SYNTH_CHUNK) {
+            if (atomic_load(&l->cancel)) {
+                status = DN_ERR_STOPPED;
+                break;
+            }
+            int n = want - done < SYNTH_CHUNK ? want - done : SYNTH_CHUNK;
+            dn_dataset part, joined;
+            status = dn_synth_dataset(&part, kind ? 0 : n, kind ? n : 0, SYNTH_SEED + (uint64_t)(kind * want + done),
+                                      l->mean, l->std);
+            if (status != DN_OK)
+                break;
+            if (!all.count) {
+                all = part;
+                continue;
+            }
+            status = dn_dataset_concat(&joined, &all, &part);
+            dn_dataset_free(&part);
+            dn_dataset_free(&all);
+            all = joined;
+        }
+    }
+    if (status != DN_OK) {
+        dn_dataset_free(&all);
+        return status;
+    }
+    l->synth = all;
+    return DN_OK;
+}
+
 /* The job's training set, dn-train's way on digits: the first `limit`
- * MNIST images (all for 0) and, in the same proportion, drawn digits and
- * drawings that are not digits (which teach the model to say "not a
- * digit"). Its own memory: dn_dataset_free. */
+ * MNIST images (all for 0) and, in the same proportion to 60,000, drawn
+ * digits and drawings that are not digits (which teach the model to say
+ * "not a digit"). Its own memory: dn_dataset_free. */
 static dn_status job_data(learn *l, int limit, dn_dataset *out)
 {
+    dn_status status = load_synth(l);
+    if (status != DN_OK)
+        return status;
     dn_dataset mnist = l->train;
     if (limit > 0 && limit < mnist.count)
         mnist.count = limit;
     double share = (double)mnist.count / 60000.0;
     if (share > 1)
         share = 1;
-    dn_dataset extra;
-    dn_status status = dn_synth_dataset(&extra, (int)(SYNTH_DRAWN * share), (int)(SYNTH_OTHERS * share), SYNTH_SEED,
-                                        l->mean, l->std);
+    size_t pixels = (size_t)l->synth.channels * l->synth.height * l->synth.width;
+    dn_dataset drawn = l->synth, others = l->synth, part;
+    drawn.count = (int)(SYNTH_DRAWN * share);
+    others.images += (size_t)SYNTH_DRAWN * pixels;
+    others.labels += SYNTH_DRAWN;
+    others.count = (int)(SYNTH_OTHERS * share);
+    drawn.count = drawn.count < 1 ? 1 : drawn.count;
+    others.count = others.count < 1 ? 1 : others.count;
+    status = dn_dataset_concat(&part, &mnist, &drawn);
     if (status == DN_OK)
-        status = dn_dataset_concat(out, &mnist, &extra);
-    dn_dataset_free(&extra);
+        status = dn_dataset_concat(out, &part, &others);
+    dn_dataset_free(&part);
     return status;
 }
 
@@ -451,8 +501,12 @@ static void run_job(learn *l, learn_params job, bool automatic, uint64_t seed)
     dn_status status = load_train(l);
     if (status == DN_OK)
         status = job_data(l, job.limit, &data);
+    if (status == DN_ERR_STOPPED) {
+        finish(l, LEARN_CANCELLED, "cancelled while preparing the data");
+        return;
+    }
     if (status != DN_OK) {
-        snprintf(why, sizeof why, "cannot read the training set: %s", dn_last_error());
+        snprintf(why, sizeof why, "cannot prepare the training set: %s", dn_last_error());
         finish(l, LEARN_FAILED, why);
         return;
     }
@@ -713,6 +767,7 @@ void learn_stop(learn *l)
     dn_net_free(l->result);
     dn_net_free(l->snap);
     dn_dataset_free(&l->train);
+    dn_dataset_free(&l->synth);
     dn_dataset_free(&l->test_raw);
     pthread_cond_destroy(&l->wake);
     pthread_mutex_destroy(&l->snap_lock);

@@ -126,7 +126,10 @@
     const test = status.epochs.length ? status.epochs[status.epochs.length - 1].test_accuracy : null;
     switch (status.state) {
       case 'running': {
-        if (!status.batches) return `Training the ${name}: loading MNIST and setting up…`;
+        if (!status.batches) {
+          return `${job.auto ? 'First run: the' : 'The'} ${name} is about to train: preparing MNIST and ` +
+            '24,000 drawn digits and non-digits (the first time takes a while)…';
+        }
         const share = Math.round((100 * status.batch) / status.batches);
         const who = job.auto ? `First run: the server trains the missing ${name}` : `Training the ${name}`;
         let text = `${who}: epoch ${status.epoch + 1} of ${job.epochs}, ${share}%`;
