@@ -13,6 +13,7 @@
 typedef struct predict_options {
     const char *model;
     const char *idx_images, *idx_labels;
+    const char *onnx;   /* --export-onnx */
     bool json, raw;
     long threads;
     double threshold; /* below it, "not a digit"; < 0: the model's own */
@@ -24,6 +25,7 @@ static void usage(FILE *out)
 {
     fputs("usage: dn-predict [options] IMAGE.pgm...\n"
           "       dn-predict [options] --idx IMAGES --labels LABELS\n"
+          "       dn-predict --model FILE --export-onnx OUT.onnx\n"
           "Recognises the digit in each image (PGM, P2 or P5, any size), or measures\n"
           "accuracy on an IDX set (raw or .gz).\n"
           "\n"
@@ -38,6 +40,9 @@ static void usage(FILE *out)
           "  --idx FILE       images of an IDX set to evaluate\n"
           "  --labels FILE    its labels\n"
           "  --threads N      OpenMP threads\n"
+          "  --export-onnx OUT  write the model as ONNX (opset 13: input raw pixels in\n"
+          "                   [0,1], outputs logits and probabilities; docs/onnx.md)\n"
+          "                   and exit\n"
           "  --bench N        time N single-image predictions (1 thread) and batched\n"
           "                   throughput; --model may name a preset (cnn, mlp)\n"
           "  --help\n",
@@ -70,6 +75,8 @@ static bool parse_args(int argc, char **argv, predict_options *o)
             ok = (o->model = tool_value(argc, argv, &i, v)) != NULL;
         } else if (tool_match(arg, "--idx", &v)) {
             ok = (o->idx_images = tool_value(argc, argv, &i, v)) != NULL;
+        } else if (tool_match(arg, "--export-onnx", &v)) {
+            ok = (o->onnx = tool_value(argc, argv, &i, v)) != NULL;
         } else if (tool_match(arg, "--labels", &v)) {
             ok = (o->idx_labels = tool_value(argc, argv, &i, v)) != NULL;
         } else if (tool_match(arg, "--bench", &v)) {
@@ -89,7 +96,11 @@ static bool parse_args(int argc, char **argv, predict_options *o)
         tool_error("--idx and --labels go together");
         return false;
     }
-    if (!o->idx_images && !o->bench_runs && o->first_image >= argc) {
+    if (o->onnx && (o->idx_images || o->bench_runs || o->first_image < argc)) {
+        tool_error("--export-onnx writes a file and exits: no images, --idx or --bench with it");
+        return false;
+    }
+    if (!o->onnx && !o->idx_images && !o->bench_runs && o->first_image >= argc) {
         tool_error("no images given (see --help)");
         return false;
     }
@@ -284,6 +295,15 @@ int main(int argc, char **argv)
         if (strcmp(o.model, "models/cnn.safetensors") == 0)
             tool_error("train one first: dn-train --model cnn (or pass --model FILE)");
         return 1;
+    }
+    if (o.onnx) {
+        dn_status exported = dn_onnx_export(net, &info, &(dn_onnx_options){.probabilities = true}, o.onnx);
+        if (exported == DN_OK)
+            printf("wrote %s (ONNX opset %d)\n", o.onnx, DN_ONNX_OPSET);
+        else
+            tool_error("%s", dn_last_error());
+        dn_net_free(net);
+        return exported == DN_OK ? 0 : 1;
     }
     int shape[3];
     dn_net_input_shape(net, shape);

@@ -26,6 +26,7 @@ typedef struct train_options {
     const char *checkpoint;
     const char *metrics;
     const char *resume;
+    const char *onnx;      /* --onnx: export the trained model there */
     int digits;    /* 1: the data are handwritten digits, 0: not, -1: recognise MNIST */
     long drawn;    /* synthesized drawn digits added to the training set; -1: default */
     long others;   /* synthesized drawings that are not digits; -1: default */
@@ -71,11 +72,11 @@ static void usage(FILE *out)
           "  --augment, --no-augment  random shifts, rotations, scaling and shear of the\n"
           "                        training images (default: on for the cnns on digits)\n"
           "  --drawn N             add N digits drawn with pen strokes in many styles\n"
-          "                        (a 1 with a flag, a 7 with a bar, ...; default 12000\n"
+          "                        (a 1 with a flag, a 7 with a bar, ...; default 20000\n"
           "                        on digits, else 0)\n"
           "  --others N            add N drawings that are not digits (letters, shapes,\n"
           "                        scribbles, blobs), trained towards no class so the model\n"
-          "                        can say \"not a digit\" (default 12000 on digits, else 0)\n"
+          "                        can say \"not a digit\" (default 30000 on digits, else 0)\n"
           "  --seed N              seed for weights, order, dropout (default 1)\n"
           "  --threads N           OpenMP threads (default: all cores)\n"
           "  --data DIR            dataset folder in MNIST's layout (default datasets/mnist);\n"
@@ -89,6 +90,10 @@ static void usage(FILE *out)
           "                        .ckpt.safetensors)\n"
           "  --resume FILE         continue from a checkpoint (give the same options; --epochs\n"
           "                        defaults to the interrupted run's)\n"
+          "  --onnx FILE           also export the trained model as ONNX at the end (input\n"
+          "                        raw pixels in [0,1], outputs logits and probabilities;\n"
+          "                        docs/onnx.md; for an existing model file:\n"
+          "                        dn-predict --model FILE --export-onnx OUT)\n"
           "  --metrics FILE        append one JSON object per epoch\n"
           "  --quiet               no progress bar\n"
           "  --bench               time training steps per layer on random data (no\n"
@@ -191,6 +196,8 @@ static bool parse_args(int argc, char **argv, train_options *o)
             ok = (o->out = tool_value(argc, argv, &i, v)) != NULL;
         } else if (tool_match(arg, "--checkpoint", &v)) {
             ok = (o->checkpoint = tool_value(argc, argv, &i, v)) != NULL;
+        } else if (tool_match(arg, "--onnx", &v)) {
+            ok = (o->onnx = tool_value(argc, argv, &i, v)) != NULL;
         } else if (tool_match(arg, "--metrics", &v)) {
             ok = (o->metrics = tool_value(argc, argv, &i, v)) != NULL;
         } else if (tool_match(arg, "--resume", &v)) {
@@ -222,9 +229,9 @@ static void resolve_digit_defaults(train_options *o, float mean, float std)
     if (o->augment < 0)
         o->augment = o->digits && !o->arch && strncmp(o->model, "cnn", 3) == 0;
     if (o->drawn < 0)
-        o->drawn = o->digits ? 12000 : 0;
+        o->drawn = o->digits ? 20000 : 0;
     if (o->others < 0)
-        o->others = o->digits ? 12000 : 0;
+        o->others = o->digits ? 30000 : 0;
 }
 
 /* The model's name for default file names: the preset, or "custom". */
@@ -416,7 +423,8 @@ static bool setup(run *r)
     snprintf(default_out, sizeof default_out, "models/%s.safetensors", model_name(o));
     r->out = strdup(o->out ? o->out : default_out);
     r->checkpoint = o->checkpoint ? strdup(o->checkpoint) : checkpoint_path(r->out);
-    if (!r->out || !r->checkpoint || !cli_make_parent_dir(r->out) || !cli_make_parent_dir(r->checkpoint))
+    if (!r->out || !r->checkpoint || !cli_make_parent_dir(r->out) || !cli_make_parent_dir(r->checkpoint) ||
+        (o->onnx && !cli_make_parent_dir(o->onnx)))
         return false;
     return !o->resume || mend_model_file(r);
 }
@@ -553,6 +561,21 @@ static bool refuse_default_overwrite(const train_options *o)
     return false;
 }
 
+/* --onnx: the model as trained (or as resumed, when nothing was left to do). */
+static bool export_onnx(const run *r)
+{
+    if (!r->opt.onnx)
+        return true;
+    if (dn_onnx_export(r->net, &r->info, &(dn_onnx_options){.probabilities = true}, r->opt.onnx) != DN_OK) {
+        tool_error("%s", dn_last_error());
+        tool_error("the model file %s is saved; export it again with dn-predict --model %s --export-onnx %s",
+                   r->out, r->out, r->opt.onnx);
+        return false;
+    }
+    printf("exported %s (ONNX opset %d)\n", r->opt.onnx, DN_ONNX_OPSET);
+    return true;
+}
+
 static int bench(const train_options *o)
 {
     dn_net *net;
@@ -579,7 +602,7 @@ int main(int argc, char **argv)
     signal(SIGTERM, on_interrupt);
     if (!refuse_default_overwrite(&r.opt))
         return 2;
-    bool ok = setup(&r) && train(&r);
+    bool ok = setup(&r) && train(&r) && export_onnx(&r);
     dn_dataset_free(&r.train);
     dn_dataset_free(&r.test);
     dn_net_free(r.net);

@@ -14,6 +14,7 @@
 #include "digitnet/optim.h"
 #include "digitnet/idx.h"
 #include "digitnet/model.h"
+#include "digitnet/onnx.h"
 #include "digitnet/train.h"
 #include "digitnet/answer.h"
 #include "digitnet/safetensors.h"

@@ -163,7 +163,7 @@ if [ -f "$data/t10k-images-idx3-ubyte" ]; then
   "$train" --model mlp --epochs 3 --data "$data" --seed 2 --out "$work/mlp-oe.safetensors" \
     >"$work/train-oe.log" 2>&1
   check "training on MNIST adds drawn digits and non-digits by default" \
-    grep -q "12000 drawn digits and 12000 non-digits added" "$work/train-oe.log"
+    grep -q "20000 drawn digits and 30000 non-digits added" "$work/train-oe.log"
   star_pgm "$work/star.pgm"
   "$predict" --model "$work/mlp-oe.safetensors" "$work/star.pgm" "$work/d0.pgm" "$work/d2.pgm" >"$work/refuse"
   check "a refusal is an answer, not an error (exit 0)" test $? -eq 0
@@ -258,6 +258,20 @@ PY
   check "another dataset: augmentation off unless asked" grep -q "augmentation off" "$work/inv.err"
   check "MNIST: its familiar statistics" grep -qa '"input_mean":"0\.130700' "$work/mlp.safetensors"
 fi
+
+# ONNX export: dn-train --onnx at the end of training, and dn-predict
+# --export-onnx of the saved model file, give the same bytes
+"$train" --model mlp --epochs 1 --limit 500 --data "$data" --quiet --out "$work/small.safetensors" \
+  --onnx "$work/onnx/trained.onnx" >"$work/onnx-train.log" 2>&1
+check "dn-train --onnx exports the model (making its folder)" test -s "$work/onnx/trained.onnx"
+check "and says so" grep -q "exported .*trained.onnx (ONNX opset 13)" "$work/onnx-train.log"
+"$predict" --model "$work/small.safetensors" --export-onnx "$work/exported.onnx" >"$work/onnx-predict.log" 2>&1
+check "dn-predict --export-onnx exports a model file" grep -q "wrote .*exported.onnx" "$work/onnx-predict.log"
+check "the same bytes as dn-train --onnx" cmp -s "$work/onnx/trained.onnx" "$work/exported.onnx"
+check "an ONNX file: ir_version 7 first (key 0x08, value 0x07)" test "$(head -c 2 "$work/exported.onnx" | od -An -tx1 | tr -d ' ')" = 0807
+expect_exit 2 "--export-onnx writes a file and exits" "$predict" --model "$work/small.safetensors" \
+  --export-onnx "$work/x.onnx" "$work/d0.pgm"
+expect_exit 1 "no/such/x.onnx" "$predict" --model "$work/small.safetensors" --export-onnx "$work/no/such/x.onnx"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
