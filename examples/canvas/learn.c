@@ -32,8 +32,6 @@
 #define TRAIN_LR 2e-3f        /* dn-train's recipe: Adam, cosine with 5% warm-up */
 #define TRAIN_WARMUP 0.05f
 #define TRAINER_NICE 10
-#define SYNTH_DRAWN 12000     /* dn-train's defaults on digits: drawn digits and */
-#define SYNTH_OTHERS 12000    /* drawings that are not digits, for 60,000 images */
 #define SYNTH_SEED 0x5eedULL
 #define SYNTH_CHUNK 1000      /* drawings made between looks at cancel */
 #define ANSWER_RATE 0.98      /* dn-train's --answer-rate: calibrates "not a digit" */
@@ -63,7 +61,7 @@ struct learn {
      * (pixels in [0,1]) is read at start and only read after. */
     bool have_train;
     dn_dataset train, test_raw;
-    dn_dataset synth; /* SYNTH_DRAWN drawn digits, then SYNTH_OTHERS non-digits */
+    dn_dataset synth; /* config.drawn drawn digits, then config.others non-digits */
     float mean, std;
     dn_rng sample_rng;
 
@@ -432,8 +430,10 @@ static dn_status load_synth(learn *l)
         return DN_OK;
     dn_dataset all = {0};
     dn_status status = DN_OK;
+    if (l->config.drawn + l->config.others == 0)
+        return DN_OK;
     for (int kind = 0; kind < 2 && status == DN_OK; kind++) {
-        int want = kind ? SYNTH_OTHERS : SYNTH_DRAWN;
+        int want = kind ? l->config.others : l->config.drawn;
         for (int done = 0; done < want && status == DN_OK; done += SYNTH_CHUNK) {
             if (atomic_load(&l->cancel)) {
                 status = DN_ERR_STOPPED;
@@ -478,14 +478,16 @@ static dn_status job_data(learn *l, int limit, dn_dataset *out)
     double share = (double)mnist.count / 60000.0;
     if (share > 1)
         share = 1;
-    size_t pixels = (size_t)l->synth.channels * l->synth.height * l->synth.width;
-    dn_dataset drawn = l->synth, others = l->synth, part;
-    drawn.count = (int)(SYNTH_DRAWN * share);
-    others.images += (size_t)SYNTH_DRAWN * pixels;
-    others.labels += SYNTH_DRAWN;
-    others.count = (int)(SYNTH_OTHERS * share);
-    drawn.count = drawn.count < 1 ? 1 : drawn.count;
-    others.count = others.count < 1 ? 1 : others.count;
+    size_t pixels = (size_t)mnist.channels * mnist.height * mnist.width;
+    dn_dataset drawn = mnist, others = mnist, part;
+    drawn.count = others.count = 0;
+    if (l->synth.count) {
+        drawn = others = l->synth;
+        drawn.count = (int)(l->config.drawn * share);
+        others.images += (size_t)l->config.drawn * pixels;
+        others.labels += l->config.drawn;
+        others.count = (int)(l->config.others * share);
+    }
     status = dn_dataset_concat(&part, &mnist, &drawn);
     if (status == DN_OK)
         status = dn_dataset_concat(out, &part, &others);

@@ -51,6 +51,8 @@ typedef struct learn_config {
     const char *data_dir; /* MNIST's four IDX files (raw or .gz) */
     int threads;          /* OpenMP threads of the training, >= 1 */
     int missing_epochs;   /* epochs for training a missing served model; 0: leave it missing */
+    int drawn, others;    /* drawn digits and non-digits added for 60,000 MNIST images (in
+                             proportion for fewer), as dn-train's --drawn and --others */
 } learn_config;
 
 /* Reads the test set when it is there (for samples and accuracies), starts

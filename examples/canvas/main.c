@@ -39,6 +39,9 @@ static void usage(FILE *out)
           "                   measuring accuracy (default datasets/mnist)\n"
           "  --train-missing N  train each missing model for N epochs in the background,\n"
           "                   serve it and save it to its file (default 0: leave it missing)\n"
+          "  --train-drawn N, --train-others N  drawn digits and drawings that are not\n"
+          "                   digits added to MNIST's 60,000 for training, as dn-train's\n"
+          "                   --drawn and --others (default 20000 and 30000)\n"
           "  --train-threads N  threads for training (default: all cores but one, at least 1;\n"
           "                   the trainer also runs at a lower priority than predictions)\n"
           "  --threads N      worker threads running the models (default 4)\n"
@@ -70,7 +73,7 @@ static bool parse_args(int argc, char **argv, canvas_options *o)
     *o = (canvas_options){
         .cnn = "models/cnn.safetensors",
         .mlp = "models/mlp.safetensors",
-        .learn = {.data_dir = "datasets/mnist", .threads = 1, .missing_epochs = 0},
+        .learn = {.data_dir = "datasets/mnist", .threads = 1, .missing_epochs = 0, .drawn = 20000, .others = 30000},
         .threshold = -1,
         .server = {.host = "127.0.0.1", .port = 5000, .threads = 4, .max_conns = 1024,
                    .timeout = 10, .idle_timeout = 10, .min_body_rate = 16384,
@@ -102,6 +105,14 @@ static bool parse_args(int argc, char **argv, canvas_options *o)
             ok = (value = tool_value(argc, argv, &i, v)) && tool_parse_int(arg, value, 0, 10, &n);
             if (ok)
                 o->learn.missing_epochs = (int)n;
+        } else if (tool_match(arg, "--train-drawn", &v)) {
+            ok = (value = tool_value(argc, argv, &i, v)) && tool_parse_int(arg, value, 0, 100000, &n);
+            if (ok)
+                o->learn.drawn = (int)n;
+        } else if (tool_match(arg, "--train-others", &v)) {
+            ok = (value = tool_value(argc, argv, &i, v)) && tool_parse_int(arg, value, 0, 100000, &n);
+            if (ok)
+                o->learn.others = (int)n;
         } else if (tool_match(arg, "--train-threads", &v)) {
             ok = (value = tool_value(argc, argv, &i, v)) && tool_parse_int(arg, value, 1, 256, &n);
             if (ok)

@@ -68,7 +68,9 @@ function check(ok, what) {
 // ---- the server ----
 function startServer(args = ['--cnn', options.cnn, '--mlp', options.mlp]) {
   return new Promise((resolvePort, reject) => {
-    const child = spawn(options.server, ['--port', '0', ...args, '--data', options.data, '--train-threads', '1'],
+    // Fewer drawn digits and non-digits than the server's default, for speed.
+    const child = spawn(options.server, ['--port', '0', ...args, '--data', options.data, '--train-threads', '1',
+      '--train-drawn', '2000', '--train-others', '3000'],
       { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let log = '';

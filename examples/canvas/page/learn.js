@@ -128,7 +128,7 @@
       case 'running': {
         if (!status.batches) {
           return `${job.auto ? 'First run: the' : 'The'} ${name} is about to train: preparing MNIST and ` +
-            '24,000 drawn digits and non-digits (the first time takes a while)…';
+            'the drawn digits and non-digits that teach it "not a digit" (the first time takes a while)…';
         }
         const share = Math.round((100 * status.batch) / status.batches);
         const who = job.auto ? `First run: the server trains the missing ${name}` : `Training the ${name}`;
