@@ -495,6 +495,7 @@ try {
       digit: document.querySelector('#cnn .digit').textContent,
     };
   });
+  await phone.waitForTimeout(300); // the bars' 0.15 s transition, for the picture
   await phone.screenshot({ path: join(options.artifacts, 'phone-mid-stroke.png') });
   await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
   const inSight = (b) => b.top >= 0 && b.bottom <= sight.height;

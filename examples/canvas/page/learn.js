@@ -95,7 +95,8 @@
         return `the ${NAMES[n]} is training (epoch ${status.epoch + 1} of ${job.epochs}, ` +
           `${Math.round((100 * status.batch) / status.batches)}%)`;
       }
-      if (m.training || m.waiting) return `the ${NAMES[n]} is waiting to be trained`;
+      if (m.training) return `the ${NAMES[n]} is about to train (preparing its data)`;
+      if (m.waiting) return `the ${NAMES[n]} is waiting to be trained`;
       return `there is no ${NAMES[n]} model (and no MNIST here to train one)`;
     });
     notice.textContent = `First run: ${words.join('; ')}. ${missing.length > 1 ? 'Their' : 'Its'} answers ` +
