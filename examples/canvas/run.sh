@@ -57,7 +57,7 @@ fi
 mkdir -p "$models"
 for m in mlp cnn; do
     [ -f "$models/$m.safetensors" ] ||
-        echo "== $models/$m.safetensors is missing: the server trains it ($epochs epochs) while the page shows how"
+        echo "== $models/$m.safetensors is missing: the server trains it ($epochs epoch(s)) while the page shows how"
 done
 
 exec "$build/examples/canvas/dn-canvas" --cnn "$models/cnn.safetensors" --mlp "$models/mlp.safetensors" \
