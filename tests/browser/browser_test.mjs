@@ -300,7 +300,7 @@ async function testFirstRun() {
     await page.goto(`http://127.0.0.1:${server.port}/`);
     await page.waitForFunction(() => !document.getElementById('train-notice').hidden, null, { timeout: 10000 });
     const notice = await page.locator('#train-notice').textContent();
-    check(/First run: .*(MLP|CNN) is (training|waiting)/.test(notice), `first run: the page says the models are being trained ("${notice.slice(0, 90)}…")`);
+    check(/First run: .*(MLP|CNN) is (training|waiting|about to train)/.test(notice), `first run: the page says the models are being trained ("${notice.slice(0, 90)}…")`);
     await drawDigit(page, 7);
     await settled(page);
     const before = await shown(page);
