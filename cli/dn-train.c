@@ -38,6 +38,7 @@ typedef struct train_options {
     long bench_steps;
     bool epochs_given;
     bool data_given;
+    bool force;    /* replace an existing model at the default --out */
 } train_options;
 
 static void usage(FILE *out)
@@ -81,7 +82,10 @@ static void usage(FILE *out)
           "  --data DIR            dataset folder in MNIST's layout (default datasets/mnist);\n"
           "                        inputs are normalised by its training set's mean and std\n"
           "  --limit N             train on the first N images only\n"
-          "  --out FILE            model file (default models/<model>.safetensors)\n"
+          "  --out FILE            model file (default models/<model>.safetensors, which the\n"
+          "                        canvas demo serves: an existing one there is only\n"
+          "                        replaced with --force)\n"
+          "  --force               replace an existing model at the default --out\n"
           "  --checkpoint FILE     checkpoint file (default: the model file's name with\n"
           "                        .ckpt.safetensors)\n"
           "  --resume FILE         continue from a checkpoint (give the same options; --epochs\n"
@@ -128,6 +132,8 @@ static bool parse_args(int argc, char **argv, train_options *o)
             o->dropout = 0;
         } else if (strcmp(arg, "--dropout") == 0) {
             o->dropout = 1;
+        } else if (strcmp(arg, "--force") == 0) {
+            o->force = true;
         } else if (strcmp(arg, "--quiet") == 0) {
             o->quiet = true;
         } else if (strcmp(arg, "--bench") == 0) {
@@ -273,9 +279,10 @@ static void on_interrupt(int sig)
     _exit(130);
 }
 
-static void progress(void *user, int done, int total, double loss, double accuracy)
+static bool progress(void *user, const dn_train_progress *p)
 {
-    cli_progress_update(user, done, total, loss, accuracy);
+    cli_progress_update(user, p->done, p->total, p->loss, p->accuracy);
+    return true;
 }
 
 typedef struct run {
@@ -539,6 +546,21 @@ static bool train(run *r)
     return true;
 }
 
+/* The default output is the model the canvas demo serves: a run that names
+ * no --out does not silently replace it. */
+static bool refuse_default_overwrite(const train_options *o)
+{
+    if (o->out || o->resume || o->force)
+        return true;
+    char path[256];
+    snprintf(path, sizeof path, "models/%s.safetensors", model_name(o));
+    if (access(path, F_OK) != 0)
+        return true;
+    tool_error("%s exists (the canvas demo serves it): pass --out FILE to train a new model beside it, "
+               "or --force to replace it", path);
+    return false;
+}
+
 /* --onnx: the model as trained (or as resumed, when nothing was left to do). */
 static bool export_onnx(const run *r)
 {
@@ -578,6 +600,8 @@ int main(int argc, char **argv)
     interrupt_note = "\ninterrupted before the first epoch finished; nothing saved\n";
     signal(SIGINT, on_interrupt);
     signal(SIGTERM, on_interrupt);
+    if (!refuse_default_overwrite(&r.opt))
+        return 2;
     bool ok = setup(&r) && train(&r) && export_onnx(&r);
     dn_dataset_free(&r.train);
     dn_dataset_free(&r.test);

@@ -200,12 +200,87 @@ static void run_epochs(dn_net *net, dn_optim *opt, const dn_dataset *ds, int fro
 /* dn_train_epoch refuses an optimizer made for another parameter count,
  * and leaves the gradients zero when it returns. */
 #ifdef _OPENMP
-static void record_threads(void *user, int done, int total, double loss, double accuracy)
+static bool record_threads(void *user, const dn_train_progress *p)
 {
-    (void)done, (void)total, (void)loss, (void)accuracy;
+    (void)p;
     *(int *)user = omp_get_max_threads();
+    return true;
 }
 #endif
+
+/* What the progress callback saw, and when it says stop. */
+typedef struct stop_after {
+    int stop_at; /* the step after which to return false; 0: never */
+    int calls, last_batch, batches, last_done, total, epoch;
+    bool ordered, finite;
+} stop_after;
+
+static bool record_progress(void *user, const dn_train_progress *p)
+{
+    stop_after *s = user;
+    s->calls++;
+    s->ordered = s->ordered && p->batch == s->last_batch + 1 && p->done > s->last_done;
+    s->finite = s->finite && p->loss > 0 && p->batch_loss > 0 && p->accuracy >= 0 && p->accuracy <= 1;
+    s->last_batch = p->batch;
+    s->last_done = p->done;
+    s->batches = p->batches;
+    s->total = p->total;
+    s->epoch = p->epoch;
+    return s->stop_at == 0 || p->batch < s->stop_at;
+}
+
+/* The progress callback sees every step in order with its epoch and the
+ * running loss, and returning false stops the epoch after that step with
+ * DN_ERR_STOPPED: the steps done are kept (the weights moved, are finite,
+ * the gradients are zero) and the net trains on afterwards. */
+static void test_train_stop(void)
+{
+    dn_dataset ds;
+    make_dataset(&ds, 40);
+    dn_net *net;
+    dn_optim *opt;
+    dn_optim_config config = dn_optim_defaults(DN_OPTIM_ADAM);
+    CHECK_OK(dn_net_new(&net, small_spec, 9));
+    CHECK_OK(dn_optim_new(&opt, &config, dn_net_param_count(net)));
+    size_t count = dn_net_param_count(net);
+    float *before = malloc(count * sizeof *before);
+    memcpy(before, dn_net_params(net), count * sizeof *before);
+    dn_train_config train = {.batch = 8, .lr = 0.01f, .seed = 9};
+
+    stop_after all = {.ordered = true, .finite = true};
+    CHECK_OK(dn_train_epoch(net, opt, &ds, &train, 3, record_progress, &all, NULL));
+    CHECK(all.calls == 5 && all.last_batch == 5 && all.batches == 5 && all.last_done == 40 && all.total == 40,
+          "a whole epoch of 40 at batch 8: 5 calls (%d), last step 5 of %d, 40 of %d samples done", all.calls,
+          all.batches, all.total);
+    CHECK(all.ordered && all.finite && all.epoch == 3, "steps in order, losses positive, epoch 3 (%d)", all.epoch);
+
+    memcpy(before, dn_net_params(net), count * sizeof *before);
+    stop_after two = {.stop_at = 2, .ordered = true, .finite = true};
+    dn_epoch_stats stats = {.samples = -7};
+    dn_status status = dn_train_epoch(net, opt, &ds, &train, 4, record_progress, &two, &stats);
+    CHECK(status == DN_ERR_STOPPED && strstr(dn_last_error(), "stopped"), "false stops with DN_ERR_STOPPED: %s",
+          dn_last_error());
+    CHECK(two.calls == 2 && two.last_done == 16, "after the second step (%d calls, %d samples)", two.calls,
+          two.last_done);
+    CHECK(stats.samples == -7, "stats are not written for a stopped epoch");
+    CHECK(dn_optim_steps(opt) == 7, "the optimizer took 5 + 2 steps (%ld)", dn_optim_steps(opt));
+    const float *params = dn_net_params(net), *grads = dn_net_grads(net);
+    size_t moved = 0, bad = 0, nonzero = 0;
+    for (size_t i = 0; i < count; i++) {
+        moved += params[i] != before[i];
+        bad += !isfinite(params[i]);
+        nonzero += grads[i] != 0.0f;
+    }
+    CHECK(moved > count / 2 && bad == 0 && nonzero == 0,
+          "the two steps are kept: %zu of %zu weights moved, %zu not finite, %zu gradients not zero", moved, count,
+          bad, nonzero);
+    CHECK_OK(dn_train_epoch(net, opt, &ds, &train, 5, NULL, NULL, NULL));
+    free(before);
+    dn_optim_free(opt);
+    dn_net_free(net);
+    free(ds.images);
+    free(ds.labels);
+}
 
 static void test_train_contract(void)
 {
@@ -559,6 +634,7 @@ int main(int argc, char **argv)
     test_pytorch_export();
     test_refusals();
     test_train_contract();
+    test_train_stop();
     test_resume();
     test_non_finite_outputs();
     test_non_finite_not_saved();

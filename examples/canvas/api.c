@@ -1,9 +1,11 @@
 /* api.c - the endpoints of dn-canvas: serves the compiled-in page, reports the
  * loaded models, and runs a drawing through preprocessing and both nets. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "api.h"
 #include "assets.h"
@@ -12,55 +14,96 @@
 #include "digitnet/json.h"
 #include "digitnet/clock.h"
 #include "image_body.h"
+#include "learn.h"
 
-static bool load_model(api_model *m, const char *name, const char *path, char *error, size_t cap)
+/* Checks that net fits the demo: 1x28x28 in, 10 classes out. */
+static bool fits(dn_net *net, const char *path, char *error, size_t cap)
 {
-    *m = (api_model){.name = name};
+    int shape[3];
+    dn_net_input_shape(net, shape);
+    if (shape[0] != 1 || shape[1] != DN_MNIST_SIDE || shape[2] != DN_MNIST_SIDE || dn_net_num_classes(net) != 10) {
+        snprintf(error, cap, "%s: takes %dx%dx%d inputs and %d classes; the demo needs 1x28x28 and 10", path,
+                 shape[0], shape[1], shape[2], dn_net_num_classes(net));
+        return false;
+    }
+    return true;
+}
+
+/* True when path does not exist but its folder does: a model yet to be
+ * trained and saved there. */
+static bool can_be_made(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) == 0 || errno != ENOENT)
+        return false;
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        return true; /* the current folder */
+    if (slash == dir)
+        slash[1] = '\0';
+    else
+        *slash = '\0';
+    return stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static bool load_model(api_model *m, const char *name, const char *path, bool allow_missing, char *error,
+                       size_t cap)
+{
+    *m = (api_model){.name = name, .path = path};
+    pthread_mutex_init(&m->lock, NULL);
+    m->info = dn_model_info_default();
+    if (allow_missing && can_be_made(path))
+        return true; /* missing: trained in the background (learn.c) */
     if (dn_model_load(&m->net, &m->info, path) != DN_OK) {
         snprintf(error, cap, "%s", dn_last_error());
         m->net = NULL;
         return false;
     }
-    int shape[3];
-    dn_net_input_shape(m->net, shape);
-    if (shape[0] != 1 || shape[1] != DN_MNIST_SIDE || shape[2] != DN_MNIST_SIDE ||
-        dn_net_num_classes(m->net) != 10) {
-        snprintf(error, cap, "%s: takes %dx%dx%d inputs and %d classes; the demo needs 1x28x28 and 10",
-                 path, shape[0], shape[1], shape[2], dn_net_num_classes(m->net));
+    if (!fits(m->net, path, error, cap)) {
         dn_net_free(m->net);
         m->net = NULL;
         return false;
     }
     dn_net_set_threads(m->net, 1);
-    pthread_mutex_init(&m->lock, NULL);
     return true;
 }
 
-bool api_init(api *a, const char *cnn_path, const char *mlp_path, char *error, size_t cap)
+bool api_init(api *a, const char *cnn_path, const char *mlp_path, bool allow_missing, char *error, size_t cap)
 {
     *a = (api){.threshold = -1.0f};
-    if (!load_model(&a->models[0], "cnn", cnn_path, error, cap))
-        return false;
-    if (!load_model(&a->models[1], "mlp", mlp_path, error, cap)) {
+    bool ok = load_model(&a->models[0], "cnn", cnn_path, allow_missing, error, cap) &&
+              load_model(&a->models[1], "mlp", mlp_path, allow_missing, error, cap);
+    if (!ok)
         api_free(a);
-        return false;
-    }
-    return true;
+    return ok;
 }
 
 void api_free(api *a)
 {
     for (int i = 0; i < 2; i++) {
-        if (a->models[i].net) {
-            dn_net_free(a->models[i].net);
-            pthread_mutex_destroy(&a->models[i].lock);
-        }
+        if (!a->models[i].name)
+            continue;
+        dn_net_free(a->models[i].net);
+        pthread_mutex_destroy(&a->models[i].lock);
     }
     *a = (api){0};
 }
 
-/* Appends src as a JSON string. */
-static void append_json_string(strbuf *out, const char *src)
+void api_install_model(api *a, int i, dn_net *net, const dn_model_info *info)
+{
+    api_model *m = &a->models[i];
+    dn_net_set_threads(net, 1);
+    pthread_mutex_lock(&m->lock);
+    dn_net *old = m->net;
+    m->net = net;
+    m->info = *info;
+    pthread_mutex_unlock(&m->lock);
+    dn_net_free(old);
+}
+
+void api_append_string(strbuf *out, const char *src)
 {
     size_t need = dn_json_escape(NULL, 0, src);
     char *quoted = malloc(need + 1);
@@ -73,21 +116,19 @@ static void append_json_string(strbuf *out, const char *src)
     free(quoted);
 }
 
-static void fail(http_response *res, strbuf *out, int status, const char *message)
+void api_fail(http_response *res, strbuf *out, int status, const char *message)
 {
     strbuf_reset(out);
     strbuf_printf(out, "{\"error\":");
-    append_json_string(out, message);
+    api_append_string(out, message);
     strbuf_printf(out, "}\n");
     res->status = status;
     res->content_type = "application/json";
 }
 
-/* Appends value with `decimals` digits after the point; false, appending
- * nothing, for NaN or infinity (JSON has neither). dn_json_format_number
- * writes '.' in any locale (and nothing in dn-canvas calls setlocale, so
- * strbuf_printf's "%d" stays plain too). */
-static bool append_number(strbuf *out, double value, int decimals)
+/* dn_json_format_number writes '.' in any locale (and nothing in dn-canvas
+ * calls setlocale, so strbuf_printf's "%d" stays plain too). */
+bool api_append_number(strbuf *out, double value, int decimals)
 {
     char text[400];
     if (!isfinite(value) || dn_json_format_number(text, sizeof text, value, decimals) != DN_OK)
@@ -100,14 +141,23 @@ static void health(api *a, http_response *res, strbuf *out)
 {
     strbuf_printf(out, "{\"status\":\"ok\",\"models\":{");
     for (int i = 0; i < 2; i++) {
-        strbuf_printf(out, "%s\"%s\":", i ? "," : "", a->models[i].name);
-        append_json_string(out, dn_net_spec(a->models[i].net));
+        api_model *m = &a->models[i];
+        strbuf_printf(out, "%s\"%s\":", i ? "," : "", m->name);
+        pthread_mutex_lock(&m->lock);
+        if (m->net)
+            api_append_string(out, dn_net_spec(m->net));
+        else
+            strbuf_printf(out, "null");
+        pthread_mutex_unlock(&m->lock);
     }
     strbuf_printf(out, "},\"accuracy\":{");
     for (int i = 0; i < 2; i++) {
-        float acc = a->models[i].info.test_accuracy;
-        strbuf_printf(out, "%s\"%s\":", i ? "," : "", a->models[i].name);
-        if (!(acc >= 0 && append_number(out, acc, 4)))
+        api_model *m = &a->models[i];
+        pthread_mutex_lock(&m->lock);
+        float acc = m->net ? m->info.test_accuracy : -1;
+        pthread_mutex_unlock(&m->lock);
+        strbuf_printf(out, "%s\"%s\":", i ? "," : "", m->name);
+        if (!(acc >= 0 && api_append_number(out, acc, 4)))
             strbuf_printf(out, "null");
     }
     strbuf_printf(out, "}}\n");
@@ -118,16 +168,21 @@ static void health(api *a, http_response *res, strbuf *out)
 
 /* One model's answer for the preprocessed drawing; probs all 0 and ms 0
  * when there is no ink. */
-static dn_status run_model(api_model *m, const float *ink, bool has_ink, float probs[10], double *ms)
+static dn_status run_model(api_model *m, const float *ink, bool has_ink, float probs[10], double *ms,
+                           bool *ready, float *threshold)
 {
     memset(probs, 0, 10 * sizeof *probs);
     *ms = 0;
-    if (!has_ink)
+    pthread_mutex_lock(&m->lock);
+    *ready = m->net != NULL;
+    *threshold = m->info.answer_threshold;
+    if (!has_ink || !m->net) {
+        pthread_mutex_unlock(&m->lock);
         return DN_OK;
+    }
     float x[DN_MNIST_PIXELS];
     memcpy(x, ink, sizeof x);
     dn_normalize(x, DN_MNIST_PIXELS, m->info.input_mean, m->info.input_std);
-    pthread_mutex_lock(&m->lock);
     double t0 = dn_seconds();
     dn_status status = dn_net_predict(m->net, x, 1, probs, 10);
     *ms = (dn_seconds() - t0) * 1000;
@@ -147,10 +202,10 @@ static bool append_model(strbuf *out, const char *name, bool has_ink, const floa
     else
         strbuf_printf(out, "null,\"reason\":\"%s\"", dn_refusal_reason(a.refusal));
     strbuf_printf(out, ",\"score\":");
-    if (!append_number(out, a.score, 6))
+    if (!api_append_number(out, a.score, 6))
         return false;
     strbuf_printf(out, ",\"threshold\":");
-    if (!append_number(out, a.threshold, 6))
+    if (!api_append_number(out, a.threshold, 6))
         return false;
     if (a.best >= 0)
         strbuf_printf(out, ",\"best\":%d", a.best);
@@ -160,11 +215,11 @@ static bool append_model(strbuf *out, const char *name, bool has_ink, const floa
     for (int k = 0; k < 10; k++) {
         if (k)
             strbuf_printf(out, ",");
-        if (!append_number(out, probs[k], 6))
+        if (!api_append_number(out, probs[k], 6))
             return false;
     }
     strbuf_printf(out, "],\"ms\":");
-    if (!append_number(out, ms, 3))
+    if (!api_append_number(out, ms, 3))
         return false;
     strbuf_printf(out, "},");
     return true;
@@ -181,24 +236,36 @@ static void append_input(strbuf *out, const float *ink)
     strbuf_printf(out, "]");
 }
 
-static void predict(api *a, const server_request *req, http_response *res, strbuf *out)
+bool api_read_drawing(const server_request *req, float ink[DN_MNIST_PIXELS], bool *has_ink, bool *inverted,
+                      double *preprocess_ms, http_response *res, strbuf *out)
 {
     dn_image img;
     image_body_error error;
     if (!image_body_decode(req->head->query, req->body, req->body_len, &img, &error)) {
-        fail(res, out, error.status, error.message);
-        return;
+        api_fail(res, out, error.status, error.message);
+        return false;
     }
-    float ink[DN_MNIST_PIXELS];
     dn_preprocess_info info;
     double start = dn_seconds();
     dn_status status = dn_preprocess_mnist(&img, ink, &info);
-    double preprocess_ms = (dn_seconds() - start) * 1000;
+    *preprocess_ms = (dn_seconds() - start) * 1000;
     dn_image_free(&img);
     if (status != DN_OK) {
-        fail(res, out, 422, dn_last_error());
-        return;
+        api_fail(res, out, 422, dn_last_error());
+        return false;
     }
+    *has_ink = info.has_ink;
+    *inverted = info.inverted;
+    return true;
+}
+
+static void predict(api *a, const server_request *req, http_response *res, strbuf *out)
+{
+    float ink[DN_MNIST_PIXELS];
+    bool has_ink, inverted;
+    double preprocess_ms;
+    if (!api_read_drawing(req, ink, &has_ink, &inverted, &preprocess_ms, res, out))
+        return;
 
     char message[600];
     strbuf_printf(out, "{");
@@ -206,25 +273,37 @@ static void predict(api *a, const server_request *req, http_response *res, strbu
         api_model *m = &a->models[i];
         float probs[10];
         double ms;
-        status = run_model(m, ink, info.has_ink, probs, &ms);
+        bool ready;
+        float model_threshold;
+        dn_status status = run_model(m, ink, has_ink, probs, &ms, &ready, &model_threshold);
         if (status != DN_OK) {
             snprintf(message, sizeof message, "the %s model failed: %s", m->name, dn_last_error());
-            fail(res, out, 500, message);
+            api_fail(res, out, 500, message);
             return;
         }
-        float threshold = a->threshold >= 0.0f                ? a->threshold
-                          : m->info.answer_threshold >= 0.0f ? m->info.answer_threshold
-                                                             : DN_ANSWER_THRESHOLD;
-        if (!append_model(out, m->name, info.has_ink, probs, ms, threshold)) {
+        if (!ready) {
+            if (a->learn)
+                learn_missing_note(a->learn, i, message, sizeof message);
+            else
+                snprintf(message, sizeof message, "no model file at %s", m->path);
+            strbuf_printf(out, "\"%s\":{\"digit\":null,\"ready\":false,\"note\":", m->name);
+            api_append_string(out, message);
+            strbuf_printf(out, "},");
+            continue;
+        }
+        float threshold = a->threshold >= 0.0f ? a->threshold
+                          : model_threshold >= 0.0f ? model_threshold
+                                                    : DN_ANSWER_THRESHOLD;
+        if (!append_model(out, m->name, has_ink, probs, ms, threshold)) {
             snprintf(message, sizeof message, "the %s model gave a number that is not finite", m->name);
-            fail(res, out, 500, message);
+            api_fail(res, out, 500, message);
             return;
         }
     }
     append_input(out, ink);
     strbuf_printf(out, ",\"preprocess_ms\":");
-    append_number(out, preprocess_ms, 3);
-    strbuf_printf(out, ",\"inverted\":%s}\n", info.inverted ? "true" : "false");
+    api_append_number(out, preprocess_ms, 3);
+    strbuf_printf(out, ",\"inverted\":%s}\n", inverted ? "true" : "false");
     res->status = 200;
     res->content_type = "application/json";
     res->cache_control = "no-store";
@@ -239,7 +318,7 @@ void api_handle(void *ctx, const server_request *request, http_response *res, st
     if (page || strcmp(req->path, "/api/health") == 0) {
         if (!get) {
             res->allow = "GET, HEAD";
-            fail(res, out, 405, "this path answers GET and HEAD only");
+            api_fail(res, out, 405, "this path answers GET and HEAD only");
         } else if (page) {
             res->status = 200;
             res->content_type = page->content_type;
@@ -249,14 +328,16 @@ void api_handle(void *ctx, const server_request *request, http_response *res, st
         } else {
             health(a, res, out);
         }
+    } else if (a->learn && learn_handle(a->learn, request, res, out)) {
+        return;
     } else if (strcmp(req->path, "/api/predict") == 0) {
         if (strcmp(req->method, "POST") != 0) {
             res->allow = "POST";
-            fail(res, out, 405, "POST a drawing here (PNG or PGM, or raw 8-bit pixels with ?w=W&h=H)");
+            api_fail(res, out, 405, "POST a drawing here (PNG, JPEG or PGM, or raw 8-bit pixels with ?w=W&h=H)");
         } else {
             predict(a, request, res, out);
         }
     } else {
-        fail(res, out, 404, "not found");
+        api_fail(res, out, 404, "not found");
     }
 }

@@ -4,8 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "api.h"
+#include "learn.h"
 #include "digitnet/answer.h"
 #include "tool_args.h"
 #include "server.h"
@@ -16,6 +18,7 @@
 
 typedef struct canvas_options {
     const char *cnn, *mlp;
+    learn_config learn;
     double threshold; /* top probability below which a model says "not a digit" */
     server_config server;
 } canvas_options;
@@ -29,7 +32,18 @@ static void usage(FILE *out)
           "  --host ADDR      address to listen on (default 127.0.0.1; 0.0.0.0 or :: for all)\n"
           "  --port N         port (default 5000; 0 picks a free one, printed on stdout)\n"
           "  --cnn FILE       CNN model (default models/cnn.safetensors)\n"
-          "  --mlp FILE       MLP model (default models/mlp.safetensors)\n"
+          "  --mlp FILE       MLP model (default models/mlp.safetensors); a model file\n"
+          "                   that does not exist in a folder that does is served as\n"
+          "                   missing (\"still training\") until one is trained there\n"
+          "  --data DIR       MNIST for training from the page, the random test digit and\n"
+          "                   measuring accuracy (default datasets/mnist)\n"
+          "  --train-missing N  train each missing model for N epochs in the background,\n"
+          "                   serve it and save it to its file (default 0: leave it missing)\n"
+          "  --train-drawn N, --train-others N  drawn digits and drawings that are not\n"
+          "                   digits added to MNIST's 60,000 for training, as dn-train's\n"
+          "                   --drawn and --others (default 20000 and 30000)\n"
+          "  --train-threads N  threads for training (default: all cores but one, at least 1;\n"
+          "                   the trainer also runs at a lower priority than predictions)\n"
           "  --threads N      worker threads running the models (default 4)\n"
           "  --threshold X    a model whose top probability is below X answers \"not a\n"
           "                   digit\" (default: each model's own, calibrated by dn-train,\n"
@@ -47,8 +61,10 @@ static void usage(FILE *out)
           "Slow or silent clients cost no thread: one event loop does all socket work and\n"
           "the threads only run complete requests. Bodies up to 2 MiB (413 beyond), at\n"
           "most 256 MiB of request bodies in memory at once (503 beyond).\n"
-          "API: GET /api/health; POST /api/predict with a PNG or PGM body, or raw 8-bit\n"
-          "gray pixels and ?w=W&h=H. One access-log line per request goes to stderr.\n",
+          "API: GET /api/health; POST /api/predict with a PNG, JPEG or PGM body, or raw\n"
+          "8-bit gray pixels and ?w=W&h=H; /api/train (start, events, cancel, keep,\n"
+          "discard) and GET /api/sample (examples/canvas/learn.h). One access-log line\n"
+          "per request goes to stderr.\n",
           out);
 }
 
@@ -57,11 +73,14 @@ static bool parse_args(int argc, char **argv, canvas_options *o)
     *o = (canvas_options){
         .cnn = "models/cnn.safetensors",
         .mlp = "models/mlp.safetensors",
+        .learn = {.data_dir = "datasets/mnist", .threads = 1, .missing_epochs = 0, .drawn = 20000, .others = 30000},
         .threshold = -1,
         .server = {.host = "127.0.0.1", .port = 5000, .threads = 4, .max_conns = 1024,
                    .timeout = 10, .idle_timeout = 10, .min_body_rate = 16384,
                    .max_body = API_MAX_BODY, .max_buffered = API_MAX_BUFFERED},
     };
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    o->learn.threads = cores > 2 ? (int)(cores - 1) : 1;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *v = NULL, *value;
         long n;
@@ -80,6 +99,24 @@ static bool parse_args(int argc, char **argv, canvas_options *o)
             ok = (o->cnn = tool_value(argc, argv, &i, v)) != NULL;
         } else if (tool_match(arg, "--mlp", &v)) {
             ok = (o->mlp = tool_value(argc, argv, &i, v)) != NULL;
+        } else if (tool_match(arg, "--data", &v)) {
+            ok = (o->learn.data_dir = tool_value(argc, argv, &i, v)) != NULL;
+        } else if (tool_match(arg, "--train-missing", &v)) {
+            ok = (value = tool_value(argc, argv, &i, v)) && tool_parse_int(arg, value, 0, 10, &n);
+            if (ok)
+                o->learn.missing_epochs = (int)n;
+        } else if (tool_match(arg, "--train-drawn", &v)) {
+            ok = (value = tool_value(argc, argv, &i, v)) && tool_parse_int(arg, value, 0, 100000, &n);
+            if (ok)
+                o->learn.drawn = (int)n;
+        } else if (tool_match(arg, "--train-others", &v)) {
+            ok = (value = tool_value(argc, argv, &i, v)) && tool_parse_int(arg, value, 0, 100000, &n);
+            if (ok)
+                o->learn.others = (int)n;
+        } else if (tool_match(arg, "--train-threads", &v)) {
+            ok = (value = tool_value(argc, argv, &i, v)) && tool_parse_int(arg, value, 1, 256, &n);
+            if (ok)
+                o->learn.threads = (int)n;
         } else if (tool_match(arg, "--threshold", &v)) {
             ok = (value = tool_value(argc, argv, &i, v)) && tool_parse_float(arg, value, 0, 1, &o->threshold);
         } else if (tool_match(arg, "--threads", &v)) {
@@ -152,13 +189,27 @@ int main(int argc, char **argv)
         return 1;
     api a;
     char error[512];
-    if (!api_init(&a, o.cnn, o.mlp, error, sizeof error)) {
+    if (!api_init(&a, o.cnn, o.mlp, true, error, sizeof error)) {
         tool_error("%s", error);
         tool_error("train the models first (examples/canvas/run.sh does), or pass --cnn/--mlp FILE");
         return 1;
     }
+    if (!learn_start(&a.learn, &a, &o.learn, error, sizeof error)) {
+        tool_error("%s", error);
+        api_free(&a);
+        return 1;
+    }
+    for (int i = 0; i < 2; i++) {
+        if (a.models[i].net)
+            continue;
+        char note[600];
+        learn_missing_note(a.learn, i, note, sizeof note);
+        fprintf(stderr, "dn-canvas: the %s model is %s\n", a.models[i].name, note);
+    }
     a.threshold = (float)o.threshold;
     int status = server_run(&o.server, api_handle, &a);
+    learn_stop(a.learn);
+    a.learn = NULL;
     api_free(&a);
     return status;
 }

@@ -24,6 +24,9 @@ typedef enum dn_status {
     DN_ERR_NUMERIC,     /* a computation gave NaN or infinity (diverged training,
                            weights too large for float): never returned as a number */
     DN_ERR_LIMIT,       /* would need more memory than the configured limit */
+    DN_ERR_STOPPED,     /* the caller asked a long computation to stop (a training
+                           progress callback returned false): not a failure of
+                           the library, and what was done so far is kept */
 } dn_status;
 
 /* Short constant name of a status ("out of memory", "bad format", ...). */

@@ -42,16 +42,35 @@ typedef struct dn_epoch_stats {
     double seconds;     /* wall time of the pass */
 } dn_epoch_stats;
 
-/* Called after each batch with samples done so far, the total, and the
- * running mean loss and accuracy. May be NULL. */
-typedef void (*dn_train_progress_fn)(void *user, int done, int total, double loss, double accuracy);
+/* Where an epoch is, after one optimizer step. */
+typedef struct dn_train_progress {
+    int epoch;       /* the epoch's number, from 0, as passed to dn_train_epoch */
+    int batch;       /* optimizer steps done in this epoch, from 1 */
+    int batches;     /* steps the whole epoch takes */
+    int done, total; /* samples done in this epoch, and the epoch's size */
+    double loss;     /* running mean training loss over the epoch so far */
+    double accuracy; /* running fraction right of those that have a class (train mode) */
+    double batch_loss; /* mean loss of this batch alone */
+} dn_train_progress;
+
+/* Called after each optimizer step, on the thread that called
+ * dn_train_epoch (never from inside a parallel region), with the net's
+ * parameters updated and consistent: the callback may read them (e.g. to
+ * show or copy the weights) but must not run or change the net. Returns
+ * true to go on, false to stop the epoch after this step: dn_train_epoch
+ * then returns DN_ERR_STOPPED, with the steps done kept in the net and
+ * the optimizer (usable, finite, gradients zero) and *stats not written.
+ * May be NULL. */
+typedef bool (*dn_train_progress_fn)(void *user, const dn_train_progress *progress);
 
 /* One epoch (numbered from 0) of mini-batch training. opt must be made for
  * exactly the net's parameters. The gradients are zeroed first and come
  * back zero (each optimizer step clears them for the next batch).
  * DN_ERR_NUMERIC when training diverges (a non-finite loss, or a parameter
  * that is not finite at the end): the net's parameters are then unusable,
- * so keep or reload the last good ones. */
+ * so keep or reload the last good ones. DN_ERR_STOPPED when progress asked
+ * to stop. Not thread-safe for the same net or optimizer; separate nets
+ * train in separate threads independently. */
 DN_API dn_status dn_train_epoch(dn_net *net, dn_optim *opt, const dn_dataset *data,
                          const dn_train_config *config, int epoch, dn_train_progress_fn progress,
                          void *user, dn_epoch_stats *stats);

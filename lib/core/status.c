@@ -23,6 +23,7 @@ const char *dn_status_name(dn_status status)
     case DN_ERR_UNSUPPORTED: return "unsupported";
     case DN_ERR_NUMERIC: return "non-finite value";
     case DN_ERR_LIMIT: return "over a limit";
+    case DN_ERR_STOPPED: return "stopped";
     }
     return "unknown status";
 }

@@ -67,7 +67,7 @@ dn_status dn_train_epoch(dn_net *net, dn_optim *opt, const dn_dataset *data,
 
     double start = dn_seconds(), loss_sum = 0;
     long correct_sum = 0, labelled = 0; /* accuracy counts samples of a class */
-    int done = 0;
+    int done = 0, steps = 0;
     dn_net_zero_grad(net); /* then each optimizer step clears them for the next */
     const int saved_threads = dn_net_enter_threads(net);
     while (done < total && status == DN_OK) {
@@ -108,13 +108,21 @@ dn_status dn_train_epoch(dn_net *net, dn_optim *opt, const dn_dataset *data,
         loss_sum += (double)loss * n;
         correct_sum += correct;
         done += n;
-        if (progress)
-            progress(user, done, total, loss_sum / done, labelled ? (double)correct_sum / labelled : 0.0);
+        if (progress) {
+            dn_train_progress p = {.epoch = epoch, .batch = ++steps, .batches = (total + batch - 1) / batch,
+                                   .done = done, .total = total, .loss = loss_sum / done,
+                                   .accuracy = labelled ? (double)correct_sum / labelled : 0.0, .batch_loss = loss};
+            if (!progress(user, &p)) {
+                status = dn_fail(DN_ERR_STOPPED, "training stopped by the caller in epoch %d after %d of %d samples",
+                                 epoch + 1, done, total);
+                break;
+            }
+        }
     }
     dn_net_leave_threads(saved_threads);
     /* the last step can overflow a weight that no loss has seen yet */
     size_t bad = dn_find_non_finite(dn_net_params(net), dn_net_param_count(net));
-    if (status == DN_OK && bad < dn_net_param_count(net))
+    if ((status == DN_OK || status == DN_ERR_STOPPED) && bad < dn_net_param_count(net))
         status = dn_fail(DN_ERR_NUMERIC, "training diverged in epoch %d: parameter %zu is %g", epoch + 1, bad,
                          (double)dn_net_params(net)[bad]);
     if (stats && status == DN_OK) {

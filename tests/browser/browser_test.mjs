@@ -4,10 +4,10 @@
 // phone viewport. Screenshots go to tests/artifacts/.
 //
 // usage: node browser_test.mjs --server PATH/dn-canvas --cnn CNN --mlp MLP
-//        [--artifacts DIR] [--chromium /usr/bin/chromium]
+//        [--artifacts DIR] [--chromium /usr/bin/chromium] [--data MNIST_DIR]
 // Exits 0 when every check passed, 1 otherwise, 77 when Chromium is missing.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +28,7 @@ const options = {
   mlp: null,
   artifacts: resolve(here, '..', 'artifacts'),
   chromium: '/usr/bin/chromium',
+  data: null,
 };
 for (let i = 2; i < process.argv.length; i += 2) {
   const key = process.argv[i].replace(/^--/, '');
@@ -52,6 +53,9 @@ if (!existsSync(options.chromium)) {
   process.exit(77);
 }
 mkdirSync(options.artifacts, { recursive: true });
+options.data = options.data || resolve(here, '..', '..', 'datasets', 'mnist');
+const haveData = existsSync(join(options.data, 't10k-images-idx3-ubyte')) &&
+  existsSync(join(options.data, 'train-images-idx3-ubyte'));
 
 let passed = 0;
 let failed = 0;
@@ -62,9 +66,11 @@ function check(ok, what) {
 }
 
 // ---- the server ----
-function startServer() {
+function startServer(args = ['--cnn', options.cnn, '--mlp', options.mlp]) {
   return new Promise((resolvePort, reject) => {
-    const child = spawn(options.server, ['--port', '0', '--cnn', options.cnn, '--mlp', options.mlp],
+    // Fewer drawn digits and non-digits than the server's default, for speed.
+    const child = spawn(options.server, ['--port', '0', ...args, '--data', options.data, '--train-threads', '1',
+      '--train-drawn', '2000', '--train-others', '3000'],
       { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let log = '';
@@ -140,6 +146,195 @@ async function shown(page) {
 async function isBlank(page) {
   const s = await shown(page);
   return s.cnn.digit === '–' && s.mlp.digit === '–' && s.cnn.winners.length === 0 && s.ink === 0;
+}
+
+// ---- undo, a random MNIST digit, saving, the summary while drawing ----
+async function testCanvasTools(page) {
+  await page.getByRole('button', { name: 'Clear' }).click();
+  await drawDigit(page, 7);
+  await settled(page);
+  const seven = await page.evaluate(() => document.getElementById('pad').toDataURL());
+  // A long stroke across turns the 7 into something else; Undo brings the 7 back.
+  const box = await page.locator('#pad').boundingBox();
+  await page.mouse.move(box.x + 0.15 * box.width, box.y + 0.55 * box.height);
+  await page.mouse.down();
+  await page.mouse.move(box.x + 0.85 * box.width, box.y + 0.5 * box.height, { steps: 10 });
+  // Mid-stroke, the summary already speaks of the prediction shown.
+  await page.waitForFunction(() => !/^Draw a digit/.test(document.getElementById('summary').textContent) &&
+    document.getElementById('cnn').querySelector('.digit').textContent !== '–', null, { timeout: 10000 });
+  const midStroke = await page.locator('#summary').textContent();
+  check(!/Draw a digit to see/.test(midStroke), `the summary speaks of the predictions mid-stroke ("${midStroke}")`);
+  await page.mouse.up();
+  await settled(page);
+  await page.getByRole('button', { name: 'Undo' }).click();
+  await settled(page);
+  const back = await page.evaluate(() => document.getElementById('pad').toDataURL());
+  const s = await shown(page);
+  check(back === seven && s.cnn.digit === '7', `Undo removes the last stroke: the canvas is the 7 again, the CNN reads ${s.cnn.digit}`);
+  await page.getByRole('button', { name: 'Undo' }).click();
+  await settled(page);
+  check(await isBlank(page), 'Undo of the only stroke leaves a blank canvas and no prediction');
+
+  if (!haveData) {
+    console.log('skip: no MNIST in --data: the random-digit check');
+    return;
+  }
+  // The random digit: the page asks /api/sample; the test pins it to index 0 (a 7).
+  await page.route('**/api/sample', (route) => route.continue({ url: `${route.request().url()}?index=0` }));
+  await page.getByRole('button', { name: 'Random MNIST digit' }).click();
+  await settled(page);
+  const sample = await shown(page);
+  const note = await page.locator('#sample-note').textContent();
+  check(/#0, labelled 7/.test(note) && sample.ink > 0 && sample.cnn.digit === '7',
+    `Random MNIST digit draws test digit #0 into the canvas ("${note}"), the CNN reads ${sample.cnn.digit}`);
+  await page.screenshot({ path: join(options.artifacts, 'desktop-sample.png') });
+  await page.unroute('**/api/sample');
+
+  // "an 8": the first test 8 both models read as 8 says "Both networks read an 8."
+  for (let i = 0; i < 300; i++) {
+    const r = await page.evaluate(async (k) => (await fetch(`/api/sample?index=${k}`)).json(), i);
+    if (r.label !== 8) continue;
+    await page.route('**/api/sample', (route) => route.continue({ url: `${route.request().url()}?index=${i}` }));
+    await page.getByRole('button', { name: 'Random MNIST digit' }).click();
+    await settled(page);
+    await page.unroute('**/api/sample');
+    const e = await shown(page);
+    if (e.cnn.digit !== '8' || e.mlp.digit !== '8') continue;
+    check(e.summary === 'Both networks read an 8.', `an 8 is "an 8" ("${e.summary}")`);
+    break;
+  }
+
+  // Saving: a PNG download of the canvas.
+  const [download] = await Promise.all([
+    page.waitForEvent('download', { timeout: 10000 }),
+    page.getByRole('button', { name: 'Save as PNG' }).click(),
+  ]);
+  const file = await download.path();
+  const bytes = readFileSync(file);
+  check(download.suggestedFilename() === 'digit.png' && bytes.subarray(1, 4).toString() === 'PNG' && bytes.length > 500,
+    `Save as PNG downloads ${download.suggestedFilename()} (${bytes.length} bytes of PNG)`);
+  await page.getByRole('button', { name: 'Clear' }).click();
+  await settled(page);
+}
+
+// ---- watch it learn: start, live progress, the drawing read by the net in training, cancel, discard ----
+async function testTraining(page, url) {
+  if (!haveData) {
+    console.log('skip: no MNIST in --data: the training checks');
+    return;
+  }
+  const status = () => page.locator('#learn-status').textContent();
+  const arch = await page.locator('#cnn-arch').textContent();
+  check(/3×3 conv 32 → 3×3 conv 64 → max-pool → 128 → 10/.test(arch) && /\d% right on MNIST's 10,000 test digits/.test(arch),
+    `the page says which architecture the CNN is and its measured test accuracy ("${arch}")`);
+  await drawDigit(page, 1);
+  await settled(page);
+  await page.locator('#learn').scrollIntoViewIfNeeded();
+  await page.locator('input[name="model"][value="cnn"]').check();
+  await page.locator('#learn-epochs').selectOption('2');
+  await page.locator('#learn-limit').selectOption('0');
+  await page.getByRole('button', { name: 'Start training' }).click();
+  await page.waitForFunction(() => /epoch 1 of 2, [1-9]\d*%/.test(document.getElementById('learn-status').textContent),
+    null, { timeout: 60000 });
+  check(true, `training the CNN starts and streams progress ("${await status()}")`);
+  check(await page.getByRole('button', { name: 'Start training' }).isDisabled(), '  Start is disabled while it runs');
+  const r = (await fetch(`${url}api/train`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"model":"mlp"}',
+  })).status;
+  check(r === 409, `  a second start is refused (${r})`);
+  await page.waitForFunction(() => {
+    const c = document.querySelector('#learn-filters canvas');
+    return c && c.width === 33 && /\d/.test(document.getElementById('probe-digit').textContent);
+  }, null, { timeout: 30000 });
+  const probe = await page.locator('#probe-note').textContent();
+  check(/sure, after/.test(probe), `  conv1's 32 filters are drawn, and the drawing is read by the CNN in training ("${probe}")`);
+  const before = (await status()).match(/(\d+)%/)[1];
+  await page.waitForFunction((b) => {
+    const m = document.getElementById('learn-status').textContent.match(/epoch \d of 2, (\d+)%/);
+    return m && m[1] !== b;
+  }, before, { timeout: 30000 });
+  check(true, `  the progress moves on (${before}% -> ${(await status()).match(/(\d+)%/)[1]}%)`);
+  // Predictions keep answering while it trains.
+  const t0 = Date.now();
+  await drawDigit(page, 7);
+  await settled(page);
+  check((await shown(page)).cnn.digit !== '–', `  predictions answer during training (a stroke and its answer in ${Date.now() - t0} ms)`);
+  await page.locator('#learn').screenshot({ path: join(options.artifacts, 'desktop-training.png') });
+  await page.screenshot({ path: join(options.artifacts, 'desktop-training-page.png'), fullPage: true });
+  await page.getByRole('button', { name: 'Cancel' }).click();
+  await page.waitForFunction(() => /^Cancelled/.test(document.getElementById('learn-status').textContent), null,
+    { timeout: 30000 });
+  check(true, `Cancel stops it ("${await status()}")`);
+  check(await page.getByRole('button', { name: 'Start training' }).isEnabled(), '  and Start is enabled again');
+
+  // A short MLP run to the end, then Discard (keeping is covered by the API test).
+  await page.locator('input[name="model"][value="mlp"]').check();
+  await page.locator('#learn-epochs').selectOption('1');
+  await page.locator('#learn-limit').selectOption('6000');
+  await page.getByRole('button', { name: 'Start training' }).click();
+  await page.waitForFunction(() => /^Done in/.test(document.getElementById('learn-status').textContent), null,
+    { timeout: 120000 });
+  check(/test digits right/.test(await status()), `an MLP epoch on 6,000 images finishes ("${await status()}")`);
+  check(await page.getByRole('button', { name: 'Use this MLP' }).isVisible(), '  and offers to use it');
+  await page.locator('#learn').screenshot({ path: join(options.artifacts, 'desktop-trained.png') });
+  await page.getByRole('button', { name: 'Discard' }).click();
+  await page.waitForFunction(() => /^Discarded/.test(document.getElementById('learn-status').textContent), null,
+    { timeout: 10000 });
+  check(true, 'Discard drops it');
+  await page.getByRole('button', { name: 'Clear' }).click();
+  await page.evaluate(() => window.scrollTo(0, 0));
+}
+
+// ---- the first run: no models; the server trains them and the page switches to each ----
+async function testFirstRun() {
+  if (!haveData) {
+    console.log('skip: no MNIST in --data: the first-run checks');
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'dn-canvas-first-run-'));
+  const server = await startServer(['--cnn', join(dir, 'cnn.safetensors'), '--mlp', join(dir, 'mlp.safetensors'),
+    '--train-missing', '1']);
+  try {
+    const context = await launch({ viewport: { width: 1280, height: 860 } });
+    const page = context.pages()[0] || await context.newPage();
+    await page.goto(`http://127.0.0.1:${server.port}/`);
+    await page.waitForFunction(() => !document.getElementById('train-notice').hidden, null, { timeout: 10000 });
+    const notice = await page.locator('#train-notice').textContent();
+    check(/First run: .*(MLP|CNN) is (training|waiting|about to train)/.test(notice), `first run: the page says the models are being trained ("${notice.slice(0, 90)}…")`);
+    await drawDigit(page, 7);
+    await settled(page);
+    const before = await shown(page);
+    // No reload, no new stroke: the page switches to each model when it is ready.
+    await page.waitForFunction(() => /^\d$/.test(document.querySelector('#mlp .digit').textContent), null,
+      { timeout: 180000 });
+    const mid = await shown(page);
+    const waiting = await page.evaluate(() => document.getElementById('cnn').classList.contains('waiting'));
+    check(mid.mlp.digit === '7' && mid.cnn.digit === '–' && waiting && /the CNN is still training/.test(mid.summary),
+      `first run: the MLP answers "${mid.mlp.digit}" once trained (it showed "${before.mlp.digit}" at first), ` +
+      `the CNN is still training ("${mid.summary}")`);
+    await page.waitForFunction(() => /First run: the server trains the missing CNN: epoch 1 of 1, [1-9]/.test(
+      document.getElementById('learn-status').textContent), null, { timeout: 60000 });
+    await page.screenshot({ path: join(options.artifacts, 'desktop-first-run.png'), fullPage: true });
+    const t0 = Date.now();
+    await page.waitForFunction(() => /^\d$/.test(document.querySelector('#cnn .digit').textContent), null,
+      { timeout: 400000 });
+    const end = await shown(page);
+    check(end.cnn.digit === '7' && /^Both networks read a 7/.test(end.summary) &&
+      await page.locator('#train-notice').isHidden(),
+      `first run: the CNN answers "${end.cnn.digit}" once trained (${((Date.now() - t0) / 1000).toFixed(0)} s later), the notice is gone`);
+    check(existsSync(join(dir, 'mlp.safetensors')), '  the trained MLP is saved for the next run');
+    await context.close();
+    contexts.splice(contexts.indexOf(context), 1);
+  } finally {
+    const t0 = Date.now();
+    server.child.kill('SIGTERM');
+    const code = await new Promise((res) => {
+      if (server.child.exitCode !== null) res(server.child.exitCode);
+      else server.child.on('exit', (c) => res(c));
+    });
+    check(code === 0, `  SIGTERM: dn-canvas exits 0 in ${Date.now() - t0} ms`);
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 // ---- the run ----
@@ -303,7 +498,11 @@ try {
   const animation = await page.evaluate(() => getComputedStyle(document.querySelector('.parade span')).animationName);
   check(animation === 'none', 'prefers-reduced-motion stops the footer animation');
   await page.emulateMedia({ reducedMotion: 'no-preference' });
+  await testCanvasTools(page);
+  await testTraining(page, url);
   check(problems.length === 0, `no console errors${problems.length ? ': ' + problems.join('; ') : ''}`);
+
+  await testFirstRun();
 
   // ---- a phone: 390x844 CSS pixels, touch, device scale 3 ----
   const phoneContext = await launch({
@@ -327,13 +526,45 @@ try {
   check(fit.width === 390 && fit.scrollWidth <= fit.width && fit.padRight <= fit.width && fit.pad >= 300 && fit.square,
     `phone: no horizontal scroll, the square canvas fits the width (${fit.pad.toFixed(0)} of ${fit.width} px)`);
   check(fit.below, 'phone: one column, results below the drawing');
+  check(await phone.locator('#undo').isDisabled(), 'phone: Undo is disabled on a fresh page, with nothing to undo');
+  check(await phone.evaluate(() => getComputedStyle(document.getElementById('keys')).display === 'none'),
+    'phone: no Esc/Delete hint on a touch screen');
+  // While drawing (mid-stroke, no scrolling), the pad and both answers with their bars are in sight.
+  const box7 = await phone.locator('#pad').boundingBox();
+  const at7 = ([x, y]) => ({ x: box7.x + x * box7.width, y: box7.y + y * box7.height });
+  const stroke7 = DIGITS[7][0];
+  await cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: [at7(stroke7[0])] });
+  for (const pt of stroke7.slice(1)) {
+    await cdp.send('Input.dispatchTouchEvent', { type: 'touchMove', touchPoints: [at7(pt)] });
+  }
+  await phone.waitForFunction(() => document.querySelector('#cnn .digit').textContent !== '–', null, { timeout: 10000 });
+  const sight = await phone.evaluate(() => {
+    const r = (sel) => document.querySelector(sel).getBoundingClientRect();
+    return {
+      scrollY: window.scrollY, height: window.innerHeight, pad: r('#pad'),
+      cnn: r('#cnn .verdict'), mlp: r('#mlp .verdict'), cnnBars: r('#cnn .bars'), mlpBars: r('#mlp .bars'),
+      digit: document.querySelector('#cnn .digit').textContent,
+    };
+  });
+  await phone.waitForTimeout(300); // the bars' 0.15 s transition, for the picture
+  await phone.screenshot({ path: join(options.artifacts, 'phone-mid-stroke.png') });
+  await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
+  const inSight = (b) => b.top >= 0 && b.bottom <= sight.height;
+  check(sight.scrollY === 0 && inSight(sight.pad) && inSight(sight.cnn) && inSight(sight.mlp) &&
+    inSight(sight.cnnBars) && inSight(sight.mlpBars),
+    `phone: while drawing, the pad, both answers and their bars are on screen (bars end at ` +
+    `${Math.max(sight.cnnBars.bottom, sight.mlpBars.bottom).toFixed(0)} of ${sight.height} px, CNN shows ${sight.digit})`);
+  await settled(phone);
+  await phone.getByRole('button', { name: 'Clear' }).click();
+  await settled(phone);
   const scrollBefore = await phone.evaluate(() => window.scrollY);
   await touchDigit(phone, cdp, 7);
   await settled(phone);
   const p = await shown(phone);
   check(p.cnn.digit === '7', `phone: drew a 7 with a finger, the CNN shows ${p.cnn.digit}`);
   check((await phone.evaluate(() => window.scrollY)) === scrollBefore, 'phone: drawing does not scroll the page');
-  await phone.screenshot({ path: join(options.artifacts, 'phone-digit-7.png'), fullPage: true });
+  await phone.screenshot({ path: join(options.artifacts, 'phone-digit-7.png') });
+  await phone.screenshot({ path: join(options.artifacts, 'phone-full-page.png'), fullPage: true });
 } catch (err) {
   check(false, `the browser run: ${err.message}`);
 } finally {

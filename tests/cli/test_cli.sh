@@ -56,6 +56,13 @@ expect_exit 1 "spec: unknown layer" "$train" --arch "input 1x28x28; flatten; wob
 expect_exit 2 "no images given" "$predict" --model "$work/none.safetensors"
 expect_exit 1 "none.safetensors" "$predict" --model "$work/none.safetensors" "$work/a.pgm"
 
+# --- the default output is the model the canvas demo serves: not replaced
+# silently (exit 2, the file untouched); --out or --force say otherwise
+mkdir -p "$work/cwd/models"
+echo "the demo's model" >"$work/cwd/models/mlp.safetensors"
+expect_exit 2 "models/mlp.safetensors exists.*--force" bash -c "cd '$work/cwd' && '$train' --model mlp --data '$data'"
+check "the served model is left alone" grep -q "the demo's model" "$work/cwd/models/mlp.safetensors"
+
 # --- a short run: metrics, model, checkpoint
 "$train" --model mlp --epochs 1 --limit 3000 --data "$data" --seed 5 --threads 2 \
   --out "$work/mlp.safetensors" --metrics "$work/metrics.jsonl" >"$work/train.log" 2>&1

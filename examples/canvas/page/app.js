@@ -1,6 +1,9 @@
 // digitnet canvas demo: pointer drawing on a 280x280 canvas, its pixels sent
 // as raw 8-bit gray to /api/predict (one request in flight at most, the latest
 // drawing sent when it finishes), and both networks' answers shown side by side.
+// Undo, a random MNIST test digit and saving as PNG act on the canvas too.
+// learn.js (training from the page) talks to it through window.dnCanvas and
+// the 'dn:drawing' / 'dn:models' events.
 'use strict';
 
 (() => {
@@ -19,6 +22,10 @@
   const timing = document.getElementById('timing');
   const errorBox = document.getElementById('error');
   const seen = document.getElementById('seen').getContext('2d');
+  const undoButton = document.getElementById('undo');
+  const sampleNote = document.getElementById('sample-note');
+  const MAX_UNDO = 40;
+  const history = []; // canvas states before each stroke or sample
   const models = ['cnn', 'mlp'].map((name) => {
     const root = document.getElementById(name);
     const bars = root.querySelector('.bars');
@@ -51,6 +58,7 @@
   let inFlight = false;
   let timer = null;
   let lastSend = -Infinity;
+  let sampling = false;     // a random MNIST digit on its way
 
   function paper() {
     ctx.fillStyle = PAPER;
@@ -58,13 +66,14 @@
   }
 
   function updatePending() {
-    const pending = inFlight || timer !== null || (hasInk && shownVersion !== version);
+    const pending = inFlight || sampling || timer !== null || (hasInk && shownVersion !== version);
     results.dataset.pending = pending ? '1' : '0';
   }
 
   function showBlank(message) {
     for (const m of models) {
       m.root.classList.add('blank');
+      m.root.classList.remove('waiting');
       m.root.classList.remove('refused');
       m.digit.textContent = '–';
       m.confidence.textContent = '';
@@ -82,9 +91,21 @@
     seen.fillRect(0, 0, 28, 28);
   }
 
+  function updateUndo() {
+    undoButton.disabled = history.length === 0;
+  }
+
+  function remember() {
+    history.push(ctx.getImageData(0, 0, SIZE, SIZE));
+    if (history.length > MAX_UNDO) history.shift();
+    updateUndo();
+  }
+
   function clearAll() {
     stroke = null;
+    if (hasInk) remember();
     paper();
+    sampleNote.textContent = '';
     hasInk = false;
     padBox.classList.remove('inked');
     epoch++;
@@ -97,7 +118,40 @@
     errorBox.hidden = true;
     showBlank('Draw a digit to see the predictions.');
     updatePending();
+    document.dispatchEvent(new CustomEvent('dn:drawing'));
   }
+
+  // Whether the canvas has any ink (after an undo or a sample).
+  function inkOnCanvas() {
+    const rgba = ctx.getImageData(0, 0, SIZE, SIZE).data;
+    for (let i = 0; i < rgba.length; i += 4) if (rgba[i] < 200) return true;
+    return false;
+  }
+
+  // Shows the canvas as it is now: blank, or sent for a prediction.
+  function redrawn() {
+    hasInk = inkOnCanvas();
+    padBox.classList.toggle('inked', hasInk);
+    if (!hasInk) {
+      epoch++;
+      version++;
+      shownVersion = version;
+      showBlank('Draw a digit to see the predictions.');
+      updatePending();
+      document.dispatchEvent(new CustomEvent('dn:drawing'));
+      return;
+    }
+    changed(true);
+  }
+
+  function undo() {
+    if (stroke !== null || history.length === 0) return;
+    ctx.putImageData(history.pop(), 0, 0);
+    sampleNote.textContent = '';
+    updateUndo();
+    redrawn();
+  }
+
 
   function percent(p) {
     const v = p * 100;
@@ -131,13 +185,27 @@
     }
     seen.putImageData(img, 0, 0);
 
-    if (data.cnn.reason === 'no ink') {
+    const ready = models.filter((m) => data[m.name].ready !== false);
+    if (ready.length && data[ready[0].name].reason === 'no ink') {
       showBlank('No digit found yet: the strokes are too faint or too small.');
       seen.putImageData(img, 0, 0);
       return;
     }
     for (const m of models) {
       const r = data[m.name];
+      m.root.classList.toggle('waiting', r.ready === false);
+      if (r.ready === false) {
+        m.root.classList.add('blank');
+        m.digit.textContent = '–';
+        m.confidence.textContent = r.note || 'still training';
+        m.latency.textContent = '';
+        for (const row of m.rows) {
+          row.li.classList.remove('win');
+          row.fill.style.width = '0%';
+          row.pct.textContent = '';
+        }
+        continue;
+      }
       const refused = r.digit === null;
       m.root.classList.remove('blank');
       m.root.classList.toggle('refused', refused);
@@ -156,10 +224,23 @@
     }
     const cnn = data.cnn.digit;
     const mlp = data.mlp.digit;
-    results.classList.toggle('disagree', cnn !== mlp && cnn !== null && mlp !== null);
-    results.classList.toggle('refused', cnn === null && mlp === null);
-    // The live region is read out: update it when a stroke is done, not on every move.
-    if (stroke === null) summary.textContent = verdictText(cnn, mlp);
+    const both = ready.length === 2;
+    results.classList.toggle('disagree', both && cnn !== mlp && cnn !== null && mlp !== null);
+    results.classList.toggle('refused', both && cnn === null && mlp === null);
+    // The live region is read out only when a stroke is done, not on every move;
+    // the text follows the predictions mid-stroke too.
+    summary.setAttribute('aria-live', stroke === null ? 'polite' : 'off');
+    if (!both) {
+      const waiting = models.find((m) => data[m.name].ready === false);
+      const one = ready.length ? data[ready[0].name].digit : null;
+      summary.textContent = !ready.length
+        ? 'Both networks are still training: their answers appear here when they are ready.'
+        : one === null
+          ? `The ${ready[0].label} is not sure this is a digit; the ${waiting.label} is still training.`
+          : `The ${ready[0].label} reads ${withArticle(one)}; the ${waiting.label} is still training.`;
+    } else {
+      summary.textContent = verdictText(cnn, mlp);
+    }
     timing.textContent = `preprocessing ${data.preprocess_ms.toFixed(2)} ms · round trip ${roundTrip.toFixed(0)} ms`;
   }
 
@@ -225,6 +306,7 @@
   function changed(now) {
     version++;
     schedule(now);
+    if (now) document.dispatchEvent(new CustomEvent('dn:drawing'));
   }
 
   function at(event) {
@@ -249,6 +331,8 @@
     event.preventDefault();
     pad.setPointerCapture(event.pointerId);
     const p = at(event);
+    remember();
+    sampleNote.textContent = '';
     stroke = { id: event.pointerId, prev: p, prevMid: p };
     setPen();
     ctx.beginPath();
@@ -296,13 +380,79 @@
   brush.addEventListener('input', () => {
     brushValue.textContent = brush.value;
   });
+  // A random MNIST test digit from the server, drawn dark on light like the pen.
+  async function drawSample() {
+    if (sampling) return;
+    sampling = true;
+    updatePending();
+    try {
+      const response = await fetch('/api/sample');
+      const data = await response.json();
+      if (!response.ok) throw new Error(data.error || `HTTP ${response.status}`);
+      const small = document.createElement('canvas');
+      small.width = 28;
+      small.height = 28;
+      const sctx = small.getContext('2d');
+      const img = sctx.createImageData(28, 28);
+      for (let i = 0; i < 784; i++) {
+        const v = 255 - data.pixels[i] * (255 - 17) / 255;
+        img.data[i * 4] = v;
+        img.data[i * 4 + 1] = v;
+        img.data[i * 4 + 2] = v;
+        img.data[i * 4 + 3] = 255;
+      }
+      sctx.putImageData(img, 0, 0);
+      if (stroke !== null) return;
+      if (hasInk) remember();
+      paper();
+      ctx.imageSmoothingEnabled = true;
+      ctx.imageSmoothingQuality = 'high';
+      ctx.drawImage(small, 0, 0, SIZE, SIZE);
+      sampleNote.textContent = `MNIST test digit #${data.index}, labelled ${data.label}.`;
+      sampleNote.dataset.label = String(data.label);
+      errorBox.hidden = true;
+      redrawn();
+    } catch (err) {
+      errorBox.textContent = `No sample: ${err.message}`;
+      errorBox.hidden = false;
+    } finally {
+      sampling = false;
+      updatePending();
+    }
+  }
+
+  function save() {
+    pad.toBlob((blob) => {
+      if (!blob) return;
+      const link = document.createElement('a');
+      link.href = URL.createObjectURL(blob);
+      link.download = 'digit.png';
+      document.body.appendChild(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+    }, 'image/png');
+  }
+
   document.getElementById('clear').addEventListener('click', clearAll);
+  undoButton.addEventListener('click', undo);
+  document.getElementById('sample').addEventListener('click', drawSample);
+  document.getElementById('save').addEventListener('click', save);
   document.addEventListener('keydown', (event) => {
+    if (event.target instanceof HTMLInputElement || event.target instanceof HTMLSelectElement) return;
     if (event.key === 'Escape' || event.key === 'Delete') {
       event.preventDefault();
       clearAll();
+    } else if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === 'z') {
+      event.preventDefault();
+      undo();
     }
   });
+  // A served model changed (one finished training, or a trained one was kept).
+  document.addEventListener('dn:models', () => {
+    if (hasInk) changed(true);
+  });
+  window.dnCanvas = { pixels: grayPixels, size: SIZE, hasInk: () => hasInk };
 
   // ---- An image file dropped on the canvas or pasted (Ctrl+V) ----
   // Its bytes go to /api/predict as they are (the server reads PNG and PGM by
@@ -370,4 +520,6 @@
   });
 
   clearAll();
+  history.length = 0;
+  updateUndo();
 })();
