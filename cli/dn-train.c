@@ -362,8 +362,6 @@ static bool load_data(run *r)
         status = dn_dataset_normalize(&r->train, mean, std);
     if (status == DN_OK)
         status = dn_dataset_load_dir(&r->test, o->data_dir, false, mean, std);
-    if (status == DN_OK)
-        status = add_drawings(r, mean, std);
     if (status != DN_OK) {
         tool_error("%s", dn_last_error());
         if (status == DN_ERR_IO)
@@ -416,6 +414,18 @@ static bool setup(run *r)
             return false;
         }
         r->base_lr = (float)o->lr;
+    }
+    /* only a net that fits the data is worth the drawings' time */
+    int shape[3];
+    dn_net_input_shape(r->net, shape);
+    if (shape[0] != r->train.channels || shape[1] != r->train.height || shape[2] != r->train.width) {
+        tool_error("the network takes %dx%dx%d inputs, the dataset has %dx%dx%d", shape[0], shape[1], shape[2],
+                   r->train.channels, r->train.height, r->train.width);
+        return false;
+    }
+    if (add_drawings(r, r->info.input_mean, r->info.input_std) != DN_OK) {
+        tool_error("%s", dn_last_error());
+        return false;
     }
     if (o->threads > 0)
         dn_net_set_threads(r->net, (int)o->threads);
