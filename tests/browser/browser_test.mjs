@@ -148,6 +148,45 @@ async function isBlank(page) {
   return s.cnn.digit === '–' && s.mlp.digit === '–' && s.cnn.winners.length === 0 && s.ink === 0;
 }
 
+async function drawStrokes(page, strokes) {
+  const box = await page.locator('#pad').boundingBox();
+  for (const stroke of strokes) {
+    const [x0, y0] = stroke[0];
+    await page.mouse.move(box.x + x0 * box.width, box.y + y0 * box.height);
+    await page.mouse.down();
+    for (const [x, y] of stroke.slice(1)) {
+      await page.mouse.move(box.x + x * box.width, box.y + y * box.height, { steps: 12 });
+    }
+    await page.mouse.up();
+  }
+}
+
+// ---- "not a digit": a star and a tap are refused, a digit is not ----
+async function testRefusal(page) {
+  const star = [[...Array(6).keys()].map((i) => {
+    const a = (4 * Math.PI * i) / 5 - Math.PI / 2;
+    return [0.5 + 0.32 * Math.cos(a), 0.52 + 0.32 * Math.sin(a)];
+  })];
+  const tap = [[[0.5, 0.5]]];
+  for (const [what, strokes] of [['a star', star], ['a single tap', tap]]) {
+    await page.getByRole('button', { name: 'Clear' }).click();
+    await drawStrokes(page, strokes);
+    await settled(page);
+    const s = await shown(page);
+    check(s.cnn.digit === '?' && s.mlp.digit === '?' && /Neither network thinks this is a digit/.test(s.summary) &&
+          s.cnn.winners.length === 0,
+    `${what} is refused by both networks ("${s.summary}"; CNN ${s.cnn.digit}, MLP ${s.mlp.digit})`);
+    if (what === 'a star') await page.screenshot({ path: join(options.artifacts, 'desktop-not-a-digit.png') });
+  }
+  await page.getByRole('button', { name: 'Clear' }).click();
+  await drawDigit(page, 7);
+  await settled(page);
+  const s = await shown(page);
+  check(s.cnn.digit === '7', `a drawn 7 is still answered (CNN ${s.cnn.digit}, MLP ${s.mlp.digit})`);
+  await page.getByRole('button', { name: 'Clear' }).click();
+  await settled(page);
+}
+
 // ---- undo, a random MNIST digit, saving, the summary while drawing ----
 async function testCanvasTools(page) {
   await page.getByRole('button', { name: 'Clear' }).click();
@@ -498,6 +537,7 @@ try {
   const animation = await page.evaluate(() => getComputedStyle(document.querySelector('.parade span')).animationName);
   check(animation === 'none', 'prefers-reduced-motion stops the footer animation');
   await page.emulateMedia({ reducedMotion: 'no-preference' });
+  await testRefusal(page);
   await testCanvasTools(page);
   await testTraining(page, url);
   check(problems.length === 0, `no console errors${problems.length ? ': ' + problems.join('; ') : ''}`);
