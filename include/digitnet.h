@@ -19,5 +19,6 @@
 #include "digitnet/json.h"
 #include "digitnet/gzip.h"
 #include "digitnet/image.h"
+#include "digitnet/number.h"
 
 #endif

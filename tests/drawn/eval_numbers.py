@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""eval_numbers.py - how many stroke-drawn numbers dn-predict reads exactly right.
+
+Draws --count numbers of 2-5 digits with strokes.py (fixed seed: styles,
+sizes, slants and spacing varied), writes them as PGM files, runs dn-predict
+--json on all of them and compares. Run by hand (docs/results.md, "Reading
+numbers"):
+
+  /usr/bin/python3 tests/drawn/eval_numbers.py --predict build/cli/dn-predict \\
+      --model /work/models/cnn.safetensors [--seed 2026] [--count 600] \\
+      [--polarity random] [--keep DIR] [--failures]
+
+A number is right when its text equals the label. A wrong number is a
+segmentation error when the parts read as digits do not pair up one to one,
+in order, with the drawn digits (too few or too many, or as many but a
+part's box covers less than half of its digit's box or of itself), and a
+classification error otherwise (every digit found, one read wrongly). Prints the share read
+right, the breakdown, and the share right by length, by spacing kind (the
+gap before a digit) and by style (of the digits in wrong numbers)."""
+import argparse
+import collections
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+from PIL import Image
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import strokes  # noqa: E402
+
+
+def overlap(a, b):
+    """Area shared by boxes a and b (x, y, w, h)."""
+    w = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
+    h = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
+    return max(0, w) * max(0, h)
+
+
+def matches(found, truth):
+    """True when the found boxes pair up in order with the true ones."""
+    if len(found) != len(truth):
+        return False
+    for f, t in zip(found, truth):
+        o = overlap(f, t)
+        if o < 0.5 * t[2] * t[3] or o < 0.5 * f[2] * f[3]:
+            return False
+    return True
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--predict", default="build/cli/dn-predict")
+    ap.add_argument("--model", default="/work/models/cnn.safetensors")
+    ap.add_argument("--seed", type=int, default=2026)
+    ap.add_argument("--count", type=int, default=600)
+    ap.add_argument("--width", type=int, default=280)
+    ap.add_argument("--height", type=int, default=280)
+    ap.add_argument("--polarity", default="random", choices=("dark", "light", "random"))
+    ap.add_argument("--keep", help="write the images here (default: a temporary folder)")
+    ap.add_argument("--failures", action="store_true", help="list every wrong number")
+    a = ap.parse_args()
+
+    folder = a.keep or tempfile.mkdtemp(prefix="dn-numbers-")
+    os.makedirs(folder, exist_ok=True)
+    samples = []
+    for i in range(a.count):
+        rng = np.random.default_rng([a.seed, i])
+        n = int(rng.integers(2, 6))
+        text = "".join(str(int(rng.integers(10))) for _ in range(n))
+        img, boxes, styles, gaps = strokes.render_number(text, rng, a.width, a.height, polarity=a.polarity)
+        path = os.path.join(folder, "%05d.pgm" % i)
+        Image.fromarray(img).save(path)
+        samples.append((path, text, boxes, styles, gaps))
+
+    out = subprocess.run([a.predict, "--json", "--model", a.model] + [s[0] for s in samples],
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit("dn-predict failed: " + out.stderr)
+    answers = {}
+    for line in out.stdout.splitlines():
+        j = json.loads(line)
+        answers[j["file"]] = j
+
+    right = 0
+    kinds = collections.Counter()
+    by_len = collections.defaultdict(lambda: [0, 0])
+    by_gap = collections.defaultdict(lambda: [0, 0])
+    style_wrong = collections.Counter()
+    style_all = collections.Counter()
+    failures = []
+    for path, text, boxes, styles, gaps in samples:
+        j = answers[path]
+        if "number" in j:
+            got = j["number"]
+            found = [p["box"] for p in j["parts"] if p["kind"] == "digit"]
+        else:  # one digit or none: dn-predict's single-digit answer
+            got = "" if j["digit"] is None else str(j["digit"])
+            found = [None] * len(got)
+        ok = got == text
+        right += ok
+        by_len[len(text)][0] += ok
+        by_len[len(text)][1] += 1
+        for g in set(gaps):
+            by_gap[g][0] += ok
+            by_gap[g][1] += 1
+        for d, st in zip(text, styles):
+            style_all[d + ":" + st] += 1
+        if ok:
+            continue
+        seg = None in found or not matches(found, boxes)
+        kinds["segmentation" if seg else "classification"] += 1
+        if seg:
+            kinds["too few" if len(found) < len(text) else "too many" if len(found) > len(text) else "misplaced"] += 1
+        if not seg:
+            for d, g, st in zip(text, got, styles):
+                if d != g:
+                    style_wrong["%s:%s read as %s" % (d, st, g)] += 1
+        failures.append("%s: %s read as %s (%s; %s; %s)" % (os.path.basename(path), text, got or "-",
+                                                            "segmentation" if seg else "classification",
+                                                            "+".join(styles), "+".join(gaps)))
+    n = len(samples)
+    print("numbers of 2-5 digits read exactly right: %d / %d = %.2f%% (seed %d, %s polarity, %dx%d)"
+          % (right, n, 100.0 * right / n, a.seed, a.polarity, a.width, a.height))
+    print("wrong: %d segmentation (%d too few digits found, %d too many, %d as many but misplaced), "
+          "%d classification" % (kinds["segmentation"], kinds["too few"], kinds["too many"], kinds["misplaced"],
+                                 kinds["classification"]))
+    print("by length:  " + ", ".join("%d digits %.1f%% (%d)" % (k, 100.0 * v[0] / v[1], v[1])
+                                      for k, v in sorted(by_len.items())))
+    print("by spacing (numbers with at least one such gap):  " +
+          ", ".join("%s %.1f%% (%d)" % (k, 100.0 * v[0] / v[1], v[1]) for k, v in sorted(by_gap.items())))
+    if style_wrong:
+        print("classification errors by digit style: " +
+              ", ".join("%s x%d" % kv for kv in style_wrong.most_common()))
+    if a.failures:
+        print("\n".join(failures))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
