@@ -1,5 +1,6 @@
 /* api.c - the endpoints of dn-canvas: serves the compiled-in page, reports the
- * loaded models, and runs a drawing through preprocessing and both nets. */
+ * loaded models, and runs a drawing through preprocessing and both nets, and
+ * reads it as a number with the CNN. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include "assets.h"
 #include "digitnet/image.h"
 #include "digitnet/json.h"
+#include "digitnet/number.h"
 #include "digitnet/clock.h"
 #include "image_body.h"
 
@@ -172,6 +174,39 @@ static void append_input(strbuf *out, const float *ink)
     strbuf_printf(out, "]");
 }
 
+/* ,"number":{"model":M,"text":T,"parts":[{"kind":K,"digit":D,"prob":P,
+ * "box":[x,y,w,h]},...],"ms":T}: the drawing read as a number by model m
+ * (boxes in the drawing's pixels, left to right). */
+static dn_status append_number_reading(strbuf *out, api_model *m, const dn_image *img)
+{
+    dn_number num;
+    dn_number_options opt = dn_number_options_default();
+    opt.input_mean = m->info.input_mean;
+    opt.input_std = m->info.input_std;
+    pthread_mutex_lock(&m->lock);
+    double t0 = dn_seconds();
+    dn_status status = dn_read_number(&num, img, m->net, &opt);
+    double ms = (dn_seconds() - t0) * 1000;
+    pthread_mutex_unlock(&m->lock);
+    if (status != DN_OK)
+        return status;
+    strbuf_printf(out, ",\"number\":{\"model\":\"%s\",\"text\":", m->name);
+    append_json_string(out, num.text);
+    strbuf_printf(out, ",\"parts\":[");
+    for (int i = 0; i < num.count; i++) {
+        const dn_number_part *p = &num.parts[i];
+        strbuf_printf(out, "%s{\"kind\":\"%s\",\"digit\":%d,\"prob\":", i ? "," : "", dn_part_kind_name(p->kind),
+                      p->digit);
+        if (!append_number(out, p->probs[p->digit], 6))
+            strbuf_printf(out, "null");
+        strbuf_printf(out, ",\"box\":[%d,%d,%d,%d]}", p->x, p->y, p->w, p->h);
+    }
+    strbuf_printf(out, "],\"ms\":");
+    append_number(out, ms, 3);
+    strbuf_printf(out, "}");
+    return DN_OK;
+}
+
 static void predict(api *a, const server_request *req, http_response *res, strbuf *out)
 {
     dn_image img;
@@ -185,8 +220,8 @@ static void predict(api *a, const server_request *req, http_response *res, strbu
     double start = dn_seconds();
     dn_status status = dn_preprocess_mnist(&img, ink, &info);
     double preprocess_ms = (dn_seconds() - start) * 1000;
-    dn_image_free(&img);
     if (status != DN_OK) {
+        dn_image_free(&img);
         fail(res, out, 422, dn_last_error());
         return;
     }
@@ -199,11 +234,13 @@ static void predict(api *a, const server_request *req, http_response *res, strbu
         double ms;
         status = run_model(m, ink, info.has_ink, probs, &ms);
         if (status != DN_OK) {
+            dn_image_free(&img);
             snprintf(message, sizeof message, "the %s model failed: %s", m->name, dn_last_error());
             fail(res, out, 500, message);
             return;
         }
         if (!append_model(out, m->name, info.has_ink, probs, ms)) {
+            dn_image_free(&img);
             snprintf(message, sizeof message, "the %s model gave a number that is not finite", m->name);
             fail(res, out, 500, message);
             return;
@@ -212,7 +249,15 @@ static void predict(api *a, const server_request *req, http_response *res, strbu
     append_input(out, ink);
     strbuf_printf(out, ",\"preprocess_ms\":");
     append_number(out, preprocess_ms, 3);
-    strbuf_printf(out, ",\"inverted\":%s}\n", info.inverted ? "true" : "false");
+    strbuf_printf(out, ",\"inverted\":%s", info.inverted ? "true" : "false");
+    status = append_number_reading(out, &a->models[0], &img);
+    dn_image_free(&img);
+    if (status != DN_OK) {
+        snprintf(message, sizeof message, "reading the number failed: %s", dn_last_error());
+        fail(res, out, 500, message);
+        return;
+    }
+    strbuf_printf(out, "}\n");
     res->status = 200;
     res->content_type = "application/json";
     res->cache_control = "no-store";

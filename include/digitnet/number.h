@@ -32,9 +32,13 @@
  *      least ink crosses are candidates, and every way of cutting at some
  *      of them is scored by the classifier - the log of each piece's best
  *      probability, less a cost per cut (0.2 plus 5 times the ink crossed
- *      over the part's height) and a cost for pieces wider than 0.6 of their
- *      height (8 times the square of the excess). The best way wins over
- *      the part whole (scored the same way) only when it scores higher.
+ *      over the part's height) and a cost for pieces wide for their height
+ *      (or the digit height, if larger): 8 times the square of the excess
+ *      of width / height over 0.6, or over the median of the other parts'
+ *      when that is larger (a writer of wide digits writes them all wide).
+ *      The best way wins over the part whole (scored the same way) only
+ *      when it scores higher. Parts under half the digit height are never
+ *      cut.
  *   6. Each part's ink alone (the rest of the picture blank) goes through
  *      steps 5-7 of dn_preprocess_mnist and the net. A picture whose ink is
  *      one component therefore gives exactly dn_preprocess_mnist's input.

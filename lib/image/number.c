@@ -25,7 +25,8 @@ static const double FRAGMENT_HEIGHT = 0.75; /* of the digit height: shorter comp
 static const double JOIN_OVERLAP = 0.5;     /* of the narrower width: shared columns needed to join */
 static const double JOIN_GAP = 0.3;         /* digit heights: largest vertical gap between joined boxes */
 static const double JOIN_HEIGHT = 1.35;     /* digit heights: tallest a joined part may be */
-static const double SPLIT_ASPECT = 0.75;    /* width / height from which cuts are tried */
+static const double SPLIT_ASPECT = 0.75;    /* width / height from which cuts are tried ... */
+static const double MIN_SPLIT_HEIGHT = 0.5; /* ... in parts at least this share of the digit height */
 static const double MIN_PIECE = 0.08;       /* of the part's height: narrowest piece a cut leaves */
 static const double CUT_SPACING = 0.1;      /* of the part's height: candidate cuts at least this apart */
 static const double MIN_PIECE_HEIGHT = 0.4; /* of the part's height: a piece's own ink at least this tall */
@@ -33,6 +34,7 @@ static const double CUT_COST = 0.2;         /* log-probability units per cut ...
 static const double CUT_INK_COST = 5.0;     /* ... plus this times the ink crossed / part height */
 static const double WIDE_ASPECT = 0.6;      /* pieces with a larger width / height ... */
 static const double WIDE_COST = 8.0;        /* ... cost this times the square of the excess */
+static const double WIDE_OF_MEDIAN = 1.0;   /* ... or than this times the parts' median, if larger */
 static const double SMALL_SIZE = 0.4;       /* digit heights: a part smaller both ways is DN_PART_SMALL */
 static const double FLAT_HEIGHT = 0.3;      /* digit heights: a lower part wider than tall is DN_PART_FLAT */
 
@@ -78,6 +80,7 @@ typedef struct reader {
     dn_net *net;
     const dn_number_options *opt;
     double height; /* the digit height, working pixels */
+    double wide;   /* width / height from which a piece pays for being wide */
 } reader;
 
 static void reader_free(reader *r)
@@ -166,6 +169,28 @@ static double digit_height(const reader *r)
         return 1.0;
     qsort(heights, (size_t)n, sizeof *heights, compare_int);
     return n % 2 ? heights[n / 2] : 0.5 * (heights[n / 2 - 1] + heights[n / 2]);
+}
+
+/* The width / height from which a piece of group gi counts as wide:
+ * WIDE_ASPECT, or WIDE_OF_MEDIAN times the median of the other parts' (of
+ * at least half the digit height) when that is larger: a writer of wide
+ * digits writes them all wide, while digits that touch are wide among
+ * narrower ones. */
+static double wide_aspect(const reader *r, const int *live, int n, int gi)
+{
+    double aspects[DN_NUMBER_MAX_PARTS];
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        const group *g = &r->groups[live[i]];
+        int w = g->b.x1 - g->b.x0, h = g->b.y1 - g->b.y0;
+        if (live[i] != gi && h >= MIN_SPLIT_HEIGHT * r->height)
+            aspects[k++] = w / fmax(h, r->height);
+    }
+    if (k == 0)
+        return WIDE_ASPECT;
+    qsort(aspects, (size_t)k, sizeof *aspects, compare_double_desc);
+    double median = k % 2 ? aspects[k / 2] : 0.5 * (aspects[k / 2 - 1] + aspects[k / 2]);
+    return fmax(WIDE_ASPECT, WIDE_OF_MEDIAN * median);
 }
 
 /* ---- 4. joining fragments ---- */
@@ -268,14 +293,16 @@ static dn_status read_parts(reader *r, part *parts, int n)
 /* ---- 5. cutting touching digits ---- */
 
 /* The score of reading p as one digit: its log-probability, less the cost of
- * being much wider than tall. Pieces without ink score -inf. */
-static double piece_score(const part *p)
+ * being much wider than tall (than the digit height, when that is larger:
+ * a short wide digit among taller ones is not two digits). Pieces without
+ * ink score -inf. */
+static double piece_score(const reader *r, const part *p)
 {
     if (!p->info.has_ink)
         return -HUGE_VAL;
     double best = p->probs[dn_argmax(p->probs, 10)];
-    double aspect = (double)p->info.box_w / p->info.box_h;
-    double wide = fmax(0.0, aspect - WIDE_ASPECT);
+    double aspect = p->info.box_w / fmax(p->info.box_h, r->height * r->ink.factor);
+    double wide = fmax(0.0, aspect - r->wide);
     return log(fmax(best, 1e-30)) - WIDE_COST * wide * wide;
 }
 
@@ -403,7 +430,7 @@ static dn_status cut_group(reader *r, int gi, double shear, part *out, int room,
             const part *p = &pieces[index[i][j]];
             if (p->info.has_ink && p->info.box_h < MIN_PIECE_HEIGHT * h * r->ink.factor)
                 continue;
-            double s = best[i] + piece_score(p) - (i > 0 ? CUT_COST + CUT_INK_COST * ink[i - 1] : 0.0);
+            double s = best[i] + piece_score(r, p) - (i > 0 ? CUT_COST + CUT_INK_COST * ink[i - 1] : 0.0);
             if (s > best[j]) {
                 best[j] = s;
                 from[j] = i;
@@ -432,12 +459,13 @@ static dn_status split_group(reader *r, int gi, const part *whole, part *out, in
     const group *g = &r->groups[gi];
     out[0] = *whole;
     *count = 1;
-    if (r->opt->no_split || g->b.x1 - g->b.x0 < SPLIT_ASPECT * (g->b.y1 - g->b.y0) || room < 2)
+    int w = g->b.x1 - g->b.x0, h = g->b.y1 - g->b.y0;
+    if (r->opt->no_split || w < SPLIT_ASPECT * h || h < MIN_SPLIT_HEIGHT * r->height || room < 2)
         return DN_OK;
     part *trial = malloc((MAX_CUTS + 1) * sizeof *trial);
     if (!trial)
         return dn_fail(DN_ERR_NOMEM, "%s: out of memory cutting a part", WHO);
-    double best = piece_score(whole);
+    double best = piece_score(r, whole);
     dn_status status = DN_OK;
     for (int k = 0; k < SHEAR_COUNT && status == DN_OK; k++) {
         int got = 0;
@@ -555,6 +583,7 @@ static dn_status read_number(reader *r, dn_number *number)
     int count = 0;
     for (int i = 0; i < n && status == DN_OK; i++) {
         int got = 0, room = DN_NUMBER_MAX_PARTS - count - (n - 1 - i);
+        r->wide = wide_aspect(r, live, n, live[i]);
         status = split_group(r, live[i], &wholes[i], chosen + count, room, &got);
         count += got;
     }
