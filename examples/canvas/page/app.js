@@ -79,6 +79,7 @@
     timing.textContent = '';
     seen.fillStyle = '#000';
     seen.fillRect(0, 0, 28, 28);
+    if (window.dnNumbers) window.dnNumbers.clear();
   }
 
   function clearAll() {
@@ -114,6 +115,7 @@
       img.data[i * 4 + 3] = 255;
     }
     seen.putImageData(img, 0, 0);
+    if (window.dnNumbers) window.dnNumbers.show(data.number);
 
     if (data.cnn.digit === null) {
       showBlank('No digit found yet: the strokes are too faint or too small.');
