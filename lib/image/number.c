@@ -128,11 +128,12 @@ static dn_status find_components(reader *r, dn_number *number)
         return dn_fail(DN_ERR_NOMEM, "%s: out of memory for %zu ink components", WHO, count);
     }
     /* A component is kept when it has at least SPECK_FRACTION of the largest
-     * mass and is among the MAX_COMPONENTS heaviest (ties all kept or not). */
+     * mass and is heavier than the (MAX_COMPONENTS+1)-th heaviest: at most
+     * MAX_COMPONENTS are kept (fewer when masses tie). */
     memcpy(sorted, mass, count * sizeof *sorted);
     qsort(sorted, count, sizeof *sorted, compare_double_desc);
     double keep = count ? SPECK_FRACTION * sorted[0] : 0;
-    if (count > MAX_COMPONENTS && sorted[MAX_COMPONENTS - 1] > keep)
+    if (count > MAX_COMPONENTS && sorted[MAX_COMPONENTS] >= keep)
         keep = nextafter(sorted[MAX_COMPONENTS], HUGE_VAL);
     for (size_t k = 0; k < count; k++) {
         bool kept = mass[k] >= keep && mass[k] > 0;
@@ -250,21 +251,39 @@ static void join_fragments(reader *r)
 /* ---- 6. one part's input and reading ---- */
 
 /* p's input and info: the ink of its group in its columns, alone, through
- * steps 5-7 of the preprocessing. */
+ * steps 5-7 of the preprocessing. A whole group is shaped on a plane the
+ * size of the picture, so a picture of one component gives exactly
+ * dn_preprocess_mnist's input; a piece cut from a group on a plane just
+ * around the group (the same up to rounding, and its cost bounded by the
+ * group's size rather than the picture's). */
 static dn_status shape_part(reader *r, part *p)
 {
-    dn_ink *s = &r->scratch;
     const group *g = &r->groups[p->group];
-    memset(s->p, 0, (size_t)s->w * (size_t)s->h * sizeof *s->p);
+    dn_ink s = r->scratch;
+    int ox = 0, oy = 0;
+    if (p->cut) {
+        ox = g->b.x0 > 0 ? g->b.x0 - 1 : 0;
+        oy = g->b.y0 > 0 ? g->b.y0 - 1 : 0;
+        s.w = (g->b.x1 < r->ink.w ? g->b.x1 + 1 : g->b.x1) - ox;
+        s.h = (g->b.y1 < r->ink.h ? g->b.y1 + 1 : g->b.y1) - oy;
+        s.width = r->ink.width - ox * r->ink.factor;
+        s.height = r->ink.height - oy * r->ink.factor;
+    }
+    memset(s.p, 0, (size_t)s.w * (size_t)s.h * sizeof *s.p);
     for (int y = g->b.y0; y < g->b.y1; y++)
         for (int x = g->b.x0; x < g->b.x1; x++) {
-            size_t i = (size_t)y * (size_t)s->w + (size_t)x;
+            size_t i = (size_t)y * (size_t)r->ink.w + (size_t)x;
             uint32_t label = r->labels[i];
             int u = (int)floor(x + p->shear * (y - p->yc));
             if (label && r->group_of[label - 1] == p->group && u >= p->c0 && u < p->c1)
-                s->p[i] = r->ink.p[i];
+                s.p[(size_t)(y - oy) * (size_t)s.w + (size_t)(x - ox)] = r->ink.p[i];
         }
-    return dn_ink_shape(s, p->input, &p->info);
+    dn_status status = dn_ink_shape(&s, p->input, &p->info);
+    if (p->info.has_ink) {
+        p->info.box_x += ox * r->ink.factor;
+        p->info.box_y += oy * r->ink.factor;
+    }
+    return status;
 }
 
 /* Shapes and classifies parts[0..n) in one batch. */
