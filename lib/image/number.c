@@ -395,8 +395,10 @@ enum { SHEAR_COUNT = sizeof SHEARS / sizeof SHEARS[0] };
 
 /* One way of cutting group gi: along lines of the given shear, at the best
  * non-empty subset of its candidate cuts. The pieces go to out[0..*count)
- * (none when there is no way), *score gets the way's score. */
-static dn_status cut_group(reader *r, int gi, double shear, part *out, int room, int *count, double *score)
+ * (none when there is no way, or none can score above to_beat), *score
+ * gets the way's score. */
+static dn_status cut_group(reader *r, int gi, double shear, double to_beat, part *out, int room, int *count,
+                           double *score)
 {
     const group *g = &r->groups[gi];
     int h = g->b.y1 - g->b.y0, u0, u1;
@@ -408,7 +410,12 @@ static dn_status cut_group(reader *r, int gi, double shear, part *out, int room,
     int nc = find_cuts(r, gi, shear, yc, &u0, &u1, cuts, ink);
     if (nc < 0)
         return dn_fail(DN_ERR_NOMEM, "%s: out of memory cutting a part", WHO);
-    if (nc == 0)
+    /* Every way scores at most minus the cheapest cut: when that cannot beat
+     * to_beat, no piece need be read. */
+    double cheapest = HUGE_VAL;
+    for (int k = 0; k < nc; k++)
+        cheapest = fmin(cheapest, CUT_COST + CUT_INK_COST * ink[k]);
+    if (nc == 0 || -cheapest <= to_beat)
         return DN_OK;
     /* Nodes: the left edge, the cuts, the right edge; piece (i, j) spans
      * nodes i..j. All pieces read in one batch. */
@@ -481,15 +488,19 @@ static dn_status split_group(reader *r, int gi, const part *whole, part *out, in
     int w = g->b.x1 - g->b.x0, h = g->b.y1 - g->b.y0;
     if (r->opt->no_split || w < SPLIT_ASPECT * h || h < MIN_SPLIT_HEIGHT * r->height || room < 2)
         return DN_OK;
+    /* Every way of cutting scores at most -CUT_COST (pieces score <= 0, each
+     * cut costs more): a whole that scores as well needs no trial. */
+    double best = piece_score(r, whole);
+    if (best >= -CUT_COST)
+        return DN_OK;
     part *trial = malloc((MAX_CUTS + 1) * sizeof *trial);
     if (!trial)
         return dn_fail(DN_ERR_NOMEM, "%s: out of memory cutting a part", WHO);
-    double best = piece_score(r, whole);
     dn_status status = DN_OK;
     for (int k = 0; k < SHEAR_COUNT && status == DN_OK; k++) {
         int got = 0;
         double score;
-        status = cut_group(r, gi, SHEARS[k], trial, room, &got, &score);
+        status = cut_group(r, gi, SHEARS[k], best, trial, room, &got, &score);
         if (status == DN_OK && got > 1 && score > best) {
             best = score;
             memcpy(out, trial, (size_t)got * sizeof *trial);
