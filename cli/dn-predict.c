@@ -1,5 +1,6 @@
-/* dn-predict.c - recognises digits in images (PNG or PGM, told apart by
- * content) with a trained model, or evaluates a model on a whole IDX test set. */
+/* dn-predict.c - recognises digits and numbers in images (PNG, JPEG or PGM,
+ * told apart by content) with a trained model, or evaluates a model on a
+ * whole IDX test set. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,12 +10,13 @@
 #include "cli.h"
 #include "digitnet.h"
 #include "digitnet/image.h"
+#include "digitnet/number.h"
 
 typedef struct predict_options {
     const char *model;
     const char *idx_images, *idx_labels;
     const char *onnx;   /* --export-onnx */
-    bool json, raw;
+    bool json, raw, single;
     long threads;
     double threshold; /* below it, "not a digit"; < 0: the model's own */
     long bench_runs;
@@ -26,15 +28,22 @@ static void usage(FILE *out)
     fputs("usage: dn-predict [options] IMAGE...\n"
           "       dn-predict [options] --idx IMAGES --labels LABELS\n"
           "       dn-predict --model FILE --export-onnx OUT.onnx\n"
-          "Recognises the digit in each image, or measures accuracy on an IDX set (raw\n"
-          "or .gz). Images are PNG (any colour type and bit depth; transparency is\n"
-          "composited on white, colour becomes gray), JPEG (baseline or progressive,\n"
-          "EXIF orientation honoured) or PGM (P5, P2), of any size, told apart by their\n"
-          "content, not their name.\n"
+          "Recognises the digit or the number in each image, or measures accuracy on an\n"
+          "IDX set (raw or .gz). Images are PNG (any colour type and bit depth;\n"
+          "transparency is composited on white, colour becomes gray), JPEG (baseline or\n"
+          "progressive, EXIF orientation honoured) or PGM (P5, P2), of any size, told\n"
+          "apart by their content, not their name.\n"
+          "An image holding one digit prints 'FILE: DIGIT (PROB%)', or 'not a digit'\n"
+          "when the model is not sure it is one; one holding several parts prints\n"
+          "'FILE: NUMBER (' then each part left to right, a digit as 'DIGIT PROB%',\n"
+          "anything else as '[KIND]', then ')'.\n"
           "\n"
           "  --model FILE     model file (default models/cnn.safetensors)\n"
           "  --json           one JSON object per image: file, digit (null when refused),\n"
-          "                   reason (\"no ink\", \"not a digit\"), score, best, probs\n"
+          "                   reason (\"no ink\", \"not a digit\"), score, best, probs;\n"
+          "                   for several parts: file, number (the digits as a string),\n"
+          "                   parts (kind, digit, box [x,y,w,h] in image pixels, probs)\n"
+          "  --single         read each image as one digit (no number reading)\n"
           "  --threshold X    refuse as \"not a digit\" when the top probability is below X\n"
           "                   (default: the model's own, calibrated by dn-train, else 0.5;\n"
           "                   0 never refuses; docs/results.md)\n"
@@ -74,6 +83,8 @@ static bool parse_args(int argc, char **argv, predict_options *o)
             o->json = true;
         } else if (strcmp(arg, "--raw") == 0) {
             o->raw = true;
+        } else if (strcmp(arg, "--single") == 0) {
+            o->single = true;
         } else if (tool_match(arg, "--model", &v)) {
             ok = (o->model = tool_value(argc, argv, &i, v)) != NULL;
         } else if (tool_match(arg, "--idx", &v)) {
@@ -110,33 +121,27 @@ static bool parse_args(int argc, char **argv, predict_options *o)
     return true;
 }
 
-/* The network input for one image file; false (after printing why) on error. */
-static bool load_input(const predict_options *o, const char *path, const dn_model_info *info,
+/* The network input for one image; false (after printing why) on error. */
+static bool load_input(const predict_options *o, const char *path, const dn_image *img, const dn_model_info *info,
                        float *input, bool *has_ink)
 {
-    dn_image img;
-    if (dn_image_read(&img, path) != DN_OK) {
-        tool_error("%s", dn_last_error());
-        return false;
-    }
     bool ok = true;
     *has_ink = true;
     if (o->raw) {
-        if (img.width != DN_MNIST_SIDE || img.height != DN_MNIST_SIDE) {
-            tool_error("%s: --raw needs a 28x28 image, this one is %dx%d", path, img.width, img.height);
+        if (img->width != DN_MNIST_SIDE || img->height != DN_MNIST_SIDE) {
+            tool_error("%s: --raw needs a 28x28 image, this one is %dx%d", path, img->width, img->height);
             ok = false;
         } else {
-            memcpy(input, img.pixels, DN_MNIST_PIXELS * sizeof(float));
+            memcpy(input, img->pixels, DN_MNIST_PIXELS * sizeof(float));
         }
     } else {
         dn_preprocess_info pre;
-        if (dn_preprocess_mnist(&img, input, &pre) != DN_OK) {
+        if (dn_preprocess_mnist(img, input, &pre) != DN_OK) {
             tool_error("%s: %s", path, dn_last_error());
             ok = false;
         }
         *has_ink = pre.has_ink;
     }
-    dn_image_free(&img);
     if (ok)
         dn_normalize(input, DN_MNIST_PIXELS, info->input_mean, info->input_std);
     return ok;
@@ -187,14 +192,80 @@ static void print_result(const predict_options *o, const dn_model_info *info, co
     }
 }
 
+static void print_number(const predict_options *o, const char *path, const dn_number *num)
+{
+    if (o->json) {
+        fputs("{\"file\":", stdout);
+        dn_json_write_string(stdout, path);
+        fputs(",\"number\":", stdout);
+        dn_json_write_string(stdout, num->text);
+        fputs(",\"parts\":[", stdout);
+        for (int i = 0; i < num->count; i++) {
+            const dn_number_part *p = &num->parts[i];
+            printf("%s{\"kind\":\"%s\",\"digit\":%d,\"box\":[%d,%d,%d,%d],\"probs\":[", i ? "," : "",
+                   dn_part_kind_name(p->kind), p->digit, p->x, p->y, p->w, p->h);
+            for (int k = 0; k < 10; k++) {
+                fputs(k ? "," : "", stdout);
+                print_json_number(p->probs[k], 6);
+            }
+            fputs("]}", stdout);
+        }
+        puts("]}");
+        return;
+    }
+    printf("%s: %s (", path, num->digits ? num->text : "no digit");
+    for (int i = 0; i < num->count; i++) {
+        const dn_number_part *p = &num->parts[i];
+        if (p->kind == DN_PART_DIGIT)
+            printf("%s%d %.1f%%", i ? ", " : "", p->digit, 100.0 * p->probs[p->digit]);
+        else
+            printf("%s[%s]", i ? ", " : "", dn_part_kind_name(p->kind));
+    }
+    puts(")");
+}
+
+/* Reads img as a number; true (with *num) when it holds more than one part
+ * and the number is the answer, false when it is one digit or none (and the
+ * single-digit path answers, as it always has) or on error (*failed). */
+static bool read_number(const predict_options *o, const char *path, const dn_image *img, dn_net *net,
+                        const dn_model_info *info, dn_number *num, bool *failed)
+{
+    *failed = false;
+    if (o->raw || o->single)
+        return false;
+    dn_number_options opt = dn_number_options_default();
+    opt.input_mean = info->input_mean;
+    opt.input_std = info->input_std;
+    if (dn_read_number(num, img, net, &opt) != DN_OK) {
+        tool_error("%s: %s", path, dn_last_error());
+        *failed = true;
+        return false;
+    }
+    return num->count > 1;
+}
+
 static int predict_images(const predict_options *o, dn_net *net, const dn_model_info *info,
                           int argc, char **argv)
 {
     int failures = 0;
     for (int i = o->first_image; i < argc; i++) {
         float input[DN_MNIST_PIXELS], probs[10];
-        bool has_ink;
-        if (!load_input(o, argv[i], info, input, &has_ink)) {
+        bool has_ink, failed;
+        dn_image img;
+        dn_number num;
+        if (dn_image_read(&img, argv[i]) != DN_OK) {
+            tool_error("%s", dn_last_error());
+            failures++;
+            continue;
+        }
+        if (read_number(o, argv[i], &img, net, info, &num, &failed)) {
+            print_number(o, argv[i], &num);
+            dn_image_free(&img);
+            continue;
+        }
+        bool ok = !failed && load_input(o, argv[i], &img, info, input, &has_ink);
+        dn_image_free(&img);
+        if (!ok) {
             failures++;
             continue;
         }

@@ -22,5 +22,6 @@
 #include "digitnet/gzip.h"
 #include "digitnet/image.h"
 #include "digitnet/synth.h"
+#include "digitnet/number.h"
 
 #endif

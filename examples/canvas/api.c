@@ -1,5 +1,6 @@
 /* api.c - the endpoints of dn-canvas: serves the compiled-in page, reports the
- * loaded models, and runs a drawing through preprocessing and both nets. */
+ * loaded models, and runs a drawing through preprocessing and both nets, and
+ * reads it as a number with the CNN. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include "digitnet/answer.h"
 #include "digitnet/image.h"
 #include "digitnet/json.h"
+#include "digitnet/number.h"
 #include "digitnet/clock.h"
 #include "image_body.h"
 #include "learn.h"
@@ -236,8 +238,47 @@ static void append_input(strbuf *out, const float *ink)
     strbuf_printf(out, "]");
 }
 
+/* ,"number":{"model":M,"text":T,"parts":[{"kind":K,"digit":D,"prob":P,
+ * "box":[x,y,w,h]},...],"ms":T}: the drawing read as a number by model m
+ * (boxes in the drawing's pixels, left to right); "number":null while m is
+ * not there yet. */
+static dn_status append_number_reading(strbuf *out, api_model *m, const dn_image *img)
+{
+    dn_number num;
+    dn_number_options opt = dn_number_options_default();
+    pthread_mutex_lock(&m->lock);
+    if (!m->net) {
+        pthread_mutex_unlock(&m->lock);
+        strbuf_printf(out, ",\"number\":null");
+        return DN_OK;
+    }
+    opt.input_mean = m->info.input_mean;
+    opt.input_std = m->info.input_std;
+    double t0 = dn_seconds();
+    dn_status status = dn_read_number(&num, img, m->net, &opt);
+    double ms = (dn_seconds() - t0) * 1000;
+    pthread_mutex_unlock(&m->lock);
+    if (status != DN_OK)
+        return status;
+    strbuf_printf(out, ",\"number\":{\"model\":\"%s\",\"text\":", m->name);
+    api_append_string(out, num.text);
+    strbuf_printf(out, ",\"parts\":[");
+    for (int i = 0; i < num.count; i++) {
+        const dn_number_part *p = &num.parts[i];
+        strbuf_printf(out, "%s{\"kind\":\"%s\",\"digit\":%d,\"prob\":", i ? "," : "", dn_part_kind_name(p->kind),
+                      p->digit);
+        if (!api_append_number(out, p->probs[p->digit], 6))
+            strbuf_printf(out, "null");
+        strbuf_printf(out, ",\"box\":[%d,%d,%d,%d]}", p->x, p->y, p->w, p->h);
+    }
+    strbuf_printf(out, "],\"ms\":");
+    api_append_number(out, ms, 3);
+    strbuf_printf(out, "}");
+    return DN_OK;
+}
+
 bool api_read_drawing(const server_request *req, float ink[DN_MNIST_PIXELS], bool *has_ink, bool *inverted,
-                      double *preprocess_ms, http_response *res, strbuf *out)
+                      double *preprocess_ms, dn_image *keep, http_response *res, strbuf *out)
 {
     dn_image img;
     image_body_error error;
@@ -249,22 +290,28 @@ bool api_read_drawing(const server_request *req, float ink[DN_MNIST_PIXELS], boo
     double start = dn_seconds();
     dn_status status = dn_preprocess_mnist(&img, ink, &info);
     *preprocess_ms = (dn_seconds() - start) * 1000;
-    dn_image_free(&img);
     if (status != DN_OK) {
+        dn_image_free(&img);
         api_fail(res, out, 422, dn_last_error());
         return false;
     }
+    if (keep)
+        *keep = img;
+    else
+        dn_image_free(&img);
     *has_ink = info.has_ink;
     *inverted = info.inverted;
     return true;
 }
 
+/* Both models' answers for the drawing, and the drawing read as a number by the CNN. */
 static void predict(api *a, const server_request *req, http_response *res, strbuf *out)
 {
     float ink[DN_MNIST_PIXELS];
     bool has_ink, inverted;
     double preprocess_ms;
-    if (!api_read_drawing(req, ink, &has_ink, &inverted, &preprocess_ms, res, out))
+    dn_image img;
+    if (!api_read_drawing(req, ink, &has_ink, &inverted, &preprocess_ms, &img, res, out))
         return;
 
     char message[600];
@@ -277,6 +324,7 @@ static void predict(api *a, const server_request *req, http_response *res, strbu
         float model_threshold;
         dn_status status = run_model(m, ink, has_ink, probs, &ms, &ready, &model_threshold);
         if (status != DN_OK) {
+            dn_image_free(&img);
             snprintf(message, sizeof message, "the %s model failed: %s", m->name, dn_last_error());
             api_fail(res, out, 500, message);
             return;
@@ -295,6 +343,7 @@ static void predict(api *a, const server_request *req, http_response *res, strbu
                           : model_threshold >= 0.0f ? model_threshold
                                                     : DN_ANSWER_THRESHOLD;
         if (!append_model(out, m->name, has_ink, probs, ms, threshold)) {
+            dn_image_free(&img);
             snprintf(message, sizeof message, "the %s model gave a number that is not finite", m->name);
             api_fail(res, out, 500, message);
             return;
@@ -303,7 +352,15 @@ static void predict(api *a, const server_request *req, http_response *res, strbu
     append_input(out, ink);
     strbuf_printf(out, ",\"preprocess_ms\":");
     api_append_number(out, preprocess_ms, 3);
-    strbuf_printf(out, ",\"inverted\":%s}\n", inverted ? "true" : "false");
+    strbuf_printf(out, ",\"inverted\":%s", inverted ? "true" : "false");
+    dn_status status = append_number_reading(out, &a->models[0], &img);
+    dn_image_free(&img);
+    if (status != DN_OK) {
+        snprintf(message, sizeof message, "reading the number failed: %s", dn_last_error());
+        api_fail(res, out, 500, message);
+        return;
+    }
+    strbuf_printf(out, "}\n");
     res->status = 200;
     res->content_type = "application/json";
     res->cache_control = "no-store";

@@ -52,9 +52,10 @@ void api_free(api *a);
 void api_install_model(api *a, int i, dn_net *net, const dn_model_info *info);
 
 /* The drawing in a predict request's body, preprocessed to 28x28 (ink 1,
- * not yet normalised). False after filling in the error answer. */
+ * not yet normalised); with keep, the decoded image too (the caller frees it
+ * with dn_image_free). False after filling in the error answer. */
 bool api_read_drawing(const server_request *req, float ink[DN_MNIST_PIXELS], bool *has_ink, bool *inverted,
-                      double *preprocess_ms, http_response *res, strbuf *out);
+                      double *preprocess_ms, dn_image *keep, http_response *res, strbuf *out);
 
 /* Answers {"error": message} with status. */
 void api_fail(http_response *res, strbuf *out, int status, const char *message);

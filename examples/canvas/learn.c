@@ -955,7 +955,7 @@ static void predict_in_training(learn *l, const server_request *req, http_respon
     float ink[DN_MNIST_PIXELS];
     bool has_ink, inverted;
     double ms;
-    if (!api_read_drawing(req, ink, &has_ink, &inverted, &ms, res, out))
+    if (!api_read_drawing(req, ink, &has_ink, &inverted, &ms, NULL, res, out))
         return;
     float probs[10] = {0};
     pthread_mutex_lock(&l->snap_lock);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "digitnet/image.h"
+#include "ink.h"
 #include "internal.h"
 
 enum {
@@ -34,7 +35,7 @@ typedef struct plane_img {
 
 /* Copies img into *work, reduced by an integer factor with area averaging
  * when a side exceeds WORK_SIDE, values clamped to [0,1]. */
-static dn_status make_work_copy(const dn_image *img, plane_img *work, int *factor)
+static dn_status make_work_copy(const dn_image *img, plane_img *work, int *factor, const char *who)
 {
     int big = img->width > img->height ? img->width : img->height;
     int f = (big + WORK_SIDE - 1) / WORK_SIDE;
@@ -42,8 +43,7 @@ static dn_status make_work_copy(const dn_image *img, plane_img *work, int *facto
     work->h = (img->height + f - 1) / f;
     work->p = dn_alloc((size_t)work->w * (size_t)work->h * sizeof *work->p);
     if (!work->p)
-        return dn_fail(DN_ERR_NOMEM, "dn_preprocess_mnist: cannot allocate a %d x %d working image", work->w,
-                       work->h);
+        return dn_fail(DN_ERR_NOMEM, "%s: cannot allocate a %d x %d working image", who, work->w, work->h);
     *factor = f;
     for (int wy = 0; wy < work->h; wy++) {
         for (int wx = 0; wx < work->w; wx++) {
@@ -53,7 +53,7 @@ static dn_status make_work_copy(const dn_image *img, plane_img *work, int *facto
                 for (int x = wx * f; x < (wx + 1) * f && x < img->width; x++) {
                     float v = img->pixels[(size_t)y * (size_t)img->width + (size_t)x];
                     if (!isfinite(v))
-                        return dn_fail(DN_ERR_ARG, "dn_preprocess_mnist: pixel (x %d, y %d) is not finite", x, y);
+                        return dn_fail(DN_ERR_ARG, "%s: pixel (x %d, y %d) is not finite", who, x, y);
                     sum += v < 0.0f ? 0.0 : v > 1.0f ? 1.0 : (double)v;
                     count++;
                 }
@@ -143,7 +143,7 @@ static bool fit_plane(const plane_img *im, const int *xs, const int *ys, size_t 
  * refitting a few times without the pixels far from the current plane (ink
  * touching the border). Pictures under 4 pixels on a side get the median of
  * all pixels as a constant background. */
-static dn_status fit_background(const plane_img *im, bg_plane *bg)
+static dn_status fit_background(const plane_img *im, bg_plane *bg, const char *who)
 {
     size_t n = (size_t)im->w * (size_t)im->h;
     bool ring = im->w >= 4 && im->h >= 4;
@@ -154,7 +154,7 @@ static dn_status fit_background(const plane_img *im, bg_plane *bg)
         free(values);
         free(xs);
         free(ys);
-        return dn_fail(DN_ERR_NOMEM, "dn_preprocess_mnist: out of memory for the background fit");
+        return dn_fail(DN_ERR_NOMEM, "%s: out of memory for the background fit", who);
     }
     size_t k = 0;
     for (int y = 0; y < im->h; y++) {
@@ -235,58 +235,83 @@ static ink_levels find_ink(plane_img *im, const bg_plane *bg, size_t *hist)
 
 /* ---- 5. specks ---- */
 
-/* Erases 8-connected components of ink holding less than SPECK_FRACTION of
- * the largest one's mass. labels and stack have one slot per pixel. */
-static dn_status remove_specks(plane_img *im, uint32_t *labels, uint32_t *stack)
+dn_status dn_ink_components(const float *p, int w, int h, uint32_t *labels, size_t *count, double **mass_out,
+                            const char *who)
 {
-    size_t n = (size_t)im->w * (size_t)im->h, count = 0, capacity = 64;
+    size_t n = (size_t)w * (size_t)h, found = 0, capacity = 64;
     double *mass = malloc(capacity * sizeof *mass);
-    if (!mass)
-        return dn_fail(DN_ERR_NOMEM, "dn_preprocess_mnist: out of memory labelling ink");
+    uint32_t *stack = malloc(n * sizeof *stack);
+    *mass_out = NULL;
+    *count = 0;
+    if (!mass || !stack) {
+        free(mass);
+        free(stack);
+        return dn_fail(DN_ERR_NOMEM, "%s: out of memory labelling ink", who);
+    }
     memset(labels, 0, n * sizeof *labels);
-    double largest = 0;
     for (size_t start = 0; start < n; start++) {
-        if (im->p[start] <= 0.0f || labels[start])
+        if (p[start] <= 0.0f || labels[start])
             continue;
-        if (count == capacity) {
+        if (found == capacity) {
             double *bigger = realloc(mass, 2 * capacity * sizeof *mass);
             if (!bigger) {
                 free(mass);
-                return dn_fail(DN_ERR_NOMEM, "dn_preprocess_mnist: out of memory labelling ink");
+                free(stack);
+                return dn_fail(DN_ERR_NOMEM, "%s: out of memory labelling ink", who);
             }
             mass = bigger;
             capacity *= 2;
         }
-        uint32_t label = (uint32_t)++count;
+        uint32_t label = (uint32_t)++found;
         double sum = 0;
         size_t top = 0;
         labels[start] = label;
         stack[top++] = (uint32_t)start;
         while (top > 0) {
             size_t i = stack[--top];
-            sum += im->p[i];
-            int x = (int)(i % (size_t)im->w), y = (int)(i / (size_t)im->w);
+            sum += p[i];
+            int x = (int)(i % (size_t)w), y = (int)(i / (size_t)w);
             for (int dy = -1; dy <= 1; dy++) {
                 for (int dx = -1; dx <= 1; dx++) {
                     int nx = x + dx, ny = y + dy;
-                    if (nx < 0 || ny < 0 || nx >= im->w || ny >= im->h)
+                    if (nx < 0 || ny < 0 || nx >= w || ny >= h)
                         continue;
-                    size_t j = (size_t)ny * (size_t)im->w + (size_t)nx;
-                    if (im->p[j] > 0.0f && !labels[j]) {
+                    size_t j = (size_t)ny * (size_t)w + (size_t)nx;
+                    if (p[j] > 0.0f && !labels[j]) {
                         labels[j] = label;
                         stack[top++] = (uint32_t)j;
                     }
                 }
             }
         }
-        mass[count - 1] = sum;
-        largest = fmax(largest, sum);
+        mass[found - 1] = sum;
     }
-    for (size_t i = 0; i < n; i++)
-        if (labels[i] && mass[labels[i] - 1] < SPECK_FRACTION * largest)
-            im->p[i] = 0.0f;
-    free(mass);
+    free(stack);
+    *count = found;
+    *mass_out = mass;
     return DN_OK;
+}
+
+/* Erases 8-connected components of ink holding less than SPECK_FRACTION of
+ * the largest one's mass. */
+static dn_status remove_specks(plane_img *im, const char *who)
+{
+    size_t n = (size_t)im->w * (size_t)im->h, count;
+    uint32_t *labels = malloc(n * sizeof *labels);
+    double *mass = NULL;
+    dn_status status = labels ? dn_ink_components(im->p, im->w, im->h, labels, &count, &mass, who)
+                              : dn_fail(DN_ERR_NOMEM, "%s: out of memory labelling ink", who);
+    if (status == DN_OK) {
+        double largest = 0;
+        for (size_t k = 0; k < count; k++)
+            largest = fmax(largest, mass[k]);
+        for (size_t i = 0; i < n; i++)
+            if (labels[i] && mass[labels[i] - 1] < SPECK_FRACTION * largest)
+                im->p[i] = 0.0f;
+    }
+    free(labels);
+    free(mass);
+    return status;
 }
 
 /* ---- measuring ink ---- */
@@ -363,7 +388,7 @@ static void distance_line(const double *f, double *d, int n, int *v, double *z)
 
 /* Ink = max(ink, a round pen of the given radius around every pixel with ink
  * >= 0.5), the pen's edge anti-aliased over one pixel. */
-static dn_status dilate(plane_img *im, double radius)
+static dn_status dilate(plane_img *im, double radius, const char *who)
 {
     int side = im->w > im->h ? im->w : im->h;
     size_t n = (size_t)im->w * (size_t)im->h;
@@ -373,7 +398,7 @@ static dn_status dilate(plane_img *im, double radius)
     int *v = malloc((size_t)side * sizeof *v);
     dn_status status = DN_OK;
     if (!sq || !f || !d || !z || !v) {
-        status = dn_fail(DN_ERR_NOMEM, "dn_preprocess_mnist: out of memory thickening strokes");
+        status = dn_fail(DN_ERR_NOMEM, "%s: out of memory thickening strokes", who);
         goto done;
     }
     for (size_t i = 0; i < n; i++)
@@ -406,13 +431,13 @@ done:
 
 /* The ink's box with a margin of pad pixels on each side (zeros beyond the
  * picture), as a new image. */
-static dn_status crop(const plane_img *im, const ink_stats *s, int pad, plane_img *out)
+static dn_status crop(const plane_img *im, const ink_stats *s, int pad, plane_img *out, const char *who)
 {
     out->w = s->x1 - s->x0 + 2 * pad;
     out->h = s->y1 - s->y0 + 2 * pad;
     out->p = dn_calloc((size_t)out->w * (size_t)out->h, sizeof *out->p);
     if (!out->p)
-        return dn_fail(DN_ERR_NOMEM, "dn_preprocess_mnist: cannot allocate a %d x %d crop", out->w, out->h);
+        return dn_fail(DN_ERR_NOMEM, "%s: cannot allocate a %d x %d crop", who, out->w, out->h);
     for (int y = s->y0; y < s->y1; y++)
         memcpy(out->p + (size_t)(y - s->y0 + pad) * (size_t)out->w + pad, im->p + (size_t)y * (size_t)im->w + s->x0,
                (size_t)(s->x1 - s->x0) * sizeof *out->p);
@@ -457,7 +482,7 @@ static void axis_weights(int n, double c, double scale, float *w, int *first, in
 }
 
 /* out = Wy * im * Wx^T, scaled so its largest value is 1. */
-static dn_status resample(const plane_img *im, const ink_stats *s, float out[DN_MNIST_PIXELS])
+static dn_status resample(const plane_img *im, const ink_stats *s, float out[DN_MNIST_PIXELS], const char *who)
 {
     double scale = BOX_SIDE / (s->x1 - s->x0 > s->y1 - s->y0 ? s->x1 - s->x0 : s->y1 - s->y0);
     float *wx = malloc((size_t)DN_MNIST_SIDE * (size_t)im->w * sizeof *wx);
@@ -467,7 +492,7 @@ static dn_status resample(const plane_img *im, const ink_stats *s, float out[DN_
         free(wx);
         free(wy);
         free(rows);
-        return dn_fail(DN_ERR_NOMEM, "dn_preprocess_mnist: out of memory resampling");
+        return dn_fail(DN_ERR_NOMEM, "%s: out of memory resampling", who);
     }
     int fx[DN_MNIST_SIDE], lx[DN_MNIST_SIDE], fy[DN_MNIST_SIDE], ly[DN_MNIST_SIDE];
     axis_weights(im->w, s->cx, scale, wx, fx, lx);
@@ -503,26 +528,25 @@ static dn_status resample(const plane_img *im, const ink_stats *s, float out[DN_
 
 /* ---- the whole pipeline ---- */
 
-/* Steps 5-7 on the working image, whose pixels are already ink in [0,1]. */
-static dn_status shape_digit(plane_img *work, int factor, int width, int height, float out[DN_MNIST_PIXELS],
-                             dn_preprocess_info *info)
+dn_status dn_ink_shape(dn_ink *ink, float out[DN_MNIST_PIXELS], dn_preprocess_info *info)
 {
-    size_t n = (size_t)work->w * (size_t)work->h;
-    uint32_t *labels = malloc(n * sizeof *labels), *stack = malloc(n * sizeof *stack);
-    dn_status status = labels && stack ? remove_specks(work, labels, stack)
-                                       : dn_fail(DN_ERR_NOMEM, "dn_preprocess_mnist: out of memory labelling ink");
-    free(labels);
-    free(stack);
+    memset(info, 0, sizeof *info);
+    memset(out, 0, DN_MNIST_PIXELS * sizeof *out);
+    info->inverted = ink->inverted;
+    plane_img work = {ink->w, ink->h, ink->p};
+    size_t n = (size_t)work.w * (size_t)work.h;
+    dn_status status = remove_specks(&work, ink->who);
     if (status != DN_OK)
         return status;
-    ink_stats s = measure(work);
+    ink_stats s = measure(&work);
     if (s.mass <= 0)
         return DN_OK;
+    int factor = ink->factor;
     info->has_ink = true;
     info->box_x = s.x0 * factor;
     info->box_y = s.y0 * factor;
-    info->box_w = (s.x1 * factor < width ? s.x1 * factor : width) - info->box_x;
-    info->box_h = (s.y1 * factor < height ? s.y1 * factor : height) - info->box_y;
+    info->box_w = (s.x1 * factor < ink->width ? s.x1 * factor : ink->width) - info->box_x;
+    info->box_h = (s.y1 * factor < ink->height ? s.y1 * factor : ink->height) - info->box_y;
     info->ink_fraction = (float)((double)s.pixels / (double)n);
 
     double longest = s.x1 - s.x0 > s.y1 - s.y0 ? s.x1 - s.x0 : s.y1 - s.y0;
@@ -530,54 +554,85 @@ static dn_status shape_digit(plane_img *work, int factor, int width, int height,
     if (longest > THIN_MIN_SIDE && s.stroke * BOX_SIDE / longest < THIN_STROKE)
         radius = (TARGET_STROKE * longest / BOX_SIDE - s.stroke) / (2.0 * (1.0 - TARGET_STROKE / BOX_SIDE));
     plane_img digit = {0};
-    status = crop(work, &s, (int)ceil(radius) + 1, &digit);
+    status = crop(&work, &s, (int)ceil(radius) + 1, &digit, ink->who);
     if (status == DN_OK && radius > 0)
-        status = dilate(&digit, radius);
+        status = dilate(&digit, radius, ink->who);
     if (status == DN_OK) {
         ink_stats d = measure(&digit);
         if (d.mass > 0)
-            status = resample(&digit, &d, out);
+            status = resample(&digit, &d, out, ink->who);
     }
     dn_free(digit.p);
     return status;
 }
 
+void dn_ink_free(dn_ink *ink)
+{
+    dn_free(ink->p);
+    ink->p = NULL;
+}
+
+dn_status dn_ink_blank(dn_ink *blank, const dn_ink *ink)
+{
+    *blank = *ink;
+    blank->p = dn_calloc((size_t)ink->w * (size_t)ink->h, sizeof *blank->p);
+    return blank->p ? DN_OK : dn_fail(DN_ERR_NOMEM, "%s: cannot allocate a %d x %d ink plane", ink->who, ink->w, ink->h);
+}
+
+dn_status dn_ink_extract(dn_ink *ink, const dn_image *img, const char *who)
+{
+    memset(ink, 0, sizeof *ink);
+    ink->who = who;
+    if (!img || !img->pixels)
+        return dn_fail(DN_ERR_ARG, "%s: %s is NULL", who, !img ? "img" : "img->pixels");
+    if (img->width < 1 || img->height < 1 || img->width > DN_IMAGE_MAX_SIDE || img->height > DN_IMAGE_MAX_SIDE)
+        return dn_fail(DN_ERR_ARG, "%s: image size %d x %d is empty or too large", who, img->width, img->height);
+    ink->width = img->width;
+    ink->height = img->height;
+    plane_img work = {0};
+    bg_plane bg = {{0.0, 0.0, 0.0}};
+    size_t *hist = malloc(HIST_BINS * sizeof *hist);
+    dn_status status = hist ? make_work_copy(img, &work, &ink->factor, who)
+                            : dn_fail(DN_ERR_NOMEM, "%s: out of memory for a histogram", who);
+    if (status == DN_OK)
+        status = fit_background(&work, &bg, who);
+    if (status == DN_OK) {
+        ink_levels levels = find_ink(&work, &bg, hist);
+        ink->inverted = levels.inverted;
+        ink->has_ink = levels.has_ink;
+        size_t n = (size_t)work.w * (size_t)work.h;
+        for (size_t i = 0; i < n; i++)
+            work.p[i] = !levels.has_ink || work.p[i] < levels.floor ? 0.0f : fminf(1.0f, work.p[i] / levels.level);
+    }
+    free(hist);
+    ink->w = work.w;
+    ink->h = work.h;
+    ink->p = work.p;
+    if (status != DN_OK)
+        dn_ink_free(ink);
+    return status;
+}
+
 dn_status dn_preprocess_mnist(const dn_image *img, float out[DN_MNIST_PIXELS], dn_preprocess_info *info)
 {
-    if (!img || !out || !img->pixels)
-        return dn_fail(DN_ERR_ARG, "dn_preprocess_mnist: %s is NULL", !img ? "img" : !out ? "out" : "img->pixels");
-    if (img->width < 1 || img->height < 1 || img->width > DN_IMAGE_MAX_SIDE || img->height > DN_IMAGE_MAX_SIDE)
-        return dn_fail(DN_ERR_ARG, "dn_preprocess_mnist: image size %d x %d is empty or too large", img->width,
-                       img->height);
+    if (!out)
+        return dn_fail(DN_ERR_ARG, "dn_preprocess_mnist: out is NULL");
     dn_preprocess_info scratch;
     info = info ? info : &scratch;
     memset(info, 0, sizeof *info);
     memset(out, 0, DN_MNIST_PIXELS * sizeof *out);
-
-    plane_img work = {0};
-    int factor = 1;
-    bg_plane bg = {{0.0, 0.0, 0.0}};
-    size_t *hist = malloc(HIST_BINS * sizeof *hist);
-    dn_status status = hist ? make_work_copy(img, &work, &factor)
-                            : dn_fail(DN_ERR_NOMEM, "dn_preprocess_mnist: out of memory for a histogram");
-    if (status == DN_OK)
-        status = fit_background(&work, &bg);
+    dn_ink ink;
+    dn_status status = dn_ink_extract(&ink, img, "dn_preprocess_mnist");
     if (status == DN_OK) {
-        ink_levels levels = find_ink(&work, &bg, hist);
-        info->inverted = levels.inverted;
-        if (levels.has_ink) {
-            size_t n = (size_t)work.w * (size_t)work.h;
-            for (size_t i = 0; i < n; i++)
-                work.p[i] = work.p[i] < levels.floor ? 0.0f : fminf(1.0f, work.p[i] / levels.level);
-            status = shape_digit(&work, factor, img->width, img->height, out, info);
-        }
+        info->inverted = ink.inverted;
+        if (ink.has_ink)
+            status = dn_ink_shape(&ink, out, info);
     }
     if (status != DN_OK || !info->has_ink) {
         memset(info, 0, sizeof *info);
         memset(out, 0, DN_MNIST_PIXELS * sizeof *out);
     }
-    free(hist);
-    dn_free(work.p);
+    dn_ink_free(&ink);
     return status;
 }
 

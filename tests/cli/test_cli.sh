@@ -137,6 +137,31 @@ if [ -f "$data/t10k-images-idx3-ubyte" ]; then
   "$predict" --json --model "$work/mlp.safetensors" "$work/d0.pgm" "$work/blank.pgm" >"$work/json"
   check "json per image" grep -qE '^\{"file":"[^"]*d0\.pgm","digit":[0-9],"reason":null,"score":[0-9.]+,"threshold":[01]\.[0-9]+,"best":[0-9],"probs":\[([0-9.]+,){9}[0-9.]+\]\}$' "$work/json"
   check "json null digit for a blank canvas" grep -qE '"file":"[^"]*blank\.pgm","digit":null,"reason":"no ink"' "$work/json"
+  # two digits side by side (MNIST test digits 0 and 2, 28 black columns apart): read as a number
+  {
+    printf 'P5\n84 28\n255\n'
+    paste -d' ' <(dd if="$data/t10k-images-idx3-ubyte" bs=1 skip=16 count=784 2>/dev/null | od -An -v -tu1 -w28) \
+                <(dd if="$data/t10k-images-idx3-ubyte" bs=1 skip=$((16 + 2 * 784)) count=784 2>/dev/null | od -An -v -tu1 -w28) |
+      while read -r row; do
+        line=""
+        set -- $row
+        for ((k = 1; k <= 56; k++)); do
+          line+=$(printf '\\%03o' "${!k}")
+          [ $k -eq 28 ] && for ((z = 0; z < 28; z++)); do line+='\000'; done
+        done
+        printf '%b' "$line"
+      done
+  } >"$work/pair.pgm"
+  set -- $labels
+  "$predict" --model "$work/mlp.safetensors" "$work/pair.pgm" >"$work/pair" 2>&1
+  check "two digits side by side: the number, then each digit (label $1$3)" \
+    grep -qE "pair\.pgm: $1$3 \($1 [0-9.]+%, $3 [0-9.]+%\)$" "$work/pair"
+  "$predict" --json --model "$work/mlp.safetensors" "$work/pair.pgm" >"$work/pair.json" 2>&1
+  check "--json: number and parts with boxes" \
+    grep -qE "^\{\"file\":\"[^\"]*pair\.pgm\",\"number\":\"$1$3\",\"parts\":\[\{\"kind\":\"digit\",\"digit\":$1,\"box\":\[[0-9]+,[0-9]+,[0-9]+,[0-9]+\],\"probs\":\[" "$work/pair.json"
+  "$predict" --single --model "$work/mlp.safetensors" "$work/pair.pgm" >"$work/pair.single" 2>&1
+  check "--single: one digit, as before" grep -qE "pair\.pgm: [0-9] \([0-9.]+%\)$" "$work/pair.single"
+  set -- $labels
   "$predict" --model "$work/mlp.safetensors" --raw "$work/d0.pgm" >"$work/raw"
   check "--raw on a 28x28 MNIST image" grep -q "d0.pgm: $1 " "$work/raw"
   expect_exit 1 "needs a 28x28 image" "$predict" --model "$work/mlp.safetensors" --raw "$work/d2.pgm"

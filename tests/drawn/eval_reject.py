@@ -55,7 +55,7 @@ def make_sets(folder, count, seed):
 
 
 def scores(predict, model, paths):
-    out = subprocess.run([predict, "--json", "--threshold", "0", "--model", model, *paths],
+    out = subprocess.run([predict, "--json", "--single", "--threshold", "0", "--model", model, *paths],
                          capture_output=True, text=True, check=True).stdout
     result = {}
     for line in out.splitlines():

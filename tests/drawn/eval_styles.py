@@ -48,7 +48,7 @@ def main():
                     samples.append((path, digit, style))
                     i += 1
         for model in a.models:
-            out = subprocess.run([predict, "--json", "--model", model, *[p for p, _, _ in samples]],
+            out = subprocess.run([predict, "--json", "--single", "--model", model, *[p for p, _, _ in samples]],
                                  capture_output=True, text=True, check=True).stdout
             answers = {}
             for line in out.splitlines():

@@ -22,8 +22,10 @@ Command line (Debian's python3 with python3-numpy and python3-pil):
       0..9 and the style is drawn uniformly among that digit's styles.
   --number: each sample is a number of --min-len to --max-len digits (2-5 by
       default) side by side, with varied size, baseline and spacing: the
-      horizontal ink gap to the left neighbour is one of "apart" (0.12-0.45
-      of the digit height), "close" (0.02-0.12), "touching" (the inks just
+      horizontal ink gap to the left neighbour (the least, over rows, with
+      each ink counted within 15% of the digit height of its own rows, so
+      a digit cannot slide under its neighbour's bar) is one of "apart" (0.12-0.45
+      of the digit height), "close" (0.04-0.12), "touching" (the inks just
       meet) or "overlap" (the inks cross by 2-6% of the height), with
       probabilities 35%, 35%, 20% and 10%.
   --out DIR: DIR/00000.pgm ... (8-bit binary PGM) and DIR/labels.csv. Single
@@ -399,11 +401,19 @@ GAP_KINDS = ("apart", "close", "touching", "overlap")
 GAP_WEIGHTS = (0.35, 0.35, 0.2, 0.1)
 
 
-def _profile_gap(left_cov, right_cov, threshold=0.25):
+def _profile_gap(left_cov, right_cov, band, threshold=0.25):
     """min over rows of (first ink column of right - last ink column of left
-    - 1), for images of the same height; a large number when no row has both."""
-    lm = left_cov >= threshold
-    rm = right_cov >= threshold
+    - 1), for images of the same height, each ink counted in the rows within
+    band of its own (so a digit cannot slide under a neighbour's bar); None
+    when no row has both."""
+    def spread(m):
+        out = m.copy()
+        for k in range(1, band + 1):
+            out[k:] |= m[:-k]
+            out[:-k] |= m[k:]
+        return out
+    lm = spread(left_cov >= threshold)
+    rm = spread(right_cov >= threshold)
     rows = lm.any(1) & rm.any(1)
     if not rows.any():
         return None
@@ -451,7 +461,7 @@ def render_number(text, rng=None, width=280, height=280, styles=None, polarity="
             else:
                 prev_cov, prev_pos = layers[-1]
                 kind = gaps[i - 1]
-                want = {"apart": rng.uniform(0.12, 0.45), "close": rng.uniform(0.02, 0.12),
+                want = {"apart": rng.uniform(0.12, 0.45), "close": rng.uniform(0.04, 0.12),
                         "touching": 0.0, "overlap": -rng.uniform(0.02, 0.06)}[kind] * size
                 if kind == "touching":
                     want = -1  # inks share a column: they meet
@@ -462,7 +472,7 @@ def render_number(text, rng=None, width=280, height=280, styles=None, polarity="
                 b = np.zeros((strip_h, wide), np.float32)
                 a[:, :pw] = prev_cov
                 b[:, pw:] = cov
-                g = _profile_gap(a, b)
+                g = _profile_gap(a, b, max(1, int(0.15 * size)))
                 if g is None:  # no shared row: fall back to box distance
                     pc = np.nonzero((prev_cov >= 0.25).any(0))[0]
                     cc = np.nonzero((cov >= 0.25).any(0))[0]

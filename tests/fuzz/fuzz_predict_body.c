@@ -1,10 +1,12 @@
 /* fuzz_predict_body.c - libFuzzer harness for the body of dn-canvas's POST
  * /api/predict (image_body_decode: raw pixels with ?w=&h=, or a PGM), then
- * the MNIST preprocessing of every image that decodes. */
+ * the MNIST preprocessing and the number reading (with an untrained MLP) of
+ * every image that decodes. */
 #include <stddef.h>
 #include <stdint.h>
 
 #include "digitnet/image.h"
+#include "digitnet/number.h"
 #include "fuzz_common.h"
 #include "http.h"
 #include "image_body.h"
@@ -54,6 +56,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     DN_FUZZ_CHECK(dn_preprocess_mnist(&img, out, &info) == DN_OK);
     for (int i = 0; i < DN_MNIST_PIXELS; i++)
         DN_FUZZ_CHECK(out[i] >= 0.0f && out[i] <= 1.0f);
+
+    static dn_net *net; /* made once, kept for the process */
+    if (!net)
+        DN_FUZZ_CHECK(dn_net_new(&net, "mlp", 1) == DN_OK);
+    dn_number num;
+    DN_FUZZ_CHECK(dn_read_number(&num, &img, net, NULL) == DN_OK);
+    DN_FUZZ_CHECK(num.count >= 0 && num.count <= DN_NUMBER_MAX_PARTS && num.digits <= num.count);
+    DN_FUZZ_CHECK(strlen(num.text) == (size_t)num.digits && (num.count > 0) == info.has_ink);
+    for (int i = 0; i < num.count; i++) {
+        const dn_number_part *p = &num.parts[i];
+        DN_FUZZ_CHECK(p->x >= 0 && p->y >= 0 && p->w >= 1 && p->h >= 1 && p->x + p->w <= img.width &&
+                      p->y + p->h <= img.height && p->digit >= 0 && p->digit <= 9);
+        DN_FUZZ_CHECK(i == 0 || 2 * p->x + p->w >= 2 * num.parts[i - 1].x + num.parts[i - 1].w);
+    }
     dn_image_free(&img);
     free(copy);
     return 0;

@@ -386,6 +386,85 @@ static void test_blank(int port)
           p.status);
 }
 
+/* The "number" object of a predict answer: its text, how many parts, and
+ * the x of each part's box (left to right). */
+typedef struct number_answer {
+    int status;
+    char text[40];
+    int parts;
+    int x[8];
+} number_answer;
+
+static void predict_number(int port, const uint8_t *canvas, int w, int h, number_answer *n)
+{
+    char query[64], *request;
+    size_t len = (size_t)w * h, cap = len + 512;
+    snprintf(query, sizeof query, "?w=%d&h=%d", w, h);
+    request = malloc(cap);
+    int head = snprintf(request, cap,
+                        "POST /api/predict%s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                        "Content-Type: application/octet-stream\r\nContent-Length: %zu\r\n"
+                        "Connection: close\r\n\r\n",
+                        query, len);
+    memcpy(request + head, canvas, len);
+    tc_response r = {0};
+    tc_exchange(port, request, (size_t)head + len, &r);
+    *n = (number_answer){.status = r.status, .parts = -1};
+    const char *num = r.body ? strstr(r.body, "\"number\":{\"model\":\"cnn\",\"text\":\"") : NULL;
+    if (num) {
+        num += strlen("\"number\":{\"model\":\"cnn\",\"text\":\"");
+        size_t k = 0;
+        while (num[k] >= '0' && num[k] <= '9' && k + 1 < sizeof n->text) {
+            n->text[k] = num[k];
+            k++;
+        }
+        n->text[k] = '\0';
+        n->parts = 0;
+        for (const char *b = strstr(num, "\"box\":["); b; b = strstr(b + 1, "\"box\":["))
+            if (n->parts < 8)
+                n->x[n->parts++] = atoi(b + strlen("\"box\":["));
+    }
+    tc_response_free(&r);
+    free(request);
+}
+
+/* Two MNIST digits drawn 4x apart on a 400x300 canvas (dark on light): the
+ * answer reads them as a two-digit number, boxes left to right; one digit
+ * alone is a one-part number agreeing with the CNN's single answer. */
+static void test_number(int port, const digits *d)
+{
+    static uint8_t canvas[400 * 300];
+    int right = 0, ordered = 0, pairs = 0;
+    for (int i = 0; i + 1 < TEST_DIGITS; i += 2) {
+        memset(canvas, 235, sizeof canvas);
+        for (int k = 0; k < 2; k++)
+            for (int y = 0; y < 28 * 4; y++)
+                for (int x = 0; x < 28 * 4; x++) {
+                    int v = d->pixels[i + k][(y / 4) * 28 + x / 4];
+                    canvas[(y + 80 + 20 * k) * 400 + (x + 50 + 170 * k)] = (uint8_t)(235 - v * 215 / 255);
+                }
+        number_answer n;
+        predict_number(port, canvas, 400, 300, &n);
+        char want[3] = {(char)('0' + d->labels[i]), (char)('0' + d->labels[i + 1]), 0};
+        pairs++;
+        right += n.status == 200 && strcmp(n.text, want) == 0;
+        ordered += n.parts == 2 && n.x[0] < 50 + 112 && n.x[1] >= 50 + 170;
+    }
+    check(ordered == pairs, "two digits apart: two parts, boxes left to right (%d/%d)", ordered, pairs);
+    check(right >= pairs - 1, "two digits apart read as the number (%d/%d)", right, pairs);
+
+    draw_on_canvas(d->pixels[0], canvas);
+    number_answer n;
+    predict_number(port, canvas, 400, 300, &n);
+    prediction p;
+    predict_raw(port, canvas, 400, 300, &p);
+    check(n.status == 200 && n.parts == 1 && n.text[0] == '0' + p.cnn.digit && n.text[1] == 0,
+          "one digit: a one-part number, the CNN's digit (\"%s\", %d)", n.text, p.cnn.digit);
+    memset(canvas, 235, sizeof canvas);
+    predict_number(port, canvas, 400, 300, &n);
+    check(n.status == 200 && n.parts == 0 && n.text[0] == 0, "blank: an empty number (%d parts)", n.parts);
+}
+
 typedef struct expectation {
     const char *what;
     const char *request;
@@ -816,6 +895,7 @@ int main(int argc, char **argv)
     test_health(s.port);
     test_digits(s.port, &d);
     test_blank(s.port);
+    test_number(s.port, &d);
     test_errors(s.port);
     test_garbage(s.port);
     test_byte_by_byte(s.port, &d);

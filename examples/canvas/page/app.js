@@ -89,6 +89,7 @@
     timing.textContent = '';
     seen.fillStyle = '#000';
     seen.fillRect(0, 0, 28, 28);
+    if (window.dnNumbers) window.dnNumbers.clear();
   }
 
   function updateUndo() {
@@ -184,6 +185,7 @@
       img.data[i * 4 + 3] = 255;
     }
     seen.putImageData(img, 0, 0);
+    if (window.dnNumbers) window.dnNumbers.show(data.number);
 
     const ready = models.filter((m) => data[m.name].ready !== false);
     if (ready.length && data[ready[0].name].reason === 'no ink') {

@@ -1,0 +1,50 @@
+// digitnet canvas demo: the drawing read as a number. Draws a box over each
+// part the server found (data.number.parts, in the drawing's pixels) with its
+// answer, and the whole number under the drawing. app.js calls show() with
+// each answer's `number` and clear() when the drawing is cleared.
+'use strict';
+
+window.dnNumbers = (() => {
+  const pad = document.getElementById('pad');
+  const overlay = document.createElement('canvas');
+  overlay.width = pad.width;
+  overlay.height = pad.height;
+  overlay.className = 'number-overlay';
+  overlay.setAttribute('aria-hidden', 'true');
+  pad.parentElement.appendChild(overlay);
+  const line = document.createElement('p');
+  line.className = 'number-line';
+  line.id = 'number';
+  line.hidden = true;
+  pad.parentElement.insertAdjacentElement('afterend', line);
+  const ctx = overlay.getContext('2d');
+
+  function clear() {
+    ctx.clearRect(0, 0, overlay.width, overlay.height);
+    line.hidden = true;
+    line.textContent = '';
+  }
+
+  function show(number) {
+    clear();
+    if (!number || !Array.isArray(number.parts) || number.parts.length === 0) return;
+    ctx.lineWidth = 2;
+    ctx.font = 'bold 14px system-ui, sans-serif';
+    ctx.textBaseline = 'bottom';
+    for (const part of number.parts) {
+      const [x, y, w, h] = part.box;
+      const digit = part.kind === 'digit';
+      ctx.strokeStyle = digit ? 'rgba(37, 99, 235, 0.85)' : 'rgba(160, 160, 160, 0.85)';
+      ctx.strokeRect(x - 2, y - 2, w + 4, h + 4);
+      ctx.fillStyle = ctx.strokeStyle;
+      const label = digit ? `${part.digit} ${Math.round(part.prob * 100)}%` : part.kind;
+      ctx.fillText(label, x - 2, Math.max(14, y - 4));
+    }
+    if (number.parts.length > 1) {
+      line.textContent = number.text ? `The number: ${number.text}` : 'No digits in this number.';
+      line.hidden = false;
+    }
+  }
+
+  return { show, clear };
+})();

@@ -1,0 +1,129 @@
+/* digitnet/number.h - reading a number (several digits side by side) from a
+ * picture: the ink cut into digits, each made MNIST-style and classified.
+ *
+ * Usage:
+ *     dn_number num;
+ *     dn_number_options opt = dn_number_options_default();
+ *     opt.input_mean = info.input_mean;      (the model's dn_model_info)
+ *     opt.input_std = info.input_std;
+ *     if (dn_read_number(&num, &img, net, &opt) != DN_OK)
+ *         fprintf(stderr, "%s\n", dn_last_error());
+ *     else
+ *         printf("%s\n", num.text);           ("2026"; "" when no digit)
+ *     for (int i = 0; i < num.count; i++)     (left to right)
+ *         ... num.parts[i].kind, .digit, .probs, .x, .y, .w, .h ...
+ *
+ * How the picture is cut (constants in lib/image/number.c):
+ *   1. Ink: steps 1-4 of dn_preprocess_mnist (digitnet/image.h) on the whole
+ *      picture: background, polarity, contrast.
+ *   2. Components: 8-connected ink. Components holding less than 3% of the
+ *      largest one's ink mass are specks and ignored (counted in specks).
+ *   3. The digit height is the median height of the components at least
+ *      half as tall as the tallest.
+ *   4. Joining: a component shorter than 3/4 of the digit height (a 5's
+ *      detached top bar, a stroke of a 4 or an 8 drawn apart, a 1's base) is
+ *      joined to the part whose columns overlap it most, when they share at
+ *      least half the narrower one's width, lie at most 0.3 digit heights
+ *      apart vertically and are together at most 1.35 digit heights tall.
+ *   5. Splitting: a part at least 3/4 as wide as it is tall may be two or
+ *      more touching digits. Cuts are tried along upright lines and lines
+ *      slanted as handwriting leans (x shifted by 0.2 and 0.4 pixels per
+ *      pixel up, and -0.15): for each slant, up to 5 columns where the
+ *      least ink crosses are candidates, and every way of cutting at some
+ *      of them is scored by the classifier - the log of each piece's best
+ *      probability, less a cost per cut (0.2 plus 5 times the ink crossed
+ *      over the part's height) and a cost for pieces wide for their height
+ *      (or the digit height, if larger): 8 times the square of the excess
+ *      of width / height over 0.6, or over the median of the other parts'
+ *      when that is larger (a writer of wide digits writes them all wide).
+ *      The best way wins over the part whole (scored the same way) only
+ *      when it scores higher. Parts under half the digit height are never
+ *      cut.
+ *   6. Each part's ink alone (the rest of the picture blank) goes through
+ *      steps 5-7 of dn_preprocess_mnist and the net. A picture whose ink is
+ *      one component therefore gives exactly dn_preprocess_mnist's input.
+ *   7. Parts that are not digits are marked, not forced into a digit: much
+ *      smaller than the digit height (a dot, a comma), low and flat (a dash),
+ *      or read with a best probability under options.min_confidence.
+ *
+ * Thread-safety: dn_read_number runs the net, so calls sharing a net must
+ * not overlap; anything else is independent. */
+#ifndef DIGITNET_NUMBER_H
+#define DIGITNET_NUMBER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "digitnet/export.h"
+#include "digitnet/image.h"
+#include "digitnet/net.h"
+#include "digitnet/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Most parts reported for one picture. */
+#define DN_NUMBER_MAX_PARTS 32
+
+/* What a part of the picture is. */
+typedef enum dn_part_kind {
+    DN_PART_DIGIT = 0, /* a digit: digit and probs are its reading */
+    DN_PART_SMALL,     /* much smaller than the digits (a dot, a comma, a stray mark) */
+    DN_PART_FLAT,      /* low and wide (a dash, an underline) */
+    DN_PART_UNSURE,    /* digit-sized, but the net's best probability is under min_confidence */
+} dn_part_kind;
+
+/* Short name of a kind: "digit", "small", "flat", "unsure". */
+DN_API const char *dn_part_kind_name(dn_part_kind kind);
+
+/* One part of the picture. */
+typedef struct dn_number_part {
+    dn_part_kind kind;
+    int digit;         /* the net's most probable class, for every kind */
+    float probs[10];   /* the net's probabilities */
+    int x, y, w, h;    /* the part's ink box in the input picture's pixels */
+    int pieces;        /* ink components joined in it (a 5 with a detached bar: 2) */
+    bool cut;          /* cut out of ink it shares with a neighbour */
+} dn_number_part;
+
+/* The reading of a picture. */
+typedef struct dn_number {
+    int count;                            /* parts, left to right by the centre of their box */
+    dn_number_part parts[DN_NUMBER_MAX_PARTS];
+    int digits;                           /* parts that are DN_PART_DIGIT */
+    char text[DN_NUMBER_MAX_PARTS + 1];   /* their digits left to right, NUL-terminated; "" if none */
+    int specks;                           /* ink components ignored as specks */
+    bool inverted;                        /* dark ink on a light background */
+    bool truncated;                       /* more parts than DN_NUMBER_MAX_PARTS: the lightest left out */
+} dn_number;
+
+/* How to read. */
+typedef struct dn_number_options {
+    float input_mean, input_std; /* the net's input normalisation (dn_model_info's) */
+    float min_confidence;        /* a best probability under this makes a part DN_PART_UNSURE */
+    bool no_split;               /* never cut touching ink apart */
+    /* When not NULL, each part's 28x28 input (ink in [0,1], before
+     * normalisation) is copied to inputs + i * DN_MNIST_PIXELS for the first
+     * inputs_capacity parts. */
+    float *inputs;
+    int inputs_capacity;
+} dn_number_options;
+
+/* MNIST's mean and standard deviation, min_confidence 0 (no part is
+ * unsure), splitting on, no inputs copied. */
+DN_API dn_number_options dn_number_options_default(void);
+
+/* Reads the number in img with net (a 1x28x28-input, 10-class model) as the
+ * steps above say; options may be NULL for the defaults. A picture without
+ * ink gives count 0 and text "". Errors: DN_ERR_ARG for a NULL number, img
+ * or net, and the image errors of dn_preprocess_mnist; DN_ERR_SHAPE for a net
+ * of another shape; DN_ERR_NOMEM; the net's own errors. On failure *number is
+ * zeroed. */
+DN_API dn_status dn_read_number(dn_number *number, const dn_image *img, dn_net *net,
+                                const dn_number_options *options);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,676 @@
+/* number.c - reading a number from a picture: its ink components joined into
+ * digits, touching digits cut apart where the classifier agrees, each part
+ * made MNIST-style (ink.h) and classified. The steps are in digitnet/number.h. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "digitnet/idx.h"
+#include "digitnet/number.h"
+#include "digitnet/ops.h"
+#include "ink.h"
+#include "internal.h"
+
+static const char WHO[] = "dn_read_number";
+
+enum {
+    MAX_COMPONENTS = 256, /* components beyond the heaviest this many are treated as specks */
+    MAX_CUTS = 5,         /* candidate cuts tried in one part */
+    MAX_PIECES = (MAX_CUTS + 2) * (MAX_CUTS + 1) / 2 /* pieces between any two of its cut points */
+};
+
+static const double SPECK_FRACTION = 0.03;  /* of the largest component's mass (as preprocess.c) */
+static const double TALL_FRACTION = 0.5;    /* of the tallest: components that set the digit height */
+static const double FRAGMENT_HEIGHT = 0.75; /* of the digit height: shorter components may be joined */
+static const double JOIN_OVERLAP = 0.5;     /* of the narrower width: shared columns needed to join */
+static const double JOIN_GAP = 0.3;         /* digit heights: largest vertical gap between joined boxes */
+static const double JOIN_HEIGHT = 1.35;     /* digit heights: tallest a joined part may be */
+static const double SPLIT_ASPECT = 0.75;    /* width / height from which cuts are tried ... */
+static const double MIN_SPLIT_HEIGHT = 0.5; /* ... in parts at least this share of the digit height */
+static const double MIN_PIECE = 0.08;       /* of the part's height: narrowest piece a cut leaves */
+static const double CUT_SPACING = 0.1;      /* of the part's height: candidate cuts at least this apart */
+static const double MIN_PIECE_HEIGHT = 0.4; /* of the part's height: a piece's own ink at least this tall */
+static const double CUT_COST = 0.2;         /* log-probability units per cut ... */
+static const double CUT_INK_COST = 5.0;     /* ... plus this times the ink crossed / part height */
+static const double WIDE_ASPECT = 0.6;      /* pieces with a larger width / height ... */
+static const double WIDE_COST = 8.0;        /* ... cost this times the square of the excess */
+static const double WIDE_OF_MEDIAN = 1.0;   /* ... or than this times the parts' median, if larger */
+static const double SMALL_SIZE = 0.4;       /* digit heights: a part smaller both ways is DN_PART_SMALL */
+static const double FLAT_HEIGHT = 0.3;      /* digit heights: a lower part wider than tall is DN_PART_FLAT */
+
+/* A box on the working grid, x1 and y1 exclusive. */
+typedef struct box {
+    int x0, y0, x1, y1;
+} box;
+
+static box box_union(box a, box b)
+{
+    return (box){a.x0 < b.x0 ? a.x0 : b.x0, a.y0 < b.y0 ? a.y0 : b.y0, a.x1 > b.x1 ? a.x1 : b.x1,
+                 a.y1 > b.y1 ? a.y1 : b.y1};
+}
+
+/* Components joined so far into one part. */
+typedef struct group {
+    box b;
+    double mass;
+    int pieces;
+    bool alive;
+} group;
+
+/* One part as classified: its group, the columns it takes from it, its
+ * input, reading and box. */
+typedef struct part {
+    int group;
+    int c0, c1;   /* the group's ink in sheared columns [c0, c1): ... */
+    double shear; /* ... floor(x + shear * (y - yc)), x and y working pixels */
+    double yc;
+    bool cut;
+    float input[DN_MNIST_PIXELS];
+    float probs[10];
+    dn_preprocess_info info;
+} part;
+
+/* Everything one reading works with; freed by reader_free. */
+typedef struct reader {
+    dn_ink ink, scratch; /* the picture's ink; one part's ink alone */
+    uint32_t *labels;    /* component of each working pixel, 0 = none */
+    int *group_of;       /* group of each component (label - 1), -1 = speck */
+    group *groups;
+    size_t components;
+    dn_net *net;
+    const dn_number_options *opt;
+    double height; /* the digit height, working pixels */
+    double wide;   /* width / height from which a piece pays for being wide */
+} reader;
+
+static void reader_free(reader *r)
+{
+    dn_ink_free(&r->ink);
+    dn_ink_free(&r->scratch);
+    free(r->labels);
+    free(r->group_of);
+    free(r->groups);
+}
+
+/* ---- 2 and 3. components, specks, the digit height ---- */
+
+static int compare_double_desc(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x < y) - (x > y);
+}
+
+static int compare_int(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+/* Labels the ink, makes one group per component that is not a speck. */
+static dn_status find_components(reader *r, dn_number *number)
+{
+    const dn_ink *ink = &r->ink;
+    size_t n = (size_t)ink->w * (size_t)ink->h;
+    double *mass = NULL;
+    r->labels = malloc(n * sizeof *r->labels);
+    if (!r->labels)
+        return dn_fail(DN_ERR_NOMEM, "%s: out of memory labelling ink", WHO);
+    dn_status status = dn_ink_components(ink->p, ink->w, ink->h, r->labels, &r->components, &mass, WHO);
+    if (status != DN_OK)
+        return status;
+    size_t count = r->components;
+    r->group_of = malloc((count ? count : 1) * sizeof *r->group_of);
+    r->groups = malloc((count ? count : 1) * sizeof *r->groups);
+    double *sorted = malloc((count ? count : 1) * sizeof *sorted);
+    if (!r->group_of || !r->groups || !sorted) {
+        free(mass);
+        free(sorted);
+        return dn_fail(DN_ERR_NOMEM, "%s: out of memory for %zu ink components", WHO, count);
+    }
+    /* A component is kept when it has at least SPECK_FRACTION of the largest
+     * mass and is heavier than the (MAX_COMPONENTS+1)-th heaviest: at most
+     * MAX_COMPONENTS are kept (fewer when masses tie). */
+    memcpy(sorted, mass, count * sizeof *sorted);
+    qsort(sorted, count, sizeof *sorted, compare_double_desc);
+    double keep = count ? SPECK_FRACTION * sorted[0] : 0;
+    if (count > MAX_COMPONENTS && sorted[MAX_COMPONENTS] >= keep)
+        keep = nextafter(sorted[MAX_COMPONENTS], HUGE_VAL);
+    for (size_t k = 0; k < count; k++) {
+        bool kept = mass[k] >= keep && mass[k] > 0;
+        r->group_of[k] = kept ? (int)k : -1;
+        r->groups[k] = (group){{ink->w, ink->h, 0, 0}, mass[k], 1, kept};
+        number->specks += !kept;
+    }
+    free(sorted);
+    free(mass);
+    for (int y = 0; y < ink->h; y++)
+        for (int x = 0; x < ink->w; x++) {
+            uint32_t label = r->labels[(size_t)y * (size_t)ink->w + (size_t)x];
+            if (!label)
+                continue;
+            group *g = &r->groups[label - 1];
+            g->b = box_union(g->b, (box){x, y, x + 1, y + 1});
+        }
+    return DN_OK;
+}
+
+/* The median height of the groups at least TALL_FRACTION as tall as the tallest. */
+static double digit_height(const reader *r)
+{
+    int tallest = 0, heights[MAX_COMPONENTS], n = 0;
+    for (size_t k = 0; k < r->components; k++)
+        if (r->groups[k].alive && r->groups[k].b.y1 - r->groups[k].b.y0 > tallest)
+            tallest = r->groups[k].b.y1 - r->groups[k].b.y0;
+    for (size_t k = 0; k < r->components && n < MAX_COMPONENTS; k++) {
+        int h = r->groups[k].b.y1 - r->groups[k].b.y0;
+        if (r->groups[k].alive && h >= TALL_FRACTION * tallest)
+            heights[n++] = h;
+    }
+    if (n == 0)
+        return 1.0;
+    qsort(heights, (size_t)n, sizeof *heights, compare_int);
+    return n % 2 ? heights[n / 2] : 0.5 * (heights[n / 2 - 1] + heights[n / 2]);
+}
+
+/* The width / height from which a piece of group gi counts as wide:
+ * WIDE_ASPECT, or WIDE_OF_MEDIAN times the median of the other parts' (of
+ * at least half the digit height) when that is larger: a writer of wide
+ * digits writes them all wide, while digits that touch are wide among
+ * narrower ones. */
+static double wide_aspect(const reader *r, const int *live, int n, int gi)
+{
+    double aspects[DN_NUMBER_MAX_PARTS];
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        const group *g = &r->groups[live[i]];
+        int w = g->b.x1 - g->b.x0, h = g->b.y1 - g->b.y0;
+        if (live[i] != gi && h >= MIN_SPLIT_HEIGHT * r->height)
+            aspects[k++] = w / fmax(h, r->height);
+    }
+    if (k == 0)
+        return WIDE_ASPECT;
+    qsort(aspects, (size_t)k, sizeof *aspects, compare_double_desc);
+    double median = k % 2 ? aspects[k / 2] : 0.5 * (aspects[k / 2 - 1] + aspects[k / 2]);
+    return fmax(WIDE_ASPECT, WIDE_OF_MEDIAN * median);
+}
+
+/* ---- 4. joining fragments ---- */
+
+/* How well b would take fragment a: the share of the narrower width they
+ * have in common, or 0 when they may not be joined. */
+static double join_score(const reader *r, const group *a, const group *b)
+{
+    double H = r->height;
+    int ha = a->b.y1 - a->b.y0, hb = b->b.y1 - b->b.y0;
+    int wa = a->b.x1 - a->b.x0, wb = b->b.x1 - b->b.x0;
+    if ((ha < hb ? ha : hb) >= FRAGMENT_HEIGHT * H)
+        return 0;
+    int overlap = (a->b.x1 < b->b.x1 ? a->b.x1 : b->b.x1) - (a->b.x0 > b->b.x0 ? a->b.x0 : b->b.x0);
+    double share = (double)overlap / (wa < wb ? wa : wb);
+    int gap = (a->b.y0 > b->b.y0 ? a->b.y0 : b->b.y0) - (a->b.y1 < b->b.y1 ? a->b.y1 : b->b.y1);
+    box u = box_union(a->b, b->b);
+    if (share < JOIN_OVERLAP || gap > JOIN_GAP * H || u.y1 - u.y0 > JOIN_HEIGHT * H)
+        return 0;
+    return share;
+}
+
+/* Joins the best-fitting pair until no pair may be joined. */
+static void join_fragments(reader *r)
+{
+    size_t n = r->components;
+    for (;;) {
+        double best = 0;
+        size_t bi = 0, bj = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (!r->groups[i].alive)
+                continue;
+            for (size_t j = i + 1; j < n; j++) {
+                if (!r->groups[j].alive)
+                    continue;
+                double s = join_score(r, &r->groups[i], &r->groups[j]);
+                if (s > best) {
+                    best = s;
+                    bi = i;
+                    bj = j;
+                }
+            }
+        }
+        if (best <= 0)
+            return;
+        group *a = &r->groups[bi], *b = &r->groups[bj];
+        a->b = box_union(a->b, b->b);
+        a->mass += b->mass;
+        a->pieces += b->pieces;
+        b->alive = false;
+        for (size_t k = 0; k < n; k++)
+            if (r->group_of[k] == (int)bj)
+                r->group_of[k] = (int)bi;
+    }
+}
+
+/* ---- 6. one part's input and reading ---- */
+
+/* p's input and info: the ink of its group in its columns, alone, through
+ * steps 5-7 of the preprocessing. A whole group is shaped on a plane the
+ * size of the picture, so a picture of one component gives exactly
+ * dn_preprocess_mnist's input; a piece cut from a group on a plane just
+ * around the group (the same up to rounding, and its cost bounded by the
+ * group's size rather than the picture's). */
+static dn_status shape_part(reader *r, part *p)
+{
+    const group *g = &r->groups[p->group];
+    dn_ink s = r->scratch;
+    int ox = 0, oy = 0;
+    if (p->cut) {
+        ox = g->b.x0 > 0 ? g->b.x0 - 1 : 0;
+        oy = g->b.y0 > 0 ? g->b.y0 - 1 : 0;
+        s.w = (g->b.x1 < r->ink.w ? g->b.x1 + 1 : g->b.x1) - ox;
+        s.h = (g->b.y1 < r->ink.h ? g->b.y1 + 1 : g->b.y1) - oy;
+        s.width = r->ink.width - ox * r->ink.factor;
+        s.height = r->ink.height - oy * r->ink.factor;
+    }
+    memset(s.p, 0, (size_t)s.w * (size_t)s.h * sizeof *s.p);
+    for (int y = g->b.y0; y < g->b.y1; y++)
+        for (int x = g->b.x0; x < g->b.x1; x++) {
+            size_t i = (size_t)y * (size_t)r->ink.w + (size_t)x;
+            uint32_t label = r->labels[i];
+            int u = (int)floor(x + p->shear * (y - p->yc));
+            if (label && r->group_of[label - 1] == p->group && u >= p->c0 && u < p->c1)
+                s.p[(size_t)(y - oy) * (size_t)s.w + (size_t)(x - ox)] = r->ink.p[i];
+        }
+    dn_status status = dn_ink_shape(&s, p->input, &p->info);
+    if (p->info.has_ink) {
+        p->info.box_x += ox * r->ink.factor;
+        p->info.box_y += oy * r->ink.factor;
+    }
+    return status;
+}
+
+/* Shapes and classifies parts[0..n) in one batch. */
+static dn_status read_parts(reader *r, part *parts, int n)
+{
+    if (n == 0)
+        return DN_OK;
+    float *x = calloc((size_t)n * DN_MNIST_PIXELS, sizeof *x), *probs = malloc((size_t)n * 10 * sizeof *probs);
+    dn_status status = x && probs ? DN_OK : dn_fail(DN_ERR_NOMEM, "%s: out of memory for %d inputs", WHO, n);
+    for (int i = 0; i < n && status == DN_OK; i++) {
+        status = shape_part(r, &parts[i]);
+        if (status != DN_OK)
+            break;
+        memcpy(x + (size_t)i * DN_MNIST_PIXELS, parts[i].input, sizeof parts[i].input);
+        dn_normalize(x + (size_t)i * DN_MNIST_PIXELS, DN_MNIST_PIXELS, r->opt->input_mean, r->opt->input_std);
+    }
+    if (status == DN_OK)
+        status = dn_net_predict(r->net, x, n, probs, (size_t)n * 10);
+    for (int i = 0; i < n && status == DN_OK; i++)
+        memcpy(parts[i].probs, probs + (size_t)i * 10, sizeof parts[i].probs);
+    free(x);
+    free(probs);
+    return status;
+}
+
+/* ---- 5. cutting touching digits ---- */
+
+/* The score of reading p as one digit: its log-probability, less the cost of
+ * being much wider than tall (than the digit height, when that is larger:
+ * a short wide digit among taller ones is not two digits). Pieces without
+ * ink score -inf. */
+static double piece_score(const reader *r, const part *p)
+{
+    if (!p->info.has_ink)
+        return -HUGE_VAL;
+    double best = p->probs[dn_argmax(p->probs, 10)];
+    double aspect = p->info.box_w / fmax(p->info.box_h, r->height * r->ink.factor);
+    double wide = fmax(0.0, aspect - r->wide);
+    return log(fmax(best, 1e-30)) - WIDE_COST * wide * wide;
+}
+
+/* Candidate cuts of group gi along lines slanted by shear: sheared columns
+ * u = floor(x + shear * (y - yc)). *u0 and *u1 get the ink's range of u
+ * ([u0, u1)); up to MAX_CUTS columns at minima of the ink's projection on u
+ * go to cuts (sorted), the ink each crosses (per part height) to ink. */
+static int find_cuts(const reader *r, int gi, double shear, double yc, int *u0, int *u1, int *cuts, double *ink)
+{
+    const group *g = &r->groups[gi];
+    int h = g->b.y1 - g->b.y0;
+    int lo = (int)floor(fmin(g->b.x0 + shear * (g->b.y0 - yc), g->b.x0 + shear * (g->b.y1 - 1 - yc)));
+    int hi = (int)floor(fmax(g->b.x1 - 1 + shear * (g->b.y0 - yc), g->b.x1 - 1 + shear * (g->b.y1 - 1 - yc)));
+    int w = hi - lo + 1;
+    double *profile = calloc((size_t)w, sizeof *profile);
+    if (!profile)
+        return -1;
+    int first = hi, last = lo;
+    for (int y = g->b.y0; y < g->b.y1; y++)
+        for (int x = g->b.x0; x < g->b.x1; x++) {
+            size_t i = (size_t)y * (size_t)r->ink.w + (size_t)x;
+            if (!r->labels[i] || r->group_of[r->labels[i] - 1] != gi)
+                continue;
+            int u = (int)floor(x + shear * (y - yc));
+            profile[u - lo] += r->ink.p[i];
+            first = u < first ? u : first;
+            last = u > last ? u : last;
+        }
+    *u0 = first;
+    *u1 = last + 1;
+    int margin = (int)ceil(MIN_PIECE * h), spacing = (int)ceil(CUT_SPACING * h), n = 0;
+    margin = margin < 1 ? 1 : margin;
+    /* A cut at u separates columns < u from >= u; the ink it crosses is that
+     * of the lighter of the two. Greedily the lightest, each at least
+     * spacing from those taken. */
+    while (n < MAX_CUTS) {
+        int best = 0;
+        double best_ink = HUGE_VAL;
+        for (int u = first + margin; u <= last + 1 - margin; u++) {
+            bool near = false;
+            for (int k = 0; k < n && !near; k++)
+                near = abs(cuts[k] - u) < spacing;
+            double v = fmin(profile[u - 1 - lo], profile[u - lo]);
+            if (!near && v < best_ink) {
+                best = u;
+                best_ink = v;
+            }
+        }
+        if (best_ink == HUGE_VAL)
+            break;
+        cuts[n] = best;
+        ink[n++] = best_ink / h;
+    }
+    free(profile);
+    for (int i = 1; i < n; i++) /* sort by column, ink along */
+        for (int j = i; j > 0 && cuts[j - 1] > cuts[j]; j--) {
+            int c = cuts[j];
+            double v = ink[j];
+            cuts[j] = cuts[j - 1];
+            ink[j] = ink[j - 1];
+            cuts[j - 1] = c;
+            ink[j - 1] = v;
+        }
+    return n;
+}
+
+/* The slants tried for cuts (x shift per pixel up): upright, and leaning
+ * right as most handwriting does, or slightly left. */
+static const double SHEARS[] = {0.0, 0.2, 0.4, -0.15};
+enum { SHEAR_COUNT = sizeof SHEARS / sizeof SHEARS[0] };
+
+/* One way of cutting group gi: along lines of the given shear, at the best
+ * non-empty subset of its candidate cuts. The pieces go to out[0..*count)
+ * (none when there is no way, or none can score above to_beat), *score
+ * gets the way's score. */
+static dn_status cut_group(reader *r, int gi, double shear, double to_beat, part *out, int room, int *count,
+                           double *score)
+{
+    const group *g = &r->groups[gi];
+    int h = g->b.y1 - g->b.y0, u0, u1;
+    double yc = 0.5 * (g->b.y0 + g->b.y1 - 1);
+    int cuts[MAX_CUTS];
+    double ink[MAX_CUTS];
+    *count = 0;
+    *score = -HUGE_VAL;
+    int nc = find_cuts(r, gi, shear, yc, &u0, &u1, cuts, ink);
+    if (nc < 0)
+        return dn_fail(DN_ERR_NOMEM, "%s: out of memory cutting a part", WHO);
+    /* Every way scores at most minus the cheapest cut: when that cannot beat
+     * to_beat, no piece need be read. */
+    double cheapest = HUGE_VAL;
+    for (int k = 0; k < nc; k++)
+        cheapest = fmin(cheapest, CUT_COST + CUT_INK_COST * ink[k]);
+    if (nc == 0 || -cheapest <= to_beat)
+        return DN_OK;
+    /* Nodes: the left edge, the cuts, the right edge; piece (i, j) spans
+     * nodes i..j. All pieces read in one batch. */
+    int nodes[MAX_CUTS + 2], nn = nc + 2;
+    nodes[0] = u0;
+    memcpy(nodes + 1, cuts, (size_t)nc * sizeof *cuts);
+    nodes[nn - 1] = u1;
+    part *pieces = malloc(MAX_PIECES * sizeof *pieces);
+    if (!pieces)
+        return dn_fail(DN_ERR_NOMEM, "%s: out of memory cutting a part", WHO);
+    int index[MAX_CUTS + 2][MAX_CUTS + 2], np = 0;
+    for (int i = 0; i < nn; i++)
+        for (int j = i + 1; j < nn; j++) {
+            index[i][j] = -1;
+            if (i == 0 && j == nn - 1)
+                continue; /* the whole part, read already */
+            pieces[np] = (part){.group = gi, .c0 = nodes[i], .c1 = nodes[j], .shear = shear, .yc = yc, .cut = true};
+            index[i][j] = np++;
+        }
+    dn_status status = read_parts(r, pieces, np);
+    if (status != DN_OK) {
+        free(pieces);
+        return status;
+    }
+    /* best[j]: the best score of reading nodes 0..j as pieces; from[j] the
+     * node the last piece starts at. */
+    double best[MAX_CUTS + 2];
+    int from[MAX_CUTS + 2];
+    best[0] = 0;
+    for (int j = 1; j < nn; j++) {
+        best[j] = -HUGE_VAL;
+        from[j] = -1;
+        for (int i = 0; i < j; i++) {
+            if (best[i] == -HUGE_VAL)
+                continue;
+            if (i == 0 && j == nn - 1)
+                continue; /* whole: scored by the caller */
+            const part *p = &pieces[index[i][j]];
+            if (p->info.has_ink && p->info.box_h < MIN_PIECE_HEIGHT * h * r->ink.factor)
+                continue;
+            double s = best[i] + piece_score(r, p) - (i > 0 ? CUT_COST + CUT_INK_COST * ink[i - 1] : 0.0);
+            if (s > best[j]) {
+                best[j] = s;
+                from[j] = i;
+            }
+        }
+    }
+    int chain[MAX_CUTS + 2], links = 0;
+    for (int j = nn - 1; j > 0 && from[j] >= 0; j = from[j])
+        chain[links++] = j;
+    if (from[nn - 1] > 0 && links <= room) { /* from 0 would be the whole */
+        *score = best[nn - 1];
+        for (int k = links - 1, i = 0; k >= 0; k--) {
+            int j = chain[k];
+            out[(*count)++] = pieces[index[i][j]];
+            i = j;
+        }
+    }
+    free(pieces);
+    return DN_OK;
+}
+
+/* The best way to read group gi: whole (already read in *whole) or cut
+ * along one of the SHEARS. The pieces go to out[0..*count), at most room. */
+static dn_status split_group(reader *r, int gi, const part *whole, part *out, int room, int *count)
+{
+    const group *g = &r->groups[gi];
+    out[0] = *whole;
+    *count = 1;
+    int w = g->b.x1 - g->b.x0, h = g->b.y1 - g->b.y0;
+    if (r->opt->no_split || w < SPLIT_ASPECT * h || h < MIN_SPLIT_HEIGHT * r->height || room < 2)
+        return DN_OK;
+    /* Every way of cutting scores at most -CUT_COST (pieces score <= 0, each
+     * cut costs more): a whole that scores as well needs no trial. */
+    double best = piece_score(r, whole);
+    if (best >= -CUT_COST)
+        return DN_OK;
+    part *trial = malloc((MAX_CUTS + 1) * sizeof *trial);
+    if (!trial)
+        return dn_fail(DN_ERR_NOMEM, "%s: out of memory cutting a part", WHO);
+    dn_status status = DN_OK;
+    for (int k = 0; k < SHEAR_COUNT && status == DN_OK; k++) {
+        int got = 0;
+        double score;
+        status = cut_group(r, gi, SHEARS[k], best, trial, room, &got, &score);
+        if (status == DN_OK && got > 1 && score > best) {
+            best = score;
+            memcpy(out, trial, (size_t)got * sizeof *trial);
+            *count = got;
+        }
+    }
+    free(trial);
+    return status;
+}
+
+/* ---- 7. digit or not: the one place a part is judged ---- */
+
+/* Whether p is a digit, from its size against the digit height H (input
+ * pixels) and the net's confidence. A general "not a digit" score belongs
+ * here too. */
+static dn_part_kind judge_part(const part *p, double H, const dn_number_options *opt)
+{
+    int w = p->info.box_w, h = p->info.box_h;
+    if (h < FLAT_HEIGHT * H && w > h)
+        return DN_PART_FLAT;
+    if (h < SMALL_SIZE * H && w < SMALL_SIZE * H)
+        return DN_PART_SMALL;
+    if (p->probs[dn_argmax(p->probs, 10)] < opt->min_confidence)
+        return DN_PART_UNSURE;
+    return DN_PART_DIGIT;
+}
+
+/* ---- the whole reading ---- */
+
+/* The centre of p's box, doubled (an integer). */
+static long centre2(const part *p) { return 2L * p->info.box_x + p->info.box_w; }
+
+/* Fills number from the chosen parts: the ones with ink, left to right by
+ * the centre of their box, each judged. */
+static void report(const reader *r, const part *chosen, int count, dn_number *number)
+{
+    int order[DN_NUMBER_MAX_PARTS], n = 0;
+    for (int i = 0; i < count; i++) {
+        if (!chosen[i].info.has_ink)
+            continue;
+        int j = n++;
+        for (; j > 0 && centre2(&chosen[order[j - 1]]) > centre2(&chosen[i]); j--)
+            order[j] = order[j - 1];
+        order[j] = i;
+    }
+    double H = r->height * r->ink.factor;
+    for (int k = 0; k < n; k++) {
+        const part *p = &chosen[order[k]];
+        dn_number_part *q = &number->parts[number->count++];
+        q->kind = judge_part(p, H, r->opt);
+        q->digit = dn_argmax(p->probs, 10);
+        memcpy(q->probs, p->probs, sizeof q->probs);
+        q->x = p->info.box_x;
+        q->y = p->info.box_y;
+        q->w = p->info.box_w;
+        q->h = p->info.box_h;
+        q->pieces = r->groups[p->group].pieces;
+        q->cut = p->cut;
+        if (r->opt->inputs && k < r->opt->inputs_capacity)
+            memcpy(r->opt->inputs + (size_t)k * DN_MNIST_PIXELS, p->input, sizeof p->input);
+        if (q->kind == DN_PART_DIGIT)
+            number->text[number->digits++] = (char)('0' + q->digit);
+    }
+    number->text[number->digits] = '\0';
+}
+
+/* Indices of the live groups, heaviest first, in *live; their number. */
+static int live_groups(const reader *r, int *live)
+{
+    int n = 0;
+    for (size_t k = 0; k < r->components; k++)
+        if (r->groups[k].alive)
+            live[n++] = (int)k;
+    for (int i = 1; i < n; i++) /* insertion sort: heaviest first, then by index */
+        for (int j = i; j > 0 && r->groups[live[j - 1]].mass < r->groups[live[j]].mass; j--) {
+            int t = live[j];
+            live[j] = live[j - 1];
+            live[j - 1] = t;
+        }
+    return n;
+}
+
+static dn_status read_number(reader *r, dn_number *number)
+{
+    dn_status status = find_components(r, number);
+    if (status != DN_OK)
+        return status;
+    r->height = digit_height(r);
+    join_fragments(r);
+    status = dn_ink_blank(&r->scratch, &r->ink);
+    if (status != DN_OK)
+        return status;
+
+    int live[MAX_COMPONENTS], n = live_groups(r, live);
+    if (n > DN_NUMBER_MAX_PARTS) {
+        number->truncated = true;
+        n = DN_NUMBER_MAX_PARTS;
+    }
+    if (n == 0)
+        return DN_OK;
+    part *wholes = malloc((size_t)n * sizeof *wholes), *chosen = malloc(DN_NUMBER_MAX_PARTS * sizeof *chosen);
+    if (!wholes || !chosen) {
+        free(wholes);
+        free(chosen);
+        return dn_fail(DN_ERR_NOMEM, "%s: out of memory for %d parts", WHO, n);
+    }
+    for (int i = 0; i < n; i++)
+        wholes[i] = (part){.group = live[i], .c0 = r->groups[live[i]].b.x0, .c1 = r->groups[live[i]].b.x1, .yc = 0};
+    status = read_parts(r, wholes, n);
+    int count = 0;
+    for (int i = 0; i < n && status == DN_OK; i++) {
+        int got = 0, room = DN_NUMBER_MAX_PARTS - count - (n - 1 - i);
+        r->wide = wide_aspect(r, live, n, live[i]);
+        status = split_group(r, live[i], &wholes[i], chosen + count, room, &got);
+        count += got;
+    }
+    if (status == DN_OK)
+        report(r, chosen, count, number);
+    free(wholes);
+    free(chosen);
+    return status;
+}
+
+dn_status dn_read_number(dn_number *number, const dn_image *img, dn_net *net, const dn_number_options *options)
+{
+    if (!number)
+        return dn_fail(DN_ERR_ARG, "%s: number is NULL", WHO);
+    memset(number, 0, sizeof *number);
+    if (!img || !net)
+        return dn_fail(DN_ERR_ARG, "%s: %s is NULL", WHO, !img ? "img" : "net");
+    int shape[3];
+    dn_net_input_shape(net, shape);
+    if (shape[0] != 1 || shape[1] != DN_MNIST_SIDE || shape[2] != DN_MNIST_SIDE || dn_net_num_classes(net) != 10)
+        return dn_fail(DN_ERR_SHAPE, "%s: the net takes %dx%dx%d inputs and %d classes, not 1x28x28 and 10", WHO,
+                       shape[0], shape[1], shape[2], dn_net_num_classes(net));
+    dn_number_options defaults = dn_number_options_default();
+    const dn_number_options *opt = options ? options : &defaults;
+    if (!(opt->input_std > 0.0f) || !isfinite(opt->input_std) || !isfinite(opt->input_mean))
+        return dn_fail(DN_ERR_ARG, "%s: input_std must be positive and finite", WHO);
+    if (opt->inputs_capacity < 0 || (opt->inputs_capacity > 0 && !opt->inputs))
+        return dn_fail(DN_ERR_ARG, "%s: inputs_capacity %d without inputs", WHO, opt->inputs_capacity);
+    reader r = {.net = net, .opt = opt};
+    dn_status status = dn_ink_extract(&r.ink, img, WHO);
+    if (status == DN_OK) {
+        number->inverted = r.ink.inverted;
+        if (r.ink.has_ink)
+            status = read_number(&r, number);
+    }
+    reader_free(&r);
+    if (status != DN_OK)
+        memset(number, 0, sizeof *number);
+    return status;
+}
+
+dn_number_options dn_number_options_default(void)
+{
+    return (dn_number_options){.input_mean = DN_MNIST_MEAN, .input_std = DN_MNIST_STD};
+}
+
+const char *dn_part_kind_name(dn_part_kind kind)
+{
+    switch (kind) {
+    case DN_PART_DIGIT:
+        return "digit";
+    case DN_PART_SMALL:
+        return "small";
+    case DN_PART_FLAT:
+        return "flat";
+    case DN_PART_UNSURE:
+        return "unsure";
+    }
+    return "unknown";
+}

@@ -1,0 +1,432 @@
+/* test_number.c - dn_read_number on drawn and composited pictures: digits
+ * apart and touching, a 5 with a detached bar, specks, a dash and a dot, and
+ * single digits, which must give dn_preprocess_mnist's input bit for bit.
+ * Digits are MNIST test images enlarged onto a canvas, read by an MLP
+ * trained here for one epoch; skipped (77) without MNIST. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "digitnet.h"
+#include "ink.h"
+#include "test_util.h"
+
+enum { SCALE = 4, TILE = 28 * SCALE };
+
+static dn_dataset test_set;
+static float net_mean = DN_MNIST_MEAN, net_std = DN_MNIST_STD;
+
+/* MNIST test image i enlarged SCALE times (bilinear), ink in [0,1]. */
+static void tile_of(float *tile, int i)
+{
+    const float *src = test_set.images + (size_t)i * DN_MNIST_PIXELS;
+    for (int y = 0; y < TILE; y++)
+        for (int x = 0; x < TILE; x++) {
+            double u = (x + 0.5) / SCALE - 0.5, v = (y + 0.5) / SCALE - 0.5, sum = 0;
+            int x0 = (int)floor(u), y0 = (int)floor(v);
+            for (int j = 0; j < 2; j++)
+                for (int k = 0; k < 2; k++) {
+                    int sx = x0 + k, sy = y0 + j;
+                    double w = (k ? u - x0 : 1 - (u - x0)) * (j ? v - y0 : 1 - (v - y0));
+                    if (sx >= 0 && sx < 28 && sy >= 0 && sy < 28)
+                        sum += w * (src[sy * 28 + sx] * net_std + net_mean);
+                }
+            tile[y * TILE + x] = (float)fmin(1.0, fmax(0.0, sum));
+        }
+}
+
+/* A canvas: ink in [0,1] while drawing; dark on white when finished. */
+typedef struct canvas {
+    int w, h;
+    float *ink;
+} canvas;
+
+static canvas canvas_new(int w, int h)
+{
+    return (canvas){w, h, calloc((size_t)w * (size_t)h, sizeof(float))};
+}
+
+static void paste(canvas *c, const float *tile, int ox, int oy)
+{
+    for (int y = 0; y < TILE; y++)
+        for (int x = 0; x < TILE; x++) {
+            int cx = ox + x, cy = oy + y;
+            if (cx >= 0 && cy >= 0 && cx < c->w && cy < c->h)
+                c->ink[cy * c->w + cx] = fmaxf(c->ink[cy * c->w + cx], tile[y * TILE + x]);
+        }
+}
+
+/* A round pen of radius r from (x0,y0) to (x1,y1), anti-aliased. */
+static void line(canvas *c, double x0, double y0, double x1, double y1, double r)
+{
+    double dx = x1 - x0, dy = y1 - y0, len2 = dx * dx + dy * dy;
+    for (int y = 0; y < c->h; y++)
+        for (int x = 0; x < c->w; x++) {
+            double px = x + 0.5 - x0, py = y + 0.5 - y0;
+            double t = len2 > 0 ? fmax(0, fmin(1, (px * dx + py * dy) / len2)) : 0;
+            double d = hypot(px - t * dx, py - t * dy), v = fmin(1, fmax(0, r + 0.5 - d));
+            c->ink[y * c->w + x] = fmaxf(c->ink[y * c->w + x], (float)v);
+        }
+}
+
+/* The canvas as a picture: dark ink on white, as the demo's page draws. */
+static dn_image picture(const canvas *c)
+{
+    dn_image img;
+    if (dn_image_new(&img, c->w, c->h) != DN_OK)
+        abort();
+    for (int i = 0; i < c->w * c->h; i++)
+        img.pixels[i] = 1.0f - c->ink[i];
+    return img;
+}
+
+/* Columns of a tile's ink (> 0.5) per row: leftmost and rightmost, -1 none. */
+static void row_extents(const float *tile, int *left, int *right)
+{
+    for (int y = 0; y < TILE; y++) {
+        left[y] = right[y] = -1;
+        for (int x = 0; x < TILE; x++)
+            if (tile[y * TILE + x] > 0.5f) {
+                left[y] = left[y] < 0 ? x : left[y];
+                right[y] = x;
+            }
+    }
+}
+
+/* The x offset of tile b (drawn on the rows of tile a, which is at offset
+ * 0) at which their inks come within `gap` pixels (gap -1: they share a
+ * column) and no closer, ink counting within 15% of the height of its rows
+ * (so b cannot slide under a's bar). */
+static int offset_for_gap(const float *a, const float *b, int gap)
+{
+    int la[TILE], ra[TILE], lb[TILE], rb[TILE], best = -TILE, band = TILE * 15 / 100;
+    row_extents(a, la, ra);
+    row_extents(b, lb, rb);
+    for (int y = 0; y < TILE; y++)
+        for (int z = y - band; z <= y + band; z++)
+            if (z >= 0 && z < TILE && ra[y] >= 0 && lb[z] >= 0 && ra[y] + 1 + gap - lb[z] > best)
+                best = ra[y] + 1 + gap - lb[z];
+    return best;
+}
+
+static dn_net *net;
+
+static dn_number_options options(void)
+{
+    dn_number_options o = dn_number_options_default();
+    o.input_mean = net_mean;
+    o.input_std = net_std;
+    return o;
+}
+
+/* The single-digit path's answer for test image i drawn alone. */
+static int single_answer(int i)
+{
+    float tile[TILE * TILE], x[DN_MNIST_PIXELS], probs[10];
+    canvas c = canvas_new(TILE + 40, TILE + 40);
+    tile_of(tile, i);
+    paste(&c, tile, 20, 20);
+    dn_image img = picture(&c);
+    dn_preprocess_info info;
+    int answer = -1;
+    if (dn_preprocess_mnist(&img, x, &info) == DN_OK && info.has_ink) {
+        dn_normalize(x, DN_MNIST_PIXELS, net_mean, net_std);
+        if (dn_net_predict(net, x, 1, probs, 10) == DN_OK)
+            answer = dn_argmax(probs, 10);
+    }
+    dn_image_free(&img);
+    free(c.ink);
+    return answer;
+}
+
+/* Test images the single-digit path reads right, in order. */
+static int good[200], good_count;
+
+static void find_good(void)
+{
+    for (int i = 0; i < test_set.count && good_count < 200; i++)
+        if (single_answer(i) == test_set.labels[i])
+            good[good_count++] = i;
+}
+
+/* Two digits apart, given in right-to-left order of drawing: two boxes,
+ * left to right, each over its own digit, read right. */
+static void test_apart(void)
+{
+    int right = 0, total = 0;
+    for (int k = 0; k + 1 < 40; k += 2) {
+        int a = good[k], b = good[k + 1];
+        float ta[TILE * TILE], tb[TILE * TILE];
+        tile_of(ta, a);
+        tile_of(tb, b);
+        canvas c = canvas_new(2 * TILE + 60, TILE + 30);
+        paste(&c, tb, TILE + 40, 10); /* the right digit drawn first */
+        paste(&c, ta, 10, 15);
+        dn_image img = picture(&c);
+        dn_number num;
+        dn_number_options o = options();
+        CHECK_OK(dn_read_number(&num, &img, net, &o));
+        char want[3] = {(char)('0' + test_set.labels[a]), (char)('0' + test_set.labels[b]), 0};
+        total++;
+        right += strcmp(num.text, want) == 0;
+        if (k == 0) {
+            CHECK(num.count == 2 && num.digits == 2, "two digits apart: %d parts", num.count);
+            CHECK(num.count == 2 && num.parts[0].x < TILE + 10 && num.parts[1].x >= TILE + 40 &&
+                      num.parts[0].x + num.parts[0].w <= TILE + 10 && !num.parts[0].cut && !num.parts[1].cut,
+                  "boxes left to right over their digits: x %d w %d, x %d w %d", num.parts[0].x, num.parts[0].w,
+                  num.parts[1].x, num.parts[1].w);
+        }
+        dn_image_free(&img);
+        free(c.ink);
+    }
+    /* Each digit alone is read right by construction; apart, one may be cut
+     * when it is far wider than tall (MNIST has 4s of aspect 1.2). */
+    CHECK(right >= total - 1, "pairs apart read right: %d of %d", right, total);
+}
+
+/* Two digits whose inks touch: cut apart and read right most of the time. */
+static void test_touching(void)
+{
+    int split = 0, right = 0, total = 0, cut = 0;
+    for (int k = 40; k + 1 < 100; k += 2) {
+        int a = good[k], b = good[k + 1];
+        float ta[TILE * TILE], tb[TILE * TILE];
+        tile_of(ta, a);
+        tile_of(tb, b);
+        int off = offset_for_gap(ta, tb, -1);
+        canvas c = canvas_new(2 * TILE + 40, TILE + 20);
+        paste(&c, ta, 10, 10);
+        paste(&c, tb, 10 + off, 10);
+        dn_image img = picture(&c);
+        /* touching: one ink component */
+        dn_ink ink;
+        size_t components = 0;
+        double *mass = NULL;
+        uint32_t *labels = malloc((size_t)c.w * (size_t)c.h * sizeof *labels);
+        if (dn_ink_extract(&ink, &img, "test") == DN_OK &&
+            dn_ink_components(ink.p, ink.w, ink.h, labels, &components, &mass, "test") == DN_OK) {
+            double largest = 0, kept = 0;
+            for (size_t q = 0; q < components; q++)
+                largest = fmax(largest, mass[q]);
+            for (size_t q = 0; q < components; q++)
+                kept += mass[q] >= 0.03 * largest;
+            if (kept == 1) {
+                total++;
+                dn_number num;
+                dn_number_options o = options();
+                CHECK_OK(dn_read_number(&num, &img, net, &o));
+                        char want[3] = {(char)('0' + test_set.labels[a]), (char)('0' + test_set.labels[b]), 0};
+                split += num.count == 2;
+                cut += num.count == 2 && num.parts[0].cut && num.parts[1].cut;
+                right += strcmp(num.text, want) == 0;
+                o.no_split = true;
+                CHECK_OK(dn_read_number(&num, &img, net, &o));
+                CHECK(num.count == 1, "no_split: touching digits stay one part (%d)", num.count);
+            }
+        }
+        free(mass);
+        free(labels);
+        dn_ink_free(&ink);
+        dn_image_free(&img);
+        free(c.ink);
+    }
+    CHECK(total >= 20, "touching pairs made: %d", total);
+    CHECK(cut == split, "split parts are marked cut (%d of %d)", cut, split);
+    CHECK(split >= 0.8 * total, "touching pairs cut in two: %d of %d", split, total);
+    CHECK(right >= 0.7 * total, "touching pairs read right: %d of %d", right, total);
+}
+
+/* A 5 drawn with its top bar apart from the rest: one part of 2 pieces. */
+static void test_detached_bar(void)
+{
+    canvas c = canvas_new(200, 200);
+    double H = 120, x0 = 60, y0 = 40, r = 6;
+    line(&c, x0, y0, x0 - 4, y0 + 0.45 * H, r);
+    double px = x0 - 4, py = y0 + 0.45 * H;
+    for (int k = 1; k <= 24; k++) { /* the belly: most of a circle, open on the left */
+        double a = -2.3 + 4.2 * k / 24.0, cx = x0 + 0.22 * H, cy = y0 + 0.7 * H, rad = 0.3 * H;
+        double nx = cx + rad * cos(a), ny = cy + rad * sin(a);
+        line(&c, px, py, nx, ny, r);
+        px = nx;
+        py = ny;
+    }
+    line(&c, x0 + 0.12 * H, y0 - 6, x0 + 0.55 * H, y0 - 8, r); /* the bar, 0.1 H to the right */
+    dn_image img = picture(&c);
+    dn_number num;
+    dn_number_options o = options();
+    CHECK_OK(dn_read_number(&num, &img, net, &o));
+    CHECK(num.count == 1 && num.parts[0].pieces == 2, "5 with a detached bar: %d parts, %d pieces", num.count,
+          num.count ? num.parts[0].pieces : 0);
+    CHECK(num.count == 1 && num.parts[0].y <= (int)y0 - 8 && num.parts[0].x + num.parts[0].w >= x0 + 0.55 * H,
+          "its box takes the bar in");
+    CHECK(num.count == 1 && num.digits == 1 && strcmp(num.text, "5") == 0, "read as 5: \"%s\"", num.text);
+    dn_image_free(&img);
+    free(c.ink);
+}
+
+/* A speck beside a digit is ignored; a dash between digits and a dot are
+ * marked, not read as digits. */
+static void test_marks(void)
+{
+    int a = good[0], b = good[1];
+    float ta[TILE * TILE], tb[TILE * TILE];
+    tile_of(ta, a);
+    tile_of(tb, b);
+    char want[3] = {(char)('0' + test_set.labels[a]), (char)('0' + test_set.labels[b]), 0};
+
+    canvas c = canvas_new(TILE + 60, TILE + 40);
+    paste(&c, ta, 20, 20);
+    line(&c, 8, 8, 8, 8, 1.0); /* a speck */
+    dn_image img = picture(&c);
+    dn_number num;
+    dn_number_options o = options();
+    CHECK_OK(dn_read_number(&num, &img, net, &o));
+    CHECK(num.count == 1 && num.specks >= 1 && num.text[0] == want[0] && num.text[1] == 0,
+          "digit and a speck: %d parts, %d specks, \"%s\"", num.count, num.specks, num.text);
+    dn_image_free(&img);
+    free(c.ink);
+
+    c = canvas_new(2 * TILE + 120, TILE + 20);
+    paste(&c, ta, 10, 10);
+    paste(&c, tb, TILE + 110, 10);
+    line(&c, TILE + 30, 10 + TILE / 2, TILE + 80, 10 + TILE / 2, 4); /* a dash */
+    line(&c, 2 * TILE + 112, TILE + 2, 2 * TILE + 112, TILE + 2, 6); /* a dot after */
+    img = picture(&c);
+    CHECK_OK(dn_read_number(&num, &img, net, &o));
+    CHECK(num.count == 4, "two digits, a dash and a dot: %d parts", num.count);
+    if (num.count == 4) {
+        CHECK(num.parts[1].kind == DN_PART_FLAT, "the dash is flat: %s", dn_part_kind_name(num.parts[1].kind));
+        CHECK(num.parts[3].kind == DN_PART_SMALL, "the dot is small: %s", dn_part_kind_name(num.parts[3].kind));
+        CHECK(num.digits == 2 && strcmp(num.text, want) == 0, "text \"%s\", want \"%s\"", num.text, want);
+    }
+    /* min_confidence 1.01: every digit-sized part is unsure */
+    o.min_confidence = 1.01f;
+    CHECK_OK(dn_read_number(&num, &img, net, &o));
+    CHECK(num.count == 4 && num.digits == 0 && num.text[0] == 0 && num.parts[0].kind == DN_PART_UNSURE,
+          "min_confidence above 1: no digits, \"%s\"", num.text);
+    dn_image_free(&img);
+    free(c.ink);
+}
+
+/* One-component pictures: the part's input is dn_preprocess_mnist's, bit for
+ * bit, and its probabilities those of the net on it; a speck added changes
+ * neither. */
+static void test_single_is_unchanged(void)
+{
+    int compared = 0, same = 0;
+    for (int k = 0; k < 60; k++) {
+        float tile[TILE * TILE];
+        tile_of(tile, k);
+        canvas c = canvas_new(TILE + 70, TILE + 50);
+        paste(&c, tile, 10 + k % 50, 10 + k % 30);
+        if (k % 3 == 0)
+            line(&c, c.w - 5, c.h - 5, c.w - 5, c.h - 5, 0.8); /* a speck */
+        dn_image img = picture(&c);
+        dn_ink ink;
+        size_t components = 0;
+        double *mass = NULL;
+        uint32_t *labels = malloc((size_t)c.w * (size_t)c.h * sizeof *labels);
+        double largest = 0, kept = 0;
+        if (dn_ink_extract(&ink, &img, "test") == DN_OK &&
+            dn_ink_components(ink.p, ink.w, ink.h, labels, &components, &mass, "test") == DN_OK) {
+            for (size_t q = 0; q < components; q++)
+                largest = fmax(largest, mass[q]);
+            for (size_t q = 0; q < components; q++)
+                kept += mass[q] >= 0.03 * largest;
+        }
+        free(mass);
+        free(labels);
+        dn_ink_free(&ink);
+        if (kept == 1) {
+            float single[DN_MNIST_PIXELS], inputs[2 * DN_MNIST_PIXELS], probs[10];
+            dn_preprocess_info info;
+            CHECK_OK(dn_preprocess_mnist(&img, single, &info));
+            dn_number num;
+            dn_number_options o = options();
+            o.inputs = inputs;
+            o.inputs_capacity = 2;
+            CHECK_OK(dn_read_number(&num, &img, net, &o));
+            compared++;
+            if (num.count == 1) {
+                float x[DN_MNIST_PIXELS];
+                memcpy(x, single, sizeof x);
+                dn_normalize(x, DN_MNIST_PIXELS, net_mean, net_std);
+                CHECK_OK(dn_net_predict(net, x, 1, probs, 10));
+                bool equal = memcmp(inputs, single, sizeof single) == 0 &&
+                             memcmp(num.parts[0].probs, probs, sizeof probs) == 0 && num.parts[0].x == info.box_x &&
+                             num.parts[0].y == info.box_y && num.parts[0].w == info.box_w &&
+                             num.parts[0].h == info.box_h;
+                same += equal;
+                CHECK(equal, "image %d: same input, probabilities and box as the single-digit path", k);
+            }
+        }
+        dn_image_free(&img);
+        free(c.ink);
+    }
+    CHECK(compared >= 50, "one-component pictures compared: %d", compared);
+    CHECK(same >= compared - 2, "read as one part identical to the single-digit path: %d of %d", same, compared);
+}
+
+static void test_errors(void)
+{
+    dn_number num;
+    dn_image img;
+    CHECK_OK(dn_image_new(&img, 30, 20));
+    for (int i = 0; i < 600; i++)
+        img.pixels[i] = 1.0f;
+    CHECK(dn_read_number(NULL, &img, net, NULL) == DN_ERR_ARG, "NULL number");
+    CHECK(dn_read_number(&num, NULL, net, NULL) == DN_ERR_ARG && num.count == 0, "NULL image");
+    CHECK(dn_read_number(&num, &img, NULL, NULL) == DN_ERR_ARG, "NULL net");
+    CHECK_OK(dn_read_number(&num, &img, net, NULL));
+    CHECK(num.count == 0 && num.digits == 0 && num.text[0] == 0, "blank picture: nothing (%d parts)", num.count);
+    dn_number_options o = options();
+    o.input_std = 0;
+    CHECK(dn_read_number(&num, &img, net, &o) == DN_ERR_ARG, "std 0");
+    o = options();
+    o.inputs_capacity = 3;
+    CHECK(dn_read_number(&num, &img, net, &o) == DN_ERR_ARG, "capacity without inputs");
+    img.pixels[7] = NAN;
+    CHECK(dn_read_number(&num, &img, net, NULL) == DN_ERR_ARG && strstr(dn_last_error(), "dn_read_number"),
+          "NaN pixel: %s", dn_last_error());
+    dn_net *other;
+    CHECK_OK(dn_net_new(&other, "input 1x8x8; flatten; linear 10", 1));
+    CHECK(dn_read_number(&num, &img, other, NULL) == DN_ERR_SHAPE, "8x8 net: %s", dn_last_error());
+    dn_net_free(other);
+    CHECK(strcmp(dn_part_kind_name(DN_PART_FLAT), "flat") == 0, "kind names");
+    dn_image_free(&img);
+}
+
+int main(void)
+{
+    dn_dataset train;
+    const char *dir = DN_SOURCE_DIR "/datasets/mnist";
+    if (dn_dataset_load_dir(&train, dir, true, DN_MNIST_MEAN, DN_MNIST_STD) != DN_OK ||
+        dn_dataset_load_dir(&test_set, dir, false, DN_MNIST_MEAN, DN_MNIST_STD) != DN_OK) {
+        printf("skipped: %s (run datasets/fetch-mnist.sh)\n", dn_last_error());
+        return DN_TEST_SKIP;
+    }
+    /* An MLP, one epoch on 30000 images: about 96% on MNIST. */
+    dn_optim *opt;
+    dn_optim_config oc = dn_optim_defaults(DN_OPTIM_ADAM);
+    if (dn_net_new(&net, dn_net_preset("mlp"), 1) != DN_OK || dn_optim_new(&opt, &oc, dn_net_param_count(net)) != DN_OK) {
+        printf("%s\n", dn_last_error());
+        return 1;
+    }
+    dn_train_config tc = {.batch = 64, .lr = 0.002f, .seed = 1, .limit = 30000,
+                          .background = -DN_MNIST_MEAN / DN_MNIST_STD};
+    CHECK_OK(dn_train_epoch(net, opt, &train, &tc, 0, NULL, NULL, NULL));
+    dn_optim_free(opt);
+    dn_dataset_free(&train);
+    find_good();
+    CHECK(good_count >= 150, "the MLP reads %d of the first test digits drawn alone", good_count);
+
+    test_apart();
+    test_touching();
+    test_detached_bar();
+    test_marks();
+    test_single_is_unchanged();
+    test_errors();
+    dn_net_free(net);
+    dn_dataset_free(&test_set);
+    return dn_test_finish();
+}
