@@ -727,6 +727,33 @@ static void test_errors(void)
     dn_net_free(net);
 }
 
+/* dn_probe_param: the net's own values, read without counting as a change */
+static void test_param(void)
+{
+    dn_net *net = make_net("cnn-bn", 8);
+    if (!net)
+        return;
+    dn_probe *probe;
+    CHECK_OK(dn_probe_new(&probe, net));
+    int index = dn_net_find_param(net, "conv1.weight"), ndim = 0, shape[4] = {0};
+    dn_net_param p;
+    CHECK_OK(dn_net_get_param(net, index, &p));
+    const float *values;
+    size_t count;
+    CHECK_OK(dn_probe_param(probe, "conv1.weight", &values, &count, &ndim, shape));
+    CHECK(values == p.value.data && count == 288 && ndim == 4 && shape[0] == 32 && shape[1] == 1 && shape[2] == 3 &&
+              shape[3] == 3, "dn_probe_param(conv1.weight): the net's 32x1x3x3 weights");
+    CHECK_OK(dn_probe_param(probe, "bn2.running_var", &values, &count, NULL, NULL));
+    CHECK(count == 32, "dn_probe_param(bn2.running_var): 32 floats");
+    CHECK(dn_probe_param(probe, "conv9.weight", &values, &count, NULL, NULL) == DN_ERR_ARG && !values && !count &&
+              dn_probe_param(probe, "conv1", &values, &count, NULL, NULL) == DN_ERR_ARG &&
+              dn_probe_param(probe, "conv1.weights", &values, &count, NULL, NULL) == DN_ERR_ARG &&
+              dn_probe_param(probe, "", &values, &count, NULL, NULL) == DN_ERR_ARG,
+          "dn_probe_param: conv9.weight, conv1, conv1.weights and \"\" do not exist");
+    dn_probe_free(probe);
+    dn_net_free(net);
+}
+
 int main(void)
 {
     dn_rng_seed(&rng, 2026);
@@ -777,6 +804,7 @@ int main(void)
     test_concurrent();
     test_weights_change();
     test_input_gradient_only();
+    test_param();
     test_errors();
     return dn_test_finish();
 }

@@ -84,6 +84,15 @@ DN_API int dn_probe_batch(const dn_probe *probe);
  * logits. DN_ERR_ARG for a layer that does not exist or before a run. */
 DN_API dn_status dn_probe_layer_output(const dn_probe *probe, int layer, const float **out, int shape[3]);
 
+/* The values of the net's tensor called name ("conv1.weight",
+ * "bn1.running_mean"; see dn_net_get_param), read-only: *values holds
+ * *count floats of shape[0..*ndim) (ndim, shape may be NULL), owned by
+ * the net. Unlike dn_net_get_param it writes nothing, so it is no change of
+ * the parameters and may run alongside evaluation-mode use of the net.
+ * DN_ERR_ARG when the net has no tensor of that name. */
+DN_API dn_status dn_probe_param(const dn_probe *probe, const char *name, const float **values, size_t *count,
+                                int *ndim, int shape[4]);
+
 /* The gradient, with respect to the input of the last run, of
  * sum_k weights[b * classes + k] * logit[b][k] for each sample b: a
  * one-hot row asks for one class's score (a saliency map), a row of

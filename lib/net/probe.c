@@ -132,6 +132,35 @@ dn_status dn_probe_layer_output(const dn_probe *probe, int layer, const float **
     return DN_OK;
 }
 
+dn_status dn_probe_param(const dn_probe *probe, const char *name, const float **values, size_t *count, int *ndim,
+                         int shape[4])
+{
+    if (!probe || !name || !values || !count)
+        return dn_fail(DN_ERR_ARG, "dn_probe_param: need a probe, a name, values and count");
+    *values = NULL;
+    *count = 0;
+    const dn_net *view = probe->view;
+    for (int i = 0; i < view->layer_count; i++) {
+        const dn_layer *layer = &view->layers[i];
+        size_t len = strlen(layer->name);
+        if (!len || strncmp(name, layer->name, len) != 0 || name[len] != '.')
+            continue;
+        for (int p = 0; p < layer->param_count; p++) {
+            const dn_layer_param *param = &layer->params[p];
+            if (strcmp(name + len + 1, param->suffix) != 0)
+                continue;
+            *values = layer->values[p]; /* the net's: the view only points at them */
+            *count = param->size;
+            if (ndim)
+                *ndim = param->ndim;
+            if (shape)
+                memcpy(shape, param->shape, sizeof param->shape);
+            return DN_OK;
+        }
+    }
+    return dn_fail(DN_ERR_ARG, "the network has no tensor called '%.64s'", name);
+}
+
 dn_status dn_probe_input_gradient(dn_probe *probe, const float *weights, size_t count, float *grad,
                                   size_t capacity)
 {
