@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "api_inside.h"
 #include "assets.h"
 #include "digitnet/image.h"
 #include "digitnet/json.h"
@@ -174,6 +175,13 @@ static void append_input(strbuf *out, const float *ink)
 
 static void predict(api *a, const server_request *req, http_response *res, strbuf *out)
 {
+    double begin = dn_seconds();
+    char message[600];
+    bool inside;
+    if (!api_inside_wanted(req->head->query, &inside, message, sizeof message)) {
+        fail(res, out, 400, message);
+        return;
+    }
     dn_image img;
     image_body_error error;
     if (!image_body_decode(req->head->query, req->body, req->body_len, &img, &error)) {
@@ -191,7 +199,6 @@ static void predict(api *a, const server_request *req, http_response *res, strbu
         return;
     }
 
-    char message[600];
     strbuf_printf(out, "{");
     for (int i = 0; i < 2; i++) {
         api_model *m = &a->models[i];
@@ -209,10 +216,19 @@ static void predict(api *a, const server_request *req, http_response *res, strbu
             return;
         }
     }
+    if (inside) {
+        if (!api_inside_append(out, a->models, 2, ink, info.has_ink, message, sizeof message)) {
+            fail(res, out, 500, message);
+            return;
+        }
+        strbuf_printf(out, ",");
+    }
     append_input(out, ink);
     strbuf_printf(out, ",\"preprocess_ms\":");
     append_number(out, preprocess_ms, 3);
-    strbuf_printf(out, ",\"inverted\":%s}\n", info.inverted ? "true" : "false");
+    strbuf_printf(out, ",\"inverted\":%s,\"server_ms\":", info.inverted ? "true" : "false");
+    append_number(out, (dn_seconds() - begin) * 1000, 3);
+    strbuf_printf(out, "}\n");
     res->status = 200;
     res->content_type = "application/json";
     res->cache_control = "no-store";

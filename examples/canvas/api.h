@@ -41,8 +41,11 @@ void api_free(api *a);
  *   POST     /api/predict   body: a PGM (P5 or P2), or raw 8-bit gray pixels
  *                           with ?w=W&h=H (body length W*H), 0 = black
  * answered with {"cnn":{"digit":D,"probs":[10],"ms":T},"mlp":{...},
- * "input":[784 ints 0-255],"preprocess_ms":T,"inverted":B}. A drawing without
- * ink gives "digit":null, probs all 0 and ms 0 for both models.
+ * "input":[784 ints 0-255],"preprocess_ms":T,"inverted":B,"server_ms":T}
+ * (server_ms: the whole answer's time in the handler). A drawing without
+ * ink gives "digit":null, probs all 0 and ms 0 for both models. With
+ * ?inside=1, "inside":{...} before "input": each model's maps, kernels and
+ * saliency map (api_inside.h); ?inside= anything but 0 or 1 is a 400.
  * Errors: 404 unknown path, 405 wrong method (with Allow), 400 bad w/h or a
  * body length that does not match, 422 a body that is not a usable image,
  * 500 a model that fails or gives a number that is not finite (never a 200
