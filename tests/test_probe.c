@@ -763,8 +763,8 @@ int main(void)
         "cnn-dropout",
         "cnn-bn",
         /* im2col conv with padding and stride, maxpool 3 stride 2, batchnorm after a conv and a linear layer */
-        "input 2x13x13; conv 5 3 stride=2 pad=1; batchnorm; relu; conv 4 2; relu; maxpool 3 stride=2; flatten; "
-        "dropout 0.3; linear 9; batchnorm eps=0.001; relu; linear 4",
+        ("input 2x13x13; conv 5 3 stride=2 pad=1; batchnorm; relu; conv 4 2; relu; maxpool 3 stride=2; flatten; "
+         "dropout 0.3; linear 9; batchnorm eps=0.001; relu; linear 4"),
         /* Winograd convs (8 channels in and out), one with the fused pool in the net */
         "input 8x12x12; conv 8 3 pad=1; relu; conv 8 3; relu; maxpool 2; flatten; linear 5",
     };
