@@ -266,6 +266,7 @@ try {
   check((await page.evaluate(() => getComputedStyle(document.getElementById('pad')).touchAction)) === 'none',
     'the canvas has touch-action: none');
   await page.screenshot({ path: join(options.artifacts, 'desktop-blank.png') });
+  await page.locator('#inside').screenshot({ path: join(options.artifacts, 'desktop-inside-blank.png') });
 
   const layout = await page.evaluate(() => {
     const pad = document.getElementById('pad').getBoundingClientRect();
@@ -330,6 +331,7 @@ try {
   await page.waitForTimeout(100);
   check(await page.evaluate(() => document.getElementById('inside-card').hidden), 'inside: the large view goes when the mouse leaves');
   await page.locator('#inside').screenshot({ path: join(options.artifacts, 'desktop-inside.png') });
+  await page.screenshot({ path: join(options.artifacts, 'desktop-full.png'), fullPage: true });
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.keyboard.press('Escape');
   await settled(page);
