@@ -542,11 +542,17 @@ static void test_timing(int port, int requests)
            answered, median, p99, answered ? server[answered - 1] : 0, answered ? (double)bytes / answered : 0);
     printf("without ?inside=1: median %.3f ms, p99 %.3f ms; %.0f bytes per answer\n", plain[requests / 2],
            plain[(requests * 99) / 100], (double)plain_bytes / requests);
-    /* the budget is 5 ms on the demo's machine; a sanitizer build or a
-     * loaded machine is slower, so the check here is only against 25 ms */
-    check(answered == requests && median > 0 && median < 25,
-          "%d answers with ?inside=1 timed: median %.2f ms of server time (budget 5 ms; checked < 25)", answered,
-          median);
+    /* the budget is 5 ms on the demo's machine; a loaded machine is
+     * slower, so the check here is only against 25 ms, and a sanitizer
+     * build (ten to fifty times slower) is not checked */
+#ifdef DN_TEST_SANITIZED
+    const bool sanitized = true;
+#else
+    const bool sanitized = false;
+#endif
+    check(answered == requests && median > 0 && (sanitized || median < 25),
+          "%d answers with ?inside=1 timed: median %.2f ms of server time (budget 5 ms; %s)", answered, median,
+          sanitized ? "not checked in a sanitizer build" : "checked < 25");
     free(server);
     free(plain);
 }
