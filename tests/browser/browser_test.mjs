@@ -267,6 +267,7 @@ try {
     'the canvas has touch-action: none');
   await page.screenshot({ path: join(options.artifacts, 'desktop-blank.png') });
   await page.locator('#inside').screenshot({ path: join(options.artifacts, 'desktop-inside-blank.png') });
+  await page.evaluate(() => window.scrollTo(0, 0)); // the element screenshot scrolled to it
 
   const layout = await page.evaluate(() => {
     const pad = document.getElementById('pad').getBoundingClientRect();
