@@ -13,8 +13,10 @@
 typedef struct predict_options {
     const char *model;
     const char *idx_images, *idx_labels;
+    const char *onnx;   /* --export-onnx */
     bool json, raw;
     long threads;
+    double threshold; /* below it, "not a digit"; < 0: the model's own */
     long bench_runs;
     int first_image; /* index in argv of the first image */
 } predict_options;
@@ -23,16 +25,24 @@ static void usage(FILE *out)
 {
     fputs("usage: dn-predict [options] IMAGE.pgm...\n"
           "       dn-predict [options] --idx IMAGES --labels LABELS\n"
+          "       dn-predict --model FILE --export-onnx OUT.onnx\n"
           "Recognises the digit in each image (PGM, P2 or P5, any size), or measures\n"
           "accuracy on an IDX set (raw or .gz).\n"
           "\n"
           "  --model FILE     model file (default models/cnn.safetensors)\n"
-          "  --json           one JSON object per image: file, digit (null: no digit), probs\n"
+          "  --json           one JSON object per image: file, digit (null when refused),\n"
+          "                   reason (\"no ink\", \"not a digit\"), score, best, probs\n"
+          "  --threshold X    refuse as \"not a digit\" when the top probability is below X\n"
+          "                   (default: the model's own, calibrated by dn-train, else 0.5;\n"
+          "                   0 never refuses; docs/results.md)\n"
           "  --raw            use 28x28 images as they are (light digit on black, like MNIST)\n"
           "                   instead of finding, centring and scaling the digit\n"
           "  --idx FILE       images of an IDX set to evaluate\n"
           "  --labels FILE    its labels\n"
           "  --threads N      OpenMP threads\n"
+          "  --export-onnx OUT  write the model as ONNX (opset 13: input raw pixels in\n"
+          "                   [0,1], outputs logits and probabilities; docs/onnx.md)\n"
+          "                   and exit\n"
           "  --bench N        time N single-image predictions (1 thread) and batched\n"
           "                   throughput; --model may name a preset (cnn, mlp)\n"
           "  --help\n",
@@ -41,7 +51,8 @@ static void usage(FILE *out)
 
 static bool parse_args(int argc, char **argv, predict_options *o)
 {
-    *o = (predict_options){.model = "models/cnn.safetensors", .first_image = argc};
+    *o = (predict_options){.model = "models/cnn.safetensors", .first_image = argc,
+                           .threshold = -1};
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *v = NULL, *value;
         if (strcmp(arg, "--") == 0) {
@@ -64,10 +75,14 @@ static bool parse_args(int argc, char **argv, predict_options *o)
             ok = (o->model = tool_value(argc, argv, &i, v)) != NULL;
         } else if (tool_match(arg, "--idx", &v)) {
             ok = (o->idx_images = tool_value(argc, argv, &i, v)) != NULL;
+        } else if (tool_match(arg, "--export-onnx", &v)) {
+            ok = (o->onnx = tool_value(argc, argv, &i, v)) != NULL;
         } else if (tool_match(arg, "--labels", &v)) {
             ok = (o->idx_labels = tool_value(argc, argv, &i, v)) != NULL;
         } else if (tool_match(arg, "--bench", &v)) {
             ok = (value = tool_value(argc, argv, &i, v)) && tool_parse_int(arg, value, 10, 10000000, &o->bench_runs);
+        } else if (tool_match(arg, "--threshold", &v)) {
+            ok = (value = tool_value(argc, argv, &i, v)) && tool_parse_float(arg, value, 0, 1, &o->threshold);
         } else if (tool_match(arg, "--threads", &v)) {
             ok = (value = tool_value(argc, argv, &i, v)) && tool_parse_int(arg, value, 1, 1024, &o->threads);
         } else {
@@ -81,7 +96,11 @@ static bool parse_args(int argc, char **argv, predict_options *o)
         tool_error("--idx and --labels go together");
         return false;
     }
-    if (!o->idx_images && !o->bench_runs && o->first_image >= argc) {
+    if (o->onnx && (o->idx_images || o->bench_runs || o->first_image < argc)) {
+        tool_error("--export-onnx writes a file and exits: no images, --idx or --bench with it");
+        return false;
+    }
+    if (!o->onnx && !o->idx_images && !o->bench_runs && o->first_image >= argc) {
         tool_error("no images given (see --help)");
         return false;
     }
@@ -127,25 +146,41 @@ static void print_json_number(double value, int decimals)
     fputs(dn_json_format_number(text, sizeof text, value, decimals) == DN_OK ? text : "null", stdout);
 }
 
-static void print_result(const predict_options *o, const char *path, bool has_ink, const float *probs)
+/* A refusal is an answer, not an error: it is printed like a digit. */
+static void print_result(const predict_options *o, const dn_model_info *info, const char *path, bool has_ink,
+                         const float *probs)
 {
-    int best = dn_argmax(probs, 10);
+    float threshold = o->threshold >= 0                ? (float)o->threshold
+                      : info->answer_threshold >= 0.0f ? info->answer_threshold
+                                                       : DN_ANSWER_THRESHOLD;
+    dn_answer a = dn_answer_from_probs(probs, 10, has_ink, threshold);
     if (o->json) {
         fputs("{\"file\":", stdout);
         dn_json_write_string(stdout, path);
-        if (has_ink)
-            printf(",\"digit\":%d,\"probs\":[", best);
+        if (a.digit >= 0)
+            printf(",\"digit\":%d,\"reason\":null", a.digit);
         else
-            fputs(",\"digit\":null,\"probs\":[", stdout);
+            printf(",\"digit\":null,\"reason\":\"%s\"", dn_refusal_reason(a.refusal));
+        fputs(",\"score\":", stdout);
+        print_json_number(a.score, 6);
+        fputs(",\"threshold\":", stdout);
+        print_json_number(a.threshold, 6);
+        if (a.best >= 0)
+            printf(",\"best\":%d,\"probs\":[", a.best);
+        else
+            fputs(",\"best\":null,\"probs\":[", stdout);
         for (int k = 0; k < 10; k++) {
             fputs(k ? "," : "", stdout);
             print_json_number(has_ink ? (double)probs[k] : 0.0, 6);
         }
         puts("]}");
-    } else if (has_ink) {
-        printf("%s: %d (%.1f%%)\n", path, best, 100.0 * probs[best]);
+    } else if (a.refusal == DN_ANSWERED) {
+        printf("%s: %d (%.1f%%)\n", path, a.digit, 100.0 * a.score);
+    } else if (a.refusal == DN_REFUSED_NOT_A_DIGIT) {
+        printf("%s: not a digit (top probability %.1f%% for %d, below %.0f%%)\n", path, 100.0 * a.score,
+               a.best, 100.0 * a.threshold);
     } else {
-        printf("%s: no digit\n", path);
+        printf("%s: no digit (no ink)\n", path);
     }
 }
 
@@ -165,7 +200,7 @@ static int predict_images(const predict_options *o, dn_net *net, const dn_model_
             failures++;
             continue;
         }
-        print_result(o, argv[i], has_ink, probs);
+        print_result(o, info, argv[i], has_ink, probs);
     }
     fflush(stdout);
     return failures ? 1 : 0;
@@ -260,6 +295,15 @@ int main(int argc, char **argv)
         if (strcmp(o.model, "models/cnn.safetensors") == 0)
             tool_error("train one first: dn-train --model cnn (or pass --model FILE)");
         return 1;
+    }
+    if (o.onnx) {
+        dn_status exported = dn_onnx_export(net, &info, &(dn_onnx_options){.probabilities = true}, o.onnx);
+        if (exported == DN_OK)
+            printf("wrote %s (ONNX opset %d)\n", o.onnx, DN_ONNX_OPSET);
+        else
+            tool_error("%s", dn_last_error());
+        dn_net_free(net);
+        return exported == DN_OK ? 0 : 1;
     }
     int shape[3];
     dn_net_input_shape(net, shape);

@@ -1,6 +1,7 @@
 /* dn-train.c - trains a network on an IDX dataset (MNIST by default),
  * evaluating and checkpointing after every epoch. */
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +26,12 @@ typedef struct train_options {
     const char *checkpoint;
     const char *metrics;
     const char *resume;
-    int augment;   /* 1 on, 0 off, -1: on for the cnn preset, off otherwise */
+    const char *onnx;      /* --onnx: export the trained model there */
+    int digits;    /* 1: the data are handwritten digits, 0: not, -1: recognise MNIST */
+    long drawn;    /* synthesized drawn digits added to the training set; -1: default */
+    long others;   /* synthesized drawings that are not digits; -1: default */
+    double answer_rate; /* share of the test set the "not a digit" threshold answers */
+    int augment;   /* 1 on, 0 off, -1: on for the cnn presets on digits, off otherwise */
     int dropout;   /* 1 on, 0 off, -1: on unless augmenting (which regularises enough) */
     bool quiet;
     bool bench;
@@ -57,9 +63,19 @@ static void usage(FILE *out)
           "  --lr-step N           ... every N epochs (default 1)\n"
           "  --momentum X          SGD momentum (default 0.9)\n"
           "  --weight-decay X      L2 penalty (default 0)\n"
+          "  --digits, --no-digits  whether the data are handwritten digits (default: yes\n"
+          "                        for MNIST, recognised by its pixel mean and std, no for\n"
+          "                        any other set); digits turn on the three options below\n"
+          "  --answer-rate R       calibrate the model's \"not a digit\" threshold so that\n"
+          "                        this share of the test set is answered (default 0.98)\n"
           "  --augment, --no-augment  random shifts, rotations, scaling and shear of the\n"
-          "                        training images, made for digits (default: on for the\n"
-          "                        cnn on MNIST, off otherwise and for any --data)\n"
+          "                        training images (default: on for the cnns on digits)\n"
+          "  --drawn N             add N digits drawn with pen strokes in many styles\n"
+          "                        (a 1 with a flag, a 7 with a bar, ...; default 20000\n"
+          "                        on digits, else 0)\n"
+          "  --others N            add N drawings that are not digits (letters, shapes,\n"
+          "                        scribbles, blobs), trained towards no class so the model\n"
+          "                        can say \"not a digit\" (default 30000 on digits, else 0)\n"
           "  --seed N              seed for weights, order, dropout (default 1)\n"
           "  --threads N           OpenMP threads (default: all cores)\n"
           "  --data DIR            dataset folder in MNIST's layout (default datasets/mnist);\n"
@@ -70,6 +86,10 @@ static void usage(FILE *out)
           "                        .ckpt.safetensors)\n"
           "  --resume FILE         continue from a checkpoint (give the same options; --epochs\n"
           "                        defaults to the interrupted run's)\n"
+          "  --onnx FILE           also export the trained model as ONNX at the end (input\n"
+          "                        raw pixels in [0,1], outputs logits and probabilities;\n"
+          "                        docs/onnx.md; for an existing model file:\n"
+          "                        dn-predict --model FILE --export-onnx OUT)\n"
           "  --metrics FILE        append one JSON object per epoch\n"
           "  --quiet               no progress bar\n"
           "  --bench               time training steps per layer on random data (no\n"
@@ -83,13 +103,23 @@ static bool parse_args(int argc, char **argv, train_options *o)
 {
     *o = (train_options){.model = "cnn", .epochs = 5, .batch = 64, .lr = -1, .lr_decay = 0.6,
                          .lr_step = 1, .schedule = "cosine", .warmup = 0.05, .momentum = 0.9, .optimizer = "adam", .seed = 1,
-                         .data_dir = "datasets/mnist", .augment = -1, .dropout = -1, .bench_steps = 20};
+                         .data_dir = "datasets/mnist", .augment = -1, .dropout = -1, .digits = -1, .drawn = -1, .others = -1, .answer_rate = 0.98, .bench_steps = 20};
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *v = NULL, *value;
         bool ok = true;
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
             usage(stdout);
             exit(0);
+        } else if (strcmp(arg, "--digits") == 0) {
+            o->digits = 1;
+        } else if (strcmp(arg, "--no-digits") == 0) {
+            o->digits = 0;
+        } else if (tool_match(arg, "--drawn", &v)) {
+            ok = (value = tool_value(argc, argv, &i, v)) && tool_parse_int(arg, value, 0, 1L << 22, &o->drawn);
+        } else if (tool_match(arg, "--others", &v)) {
+            ok = (value = tool_value(argc, argv, &i, v)) && tool_parse_int(arg, value, 0, 1L << 22, &o->others);
+        } else if (tool_match(arg, "--answer-rate", &v)) {
+            ok = (value = tool_value(argc, argv, &i, v)) && tool_parse_float(arg, value, 0.5, 1, &o->answer_rate);
         } else if (strcmp(arg, "--augment") == 0) {
             o->augment = 1;
         } else if (strcmp(arg, "--no-augment") == 0) {
@@ -160,6 +190,8 @@ static bool parse_args(int argc, char **argv, train_options *o)
             ok = (o->out = tool_value(argc, argv, &i, v)) != NULL;
         } else if (tool_match(arg, "--checkpoint", &v)) {
             ok = (o->checkpoint = tool_value(argc, argv, &i, v)) != NULL;
+        } else if (tool_match(arg, "--onnx", &v)) {
+            ok = (o->onnx = tool_value(argc, argv, &i, v)) != NULL;
         } else if (tool_match(arg, "--metrics", &v)) {
             ok = (o->metrics = tool_value(argc, argv, &i, v)) != NULL;
         } else if (tool_match(arg, "--resume", &v)) {
@@ -177,12 +209,23 @@ static bool parse_args(int argc, char **argv, train_options *o)
         o->lr = strcmp(o->optimizer, "adam") != 0 ? 0.05 : batchnorm_preset ? 4e-3 : 2e-3;
     if (!o->epochs_given && batchnorm_preset)
         o->epochs = 7;
-    /* The augmentation is made for digits: on by default for the cnns on
-     * MNIST (+0.2% in 5 epochs, docs/results.md), chosen explicitly for
-     * any other data. */
-    if (o->augment < 0)
-        o->augment = !o->arch && strncmp(o->model, "cnn", 3) == 0 && !o->data_given;
     return true;
+}
+
+/* What training on digits means by default, once the data's statistics are
+ * known: the augmentation (made for digits: +0.2% in 5 epochs for the cnns,
+ * docs/results.md) and the drawn digits and non-digits (docs/results.md,
+ * "Not a digit"). Any other data gets none of them unless asked. */
+static void resolve_digit_defaults(train_options *o, float mean, float std)
+{
+    if (o->digits < 0) /* MNIST itself, by the statistics of its training pixels */
+        o->digits = fabsf(mean - DN_MNIST_MEAN) < 5e-4f && fabsf(std - DN_MNIST_STD) < 5e-4f;
+    if (o->augment < 0)
+        o->augment = o->digits && !o->arch && strncmp(o->model, "cnn", 3) == 0;
+    if (o->drawn < 0)
+        o->drawn = o->digits ? 20000 : 0;
+    if (o->others < 0)
+        o->others = o->digits ? 30000 : 0;
 }
 
 /* The model's name for default file names: the preset, or "custom". */
@@ -246,6 +289,7 @@ typedef struct run {
     int first_epoch;
     char *checkpoint;
     char *out;
+    int drawn, others; /* drawings added to the training set */
 } run;
 
 /* A run killed in the instant between putting its checkpoint and its model
@@ -268,20 +312,51 @@ static bool mend_model_file(const run *r)
     return true;
 }
 
+/* Appends the drawn digits and non-digits of the options to the training set
+ * (after --limit, which they follow in proportion), normalised like it. */
+static dn_status add_drawings(run *r, float mean, float std)
+{
+    const train_options *o = &r->opt;
+    if (o->limit > 0 && o->limit < r->train.count)
+        r->train.count = (int)o->limit;
+    double share = o->limit > 0 ? (double)r->train.count / 60000.0 : 1.0;
+    int drawn = (int)((double)o->drawn * (share < 1.0 ? share : 1.0));
+    int others = (int)((double)o->others * (share < 1.0 ? share : 1.0));
+    if (drawn + others == 0)
+        return DN_OK;
+    dn_dataset extra, joined;
+    /* their own seed: the drawings do not change with the weights' seed */
+    dn_status status = dn_synth_dataset(&extra, drawn, others, 0x5eedULL, mean, std);
+    if (status == DN_OK)
+        status = dn_dataset_concat(&joined, &r->train, &extra);
+    dn_dataset_free(&extra);
+    if (status != DN_OK)
+        return status;
+    dn_dataset_free(&r->train);
+    r->train = joined;
+    r->drawn = drawn;
+    r->others = others;
+    return DN_OK;
+}
+
 /* The training and test sets, normalised with the statistics of the
  * training set's pixels (a resumed run keeps its checkpoint's): MNIST's
  * 0.1307 and 0.3081 for MNIST, and their own for any other set. */
 static bool load_data(run *r)
 {
-    const train_options *o = &r->opt;
+    train_options *o = &r->opt;
     float mean = r->info.input_mean, std = r->info.input_std;
     dn_status status = dn_dataset_load_dir(&r->train, o->data_dir, true, 0.0f, 1.0f);
     if (status == DN_OK && !o->resume)
         status = dn_dataset_statistics(&r->train, &mean, &std);
     if (status == DN_OK)
+        resolve_digit_defaults(o, mean, std);
+    if (status == DN_OK)
         status = dn_dataset_normalize(&r->train, mean, std);
     if (status == DN_OK)
         status = dn_dataset_load_dir(&r->test, o->data_dir, false, mean, std);
+    if (status == DN_OK)
+        status = add_drawings(r, mean, std);
     if (status != DN_OK) {
         tool_error("%s", dn_last_error());
         if (status == DN_ERR_IO)
@@ -313,7 +388,13 @@ static bool setup(run *r)
             fprintf(stderr, "dn-train: note: the learning-rate schedule was planned for %d epochs; "
                             "continuing over %ld changes it\n", planned, o->epochs);
         fprintf(stderr, "resuming %s after epoch %d\n", o->resume, r->first_epoch);
+        if (!load_data(r))
+            return false;
     } else {
+        r->info = dn_model_info_default();
+        r->info.seed = o->seed;
+        if (!load_data(r)) /* first: the data decide the defaults of the architecture */
+            return false;
         status = dn_net_new(&r->net, architecture(o), (uint64_t)o->seed);
         if (status != DN_OK) {
             tool_error("%s", dn_last_error());
@@ -328,18 +409,15 @@ static bool setup(run *r)
             return false;
         }
         r->base_lr = (float)o->lr;
-        r->info = dn_model_info_default();
-        r->info.seed = o->seed;
     }
-    if (!load_data(r))
-        return false;
     if (o->threads > 0)
         dn_net_set_threads(r->net, (int)o->threads);
     char default_out[256];
     snprintf(default_out, sizeof default_out, "models/%s.safetensors", model_name(o));
     r->out = strdup(o->out ? o->out : default_out);
     r->checkpoint = o->checkpoint ? strdup(o->checkpoint) : checkpoint_path(r->out);
-    if (!r->out || !r->checkpoint || !cli_make_parent_dir(r->out) || !cli_make_parent_dir(r->checkpoint))
+    if (!r->out || !r->checkpoint || !cli_make_parent_dir(r->out) || !cli_make_parent_dir(r->checkpoint) ||
+        (o->onnx && !cli_make_parent_dir(o->onnx)))
         return false;
     return !o->resume || mend_model_file(r);
 }
@@ -390,10 +468,10 @@ static bool train(run *r)
     }
     if (!o->quiet)
         fprintf(stderr, "dn-train: %s on %d images of %dx%dx%d; inputs normalised by mean %.4f, std %.4f (%s); "
-                        "augmentation %s\n",
+                        "augmentation %s; %d drawn digits and %d non-digits added\n",
                 dn_net_spec(r->net), r->train.count, r->train.channels, r->train.height, r->train.width,
                 (double)r->info.input_mean, (double)r->info.input_std,
-                o->resume ? "the checkpoint's" : "the training set's", o->augment == 1 ? "on" : "off");
+                o->resume ? "the checkpoint's" : "the training set's", o->augment == 1 ? "on" : "off", r->drawn, r->others);
     for (int epoch = r->first_epoch; epoch < o->epochs; epoch++) {
         dn_train_config config = {
             .batch = (int)o->batch,
@@ -403,7 +481,7 @@ static bool train(run *r)
             .augment = o->augment == 1,
             .background = -r->info.input_mean / r->info.input_std,
             .seed = (uint64_t)r->info.seed,
-            .limit = (int)o->limit,
+            .limit = 0, /* load_data kept the first --limit images */
         };
         char label[32];
         snprintf(label, sizeof label, "epoch %d/%ld", epoch + 1, o->epochs);
@@ -416,6 +494,8 @@ static bool train(run *r)
         double test_acc = 0;
         if (status == DN_OK)
             status = dn_evaluate(r->net, &r->test, 0, 500, &test_acc, NULL, 0);
+        if (status == DN_OK)
+            status = dn_answer_calibrate(r->net, &r->test, o->answer_rate, &r->info.answer_threshold);
         if (status != DN_OK) {
             tool_error("%s", dn_last_error());
             if (status == DN_ERR_NUMERIC)
@@ -453,7 +533,24 @@ static bool train(run *r)
         if (!write_metrics(r, epoch, &stats, test_acc))
             return false;
     }
-    printf("saved %s (checkpoint %s)\n", r->out, r->checkpoint);
+    printf("saved %s (checkpoint %s); \"not a digit\" below a top probability of %.3f, which answers "
+           "%.0f%% of the test set\n", r->out, r->checkpoint, (double)r->info.answer_threshold,
+           100 * r->opt.answer_rate);
+    return true;
+}
+
+/* --onnx: the model as trained (or as resumed, when nothing was left to do). */
+static bool export_onnx(const run *r)
+{
+    if (!r->opt.onnx)
+        return true;
+    if (dn_onnx_export(r->net, &r->info, &(dn_onnx_options){.probabilities = true}, r->opt.onnx) != DN_OK) {
+        tool_error("%s", dn_last_error());
+        tool_error("the model file %s is saved; export it again with dn-predict --model %s --export-onnx %s",
+                   r->out, r->out, r->opt.onnx);
+        return false;
+    }
+    printf("exported %s (ONNX opset %d)\n", r->opt.onnx, DN_ONNX_OPSET);
     return true;
 }
 
@@ -481,7 +578,7 @@ int main(int argc, char **argv)
     interrupt_note = "\ninterrupted before the first epoch finished; nothing saved\n";
     signal(SIGINT, on_interrupt);
     signal(SIGTERM, on_interrupt);
-    bool ok = setup(&r) && train(&r);
+    bool ok = setup(&r) && train(&r) && export_onnx(&r);
     dn_dataset_free(&r.train);
     dn_dataset_free(&r.test);
     dn_net_free(r.net);

@@ -15,10 +15,13 @@
 #include "digitnet/optim.h"
 #include "digitnet/idx.h"
 #include "digitnet/model.h"
+#include "digitnet/onnx.h"
 #include "digitnet/train.h"
+#include "digitnet/answer.h"
 #include "digitnet/safetensors.h"
 #include "digitnet/json.h"
 #include "digitnet/gzip.h"
 #include "digitnet/image.h"
+#include "digitnet/synth.h"
 
 #endif

@@ -8,6 +8,7 @@
 #include "api.h"
 #include "api_inside.h"
 #include "assets.h"
+#include "digitnet/answer.h"
 #include "digitnet/image.h"
 #include "digitnet/json.h"
 #include "digitnet/clock.h"
@@ -38,7 +39,7 @@ static bool load_model(api_model *m, const char *name, const char *path, char *e
 
 bool api_init(api *a, const char *cnn_path, const char *mlp_path, char *error, size_t cap)
 {
-    *a = (api){0};
+    *a = (api){.threshold = -1.0f};
     if (!load_model(&a->models[0], "cnn", cnn_path, error, cap))
         return false;
     if (!load_model(&a->models[1], "mlp", mlp_path, error, cap)) {
@@ -135,19 +136,27 @@ static dn_status run_model(api_model *m, const float *ink, bool has_ink, float p
     return status;
 }
 
-/* "name":{"digit":D,"probs":[...],"ms":T}; false when a number is not
- * finite. */
-static bool append_model(strbuf *out, const char *name, bool has_ink, const float probs[10], double ms)
+/* "name":{"digit":D,"reason":R,"score":S,"threshold":T,"best":B,
+ * "probs":[...],"ms":T}; false when a number is not finite. */
+static bool append_model(strbuf *out, const char *name, bool has_ink, const float probs[10], double ms,
+                         float threshold)
 {
-    int best = 0;
-    for (int k = 1; k < 10; k++)
-        if (probs[k] > probs[best])
-            best = k;
+    dn_answer a = dn_answer_from_probs(probs, 10, has_ink, threshold);
     strbuf_printf(out, "\"%s\":{\"digit\":", name);
-    if (has_ink)
-        strbuf_printf(out, "%d", best);
+    if (a.digit >= 0)
+        strbuf_printf(out, "%d,\"reason\":null", a.digit);
     else
-        strbuf_printf(out, "null");
+        strbuf_printf(out, "null,\"reason\":\"%s\"", dn_refusal_reason(a.refusal));
+    strbuf_printf(out, ",\"score\":");
+    if (!append_number(out, a.score, 6))
+        return false;
+    strbuf_printf(out, ",\"threshold\":");
+    if (!append_number(out, a.threshold, 6))
+        return false;
+    if (a.best >= 0)
+        strbuf_printf(out, ",\"best\":%d", a.best);
+    else
+        strbuf_printf(out, ",\"best\":null");
     strbuf_printf(out, ",\"probs\":[");
     for (int k = 0; k < 10; k++) {
         if (k)
@@ -210,7 +219,10 @@ static void predict(api *a, const server_request *req, http_response *res, strbu
             fail(res, out, 500, message);
             return;
         }
-        if (!append_model(out, m->name, info.has_ink, probs, ms)) {
+        float threshold = a->threshold >= 0.0f                ? a->threshold
+                          : m->info.answer_threshold >= 0.0f ? m->info.answer_threshold
+                                                             : DN_ANSWER_THRESHOLD;
+        if (!append_model(out, m->name, info.has_ink, probs, ms, threshold)) {
             snprintf(message, sizeof message, "the %s model gave a number that is not finite", m->name);
             fail(res, out, 500, message);
             return;

@@ -6,6 +6,7 @@
 #include <sys/resource.h>
 
 #include "api.h"
+#include "digitnet/answer.h"
 #include "tool_args.h"
 #include "server.h"
 
@@ -15,6 +16,7 @@
 
 typedef struct canvas_options {
     const char *cnn, *mlp;
+    double threshold; /* top probability below which a model says "not a digit" */
     server_config server;
 } canvas_options;
 
@@ -29,6 +31,9 @@ static void usage(FILE *out)
           "  --cnn FILE       CNN model (default models/cnn.safetensors)\n"
           "  --mlp FILE       MLP model (default models/mlp.safetensors)\n"
           "  --threads N      worker threads running the models (default 4)\n"
+          "  --threshold X    a model whose top probability is below X answers \"not a\n"
+          "                   digit\" (default: each model's own, calibrated by dn-train,\n"
+          "                   else 0.5; 0 never refuses)\n"
           "  --timeout SEC    time for a request's head, from the connect or the previous\n"
           "                   response, before 408; also for writing a response (default 10)\n"
           "  --idle-timeout SEC  a kept-alive connection that sends nothing this long is\n"
@@ -52,6 +57,7 @@ static bool parse_args(int argc, char **argv, canvas_options *o)
     *o = (canvas_options){
         .cnn = "models/cnn.safetensors",
         .mlp = "models/mlp.safetensors",
+        .threshold = -1,
         .server = {.host = "127.0.0.1", .port = 5000, .threads = 4, .max_conns = 1024,
                    .timeout = 10, .idle_timeout = 10, .min_body_rate = 16384,
                    .max_body = API_MAX_BODY, .max_buffered = API_MAX_BUFFERED},
@@ -74,6 +80,8 @@ static bool parse_args(int argc, char **argv, canvas_options *o)
             ok = (o->cnn = tool_value(argc, argv, &i, v)) != NULL;
         } else if (tool_match(arg, "--mlp", &v)) {
             ok = (o->mlp = tool_value(argc, argv, &i, v)) != NULL;
+        } else if (tool_match(arg, "--threshold", &v)) {
+            ok = (value = tool_value(argc, argv, &i, v)) && tool_parse_float(arg, value, 0, 1, &o->threshold);
         } else if (tool_match(arg, "--threads", &v)) {
             ok = (value = tool_value(argc, argv, &i, v)) && tool_parse_int(arg, value, 1, 256, &n);
             if (ok)
@@ -149,6 +157,7 @@ int main(int argc, char **argv)
         tool_error("train the models first (examples/canvas/run.sh does), or pass --cnn/--mlp FILE");
         return 1;
     }
+    a.threshold = (float)o.threshold;
     int status = server_run(&o.server, api_handle, &a);
     api_free(&a);
     return status;

@@ -85,6 +85,11 @@ DN_API void dn_idx_free(dn_idx *idx);
 /* Images with one label each. images is count*channels*height*width floats
  * in NCHW order, labels count bytes, each < num_classes. Both are owned by
  * the struct (64-byte aligned) and released by dn_dataset_free. */
+/* The label of a sample that belongs to no class (a drawing that is not a
+ * digit): trained towards equal probabilities for every class (see
+ * dn_net_backward). Readers never produce it. */
+#define DN_LABEL_NONE 255
+
 typedef struct dn_dataset {
     int count, channels, height, width;
     float *images;
@@ -119,6 +124,10 @@ DN_API dn_status dn_dataset_statistics(const dn_dataset *ds, float *mean, float 
 /* Every image value x becomes (x - mean) / std, exactly as loading with that
  * mean and std would have made it. std must be finite and > 0. */
 DN_API dn_status dn_dataset_normalize(dn_dataset *ds, float mean, float std);
+
+/* *out = the samples of a followed by those of b (both must have the same
+ * image shape); a and b are left as they are. On failure *out is zeroed. */
+DN_API dn_status dn_dataset_concat(dn_dataset *out, const dn_dataset *a, const dn_dataset *b);
 
 /* Releases the buffers and zeroes *ds; safe on a zeroed or freed dataset. */
 DN_API void dn_dataset_free(dn_dataset *ds);

@@ -9,7 +9,9 @@
  *     input_mean     input normalisation: x = (pixel/255 - mean) / std
  *     input_std
  *     epochs, seed, test_accuracy, train_images, epochs_planned
-                   training facts, when known
+ *                    training facts, when known
+ *     answer_threshold  the top probability below which the model's answer
+ *                    is "not a digit" (digitnet/answer.h), when calibrated
  *     producer       "digitnet <version>"
  * A file without "arch" (one exported from PyTorch) loads as the preset whose
  * tensor names and shapes it matches exactly, with MNIST's normalisation.
@@ -44,6 +46,9 @@ typedef struct dn_model_info {
     int64_t train_images;/* -1 when unknown */
     int epochs_planned;  /* length of the run the learning-rate schedule was
                             planned for (checkpoints); -1 when unknown */
+    float answer_threshold; /* the model's own threshold for "not a digit"
+                            (digitnet/answer.h, dn_answer_calibrate), in [0,1];
+                            negative when unknown: use DN_ANSWER_THRESHOLD */
 } dn_model_info;
 
 /* MNIST normalisation, every training fact unknown. */

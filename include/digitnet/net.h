@@ -156,7 +156,8 @@ DN_API dn_status dn_net_forward(dn_net *net, const float *input, int n, bool tra
 DN_API const float *dn_net_logits(const dn_net *net);
 
 /* Softmax cross-entropy of the last forward's logits against labels (each
- * < classes), then back-propagation: parameter gradients ACCUMULATE. Writes
+ * < classes, or DN_LABEL_NONE for a sample of no class: see
+ * dn_cross_entropy_forward in digitnet/ops.h), then back-propagation: parameter gradients ACCUMULATE. Writes
  * the mean loss and, if correct is not NULL, how many argmaxes were right.
  * DN_ERR_NUMERIC, with nothing accumulated, when a logit is not finite
  * (training diverged). */

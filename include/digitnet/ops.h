@@ -126,12 +126,21 @@ DN_API int dn_argmax(const float *values, int count);
 /* probs[n,k] = exp(logits[n,k] - max) / sum_j exp(logits[n,j] - max). */
 DN_API void dn_softmax_forward(float *probs, const float *logits, int n, int classes);
 
+/* Weight of the loss of a sample labelled DN_LABEL_NONE (Outlier Exposure,
+ * Hendrycks et al. 2019, use 0.5). */
+#define DN_NONE_WEIGHT 0.5f
+
 /* Mean over the batch of -log softmax(logits)[label], computed stably with
- * log-sum-exp; also writes probs. labels are 0 <= label < classes. */
+ * log-sum-exp; also writes probs. labels are 0 <= label < classes, or
+ * DN_LABEL_NONE (digitnet/idx.h) for a sample of no class, whose loss is
+ * DN_NONE_WEIGHT times the cross-entropy against equal probabilities,
+ * -(1/classes) sum_k log softmax(logits)[k]: it teaches the network to be
+ * unsure of what belongs to no class. */
 DN_API float dn_cross_entropy_forward(float *probs, const float *logits, const uint8_t *labels, int n,
                                int classes);
 
-/* dlogits = (probs - onehot(label)) / n: the gradient of the mean loss. */
+/* dlogits = (probs - onehot(label)) / n: the gradient of the mean loss; for
+ * a DN_LABEL_NONE sample DN_NONE_WEIGHT * (probs - 1/classes) / n. */
 DN_API void dn_cross_entropy_backward(float *dlogits, const float *probs, const uint8_t *labels, int n,
                                int classes);
 

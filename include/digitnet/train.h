@@ -36,7 +36,8 @@ typedef struct dn_train_config {
 
 typedef struct dn_epoch_stats {
     double loss;        /* mean training loss over the epoch */
-    double accuracy;    /* fraction of training samples right (as seen, in train mode) */
+    double accuracy;    /* fraction of training samples right (as seen, in train mode;
+                           samples labelled DN_LABEL_NONE are not counted) */
     int samples;
     double seconds;     /* wall time of the pass */
 } dn_epoch_stats;
@@ -56,7 +57,8 @@ DN_API dn_status dn_train_epoch(dn_net *net, dn_optim *opt, const dn_dataset *da
                          void *user, dn_epoch_stats *stats);
 
 /* Accuracy of net on the first `limit` samples of data (0 = all), in
- * evaluation mode, batch at a time. confusion, if not NULL, gets
+ * evaluation mode, batch at a time; samples labelled DN_LABEL_NONE are
+ * skipped. confusion, if not NULL, gets
  * classes x classes counts: confusion[true * classes + predicted], and
  * confusion_capacity says how many ints it holds (DN_ERR_ARG, with nothing
  * written, when fewer than classes x classes). */

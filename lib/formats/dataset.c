@@ -1,5 +1,6 @@
 /* dataset.c - labelled image sets from a pair of IDX files (MNIST layout):
  * pixels scaled and normalised to float NCHW, labels checked to be 0..9. */
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -150,6 +151,43 @@ dn_status dn_dataset_normalize(dn_dataset *ds, float mean, float std)
     const size_t n = (size_t)ds->count * ds->channels * ds->height * ds->width;
     for (size_t i = 0; i < n; i++)
         ds->images[i] = (ds->images[i] - mean) / std;
+    return DN_OK;
+}
+
+dn_status dn_dataset_concat(dn_dataset *out, const dn_dataset *a, const dn_dataset *b)
+{
+    if (out)
+        memset(out, 0, sizeof *out);
+    if (!out || !a || !b || a->count < 0 || b->count < 0)
+        return dn_fail(DN_ERR_ARG, "dn_dataset_concat: need an output and two datasets");
+    if (a->channels != b->channels || a->height != b->height || a->width != b->width)
+        return dn_fail(DN_ERR_SHAPE, "dn_dataset_concat: %dx%dx%d images cannot join %dx%dx%d ones", a->channels,
+                       a->height, a->width, b->channels, b->height, b->width);
+    if (a->count > INT_MAX - b->count)
+        return dn_fail(DN_ERR_LIMIT, "dn_dataset_concat: more than %d samples", INT_MAX);
+    const size_t sample = (size_t)a->channels * a->height * a->width;
+    const size_t count = (size_t)a->count + (size_t)b->count;
+    size_t floats;
+    if (!dn_mul_size(count, sample, &floats) || !dn_mul_size(floats, sizeof(float), &floats))
+        return dn_fail(DN_ERR_LIMIT, "dn_dataset_concat: the joined set does not fit in memory");
+    float *images = dn_alloc(floats);
+    uint8_t *labels = dn_alloc(count);
+    if (!images || !labels) {
+        dn_free(images);
+        dn_free(labels);
+        return dn_fail(DN_ERR_NOMEM, "dn_dataset_concat: cannot allocate %zu samples", count);
+    }
+    if (a->count > 0) {
+        memcpy(images, a->images, (size_t)a->count * sample * sizeof(float));
+        memcpy(labels, a->labels, (size_t)a->count);
+    }
+    if (b->count > 0) {
+        memcpy(images + (size_t)a->count * sample, b->images, (size_t)b->count * sample * sizeof(float));
+        memcpy(labels + a->count, b->labels, (size_t)b->count);
+    }
+    *out = (dn_dataset){.count = (int)count, .channels = a->channels, .height = a->height, .width = a->width,
+                        .images = images, .labels = labels,
+                        .num_classes = a->num_classes > b->num_classes ? a->num_classes : b->num_classes};
     return DN_OK;
 }
 

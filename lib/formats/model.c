@@ -19,7 +19,8 @@
 dn_model_info dn_model_info_default(void)
 {
     return (dn_model_info){.input_mean = 0.1307f, .input_std = 0.3081f, .epochs = -1, .seed = -1,
-                           .test_accuracy = -1.0f, .train_images = -1, .epochs_planned = -1};
+                           .test_accuracy = -1.0f, .train_images = -1, .epochs_planned = -1,
+                           .answer_threshold = -1.0f};
 }
 
 static dn_status set_meta_number(dn_safetensors *st, const char *key, const char *fmt, double value)
@@ -73,6 +74,8 @@ static dn_status fill_model(dn_safetensors *st, dn_net *net, const dn_model_info
         status = set_meta_number(st, "epochs_planned", "%.0f", info->epochs_planned);
     if (status == DN_OK && info->train_images >= 0)
         status = set_meta_number(st, "train_images", "%.0f", (double)info->train_images);
+    if (status == DN_OK && info->answer_threshold >= 0 && info->answer_threshold <= 1)
+        status = set_meta_number(st, "answer_threshold", "%.6f", info->answer_threshold);
     return status;
 }
 
@@ -107,7 +110,7 @@ static dn_status read_info(const dn_safetensors *st, const char *path, dn_model_
 {
     *info = dn_model_info_default();
     double mean = info->input_mean, std = info->input_std, epochs = -1, seed = -1, acc = -1,
-           images = -1, planned = -1;
+           images = -1, planned = -1, threshold = -1;
     dn_status status = meta_number(st, path, "input_mean", &mean);
     if (status == DN_OK)
         status = meta_number(st, path, "input_std", &std);
@@ -121,6 +124,8 @@ static dn_status read_info(const dn_safetensors *st, const char *path, dn_model_
         status = meta_number(st, path, "train_images", &images);
     if (status == DN_OK)
         status = meta_number(st, path, "epochs_planned", &planned);
+    if (status == DN_OK)
+        status = meta_number(st, path, "answer_threshold", &threshold);
     if (status != DN_OK)
         return status;
     if (!(std > 1e-6 && std < 1e6 && fabs(mean) < 1e6))
@@ -133,6 +138,7 @@ static dn_status read_info(const dn_safetensors *st, const char *path, dn_model_
     info->test_accuracy = acc >= 0 && acc <= 1 ? (float)acc : -1.0f;
     info->train_images = images >= 0 && images < 9e18 ? (int64_t)images : -1;
     info->epochs_planned = planned >= 1 && planned < 1e9 ? (int)planned : -1;
+    info->answer_threshold = threshold >= 0 && threshold <= 1 ? (float)threshold : -1.0f;
     return DN_OK;
 }
 

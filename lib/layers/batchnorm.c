@@ -13,6 +13,7 @@
 #include "internal.h"
 #include "layers/kinds.h"
 #include "number.h"
+#include "onnx_graph.h"
 
 typedef struct batchnorm_config {
     float momentum, eps;
@@ -187,6 +188,20 @@ void dn_batchnorm_fold(const dn_layer *bn, const float *weight, const float *bia
     }
 }
 
+/* ONNX: BatchNormalization in inference mode, with the running statistics
+ * (on [N, C, H, W] after a conv, [N, C] after a linear layer). */
+static dn_status batchnorm_onnx(const dn_layer *layer, dn_onnx_graph *g)
+{
+    const batchnorm_config *c = layer->config;
+    char names[4][DN_ONNX_NAME_MAX];
+    for (int p = WEIGHT; p <= RUNNING_VAR; p++)
+        dn_onnx_param(g, layer, p, names[p]);
+    dn_onnx_node(g, "BatchNormalization", 0, 0, (const char *const[]){names[0], names[1], names[2], names[3]}, 4);
+    dn_onnx_attr_float(g, "epsilon", c->eps);
+    dn_onnx_attr_float(g, "momentum", 1.0f - c->momentum);
+    return dn_onnx_status(g);
+}
+
 const dn_layer_kind dn_batchnorm_kind = {
     .name = "batchnorm",
     .usage = "batchnorm [momentum=M] [eps=E]",
@@ -201,4 +216,5 @@ const dn_layer_kind dn_batchnorm_kind = {
     .release = batchnorm_release,
     .forward = batchnorm_forward,
     .backward = batchnorm_backward,
+    .onnx = batchnorm_onnx,
 };

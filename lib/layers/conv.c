@@ -10,6 +10,7 @@
 #include "conv2d.h"
 #include "internal.h"
 #include "layers/kinds.h"
+#include "onnx_graph.h"
 #include "winograd.h"
 
 typedef struct conv_config {
@@ -249,6 +250,20 @@ static void conv_backward(dn_layer *layer, const dn_fusion *fusion, const dn_lay
                            ready, fusion->relu_input_grad, fusion->pool ? &pooled : NULL);
 }
 
+/* ONNX: Conv with the same kernel, stride and padding on every side. */
+static dn_status conv_onnx(const dn_layer *layer, dn_onnx_graph *g)
+{
+    const conv_config *c = layer->config;
+    char weight[DN_ONNX_NAME_MAX], bias[DN_ONNX_NAME_MAX];
+    dn_onnx_param(g, layer, 0, weight);
+    dn_onnx_param(g, layer, 1, bias);
+    dn_onnx_node(g, "Conv", 4, 4, (const char *const[]){weight, bias}, 2);
+    dn_onnx_attr_ints(g, "kernel_shape", (const int64_t[]){c->kernel_h, c->kernel_w}, 2);
+    dn_onnx_attr_ints(g, "strides", (const int64_t[]){c->stride, c->stride}, 2);
+    dn_onnx_attr_ints(g, "pads", (const int64_t[]){c->pad, c->pad, c->pad, c->pad}, 4);
+    return dn_onnx_status(g);
+}
+
 const dn_layer_kind dn_conv_kind = {
     .name = "conv",
     .usage = "conv OUT K [stride=S] [pad=P]",
@@ -266,4 +281,5 @@ const dn_layer_kind dn_conv_kind = {
     .release = conv_release,
     .forward = conv_forward,
     .backward = conv_backward,
+    .onnx = conv_onnx,
 };

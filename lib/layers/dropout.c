@@ -7,6 +7,7 @@
 #include "internal.h"
 #include "layers/kinds.h"
 #include "number.h"
+#include "onnx_graph.h"
 
 typedef struct dropout_config {
     float probability;
@@ -84,6 +85,13 @@ static void dropout_backward(dn_layer *layer, const dn_fusion *fusion, const dn_
         dn_dropout_backward(din, dout, c->mask, (size_t)call->n * dn_sample_size(layer->in_shape));
 }
 
+/* ONNX: nothing; the model is for inference, where dropout is the identity. */
+static dn_status dropout_onnx(const dn_layer *layer, dn_onnx_graph *g)
+{
+    (void)layer;
+    return dn_onnx_status(g);
+}
+
 const dn_layer_kind dn_dropout_kind = {
     .name = "dropout",
     .usage = "dropout P",
@@ -97,4 +105,5 @@ const dn_layer_kind dn_dropout_kind = {
     .release = dropout_release,
     .forward = dropout_forward,
     .backward = dropout_backward,
+    .onnx = dropout_onnx,
 };

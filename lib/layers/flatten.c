@@ -3,6 +3,7 @@
  * aliases its output to its input and never calls it. */
 #include "internal.h"
 #include "layers/kinds.h"
+#include "onnx_graph.h"
 
 static dn_status flatten_parse(dn_layer *layer, char *const *args, int count)
 {
@@ -18,10 +19,20 @@ static dn_status flatten_configure(dn_layer *layer)
     return DN_OK;
 }
 
+/* ONNX: Flatten from axis 1, [N, C, H, W] to [N, C*H*W] in C, H, W order. */
+static dn_status flatten_onnx(const dn_layer *layer, dn_onnx_graph *g)
+{
+    (void)layer;
+    dn_onnx_node(g, "Flatten", 0, 2, NULL, 0);
+    dn_onnx_attr_int(g, "axis", 1);
+    return dn_onnx_status(g);
+}
+
 const dn_layer_kind dn_flatten_kind = {
     .name = "flatten",
     .usage = "flatten",
     .is_view = true,
     .parse = flatten_parse,
     .configure = flatten_configure,
+    .onnx = flatten_onnx,
 };

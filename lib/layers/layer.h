@@ -14,6 +14,7 @@
 #include "digitnet/status.h"
 
 typedef struct dn_layer dn_layer;
+typedef struct dn_onnx_graph dn_onnx_graph; /* onnx_graph.h */
 
 enum { DN_LAYER_MAX_PARAMS = 5 };
 
@@ -117,6 +118,11 @@ typedef struct dn_layer_kind {
      * may be overwritten. */
     void (*backward)(dn_layer *layer, const dn_fusion *fusion, const dn_layer_call *call, float *din,
                      float *dout, const float *in, const float *out);
+
+    /* Writes the layer, as it computes in evaluation, into an ONNX graph
+     * (lib/formats/onnx_graph.h); NULL: the kind has no ONNX form and
+     * exporting a net with it fails (DN_ERR_UNSUPPORTED). */
+    dn_status (*onnx)(const dn_layer *layer, dn_onnx_graph *g);
 } dn_layer_kind;
 
 struct dn_layer {

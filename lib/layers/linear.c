@@ -5,6 +5,7 @@
 #include "digitnet/ops.h"
 #include "internal.h"
 #include "layers/kinds.h"
+#include "onnx_graph.h"
 
 typedef struct linear_config {
     int out_features;
@@ -67,6 +68,17 @@ static void linear_backward(dn_layer *layer, const dn_fusion *fusion, const dn_l
                        layer->in_shape[0], c->out_features);
 }
 
+/* ONNX: Gemm, x W^T + b, on the input flattened to [N, IN]. */
+static dn_status linear_onnx(const dn_layer *layer, dn_onnx_graph *g)
+{
+    char weight[DN_ONNX_NAME_MAX], bias[DN_ONNX_NAME_MAX];
+    dn_onnx_param(g, layer, 0, weight);
+    dn_onnx_param(g, layer, 1, bias);
+    dn_onnx_node(g, "Gemm", 2, 2, (const char *const[]){weight, bias}, 2);
+    dn_onnx_attr_int(g, "transB", 1);
+    return dn_onnx_status(g);
+}
+
 const dn_layer_kind dn_linear_kind = {
     .name = "linear",
     .usage = "linear OUT",
@@ -78,4 +90,5 @@ const dn_layer_kind dn_linear_kind = {
     .can_fuse_relu = linear_can_fuse_relu,
     .forward = linear_forward,
     .backward = linear_backward,
+    .onnx = linear_onnx,
 };

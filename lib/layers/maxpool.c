@@ -7,6 +7,7 @@
 #include "internal.h"
 #include "layers/kinds.h"
 #include "maxpool2d.h"
+#include "onnx_graph.h"
 
 typedef struct maxpool_config {
     int kernel, stride;
@@ -111,6 +112,16 @@ static void maxpool_backward(dn_layer *layer, const dn_fusion *fusion, const dn_
                        c->kernel, c->stride);
 }
 
+/* ONNX: MaxPool without padding, rounding the output size down (ceil_mode 0). */
+static dn_status maxpool_onnx(const dn_layer *layer, dn_onnx_graph *g)
+{
+    const maxpool_config *c = layer->config;
+    dn_onnx_node(g, "MaxPool", 4, 4, NULL, 0);
+    dn_onnx_attr_ints(g, "kernel_shape", (const int64_t[]){c->kernel, c->kernel}, 2);
+    dn_onnx_attr_ints(g, "strides", (const int64_t[]){c->stride, c->stride}, 2);
+    return dn_onnx_status(g);
+}
+
 const dn_layer_kind dn_maxpool_kind = {
     .name = "maxpool",
     .usage = "maxpool K [stride=S]",
@@ -124,4 +135,5 @@ const dn_layer_kind dn_maxpool_kind = {
     .release = maxpool_release,
     .forward = maxpool_forward,
     .backward = maxpool_backward,
+    .onnx = maxpool_onnx,
 };

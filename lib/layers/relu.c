@@ -3,6 +3,7 @@
 #include "digitnet/ops.h"
 #include "internal.h"
 #include "layers/kinds.h"
+#include "onnx_graph.h"
 
 static dn_status relu_parse(dn_layer *layer, char *const *args, int count)
 {
@@ -34,6 +35,13 @@ static void relu_backward(dn_layer *layer, const dn_fusion *fusion, const dn_lay
         dn_relu_backward(din, dout, out, (size_t)call->n * dn_sample_size(layer->in_shape));
 }
 
+static dn_status relu_onnx(const dn_layer *layer, dn_onnx_graph *g)
+{
+    (void)layer;
+    dn_onnx_node(g, "Relu", 0, 0, NULL, 0);
+    return dn_onnx_status(g);
+}
+
 const dn_layer_kind dn_relu_kind = {
     .name = "relu",
     .usage = "relu",
@@ -41,4 +49,5 @@ const dn_layer_kind dn_relu_kind = {
     .configure = same_shape,
     .forward = relu_forward,
     .backward = relu_backward,
+    .onnx = relu_onnx,
 };

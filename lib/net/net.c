@@ -11,6 +11,7 @@
 #endif
 
 #include "digitnet/clock.h"
+#include "digitnet/idx.h"
 #include "digitnet/ops.h"
 #include "internal.h"
 #include "net_internal.h"
@@ -361,12 +362,13 @@ static dn_status check_logits(const dn_net *net)
                    (double)logits[bad], bad % (size_t)net->classes, bad / (size_t)net->classes);
 }
 
-/* How many of the batch's argmaxes are the labels. */
+/* How many of the batch's argmaxes are the labels (samples of no class are
+ * never right). */
 static int count_correct(const float *probs, const uint8_t *labels, int n, int classes)
 {
     int right = 0;
     for (int b = 0; b < n; b++)
-        right += dn_argmax(probs + (size_t)b * classes, classes) == labels[b];
+        right += labels[b] != DN_LABEL_NONE && dn_argmax(probs + (size_t)b * classes, classes) == labels[b];
     return right;
 }
 
@@ -380,8 +382,9 @@ dn_status dn_net_backward(dn_net *net, const uint8_t *labels, float *loss, int *
     if (net->owner[last] == 0)
         return dn_fail(DN_ERR_ARG, "dn_net_backward: the network has no layer to train");
     for (int b = 0; b < n; b++)
-        if (labels[b] >= classes)
-            return dn_fail(DN_ERR_ARG, "label %d of sample %d is not below %d classes", labels[b], b, classes);
+        if (labels[b] >= classes && labels[b] != DN_LABEL_NONE)
+            return dn_fail(DN_ERR_ARG, "label %d of sample %d is not below %d classes (nor DN_LABEL_NONE)",
+                           labels[b], b, classes);
     /* folded weights have no gradient of their own: go through the layers */
     if (net->folded && dn_net_run_forward(net, net->act[0], n, false, false) != DN_OK)
         return dn_fail_context(DN_ERR_NOMEM, "dn_net_backward");

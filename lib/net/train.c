@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "digitnet/clock.h"
+#include "digitnet/idx.h"
 #include "digitnet/ops.h"
 #include "digitnet/train.h"
 #include "internal.h"
@@ -65,7 +66,7 @@ dn_status dn_train_epoch(dn_net *net, dn_optim *opt, const dn_dataset *data,
     dn_rng_shuffle(&shuffle_rng, order, total);
 
     double start = dn_seconds(), loss_sum = 0;
-    long correct_sum = 0;
+    long correct_sum = 0, labelled = 0; /* accuracy counts samples of a class */
     int done = 0;
     dn_net_zero_grad(net); /* then each optimizer step clears them for the next */
     const int saved_threads = dn_net_enter_threads(net);
@@ -90,6 +91,8 @@ dn_status dn_train_epoch(dn_net *net, dn_optim *opt, const dn_dataset *data,
             }
             labels[b] = data->labels[order[done + b]];
         }
+        for (int b = 0; b < n; b++)
+            labelled += labels[b] != DN_LABEL_NONE;
         float loss;
         int correct;
         status = dn_net_forward(net, images, n, true);
@@ -106,7 +109,7 @@ dn_status dn_train_epoch(dn_net *net, dn_optim *opt, const dn_dataset *data,
         correct_sum += correct;
         done += n;
         if (progress)
-            progress(user, done, total, loss_sum / done, (double)correct_sum / done);
+            progress(user, done, total, loss_sum / done, labelled ? (double)correct_sum / labelled : 0.0);
     }
     dn_net_leave_threads(saved_threads);
     /* the last step can overflow a weight that no loss has seen yet */
@@ -116,7 +119,7 @@ dn_status dn_train_epoch(dn_net *net, dn_optim *opt, const dn_dataset *data,
                          (double)dn_net_params(net)[bad]);
     if (stats && status == DN_OK) {
         stats->loss = loss_sum / total;
-        stats->accuracy = (double)correct_sum / total;
+        stats->accuracy = labelled ? (double)correct_sum / labelled : 0.0;
         stats->samples = total;
         stats->seconds = dn_seconds() - start;
     }
@@ -149,7 +152,7 @@ dn_status dn_evaluate(dn_net *net, const dn_dataset *data, int limit, int batch,
         return dn_fail(DN_ERR_NOMEM, "cannot allocate evaluation outputs");
     if (confusion)
         memset(confusion, 0, (size_t)classes * classes * sizeof *confusion);
-    long correct = 0;
+    long correct = 0, labelled = 0;
     for (int done = 0; done < total && status == DN_OK; done += batch) {
         int n = total - done < batch ? total - done : batch;
         status = dn_net_predict(net, data->images + (size_t)done * sample, n, probs,
@@ -158,6 +161,9 @@ dn_status dn_evaluate(dn_net *net, const dn_dataset *data, int limit, int batch,
             const float *p = probs + (size_t)b * classes;
             int best = dn_argmax(p, classes);
             int truth = data->labels[done + b];
+            if (truth >= classes) /* DN_LABEL_NONE: no class to be right about */
+                continue;
+            labelled++;
             correct += best == truth;
             if (confusion)
                 confusion[truth * classes + best]++;
@@ -165,6 +171,6 @@ dn_status dn_evaluate(dn_net *net, const dn_dataset *data, int limit, int batch,
     }
     free(probs);
     if (status == DN_OK && accuracy)
-        *accuracy = (double)correct / total;
+        *accuracy = labelled ? (double)correct / labelled : 0.0;
     return status;
 }

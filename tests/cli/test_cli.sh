@@ -128,11 +128,49 @@ if [ -f "$data/t10k-images-idx3-ubyte" ]; then
   check "inverted, enlarged digit 1 right (label $2)" grep -q "d1.pgm: $2 " "$work/pred"
   check "enlarged digit 2 right (label $3)" grep -q "d2.pgm: $3 " "$work/pred"
   "$predict" --json --model "$work/mlp.safetensors" "$work/d0.pgm" "$work/blank.pgm" >"$work/json"
-  check "json per image" grep -qE '^\{"file":"[^"]*d0\.pgm","digit":[0-9],"probs":\[([0-9.]+,){9}[0-9.]+\]\}$' "$work/json"
-  check "json null digit for a blank canvas" grep -qE '"file":"[^"]*blank\.pgm","digit":null' "$work/json"
+  check "json per image" grep -qE '^\{"file":"[^"]*d0\.pgm","digit":[0-9],"reason":null,"score":[0-9.]+,"threshold":[01]\.[0-9]+,"best":[0-9],"probs":\[([0-9.]+,){9}[0-9.]+\]\}$' "$work/json"
+  check "json null digit for a blank canvas" grep -qE '"file":"[^"]*blank\.pgm","digit":null,"reason":"no ink"' "$work/json"
   "$predict" --model "$work/mlp.safetensors" --raw "$work/d0.pgm" >"$work/raw"
   check "--raw on a 28x28 MNIST image" grep -q "d0.pgm: $1 " "$work/raw"
   expect_exit 1 "needs a 28x28 image" "$predict" --model "$work/mlp.safetensors" --raw "$work/d2.pgm"
+fi
+
+# --- "not a digit": a model trained with drawings that are not digits
+# (dn-train's default on MNIST) refuses a star and still answers digits.
+star_pgm() { # out: a five-pointed star in one stroke, dark ink on white, 96x96
+  awk 'BEGIN {
+    pi = atan2(0, -1); n = 96; r = 40; half = 3.5
+    for (i = 0; i <= 5; i++) { a = 4 * pi * i / 5 - pi / 2; vx[i] = 48 + r * cos(a); vy[i] = 50 + r * sin(a) }
+    printf "P2\n%d %d\n255\n", n, n
+    for (y = 0; y < n; y++) { for (x = 0; x < n; x++) {
+      best = 1e9
+      for (i = 0; i < 5; i++) {
+        dx = vx[i+1] - vx[i]; dy = vy[i+1] - vy[i]
+        t = ((x - vx[i]) * dx + (y - vy[i]) * dy) / (dx * dx + dy * dy); t = t < 0 ? 0 : t > 1 ? 1 : t
+        ex = x - vx[i] - t * dx; ey = y - vy[i] - t * dy; d = sqrt(ex * ex + ey * ey); if (d < best) best = d
+      }
+      printf "%d ", best < half ? 20 : 255 }
+      printf "\n" } }' >"$1"
+}
+if [ -f "$data/t10k-images-idx3-ubyte" ]; then
+  "$train" --model mlp --epochs 3 --data "$data" --seed 2 --out "$work/mlp-oe.safetensors" \
+    >"$work/train-oe.log" 2>&1
+  check "training on MNIST adds drawn digits and non-digits by default" \
+    grep -q "20000 drawn digits and 30000 non-digits added" "$work/train-oe.log"
+  star_pgm "$work/star.pgm"
+  "$predict" --model "$work/mlp-oe.safetensors" "$work/star.pgm" "$work/d0.pgm" "$work/d2.pgm" >"$work/refuse"
+  check "a refusal is an answer, not an error (exit 0)" test $? -eq 0
+  check "a star is not a digit" grep -qE '^.*star\.pgm: not a digit \(top probability [0-9.]+% for [0-9], below [0-9]+%\)$' "$work/refuse"
+  check "digits are still answered" test "$(grep -cE 'd[02]\.pgm: [0-9] \(' "$work/refuse")" -eq 2
+  "$predict" --json --model "$work/mlp-oe.safetensors" "$work/star.pgm" >"$work/refuse.json"
+  check "json: digit null, the reason and the score" \
+    grep -qE '^\{"file":"[^"]*star\.pgm","digit":null,"reason":"not a digit","score":0\.[0-9]+,"threshold":0\.[0-9]+,"best":[0-9],' "$work/refuse.json"
+  calibrated=$(sed -n 's/.*below a top probability of \([0-9.]*\),.*/\1/p' "$work/train-oe.log")
+  check "dn-train calibrates a threshold and stores it in the model ($calibrated)" \
+    grep -qE "\"threshold\":${calibrated:-none}0*," "$work/refuse.json"
+  "$predict" --threshold 0 --model "$work/mlp-oe.safetensors" "$work/star.pgm" >"$work/refuse0"
+  check "--threshold 0 never refuses" grep -qE 'star\.pgm: [0-9] \(' "$work/refuse0"
+  expect_exit 2 "--threshold" "$predict" --threshold 1.5 --model "$work/mlp-oe.safetensors" "$work/star.pgm"
 fi
 
 # --- IDX evaluation
@@ -213,6 +251,20 @@ PY
   check "another dataset: augmentation off unless asked" grep -q "augmentation off" "$work/inv.err"
   check "MNIST: its familiar statistics" grep -qa '"input_mean":"0\.130700' "$work/mlp.safetensors"
 fi
+
+# ONNX export: dn-train --onnx at the end of training, and dn-predict
+# --export-onnx of the saved model file, give the same bytes
+"$train" --model mlp --epochs 1 --limit 500 --data "$data" --quiet --out "$work/small.safetensors" \
+  --onnx "$work/onnx/trained.onnx" >"$work/onnx-train.log" 2>&1
+check "dn-train --onnx exports the model (making its folder)" test -s "$work/onnx/trained.onnx"
+check "and says so" grep -q "exported .*trained.onnx (ONNX opset 13)" "$work/onnx-train.log"
+"$predict" --model "$work/small.safetensors" --export-onnx "$work/exported.onnx" >"$work/onnx-predict.log" 2>&1
+check "dn-predict --export-onnx exports a model file" grep -q "wrote .*exported.onnx" "$work/onnx-predict.log"
+check "the same bytes as dn-train --onnx" cmp -s "$work/onnx/trained.onnx" "$work/exported.onnx"
+check "an ONNX file: ir_version 7 first (key 0x08, value 0x07)" test "$(head -c 2 "$work/exported.onnx" | od -An -tx1 | tr -d ' ')" = 0807
+expect_exit 2 "--export-onnx writes a file and exits" "$predict" --model "$work/small.safetensors" \
+  --export-onnx "$work/x.onnx" "$work/d0.pgm"
+expect_exit 1 "no/such/x.onnx" "$predict" --model "$work/small.safetensors" --export-onnx "$work/no/such/x.onnx"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -1,10 +1,12 @@
 /* fuzz_spec.c - libFuzzer harness for architecture spec strings: dn_net_new
  * on an arbitrary NUL-terminated string; a net that builds must print a
- * canonical spec that builds the same net again, and small nets are run. */
+ * canonical spec that builds the same net again and export as ONNX, and
+ * small nets are run. */
 #include <stddef.h>
 #include <stdint.h>
 
 #include "digitnet/net.h"
+#include "digitnet/onnx.h"
 #include "fuzz_common.h"
 #include "fuzz_net.h"
 
@@ -13,6 +15,8 @@
 enum { SPEC_FUZZ_MAX_LEN = 4096 };
 /* 2^26 parameters: 512 MB with the gradients, well inside -rss_limit_mb=2048. */
 #define SPEC_FUZZ_MAX_PARAMS ((size_t)1 << 26)
+/* The ONNX export holds the weights about three times over while encoding. */
+#define SPEC_FUZZ_MAX_ONNX_PARAMS ((size_t)1 << 22)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -69,6 +73,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     DN_FUZZ_CHECK(memcmp(dn_net_params(again), dn_net_params(net),
                          dn_net_param_count(net) * sizeof(float)) == 0); /* same seed, same weights */
     dn_net_free(again);
+
+    /* Every net the spec language builds exports as ONNX. */
+    if (predicted <= SPEC_FUZZ_MAX_ONNX_PARAMS) {
+        uint8_t *onnx = NULL;
+        size_t onnx_len = 0;
+        status = dn_onnx_encode(&onnx, &onnx_len, net, NULL, &(dn_onnx_options){.probabilities = true});
+        if (status != DN_OK && status != DN_ERR_NOMEM)
+            fprintf(stderr, "'%s' does not export as ONNX: %s\n", canon, dn_last_error());
+        DN_FUZZ_CHECK(status == DN_OK || status == DN_ERR_NOMEM);
+        if (status == DN_OK) /* ir_version first, and every weight in it */
+            DN_FUZZ_CHECK(onnx_len > 4 * predicted && onnx[0] == 0x08 && onnx[1] == DN_ONNX_IR_VERSION);
+        dn_free(onnx);
+    }
 
     dn_fuzz_exercise_net(net);
     dn_net_free(net);

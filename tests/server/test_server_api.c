@@ -104,6 +104,9 @@ static void draw_on_canvas(const uint8_t *digit, uint8_t *canvas)
 typedef struct model_answer {
     bool has_digit; /* false: "digit":null */
     int digit;
+    int best;         /* the most probable class, -1 for null */
+    char reason[32];  /* "" for null */
+    double score, threshold;
     double probs[10];
     int prob_count;
 } model_answer;
@@ -150,6 +153,31 @@ static void parse_model(const char *json, const char *name, model_answer *m)
     m->has_digit = strncmp(digit, "null", 4) != 0;
     m->digit = m->has_digit ? atoi(digit) : -1;
     m->prob_count = parse_numbers(probs + strlen("\"probs\":["), m->probs, 10);
+    const char *best = strstr(obj, "\"best\":"), *reason = strstr(obj, "\"reason\":\"");
+    const char *score = strstr(obj, "\"score\":"), *threshold = strstr(obj, "\"threshold\":");
+    m->best = best && strncmp(best + 7, "null", 4) != 0 ? atoi(best + 7) : -1;
+    m->score = score ? strtod(score + 8, NULL) : -1;
+    m->threshold = threshold ? strtod(threshold + 12, NULL) : -1;
+    if (reason && reason < probs)
+        sscanf(reason + 10, "%31[^\"]", m->reason);
+}
+
+/* The answer agrees with itself: best is the argmax of probs and score its
+ * probability, and the digit is null exactly when the score is below the
+ * threshold ("not a digit") or there is no ink ("no ink"). */
+static bool answer_consistent(const model_answer *m)
+{
+    if (m->prob_count != 10)
+        return false;
+    if (strcmp(m->reason, "no ink") == 0)
+        return !m->has_digit && m->best == -1 && m->score == 0;
+    int argmax = 0;
+    for (int k = 1; k < 10; k++)
+        argmax = m->probs[k] > m->probs[argmax] ? k : argmax;
+    bool refused = m->score < m->threshold;
+    return m->best == argmax && fabs(m->score - m->probs[argmax]) < 1e-5 && m->has_digit == !refused &&
+           (refused ? strcmp(m->reason, "not a digit") == 0 && m->digit == -1
+                    : m->reason[0] == '\0' && m->digit == m->best);
 }
 
 static void parse_prediction(const tc_response *r, prediction *p)
@@ -206,18 +234,22 @@ static bool model_shape_ok(const model_answer *m)
             return false;
         sum += m->probs[k];
     }
-    if (!m->has_digit)
+    if (!m->has_digit && strcmp(m->reason, "no ink") == 0)
         return sum == 0;
+    int answer = m->has_digit ? m->digit : m->best; /* refused as "not a digit": still the probabilities */
+    if (answer < 0 || answer > 9)
+        return false;
     for (int k = 0; k < 10; k++)
-        if (m->probs[k] > m->probs[m->digit])
+        if (m->probs[k] > m->probs[answer])
             return false;
-    return m->digit >= 0 && m->digit <= 9 && fabs(sum - 1) < 1e-3;
+    return fabs(sum - 1) < 1e-3;
 }
 
 static bool shape_ok(const prediction *p)
 {
     return p->status == 200 && model_shape_ok(&p->cnn) && model_shape_ok(&p->mlp) &&
-           p->input_count == 784 && p->input_in_range;
+           answer_consistent(&p->cnn) && answer_consistent(&p->mlp) && p->input_count == 784 &&
+           p->input_in_range;
 }
 
 /* ---- the checks ---- */
@@ -243,8 +275,8 @@ static void test_digits(int port, const digits *d)
         prediction p;
         predict_raw(port, d->pixels[i], 28, 28, &p);
         shapes += shape_ok(&p);
-        cnn_raw += p.cnn.digit == label;
-        mlp_raw += p.mlp.digit == label;
+        cnn_raw += p.cnn.best == label;
+        mlp_raw += p.mlp.best == label;
 
         /* The same image as PGM: binary P5 for even i, ASCII P2 for odd. */
         char pgm[8192];
@@ -261,16 +293,18 @@ static void test_digits(int port, const digits *d)
         prediction q;
         predict_body(port, "", pgm, (size_t)n, &q);
         shapes += shape_ok(&q);
-        cnn_pgm += q.cnn.digit == label;
+        cnn_pgm += q.cnn.best == label;
 
         draw_on_canvas(d->pixels[i], canvas);
         prediction c;
         predict_raw(port, canvas, 400, 300, &c);
         shapes += shape_ok(&c);
-        cnn_canvas += c.cnn.digit == label;
-        mlp_canvas += c.mlp.digit == label;
+        cnn_canvas += c.cnn.best == label;
+        mlp_canvas += c.mlp.best == label;
     }
-    check(shapes == 3 * TEST_DIGITS, "JSON shape (both models, 10 probs summing to 1, 784 inputs 0-255): %d/%d",
+    check(shapes == 3 * TEST_DIGITS,
+          "JSON shape (both models, 10 probs summing to 1, digit, reason, score, best consistent, 784 inputs "
+          "0-255): %d/%d",
           shapes, 3 * TEST_DIGITS);
     check(cnn_raw >= 9, "CNN on 28x28 raw MNIST digits: %d/%d right", cnn_raw, TEST_DIGITS);
     check(mlp_raw >= 8, "MLP on 28x28 raw MNIST digits: %d/%d right", mlp_raw, TEST_DIGITS);
@@ -289,8 +323,10 @@ static void test_blank(int port)
     int ink = 0;
     for (int i = 0; i < p.input_count && i < 784; i++)
         ink += p.input[i];
-    check(shape_ok(&p) && !p.cnn.has_digit && !p.mlp.has_digit && ink == 0,
-          "blank canvas: 200, \"digit\":null for both, probs 0, input all 0 (status %d)", p.status);
+    check(shape_ok(&p) && !p.cnn.has_digit && !p.mlp.has_digit && ink == 0 &&
+              strcmp(p.cnn.reason, "no ink") == 0 && strcmp(p.mlp.reason, "no ink") == 0,
+          "blank canvas: 200, \"digit\":null and \"reason\":\"no ink\" for both, probs 0, input all 0 (status %d)",
+          p.status);
 }
 
 typedef struct expectation {
@@ -556,7 +592,7 @@ static void *client_main(void *arg)
         prediction p;
         predict_raw(job->port, job->d->pixels[k], 28, 28, &p);
         job->answered += shape_ok(&p);
-        job->right += p.cnn.digit == job->sequential[k];
+        job->right += p.cnn.best == job->sequential[k];
     }
     return NULL;
 }
@@ -568,7 +604,7 @@ static void test_concurrent(int port, const digits *d)
     for (int k = 0; k < TEST_DIGITS; k++) {
         prediction p;
         predict_raw(port, d->pixels[k], 28, 28, &p);
-        sequential[k] = p.cnn.digit;
+        sequential[k] = p.cnn.best;
     }
     client_job jobs[CLIENTS];
     pthread_t threads[CLIENTS];
@@ -662,6 +698,10 @@ static void test_cli(const char *exe, const char *cnn, const char *mlp, const ch
     check(status == 2 && strstr(err, "unknown option '--bogus'"), "unknown flag: exit 2, one-line error (%d)", status);
     status = run_cli(exe, (const char *[]){"--port", "70000", NULL}, err, sizeof err);
     check(status == 2 && strstr(err, "--port"), "--port 70000: exit 2 (%d)", status);
+    status = run_cli(exe, (const char *[]){"--threshold", "1.5", NULL}, err, sizeof err);
+    check(status == 2 && strstr(err, "--threshold"), "--threshold 1.5: exit 2 (%d)", status);
+    status = run_cli(exe, (const char *[]){"--threshold", "nan", NULL}, err, sizeof err);
+    check(status == 2 && strstr(err, "--threshold"), "--threshold nan: exit 2 (%d)", status);
     status = run_cli(exe, (const char *[]){"--threads", "x", NULL}, err, sizeof err);
     check(status == 2 && strstr(err, "--threads"), "--threads x: exit 2 (%d)", status);
     status = run_cli(exe, (const char *[]){"--cnn", "/nonexistent/cnn.safetensors", "--mlp", mlp, NULL}, err, sizeof err);

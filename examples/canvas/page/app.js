@@ -65,6 +65,7 @@
   function showBlank(message) {
     for (const m of models) {
       m.root.classList.add('blank');
+      m.root.classList.remove('refused');
       m.digit.textContent = '–';
       m.confidence.textContent = '';
       m.latency.textContent = '';
@@ -74,7 +75,7 @@
         r.pct.textContent = '0%';
       }
     }
-    results.classList.remove('disagree');
+    results.classList.remove('disagree', 'refused');
     summary.textContent = message;
     timing.textContent = '';
     seen.fillStyle = '#000';
@@ -104,6 +105,21 @@
     return v >= 99.95 ? '100%' : v >= 9.95 ? `${v.toFixed(0)}%` : `${v.toFixed(1)}%`;
   }
 
+  // "a 3", "an 8".
+  function withArticle(d) {
+    return `${d === 8 ? 'an' : 'a'} ${d}`;
+  }
+
+  function verdictText(cnn, mlp) {
+    if (cnn === null && mlp === null) {
+      return 'Neither network thinks this is a digit. Draw one digit, 0 to 9, large and clear.';
+    }
+    if (cnn === null) return `The MLP reads ${withArticle(mlp)}; the CNN is not sure this is a digit.`;
+    if (mlp === null) return `The CNN reads ${withArticle(cnn)}; the MLP is not sure this is a digit.`;
+    if (cnn === mlp) return `Both networks read ${withArticle(cnn)}.`;
+    return `The networks disagree: the CNN reads ${withArticle(cnn)}, the MLP ${withArticle(mlp)}.`;
+  }
+
   function render(data, roundTrip) {
     const input = data.input;
     const img = seen.createImageData(28, 28);
@@ -116,33 +132,35 @@
     }
     seen.putImageData(img, 0, 0);
 
-    if (data.cnn.digit === null) {
+    if (data.cnn.reason === 'no ink') {
       showBlank('No digit found yet: the strokes are too faint or too small.');
       seen.putImageData(img, 0, 0);
       return;
     }
     for (const m of models) {
       const r = data[m.name];
+      const refused = r.digit === null;
       m.root.classList.remove('blank');
-      m.digit.textContent = String(r.digit);
-      m.confidence.textContent = `${percent(r.probs[r.digit])} sure`;
+      m.root.classList.toggle('refused', refused);
+      // A refusal is an answer: the top probability is too low for any digit.
+      m.digit.textContent = refused ? '?' : String(r.digit);
+      m.confidence.textContent = refused
+        ? `not a digit · at most ${percent(r.score)} for any`
+        : `${percent(r.score)} sure`;
       m.latency.textContent = `${r.ms.toFixed(2)} ms`;
       r.probs.forEach((p, k) => {
         const row = m.rows[k];
-        row.li.classList.toggle('win', k === r.digit);
+        row.li.classList.toggle('win', !refused && k === r.digit);
         row.fill.style.width = `${(p * 100).toFixed(1)}%`;
         row.pct.textContent = percent(p);
       });
     }
     const cnn = data.cnn.digit;
     const mlp = data.mlp.digit;
-    results.classList.toggle('disagree', cnn !== mlp);
+    results.classList.toggle('disagree', cnn !== mlp && cnn !== null && mlp !== null);
+    results.classList.toggle('refused', cnn === null && mlp === null);
     // The live region is read out: update it when a stroke is done, not on every move.
-    if (stroke === null) {
-      summary.textContent = cnn === mlp
-        ? `Both networks read a ${cnn}.`
-        : `The networks disagree: the CNN reads a ${cnn}, the MLP a ${mlp}.`;
-    }
+    if (stroke === null) summary.textContent = verdictText(cnn, mlp);
     timing.textContent = `preprocessing ${data.preprocess_ms.toFixed(2)} ms · round trip ${roundTrip.toFixed(0)} ms`;
   }
 
