@@ -301,7 +301,7 @@
       const ink = input ? input[i] : 0;
       const heat = s ? Math.pow(s[i] / 255, 0.6) : 0; // 0..1
       const l = Math.round(heat * 255) * 3;
-      const base = 30 + ink * 0.45; // the drawing, dimmed
+      const base = input ? 30 + ink * 0.45 : HEAT[0]; // the drawing, dimmed
       img.data.set([
         base * (1 - heat) + HEAT[l] * heat,
         base * (1 - heat) + HEAT[l + 1] * heat,
@@ -379,11 +379,9 @@
   function clear() {
     state.data = null;
     root.classList.add('blank');
-    for (const model of Object.keys(views)) {
+    for (const model of Object.keys(views)) { // every tile at rest
       for (const view of Object.values(views[model])) {
-        const ctx = view.canvas.getContext('2d');
-        ctx.fillStyle = `rgb(${HEAT[0]},${HEAT[1]},${HEAT[2]})`;
-        ctx.fillRect(0, 0, view.canvas.width, view.canvas.height);
+        drawLayer(view, { c: view.c, h: view.h, w: view.w, values: new Float32Array(view.c * view.h * view.w), top: 0 });
       }
     }
     drawSaliency('cnn', null, null);
