@@ -1,5 +1,5 @@
-/* dn-predict.c - recognises digits in PGM images with a trained model, or
- * evaluates a model on a whole IDX test set. */
+/* dn-predict.c - recognises digits in images (PNG or PGM, told apart by
+ * content) with a trained model, or evaluates a model on a whole IDX test set. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,11 +23,14 @@ typedef struct predict_options {
 
 static void usage(FILE *out)
 {
-    fputs("usage: dn-predict [options] IMAGE.pgm...\n"
+    fputs("usage: dn-predict [options] IMAGE...\n"
           "       dn-predict [options] --idx IMAGES --labels LABELS\n"
           "       dn-predict --model FILE --export-onnx OUT.onnx\n"
-          "Recognises the digit in each image (PGM, P2 or P5, any size), or measures\n"
-          "accuracy on an IDX set (raw or .gz).\n"
+          "Recognises the digit in each image, or measures accuracy on an IDX set (raw\n"
+          "or .gz). Images are PNG (any colour type and bit depth; transparency is\n"
+          "composited on white, colour becomes gray), JPEG (baseline or progressive,\n"
+          "EXIF orientation honoured) or PGM (P5, P2), of any size, told apart by their\n"
+          "content, not their name.\n"
           "\n"
           "  --model FILE     model file (default models/cnn.safetensors)\n"
           "  --json           one JSON object per image: file, digit (null when refused),\n"
@@ -112,7 +115,7 @@ static bool load_input(const predict_options *o, const char *path, const dn_mode
                        float *input, bool *has_ink)
 {
     dn_image img;
-    if (dn_pgm_read(&img, path) != DN_OK) {
+    if (dn_image_read(&img, path) != DN_OK) {
         tool_error("%s", dn_last_error());
         return false;
     }

@@ -533,7 +533,7 @@ static bool train(run *r)
         if (!write_metrics(r, epoch, &stats, test_acc))
             return false;
     }
-    printf("saved %s (checkpoint %s); \"not a digit\" below a top probability of %.3f, which answers "
+    printf("saved %s (checkpoint %s); \"not a digit\" below a top probability of %.6f, which answers "
            "%.0f%% of the test set\n", r->out, r->checkpoint, (double)r->info.answer_threshold,
            100 * r->opt.answer_rate);
     return true;

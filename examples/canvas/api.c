@@ -268,7 +268,7 @@ void api_handle(void *ctx, const server_request *request, http_response *res, st
     } else if (strcmp(req->path, "/api/predict") == 0) {
         if (strcmp(req->method, "POST") != 0) {
             res->allow = "POST";
-            fail(res, out, 405, "POST a drawing here (PGM, or raw 8-bit pixels with ?w=W&h=H)");
+            fail(res, out, 405, "POST a drawing here (PNG or PGM, or raw 8-bit pixels with ?w=W&h=H)");
         } else {
             predict(a, request, res, out);
         }

@@ -41,7 +41,7 @@ void api_free(api *a);
 /* The server_handler of dn-canvas; ctx is an api. Routes:
  *   GET|HEAD /, /index.html, /style.css, /app.js   the page
  *   GET|HEAD /api/health    {"status":"ok","models":{"cnn":SPEC,"mlp":SPEC}}
- *   POST     /api/predict   body: a PGM (P5 or P2), or raw 8-bit gray pixels
+ *   POST     /api/predict   body: a PNG or PGM image (by content), or raw 8-bit gray pixels
  *                           with ?w=W&h=H (body length W*H), 0 = black
  * answered with {"cnn":{"digit":D,"reason":R,"score":S,"threshold":T,
  * "best":B,"probs":[10],"ms":T},"mlp":{...},"input":[784 ints 0-255],

@@ -1,5 +1,6 @@
 /* image_body.c - turns a request body into a dn_image: raw gray pixels sized
- * by ?w=&h=, or a PGM parsed by the library; every failure says why. */
+ * by ?w=&h=, or an image file (PNG, PGM) read by content by the library;
+ * every failure says why. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -60,8 +61,8 @@ bool image_body_decode(const char *query, const uint8_t *body, size_t len, dn_im
         return decode_raw(query, body, len, img, error);
     if (len == 0)
         return refuse(error, 400,
-                      "empty body: send a PGM image (P5 or P2), or raw 8-bit pixels with ?w=W&h=H");
-    if (dn_pgm_parse(img, body, len, "request body") != DN_OK)
+                      "empty body: send a PNG or PGM image, or raw 8-bit pixels with ?w=W&h=H");
+    if (dn_image_parse(img, body, len, "request body") != DN_OK)
         return refuse(error, 422, "%s", dn_last_error());
     return true;
 }

@@ -1,6 +1,7 @@
-/* image_body.h - the body of POST /api/predict as an image: a PGM (P5 or P2),
- * or raw 8-bit gray pixels with ?w=W&h=H in the query (0 = black). Needs no
- * model and no socket, so it can be fuzzed alone; thread-safe. */
+/* image_body.h - the body of POST /api/predict as an image: an image file
+ * told apart by its content (PNG or PGM, see dn_image_parse), or raw 8-bit
+ * gray pixels with ?w=W&h=H in the query (0 = black). Needs no model and no
+ * socket, so it can be fuzzed alone; thread-safe. */
 #ifndef CANVAS_IMAGE_BODY_H
 #define CANVAS_IMAGE_BODY_H
 
@@ -16,7 +17,7 @@ typedef struct image_body_error {
     char message[512]; /* what is wrong, for {"error": message} */
 } image_body_error;
 
-/* Decodes body[0..len) the way query ("w=28&h=28", or "" for a PGM) says.
+/* Decodes body[0..len) the way query ("w=28&h=28", or "" for an image file) says.
  * True with *img filled in (release it with dn_image_free); false with
  * *error set and *img zeroed. */
 bool image_body_decode(const char *query, const uint8_t *body, size_t len, dn_image *img,

@@ -47,8 +47,8 @@ static void usage(FILE *out)
           "Slow or silent clients cost no thread: one event loop does all socket work and\n"
           "the threads only run complete requests. Bodies up to 2 MiB (413 beyond), at\n"
           "most 256 MiB of request bodies in memory at once (503 beyond).\n"
-          "API: GET /api/health; POST /api/predict with a PGM body, or raw 8-bit gray\n"
-          "pixels and ?w=W&h=H. One access-log line per request goes to stderr.\n",
+          "API: GET /api/health; POST /api/predict with a PNG or PGM body, or raw 8-bit\n"
+          "gray pixels and ?w=W&h=H. One access-log line per request goes to stderr.\n",
           out);
 }
 

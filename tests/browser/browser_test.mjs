@@ -345,6 +345,57 @@ try {
   check((await shown(page)).cnn.digit === '1', 'a thick 1 is still a 1');
   await page.keyboard.press('Escape');
 
+  // An image file dropped on the canvas, then pasted: a PNG of a 7 (black ink,
+  // transparent background) made by the browser. Its bytes must reach the
+  // server as they are, and the image must appear in the canvas.
+  let pngBodies = 0;
+  const countPng = (req) => {
+    const body = req.url().endsWith('/api/predict') ? req.postDataBuffer() : null;
+    if (body && body.subarray(0, 4).toString('latin1') === '\x89PNG') pngBodies++;
+  };
+  page.on('request', countPng);
+  for (const how of ['drop', 'paste']) {
+    await settled(page);
+    const before = pngBodies;
+    await page.evaluate(async (how) => {
+      const c = document.createElement('canvas');
+      c.width = 200;
+      c.height = 160;
+      const g = c.getContext('2d');
+      g.lineWidth = 16;
+      g.lineCap = 'round';
+      g.lineJoin = 'round';
+      g.beginPath();
+      g.moveTo(70, 30);
+      g.lineTo(135, 30);
+      g.lineTo(95, 135);
+      g.stroke();
+      const blob = await new Promise((resolve) => c.toBlob(resolve, 'image/png'));
+      const dt = new DataTransfer();
+      dt.items.add(new File([blob], 'seven.png', { type: 'image/png' }));
+      if (how === 'drop') {
+        document.getElementById('pad').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+      } else {
+        document.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));
+      }
+    }, how);
+    await page.waitForFunction(() => document.getElementById('cnn').querySelector('.digit').textContent.trim() !== '–',
+      null, { timeout: 10000 });
+    const s = await shown(page);
+    const dark = await page.evaluate(() => {
+      const data = document.getElementById('pad').getContext('2d').getImageData(0, 0, 280, 280).data;
+      let n = 0;
+      for (let i = 0; i < data.length; i += 4) n += data[i] < 128;
+      return n;
+    });
+    check(pngBodies > before && s.cnn.digit === '7' && dark > 500,
+      `a PNG ${how === 'drop' ? 'dropped on the canvas' : 'pasted'}: sent as PNG (${pngBodies - before}), ` +
+      `the CNN shows ${s.cnn.digit}, drawn into the canvas (${dark} dark pixels)`);
+    await page.screenshot({ path: join(options.artifacts, `desktop-${how}-png.png`) });
+    await page.keyboard.press('Escape');
+  }
+  page.off('request', countPng);
+
   await page.emulateMedia({ reducedMotion: 'reduce' });
   const animation = await page.evaluate(() => getComputedStyle(document.querySelector('.parade span')).animationName);
   check(animation === 'none', 'prefers-reduced-motion stops the footer animation');

@@ -2,7 +2,7 @@
 """hostile_inputs.py BUILD_DIR SOURCE_DIR [--markdown FILE]
 
 Tries hostile inputs against dn-predict and dn-train: broken, truncated,
-empty and absurd model files, images and datasets, files that are not files
+empty and absurd model files, images (PGM and PNG) and datasets, files that are not files
 (directories, FIFOs, devices, dangling links), non-finite weights, absurd
 architectures and outputs that cannot be written. Each must get a clear
 message on stderr and exit code 1 or 2: never a crash (a signal), a hang
@@ -203,6 +203,32 @@ def main():
     image_case("random bytes", bytes(range(256)) * 4)
     image_case("a directory", path("a-directory"))
     image_case("a FIFO", path("fifo"))
+
+    # --- PNG (and other formats, told apart by content)
+    sys.path.insert(0, os.path.join(source, "tests", "png"))
+    import pngwrite
+
+    def png_case(what, data):
+        case("png: " + what, predict, ["--model", model, write("i.png", data)])
+
+    gray = [[(x * 9,) for x in range(28)] for _ in range(28)]
+    good = pngwrite.png(gray, 28, 28, 8, 0)
+    bad_crc = bytearray(good)
+    bad_crc[20] ^= 1
+    png_case("a bad CRC in IHDR", bytes(bad_crc))
+    png_case("truncated in the image data", good[:60])
+    png_case("100000 x 100000", pngwrite.SIGNATURE + pngwrite.ihdr(100000, 100000, 8, 0) + good[33:])
+    png_case("16384 x 4096 claimed by 80 bytes", pngwrite.SIGNATURE + pngwrite.ihdr(16384, 4096, 8, 0) + good[33:])
+    png_case("bit depth 3", pngwrite.SIGNATURE + pngwrite.ihdr(28, 28, 3, 0) + good[33:])
+    png_case("palette index out of range",
+             pngwrite.png([[(x % 4,) for x in range(8)]] * 2, 8, 2, 8, 3, palette=[(0, 0, 0), (255, 255, 255)]))
+    png_case("filter type 7", pngwrite.png(gray, 28, 28, 8, 0, filters=lambda r: 7 if r == 5 else 0))
+    png_case("IDAT chunks not contiguous", good[:33] + pngwrite.chunk("IDAT", b"\x78") +
+             pngwrite.chunk("tEXt", b"a\0b") + good[33:])
+    png_case("an unknown critical chunk", good[:33] + pngwrite.chunk("QuIT", b"\0\0\0\0") + good[33:])
+    png_case("bytes after IEND", good + b"trailing")
+    png_case("a JPEG", b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(64))
+    png_case("a GIF", b"GIF89a" + bytes(64))
 
     # --- IDX evaluation
     labels = os.path.join(mnist, "t10k-labels-idx1-ubyte")

@@ -133,6 +133,39 @@ if [ -f "$data/t10k-images-idx3-ubyte" ]; then
   "$predict" --model "$work/mlp.safetensors" --raw "$work/d0.pgm" >"$work/raw"
   check "--raw on a 28x28 MNIST image" grep -q "d0.pgm: $1 " "$work/raw"
   expect_exit 1 "needs a 28x28 image" "$predict" --model "$work/mlp.safetensors" --raw "$work/d2.pgm"
+
+  # The same digits as PNG files, read by content whatever their names: black
+  # ink as alpha on a transparent background (RGBA), and 16-bit gray Adam7.
+  if command -v python3 >/dev/null; then
+    python3 - "$source/tests/png" "$work" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[1])
+import pngwrite
+work = sys.argv[2]
+for name in ("d0", "d2"):
+    with open("%s/%s.pgm" % (work, name), "rb") as f:
+        data = f.read()
+    head = data.split(b"\n")
+    w, h = map(int, head[2].split())
+    px = data[len(data) - w * h:]
+    rgba = [[(0, 0, 0, px[y * w + x]) for x in range(w)] for y in range(h)]
+    with open("%s/%s-rgba.png" % (work, name), "wb") as f:
+        f.write(pngwrite.png(rgba, w, h, 8, 6))
+    gray16 = [[(px[y * w + x] * 257,) for x in range(w)] for y in range(h)]
+    with open("%s/%s-gray16.pgm" % (work, name), "wb") as f:  # a PNG despite its name
+        f.write(pngwrite.png(gray16, w, h, 16, 0, interlace=1))
+PY
+    "$predict" --model "$work/mlp.safetensors" "$work/d0-rgba.png" "$work/d2-rgba.png" "$work/d0-gray16.pgm" \
+      "$work/d2-gray16.pgm" >"$work/pred-png" 2>&1
+    check "PNG: RGBA with transparent paper read (digit 0, label $1)" grep -q "d0-rgba.png: $1 " "$work/pred-png"
+    check "PNG: RGBA with transparent paper read (digit 2, label $3)" grep -q "d2-rgba.png: $3 " "$work/pred-png"
+    check "PNG named .pgm read by content, 16-bit Adam7 (label $1)" grep -q "d0-gray16.pgm: $1 " "$work/pred-png"
+    check "PNG named .pgm read by content, 16-bit Adam7 (label $3)" grep -q "d2-gray16.pgm: $3 " "$work/pred-png"
+    head -c 100 "$work/d0-rgba.png" >"$work/cut.png"
+    expect_exit 1 "cut.png: truncated" "$predict" --model "$work/mlp.safetensors" "$work/cut.png"
+  fi
+  printf '\377\330\377\340JFIF' >"$work/photo.jpg"
+  expect_exit 1 "photo.jpg: " "$predict" --model "$work/mlp.safetensors" "$work/photo.jpg"
 fi
 
 # --- "not a digit": a model trained with drawings that are not digits

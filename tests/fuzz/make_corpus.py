@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import struct
+import sys
 import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -251,8 +252,71 @@ def predict_body_seeds():
     yield "raw-bad-length", b"w=4&h=4\nabcde"
     yield "pgm-p5", b"\n" + b"P5\n# drawn\n4 3\n255\n" + bytes(range(0, 240, 20))
     yield "pgm-p2", b"\nP2 3 2 15\n0 15 0\n15 0 15\n"
+    # Image files by content: PNGs (gray, and RGBA ink on transparent paper).
+    yield "png-gray", b"\n" + pngwrite.png([[(x * 40,) for x in range(6)] for _ in range(4)], 6, 4, 8, 0)
+    yield "png-rgba-adam7", b"\n" + pngwrite.png([[(0, 0, 0, (x * y * 17) % 256) for x in range(9)]
+                                                   for y in range(9)], 9, 9, 8, 6, 1)
     # No newline in the first 65 bytes: no query, all of it is the body.
     yield "pgm-long-comment", b"P5 #" + b"c" * 70 + b"\n2 2 255\n\x00\xff\xff\x00"
+
+
+# ---- PNG ----------------------------------------------------------------------
+# Byte 0 of a fuzz_png input is the mode: 0 = a PNG file as it is, 1 = chunks
+# without CRCs whose IDAT data is the decompressed image data (the harness
+# compresses it and adds the CRCs).
+
+sys.path.insert(0, os.path.join(HERE, "..", "png"))
+import pngwrite  # noqa: E402
+
+
+def png_image(width, height, color_type, depth, seed):
+    top = (1 << depth) - 1 if color_type != 3 else min((1 << depth) - 1, 5)
+    channels = pngwrite.CHANNELS[color_type]
+    return [[tuple((seed + 7 * x + 13 * y + 31 * c) * 37 % (top + 1) for c in range(channels))
+             for x in range(width)] for y in range(height)]
+
+
+def png_structured(pixels, width, height, depth, color_type, interlace=0, palette=None, trns=None):
+    def raw_chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind.encode() + data
+    out = raw_chunk("IHDR", struct.pack(">IIBBBBB", width, height, depth, color_type, 0, 0, interlace))
+    if palette is not None:
+        out += raw_chunk("PLTE", b"".join(bytes(c) for c in palette))
+    if trns is not None:
+        out += raw_chunk("tRNS", trns)
+    raw = pngwrite.raw_data(pixels, width, height, depth, color_type, interlace)
+    half = len(raw) // 2
+    out += raw_chunk("IDAT", raw[:half]) + raw_chunk("IDAT", raw[half:])
+    return out + raw_chunk("IEND", b"")
+
+
+def png_seeds():
+    palette = [(0, 0, 0), (255, 255, 255), (200, 30, 30), (30, 200, 30), (30, 30, 200), (128, 128, 128)]
+    seed = 0
+    for color_type, depths in sorted(pngwrite.DEPTHS.items()):
+        for depth in depths:
+            for interlace in (0, 1):
+                seed += 1
+                w, h = (5, 3) if not interlace else (9, 10)
+                px = png_image(w, h, color_type, depth, seed)
+                pal = palette if color_type == 3 else None
+                name = "ct%d-d%d%s" % (color_type, depth, "-adam7" if interlace else "")
+                yield name + ".png", b"\x00" + pngwrite.png(px, w, h, depth, color_type, interlace, pal)
+                if not interlace:
+                    yield name + ".raw", b"\x01" + png_structured(px, w, h, depth, color_type, 0, pal)
+    px = png_image(4, 4, 3, 8, 3)
+    yield "palette-alpha.png", b"\x00" + pngwrite.png(px, 4, 4, 8, 3, 0, palette, b"\x00\x80")
+    yield "palette-alpha.raw", b"\x01" + png_structured(px, 4, 4, 8, 3, 0, palette, b"\x00\x80")
+    px = png_image(4, 4, 0, 16, 4)
+    yield "gray16-key.png", b"\x00" + pngwrite.png(px, 4, 4, 16, 0, 0, trns=struct.pack(">H", px[1][1][0]))
+    px = png_image(3, 3, 2, 8, 5)
+    key = struct.pack(">HHH", *px[0][0])
+    yield "rgb-key-adam7.png", b"\x00" + pngwrite.png(px, 3, 3, 8, 2, 1, trns=key)
+    yield "rgb-key.raw", b"\x01" + png_structured(px, 3, 3, 8, 2, 0, trns=key)
+    px = png_image(28, 28, 0, 8, 6)
+    text = pngwrite.chunk("tEXt", b"Software\x00digitnet") + pngwrite.chunk("gAMA", struct.pack(">I", 45455))
+    yield "gray-28x28-split-idat.png", b"\x00" + pngwrite.png(px, 28, 28, 8, 0, extra=[text], idat_split=50)
+    yield "gray-stored.png", b"\x00" + pngwrite.png(png_image(6, 2, 0, 8, 7), 6, 2, 8, 0, level=0)
 
 
 def main():
@@ -260,7 +324,7 @@ def main():
         shutil.rmtree(ROOT)
     for target, seeds in (("idx", idx_seeds), ("gzip", gzip_seeds), ("safetensors", safetensors_seeds),
                           ("model", model_seeds), ("pgm", pgm_seeds), ("spec", spec_seeds),
-                          ("http", http_seeds), ("predict_body", predict_body_seeds)):
+                          ("http", http_seeds), ("predict_body", predict_body_seeds), ("png", png_seeds)):
         for name, data in seeds():
             put(target, name, data)
     # The model harness also parses plain safetensors, and the reverse.

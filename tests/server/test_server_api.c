@@ -1,5 +1,5 @@
 /* test_server_api.c - starts dn-canvas on a free loopback port and checks its
- * API (MNIST digits raw, as PGM and drawn on a big canvas), its HTTP limits and
+ * API (MNIST digits raw, as PGM, as PNG and drawn on a big canvas), its HTTP limits and
  * error codes, keep-alive, concurrency, and a clean exit on SIGTERM.
  * usage: test_server_api DN_CANVAS CNN_MODEL MLP_MODEL MNIST_DIR
  * Exits 77 (skipped) when the models are missing and MNIST is absent. */
@@ -22,6 +22,7 @@
 #include "check.h"
 #include "client.h"
 #include "proc.h"
+#include "digitnet/gzip.h"
 #include "digitnet/idx.h"
 #include "digitnet/model.h"
 #include "digitnet/net.h"
@@ -217,6 +218,54 @@ static void predict_body(int port, const char *query, const void *body, size_t l
     free(request);
 }
 
+/* An 8-bit RGBA PNG of a 28x28 MNIST digit as drawing programs export one:
+ * black ink whose alpha is the digit's intensity on a transparent background
+ * (image data in stored DEFLATE blocks). Returns its length (at most 3300). */
+static size_t rgba_png(const uint8_t *digit, uint8_t *out)
+{
+    uint8_t raw[28 * (1 + 28 * 4)];
+    size_t n = 0;
+    for (int y = 0; y < 28; y++) {
+        raw[n++] = 0;
+        for (int x = 0; x < 28; x++) {
+            raw[n++] = 0, raw[n++] = 0, raw[n++] = 0;
+            raw[n++] = digit[y * 28 + x];
+        }
+    }
+    uint32_t a = 1, b = 0;
+    for (size_t i = 0; i < n; i++) {
+        a = (a + raw[i]) % 65521;
+        b = (b + a) % 65521;
+    }
+    uint32_t adler = b << 16 | a;
+    uint8_t *p = out;
+    memcpy(p, "\x89PNG\r\n\x1a\n", 8);
+    p += 8;
+    /* chunk(type, data, len): length, type, data, CRC of type and data */
+#define PUT32(v) (p[0] = (uint8_t)((v) >> 24), p[1] = (uint8_t)((v) >> 16), p[2] = (uint8_t)((v) >> 8), \
+                  p[3] = (uint8_t)(v), p += 4)
+    uint8_t ihdr[17] = {'I', 'H', 'D', 'R', 0, 0, 0, 28, 0, 0, 0, 28, 8, 6, 0, 0, 0};
+    PUT32(13u);
+    memcpy(p, ihdr, 17);
+    p += 17;
+    PUT32(dn_crc32(0, ihdr, 17));
+    size_t zlen = 2 + 5 + n + 4;
+    PUT32((uint32_t)zlen);
+    uint8_t *type = p;
+    memcpy(p, "IDAT\x78\x01\x01", 7);
+    p += 7;
+    *p++ = (uint8_t)n, *p++ = (uint8_t)(n >> 8), *p++ = (uint8_t)~n, *p++ = (uint8_t)(~n >> 8);
+    memcpy(p, raw, n);
+    p += n;
+    PUT32(adler);
+    PUT32(dn_crc32(0, type, (size_t)(p - type)));
+    PUT32(0u);
+    memcpy(p, "IEND\xae\x42\x60\x82", 8);
+    p += 8;
+#undef PUT32
+    return (size_t)(p - out);
+}
+
 static void predict_raw(int port, const uint8_t *pixels, int w, int h, prediction *p)
 {
     char query[64];
@@ -268,7 +317,7 @@ static void test_health(int port)
 
 static void test_digits(int port, const digits *d)
 {
-    int cnn_raw = 0, mlp_raw = 0, cnn_pgm = 0, cnn_canvas = 0, mlp_canvas = 0, shapes = 0;
+    int cnn_raw = 0, mlp_raw = 0, cnn_pgm = 0, cnn_png = 0, cnn_canvas = 0, mlp_canvas = 0, shapes = 0;
     static uint8_t canvas[400 * 300];
     for (int i = 0; i < TEST_DIGITS; i++) {
         int label = d->labels[i];
@@ -295,6 +344,12 @@ static void test_digits(int port, const digits *d)
         shapes += shape_ok(&q);
         cnn_pgm += q.cnn.best == label;
 
+        static uint8_t png[4096];
+        size_t png_len = rgba_png(d->pixels[i], png);
+        predict_body(port, "", png, png_len, &q);
+        shapes += shape_ok(&q);
+        cnn_png += q.cnn.best == label;
+
         draw_on_canvas(d->pixels[i], canvas);
         prediction c;
         predict_raw(port, canvas, 400, 300, &c);
@@ -302,13 +357,15 @@ static void test_digits(int port, const digits *d)
         cnn_canvas += c.cnn.best == label;
         mlp_canvas += c.mlp.best == label;
     }
-    check(shapes == 3 * TEST_DIGITS,
+    check(shapes == 4 * TEST_DIGITS,
           "JSON shape (both models, 10 probs summing to 1, digit, reason, score, best consistent, 784 inputs "
           "0-255): %d/%d",
-          shapes, 3 * TEST_DIGITS);
+          shapes, 4 * TEST_DIGITS);
     check(cnn_raw >= 9, "CNN on 28x28 raw MNIST digits: %d/%d right", cnn_raw, TEST_DIGITS);
     check(mlp_raw >= 8, "MLP on 28x28 raw MNIST digits: %d/%d right", mlp_raw, TEST_DIGITS);
     check(cnn_pgm >= 9, "CNN on the same digits as PGM (P5 and P2): %d/%d right", cnn_pgm, TEST_DIGITS);
+    check(cnn_png >= 9, "CNN on the same digits as RGBA PNGs (black ink, transparent paper): %d/%d right", cnn_png,
+          TEST_DIGITS);
     check(cnn_canvas >= 9, "CNN on the digits drawn 6x, dark on light, off-centre on 400x300: %d/%d",
           cnn_canvas, TEST_DIGITS);
     check(mlp_canvas >= 7, "MLP on the same canvases: %d/%d", mlp_canvas, TEST_DIGITS);
@@ -372,6 +429,7 @@ static void test_errors(int port)
         {"colour PPM", "POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\nP6 1 1 255\n", 422, NULL},
         {"truncated PGM", "POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Length: 14\r\n\r\nP5 4 4 255\nabc", 422, NULL},
         {"PGM of 0 width", "POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\nP5 0 4 255\n", 422, NULL},
+        {"JPEG", "POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\n\xff\xd8\xff\xe0", 422, NULL},
         {"Expect: something", "GET / HTTP/1.1\r\nHost: x\r\nExpect: magic\r\n\r\n", 417, NULL},
     };
     int n = (int)(sizeof cases / sizeof cases[0]);
@@ -386,6 +444,15 @@ static void test_errors(int port)
               cases[i].status, status, *allow ? ", Allow: " : "", allow, json ? "" : " [no JSON error]");
         tc_response_free(&r);
     }
+
+    /* A PNG whose IHDR fails its CRC (the bytes hold NULs, so not in the table). */
+    static const char bad_png[] = "POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Length: 33\r\n\r\n"
+                                  "\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR\0\0\0\x01\0\0\0\x01\x08\0\0\0\0\0\0\0\0";
+    tc_response bad = {0};
+    int bad_status = tc_exchange(port, bad_png, sizeof bad_png - 1, &bad);
+    check(bad_status == 422 && bad.body && strstr(bad.body, "CRC mismatch"), "PNG with a bad CRC: 422 (got %d: %s)",
+          bad_status, bad.body ? bad.body : "");
+    tc_response_free(&bad);
 
     /* 431: a 9000-byte header. */
     size_t big = 9100;

@@ -306,5 +306,70 @@
     }
   });
 
+  // ---- An image file dropped on the canvas or pasted (Ctrl+V) ----
+  // Its bytes go to /api/predict as they are (the server reads PNG and PGM by
+  // content) and the answer is shown as for a drawing. The image is drawn
+  // scaled into the canvas, so the user sees it and may draw over it.
+  async function predictFile(file) {
+    stroke = null;
+    if (timer !== null) {
+      clearTimeout(timer);
+      timer = null;
+    }
+    const e = ++epoch;
+    sentVersion = shownVersion = ++version;
+    paper();
+    hasInk = true;
+    padBox.classList.add('inked');
+    try {
+      const bitmap = await createImageBitmap(file);
+      const scale = Math.min(SIZE / bitmap.width, SIZE / bitmap.height);
+      const w = bitmap.width * scale;
+      const h = bitmap.height * scale;
+      if (e === epoch) ctx.drawImage(bitmap, (SIZE - w) / 2, (SIZE - h) / 2, w, h);
+      bitmap.close();
+    } catch {
+      // The browser cannot show it (a PGM, say); the server may still read it.
+    }
+    try {
+      const t0 = performance.now();
+      const response = await fetch('/api/predict', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/octet-stream' },
+        body: await file.arrayBuffer(),
+      });
+      const data = await response.json();
+      if (!response.ok) throw new Error(data.error || `HTTP ${response.status}`);
+      if (e === epoch) {
+        errorBox.hidden = true;
+        render(data, performance.now() - t0);
+      }
+    } catch (err) {
+      if (e === epoch) {
+        showBlank('The image could not be read.');
+        errorBox.textContent = `${file.name || 'The image'}: ${err.message}`;
+        errorBox.hidden = false;
+      }
+    }
+    updatePending();
+  }
+
+  padBox.addEventListener('dragover', (event) => {
+    if (event.dataTransfer && event.dataTransfer.types.includes('Files')) event.preventDefault();
+  });
+  padBox.addEventListener('drop', (event) => {
+    const file = event.dataTransfer && event.dataTransfer.files[0];
+    if (!file) return;
+    event.preventDefault();
+    predictFile(file);
+  });
+  document.addEventListener('paste', (event) => {
+    const files = event.clipboardData ? [...event.clipboardData.files] : [];
+    const file = files.find((f) => f.type.startsWith('image/')) || files[0];
+    if (!file) return;
+    event.preventDefault();
+    predictFile(file);
+  });
+
   clearAll();
 })();
