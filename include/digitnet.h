@@ -11,6 +11,7 @@
 #include "digitnet/rng.h"
 #include "digitnet/ops.h"
 #include "digitnet/net.h"
+#include "digitnet/probe.h"
 #include "digitnet/optim.h"
 #include "digitnet/idx.h"
 #include "digitnet/model.h"

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "api.h"
+#include "api_inside.h"
 #include "assets.h"
 #include "digitnet/answer.h"
 #include "digitnet/image.h"
@@ -307,6 +308,13 @@ bool api_read_drawing(const server_request *req, float ink[DN_MNIST_PIXELS], boo
 /* Both models' answers for the drawing, and the drawing read as a number by the CNN. */
 static void predict(api *a, const server_request *req, http_response *res, strbuf *out)
 {
+    double begin = dn_seconds();
+    char message[600];
+    bool inside;
+    if (!api_inside_wanted(req->head->query, &inside, message, sizeof message)) {
+        api_fail(res, out, 400, message);
+        return;
+    }
     float ink[DN_MNIST_PIXELS];
     bool has_ink, inverted;
     double preprocess_ms;
@@ -314,7 +322,6 @@ static void predict(api *a, const server_request *req, http_response *res, strbu
     if (!api_read_drawing(req, ink, &has_ink, &inverted, &preprocess_ms, &img, res, out))
         return;
 
-    char message[600];
     strbuf_printf(out, "{");
     for (int i = 0; i < 2; i++) {
         api_model *m = &a->models[i];
@@ -349,6 +356,14 @@ static void predict(api *a, const server_request *req, http_response *res, strbu
             return;
         }
     }
+    if (inside) {
+        if (!api_inside_append(out, a->models, 2, ink, has_ink, message, sizeof message)) {
+            dn_image_free(&img);
+            api_fail(res, out, 500, message);
+            return;
+        }
+        strbuf_printf(out, ",");
+    }
     append_input(out, ink);
     strbuf_printf(out, ",\"preprocess_ms\":");
     api_append_number(out, preprocess_ms, 3);
@@ -360,6 +375,8 @@ static void predict(api *a, const server_request *req, http_response *res, strbu
         api_fail(res, out, 500, message);
         return;
     }
+    strbuf_printf(out, ",\"server_ms\":");
+    api_append_number(out, (dn_seconds() - begin) * 1000, 3);
     strbuf_printf(out, "}\n");
     res->status = 200;
     res->content_type = "application/json";

@@ -74,13 +74,18 @@ bool api_append_number(strbuf *out, double value, int decimals);
  *                           with ?w=W&h=H (body length W*H), 0 = black
  * answered with {"cnn":{"digit":D,"reason":R,"score":S,"threshold":T,
  * "best":B,"probs":[10],"ms":T},"mlp":{...},"input":[784 ints 0-255],
- * "preprocess_ms":T,"inverted":B}. A refusal is an answer: "digit" is null
+ * "preprocess_ms":T,"inverted":B,"server_ms":T} (server_ms: the whole
+ * answer's time in the handler). A refusal is an answer: "digit" is null
  * and "reason" says why: "not a digit" when the model's top probability
  * (score, the probability of class best) is below threshold, "no ink" for a
  * blank drawing (then best is null and probs, score and ms are 0); an
  * answered digit has "reason":null. A model that is missing (still
  * training) answers {"digit":null,"ready":false,"note":WHY} and no probs;
  * the other answers as usual.
+
+ * With ?inside=1, "inside":{...} before "input": each model's maps, kernels
+ * and saliency map (api_inside.h; null for a model that is still training);
+ * ?inside= anything but 0 or 1 is a 400.
  *   /api/train..., /api/sample  see learn.h
  * Errors: 404 unknown path, 405 wrong method (with Allow), 400 bad w/h or a
  * body length that does not match, 422 a body that is not a usable image,

@@ -42,7 +42,8 @@
  *
  * Threads: OpenMP, dn_net_set_threads (0 = OpenMP's default). Results are
  * bit-identical for every thread count. A dn_net is not safe to use from two
- * threads at once; two nets are independent. */
+ * threads at once; two nets are independent. Probes (digitnet/probe.h) read
+ * a net's parameters and may run in other threads while it predicts. */
 #ifndef DIGITNET_NET_H
 #define DIGITNET_NET_H
 

@@ -51,7 +51,8 @@ DN_API size_t dn_conv2d_workspace_size(const dn_conv2d_dims *d);
 DN_API void dn_conv2d_forward(float *out, const float *in, const float *weight, const float *bias,
                        float *workspace, const dn_conv2d_dims *d, bool relu);
 
-/* din (N,C,H,W) or NULL; dweight, dbias (+=, dbias may be NULL); dout (N,OC,OH,OW). */
+/* din (N,C,H,W) or NULL; dweight, dbias (+=; either may be NULL: not
+ * computed); dout (N,OC,OH,OW). */
 DN_API void dn_conv2d_backward(float *din, float *dweight, float *dbias, const float *dout,
                         const float *in, const float *weight, float *workspace,
                         const dn_conv2d_dims *d);
@@ -74,7 +75,8 @@ DN_API void dn_maxpool2d_backward(float *din, const float *dout, const int32_t *
 DN_API void dn_linear_forward(float *out, const float *in, const float *weight, const float *bias, int n,
                        int in_features, int out_features, bool relu);
 
-/* din (N,I) or NULL; dweight (O,I) and dbias (O) accumulate. */
+/* din (N,I) or NULL; dweight (O,I) and dbias (O) accumulate; either may be
+ * NULL: not computed. */
 DN_API void dn_linear_backward(float *din, float *dweight, float *dbias, const float *dout,
                         const float *in, const float *weight, int n, int in_features,
                         int out_features);
@@ -106,7 +108,8 @@ DN_API void dn_batchnorm_forward_train(float *out, float *saved_mean, float *sav
 DN_API void dn_batchnorm_forward_eval(float *out, const float *in, const float *gamma, const float *beta,
                                       const float *running_mean, const float *running_var, int n, int c, int s,
                                       float eps);
-/* din (if not NULL) = dL/dx; dgamma and dbeta accumulate. mean and inv_std
+/* din (if not NULL) = dL/dx; dgamma and dbeta accumulate (either may be
+ * NULL: not computed). mean and inv_std
  * are what the forward pass normalised with: the batch's (saved, with
  * batch_statistics) or the running ones (mean = running_mean, inv_std =
  * 1/sqrt(running_var + eps)), which do not depend on x. */

@@ -119,12 +119,15 @@ void dn_batchnorm_backward(float *din, float *dgamma, float *dbeta, const float 
     for (int ch = 0; ch < c; ch++) {
         /* sums of dy and of dy * x_hat over the channel (x_hat = (x - mean) * inv_std) */
         double sum_dy = 0, sum_dy_centred = 0;
-        for (int b = 0; b < n; b++)
-            plane_gradient_sums(in + ((size_t)b * c + ch) * s, dout + ((size_t)b * c + ch) * s, s, mean[ch], &sum_dy,
-                                &sum_dy_centred);
+        if (dgamma || dbeta || batch_statistics)
+            for (int b = 0; b < n; b++)
+                plane_gradient_sums(in + ((size_t)b * c + ch) * s, dout + ((size_t)b * c + ch) * s, s, mean[ch],
+                                    &sum_dy, &sum_dy_centred);
         double sum_dy_xhat = sum_dy_centred * inv_std[ch];
-        dbeta[ch] += (float)sum_dy;
-        dgamma[ch] += (float)sum_dy_xhat;
+        if (dbeta)
+            dbeta[ch] += (float)sum_dy;
+        if (dgamma)
+            dgamma[ch] += (float)sum_dy_xhat;
         if (!din)
             continue;
         /* with batch statistics the mean and variance depend on x too:

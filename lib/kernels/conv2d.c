@@ -168,6 +168,26 @@ void dn_conv2d_forward(float *out, const float *in, const float *weight, const f
     dn_conv2d_run_forward(out, NULL, in, weight, bias, workspace, d, relu, false);
 }
 
+/* dweight += the chunks' partial weight gradients, added in chunk order (in
+ * Winograd's domain first, into chunk 0's partial, then transformed). */
+static void sum_partials(float *dweight, float *workspace, const dn_conv2d_dims *d, int chunks)
+{
+    const bool winograd = dn_conv2d_uses_winograd(d);
+    const size_t partial_size = partial_floats(d), partial_stride = partial_size;
+    float *partials = chunk_partial(workspace, d, 0);
+    float *sums = winograd ? partials : dweight;
+    const int first = winograd ? 1 : 0;
+#pragma omp parallel for schedule(static) if (partial_size > 4096)
+    for (size_t e = 0; e < partial_size; e++) {
+        float sum = sums[e];
+        for (int chunk = first; chunk < chunks; chunk++)
+            sum += partials[(size_t)chunk * partial_stride + e];
+        sums[e] = sum;
+    }
+    if (winograd)
+        dn_winograd_weight_gradient(dweight, partials, d);
+}
+
 void dn_conv2d_run_backward(float *din, float *dweight, float *dbias, const float *dout, const float *in,
                             const float *weight, float *workspace, const dn_conv2d_dims *d,
                             bool weights_ready, bool relu_input, const dn_conv2d_pooled *pooled)
@@ -195,7 +215,7 @@ void dn_conv2d_run_backward(float *din, float *dweight, float *dbias, const floa
 #pragma omp parallel for schedule(dynamic, 1) if (chunks > 1) num_threads(chunk_threads(chunks))
     for (int chunk = 0; chunk < chunks; chunk++) {
         float *col = thread_scratch(workspace, d);
-        float *partial = chunk_partial(workspace, d, chunk);
+        float *partial = dweight ? chunk_partial(workspace, d, chunk) : NULL;
         int begin, end;
         chunk_range(d->n, chunks, chunk, &begin, &end);
         if (winograd && pooled) {
@@ -218,9 +238,11 @@ void dn_conv2d_run_backward(float *din, float *dweight, float *dbias, const floa
         for (int b = begin; b < end; b++) {
             const float *g = dout + b * out_stride;
             /* partial (OC x K) += dout_b (OC x P) * col_b^T (P x K) */
-            dn_im2col(col, in + b * in_stride, d);
-            dn_sgemm(false, true, OC, K, P, 1.0f, g, P, col, P, b == begin ? 0.0f : 1.0f,
-                     partial, K);
+            if (partial) {
+                dn_im2col(col, in + b * in_stride, d);
+                dn_sgemm(false, true, OC, K, P, 1.0f, g, P, col, P, b == begin ? 0.0f : 1.0f,
+                         partial, K);
+            }
             if (din) {
                 /* dcol (K x P) = weight^T (K x OC) * dout_b (OC x P), reusing col */
                 dn_sgemm(true, false, K, P, OC, 1.0f, weight, K, g, P, 0.0f, col, P);
@@ -231,21 +253,8 @@ void dn_conv2d_run_backward(float *din, float *dweight, float *dbias, const floa
         }
     }
 
-    /* The partials summed in chunk order: into dweight, or first into chunk
-     * 0's partial and then out of Winograd's domain into dweight. */
-    const size_t partial_size = partial_floats(d), partial_stride = partial_size;
-    float *partials = chunk_partial(workspace, d, 0);
-    float *sums = winograd ? partials : dweight;
-    const int first = winograd ? 1 : 0;
-#pragma omp parallel for schedule(static) if (partial_size > 4096)
-    for (size_t e = 0; e < partial_size; e++) {
-        float sum = sums[e];
-        for (int chunk = first; chunk < chunks; chunk++)
-            sum += partials[(size_t)chunk * partial_stride + e];
-        sums[e] = sum;
-    }
-    if (winograd)
-        dn_winograd_weight_gradient(dweight, partials, d);
+    if (dweight)
+        sum_partials(dweight, workspace, d, chunks);
     if (dbias && pooled) /* in the order the unpooled sums take above */
         for (int oc = 0; oc < OC; oc++) {
             float sum = 0.0f;

@@ -30,9 +30,10 @@ typedef struct dn_conv2d_pooled {
     float *bias_sums;
 } dn_conv2d_pooled;
 
-/* The backward pass; weights_ready as for forward. With relu_input, din is
- * also 0 where in is not > 0 (the backward pass of the relu that made in,
- * done while din is in cache). With pooled not NULL, dout is the gradient
+/* The backward pass; weights_ready as for forward. dweight and dbias
+ * accumulate; a NULL one is not computed (with neither, only din is). With
+ * relu_input, din is also 0 where in is not > 0 (the backward pass of the
+ * relu that made in, done while din is in cache). With pooled not NULL, dout is the gradient
  * of the pooled output of such a forward pass (the relu and the pool undone
  * on the way, dbias summed as from the full gradient). */
 void dn_conv2d_run_backward(float *din, float *dweight, float *dbias, const float *dout, const float *in,

@@ -24,8 +24,9 @@ void dn_linear_backward(float *din, float *dweight, float *dbias, const float *d
                         int out_features)
 {
     /* dweight (O x I) += dout^T (O x N) * in (N x I) */
-    dn_sgemm(true, false, out_features, in_features, n, 1.0f, dout, out_features, in, in_features,
-             1.0f, dweight, in_features);
+    if (dweight)
+        dn_sgemm(true, false, out_features, in_features, n, 1.0f, dout, out_features, in, in_features,
+                 1.0f, dweight, in_features);
     if (dbias)
         for (int o = 0; o < out_features; o++) {
             float sum = 0.0f;

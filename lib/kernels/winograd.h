@@ -81,7 +81,7 @@ size_t dn_winograd_gradient_floats(const dn_conv2d_dims *d);
  * (or, with pool not NULL and dout NULL, the one pool describes):
  * grad [36][OC][C] = the weight gradient in the transform domain
  * (overwritten; sums of several calls become the kernels' gradient with
- * dn_winograd_weight_gradient) and, unless din is NULL, din (images,C,H,W)
+ * dn_winograd_weight_gradient; NULL: not computed) and, unless din is NULL, din (images,C,H,W)
  * = the input gradient (overwritten), with relu_input 0 where in is not
  * > 0 (the backward pass of the relu that made in); u from
  * dn_winograd_weight_forward. */

@@ -134,7 +134,7 @@ void dn_winograd_backward(float *grad, float *din, const float *dout, const floa
 
         for (int image = i0; image < i1; image++) {
             size_t col = (size_t)(image - i0) * tiles;
-            for (int c = 0; c < s.cin; c++)
+            for (int c = 0; grad && c < s.cin; c++) /* V only for the weight gradient */
                 transform_input_plane(v + (size_t)c * DN_WG_POINTS * width + col, width, pad,
                                       in + ((size_t)image * s.cin + c) * in_plane, &s);
             for (int o = 0; o < s.cout; o++) {
@@ -155,7 +155,7 @@ void dn_winograd_backward(float *grad, float *din, const float *dout, const floa
             }
         }
 
-        for (int k = 0; k < DN_WG_POINTS; k++)
+        for (int k = 0; grad && k < DN_WG_POINTS; k++)
             dn_sgemm(false, true, s.cout, s.cin, n, 1.0f, z + (size_t)k * width, ld,
                      v + (size_t)k * width, ld, i0 == 0 ? 0.0f : 1.0f,
                      grad + (size_t)k * s.cout * s.cin, s.cin);

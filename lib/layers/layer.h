@@ -113,7 +113,9 @@ typedef struct dn_layer_kind {
     void (*forward)(dn_layer *layer, const dn_fusion *fusion, const dn_layer_call *call, float *out,
                     const float *in);
     /* din may be NULL (the net's input needs no gradient); parameter
-     * gradients accumulate. dout may be overwritten. */
+     * gradients accumulate, into grads[p], and are not computed where
+     * grads[p] is NULL (a probe's view of a net, lib/net/probe.c). dout
+     * may be overwritten. */
     void (*backward)(dn_layer *layer, const dn_fusion *fusion, const dn_layer_call *call, float *din,
                      float *dout, const float *in, const float *out);
 
@@ -132,7 +134,7 @@ struct dn_layer {
     int param_count;
     dn_layer_param params[DN_LAYER_MAX_PARAMS];
     float *values[DN_LAYER_MAX_PARAMS]; /* views into the net's flat buffers, set by net.c */
-    float *grads[DN_LAYER_MAX_PARAMS];  /* NULL for buffers */
+    float *grads[DN_LAYER_MAX_PARAMS];  /* NULL for buffers, and in a probe's view */
 };
 
 /* The registry (lib/layers/registry.c): the kind with this keyword, or NULL. */

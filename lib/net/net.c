@@ -56,7 +56,7 @@ static dn_status configure_layers(dn_net *net)
     net->classes = shape[0];
     net->param_count = offset;
     net->buffer_count = buffers;
-    return dn_plan_make(&net->plan, net->layers, net->layer_count);
+    return dn_plan_make(&net->plan, net->layers, net->layer_count, !net->view);
 }
 
 static dn_status allocate_params(dn_net *net)
@@ -159,6 +159,36 @@ dn_status dn_net_new(dn_net **out, const char *spec, uint64_t seed)
     }
     dn_net_init_params(net, seed);
     dn_net_seed_dropout(net, seed);
+    *out = net;
+    return DN_OK;
+}
+
+dn_status dn_net_new_view(dn_net **out, const dn_net *source)
+{
+    *out = NULL;
+    dn_net *net = calloc(1, sizeof *net);
+    if (!net)
+        return dn_fail(DN_ERR_NOMEM, "cannot allocate a view of a network");
+    net->view = true;
+    net->memory_limit = source->memory_limit;
+    net->threads = source->threads;
+    dn_status status = describe(net, source->spec);
+    if (status == DN_OK)
+        status = allocate_slots(net);
+    if (status == DN_OK && !(net->spec = strdup(source->spec)))
+        status = dn_fail(DN_ERR_NOMEM, "cannot copy the network spec");
+    if (status != DN_OK) {
+        dn_net_free(net);
+        return status;
+    }
+    /* the same spec gives the same layers and tensors: read the source's,
+     * and compute no parameter gradient */
+    for (int i = 0; i < net->layer_count; i++)
+        for (int p = 0; p < net->layers[i].param_count; p++) {
+            net->layers[i].values[p] = source->layers[i].values[p];
+            net->layers[i].grads[p] = NULL;
+        }
+    net->generation = source->generation;
     *out = net;
     return DN_OK;
 }
@@ -273,9 +303,7 @@ static bool step_runs(const dn_net *net, const dn_step *step, const dn_layer_cal
            !(net->layers[step->layer].kind->identity_in_eval || (call->fold && step->fusion.folded_away));
 }
 
-/* The forward pass; fold: in evaluation, batchnorms folded into the convs
- * before them. */
-static dn_status forward(dn_net *net, const float *input, int n, bool training, bool fold)
+dn_status dn_net_run_forward(dn_net *net, const float *input, int n, bool training, bool fold)
 {
     dn_status status = reserve(net, n);
     if (status != DN_OK)
@@ -310,7 +338,7 @@ dn_status dn_net_forward(dn_net *net, const float *input, int n, bool training)
 {
     if (!net || !input || n < 1)
         return dn_fail(DN_ERR_ARG, "dn_net_forward: need a network, an input and n >= 1 (n = %d)", n);
-    return forward(net, input, n, training, true);
+    return dn_net_run_forward(net, input, n, training, true);
 }
 
 const float *dn_net_logits(const dn_net *net)
@@ -358,7 +386,7 @@ dn_status dn_net_backward(dn_net *net, const uint8_t *labels, float *loss, int *
             return dn_fail(DN_ERR_ARG, "label %d of sample %d is not below %d classes (nor DN_LABEL_NONE)",
                            labels[b], b, classes);
     /* folded weights have no gradient of their own: go through the layers */
-    if (net->folded && forward(net, net->act[0], n, false, false) != DN_OK)
+    if (net->folded && dn_net_run_forward(net, net->act[0], n, false, false) != DN_OK)
         return dn_fail_context(DN_ERR_NOMEM, "dn_net_backward");
     dn_status status = check_logits(net);
     if (status != DN_OK)
@@ -370,15 +398,21 @@ dn_status dn_net_backward(dn_net *net, const uint8_t *labels, float *loss, int *
         *correct = count_correct(net->probs, labels, n, classes);
     /* the logits' slot may be an alias (a flatten at the end) */
     dn_cross_entropy_backward(net->grad_buf[net->owner[last]], net->probs, labels, n, classes);
+    dn_net_run_backward(net, NULL);
+    return DN_OK;
+}
 
+void dn_net_run_backward(dn_net *net, float *input_grad)
+{
+    const int n = net->batch;
     int saved = dn_net_enter_threads(net);
     const dn_layer_call call = {.n = n, .training = net->training, .rng = &net->dropout_rng,
                                 .generation = net->generation};
-    for (int s = last - 1; s >= 0; s--) {
+    for (int s = net->plan.count - 1; s >= 0; s--) {
         const dn_step *step = &net->plan.steps[s];
         if (step->alias)
             continue;
-        float *din = net->owner[s] == 0 ? NULL : net->grad_buf[net->owner[s]];
+        float *din = net->owner[s] == 0 ? input_grad : net->grad_buf[net->owner[s]];
         if (!step_runs(net, step, &call)) {
             if (din)
                 memcpy(din, net->grad_buf[s + 1], (size_t)n * dn_sample_size(step->out_shape) * sizeof(float));
@@ -391,7 +425,6 @@ dn_status dn_net_backward(dn_net *net, const uint8_t *labels, float *loss, int *
             net->backward_seconds[step->layer] += dn_seconds() - start;
     }
     dn_net_leave_threads(saved);
-    return DN_OK;
 }
 
 void dn_net_zero_grad(dn_net *net) { memset(net->grads, 0, net->param_count * sizeof(float)); }

@@ -23,6 +23,9 @@ struct dn_net {
     float *buffers;
     int tensor_count;    /* parameter and buffer tensors */
     uint64_t generation; /* bumped whenever the parameters may have changed */
+    bool view;           /* reads another net's parameters (dn_net_new_view):
+                            owns none, computes no gradient of them, runs
+                            every layer as a step of its own */
 
     dn_rng dropout_rng;
     int threads;
@@ -45,6 +48,22 @@ struct dn_net {
     double *forward_seconds;  /* [layer]: a step's time goes to its first layer */
     double *backward_seconds;
 };
+
+/* A net of source's spec whose layers read source's parameters and
+ * running statistics (which must outlive it) and have no gradients, with
+ * no fusion: slot i + 1 holds layer i's output (lib/net/probe.c). It owns
+ * its activations and caches, so it runs while source is used elsewhere;
+ * set its generation to source's before each run. */
+dn_status dn_net_new_view(dn_net **out, const dn_net *source);
+
+/* The forward pass (dn_net_forward without the checks); fold: in
+ * evaluation, batchnorms folded into the convs before them. */
+dn_status dn_net_run_forward(dn_net *net, const float *input, int n, bool training, bool fold);
+
+/* The backward pass of the last forward from the gradient in the logits'
+ * buffer (grad_buf[owner[plan.count]]); parameter gradients accumulate.
+ * input_grad gets the gradient of the input (n x input size), unless NULL. */
+void dn_net_run_backward(dn_net *net, float *input_grad);
 
 /* Switches OpenMP to the net's thread count and returns the caller's, which
  * dn_net_leave_threads restores: the count belongs to the net, not the

@@ -18,6 +18,8 @@ static size_t mul_saturating(size_t a, size_t b)
 
 size_t dn_net_parameter_bytes(const dn_net *net)
 {
+    if (net->view) /* it reads another net's */
+        return 0;
     return add_saturating(mul_saturating(net->param_count, 2 * sizeof(float)),
                           mul_saturating(net->buffer_count, sizeof(float)));
 }

@@ -8,14 +8,21 @@
 
 static bool is_relu(const dn_layer *layer) { return layer->kind == &dn_relu_kind; }
 
+/* A step of the layer alone: what the layer computes, with nothing fused. */
+static dn_step plain_step(const dn_layer *layers, int i)
+{
+    dn_step step = {.layer = i, .count = 1, .alias = layers[i].kind->is_view};
+    memcpy(step.out_shape, layers[i].out_shape, sizeof step.out_shape);
+    return step;
+}
+
 /* A step from layers[i]: the layer alone, or with the relu after it, and
  * maybe the max-pool after that. */
 static dn_step plan_step(const dn_layer *layers, int count, int i)
 {
     const dn_layer *layer = &layers[i];
     const dn_layer_kind *kind = layer->kind;
-    dn_step step = {.layer = i, .count = 1, .alias = kind->is_view};
-    memcpy(step.out_shape, layer->out_shape, sizeof step.out_shape);
+    dn_step step = plain_step(layers, i);
     /* in evaluation a batchnorm right after it can become part of its weights */
     if (i + 1 < count && dn_is_batchnorm(&layers[i + 1]) && kind->can_fold_batchnorm &&
         kind->can_fold_batchnorm(layer, &layers[i + 1]))
@@ -37,7 +44,7 @@ static dn_step plan_step(const dn_layer *layers, int count, int i)
     return step;
 }
 
-dn_status dn_plan_make(dn_plan *plan, const dn_layer *layers, int count)
+dn_status dn_plan_make(dn_plan *plan, const dn_layer *layers, int count, bool fuse)
 {
     *plan = (dn_plan){0};
     dn_step *steps = calloc((size_t)(count > 0 ? count : 1), sizeof *steps);
@@ -45,7 +52,7 @@ dn_status dn_plan_make(dn_plan *plan, const dn_layer *layers, int count)
         return dn_fail(DN_ERR_NOMEM, "cannot allocate the network's plan");
     int n = 0;
     for (int i = 0; i < count; i += steps[n - 1].count) {
-        steps[n] = plan_step(layers, count, i);
+        steps[n] = fuse ? plan_step(layers, count, i) : plain_step(layers, i);
         if (n > 0 && steps[n - 1].fusion.relu_grad_done)
             steps[n].fusion.relu_input_grad = true;
         if (n > 0 && steps[n - 1].fusion.fold) { /* this step is the batchnorm */

@@ -21,9 +21,11 @@ typedef struct dn_plan {
     int count;
 } dn_plan;
 
-/* Plans layers[0..count) (configured: shapes known). On failure (out of
- * memory) *plan is empty. */
-dn_status dn_plan_make(dn_plan *plan, const dn_layer *layers, int count);
+/* Plans layers[0..count) (configured: shapes known). Without fuse, every
+ * layer is a step of its own that the plan asks nothing more of (what a
+ * probe needs to see each layer's output, lib/net/probe.c). On failure
+ * (out of memory) *plan is empty. */
+dn_status dn_plan_make(dn_plan *plan, const dn_layer *layers, int count, bool fuse);
 void dn_plan_free(dn_plan *plan);
 
 /* The step that computes layer i, or -1 for a layer folded into a step. */

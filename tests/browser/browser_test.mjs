@@ -376,6 +376,63 @@ async function testFirstRun() {
   }
 }
 
+// ---- "Inside the networks" (inside.js) ----
+// What its canvases show: for each layer how many pixels are lit and a
+// fingerprint of them; the saliency maps likewise; the sentence.
+async function insideShown(page) {
+  return page.evaluate(() => {
+    const look = (canvas) => {
+      const d = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+      let lit = 0;
+      let hash = 0;
+      for (let i = 0; i < d.length; i += 4) {
+        if (d[i] + d[i + 1] + d[i + 2] > 150) lit++;
+        hash = (hash * 31 + d[i] + 7 * d[i + 1] + 13 * d[i + 2]) >>> 0;
+      }
+      return { lit, hash, w: canvas.width, h: canvas.height };
+    };
+    const root = document.getElementById('inside');
+    const layers = {};
+    for (const model of ['cnn', 'mlp']) {
+      for (const fig of root.querySelectorAll(`.inside-model[data-model="${model}"] .layer`)) {
+        layers[`${model} ${fig.querySelector('figcaption').textContent.split(' ·')[0]}`] = look(fig.querySelector('canvas'));
+      }
+    }
+    const saliency = {};
+    for (const fig of root.querySelectorAll('.saliency figure')) saliency[fig.dataset.model] = look(fig.querySelector('canvas'));
+    return {
+      blank: root.classList.contains('blank'),
+      layers,
+      saliency,
+      note: document.getElementById('inside-saliency-note').textContent,
+      domNodes: root.querySelectorAll('*').length,
+    };
+  });
+}
+
+// Hovers (mouse) or taps (touch) tile k of a layer canvas; the card that opens.
+async function openTile(page, selector, k, count, tap) {
+  const canvas = page.locator(selector);
+  const box = await canvas.boundingBox();
+  const cols = 8;
+  const rows = Math.ceil(count / cols);
+  const x = box.x + ((k % cols) + 0.5) * (box.width / cols);
+  const y = box.y + (Math.floor(k / cols) + 0.5) * (box.height / rows);
+  if (tap) await page.touchscreen.tap(x, y);
+  else await page.mouse.move(x, y);
+  await page.waitForTimeout(100);
+  return page.evaluate(() => {
+    const card = document.getElementById('inside-card');
+    const r = card.getBoundingClientRect();
+    return {
+      visible: !card.hidden && r.width > 0,
+      title: card.querySelector('.card-title').textContent,
+      kernels: card.querySelectorAll('.card-kernels canvas.kernel').length,
+      inside: r.left >= 0 && r.right <= window.innerWidth + 1 && r.bottom <= window.innerHeight + 1,
+    };
+  });
+}
+
 // ---- the run ----
 const { child, port, log } = await startServer();
 const url = `http://127.0.0.1:${port}/`;
@@ -422,6 +479,7 @@ try {
   const problems = [];
   page.on('pageerror', (err) => problems.push(err.message));
   page.on('console', (msg) => { if (msg.type() === 'error') problems.push(msg.text()); });
+  const insideSeen = [];
   let inFlight = 0;
   let maxInFlight = 0;
   let predictRequests = 0;
@@ -442,6 +500,8 @@ try {
   check((await page.evaluate(() => getComputedStyle(document.getElementById('pad')).touchAction)) === 'none',
     'the canvas has touch-action: none');
   await page.screenshot({ path: join(options.artifacts, 'desktop-blank.png') });
+  await page.locator('#inside').screenshot({ path: join(options.artifacts, 'desktop-inside-blank.png') });
+  await page.evaluate(() => window.scrollTo(0, 0)); // the element screenshot scrolled to it
 
   const layout = await page.evaluate(() => {
     const pad = document.getElementById('pad').getBoundingClientRect();
@@ -468,12 +528,49 @@ try {
       `  ten bars per model, the winner highlighted`);
     check(s.ink > 0 && /ms/.test(s.cnn.latency), '  "what the model sees" and the latency are shown');
     check(predictRequests - before >= 2, `  predictions update while drawing (${predictRequests - before} requests)`);
+    const inside = await insideShown(page);
+    const names = Object.keys(inside.layers);
+    const dark = names.filter((n) => inside.layers[n].lit === 0);
+    check(!inside.blank && names.length === 6 && dark.length === 0,
+      `  inside: ${names.length} layers drawn (${names.join(', ')}), each with lit tiles${dark.length ? '; dark: ' + dark.join(', ') : ''}`);
+    check(inside.saliency.cnn.lit > 0 && inside.saliency.mlp.lit > 0 && /CNN.*\d+%.*MLP.*\d+%/.test(inside.note),
+      `  inside: both saliency maps shown, with the sentence (${inside.note.slice(0, 60)}...)`);
+    insideSeen.push(inside);
     await page.screenshot({ path: join(options.artifacts, `desktop-digit-${digit}.png`) });
     await clearWays[digit]();
     await settled(page);
     check(await isBlank(page), `  ${clearNames[digit]} clears the canvas and the prediction`);
   }
   check(maxInFlight === 1, `at most one request in flight (max ${maxInFlight})`);
+  const changed = (key, pick) => new Set(insideSeen.map((s) => pick(s)[key].hash)).size === insideSeen.length;
+  check(insideSeen.length === 3 && changed('cnn conv1', (s) => s.layers) && changed('cnn conv2', (s) => s.layers) &&
+    changed('mlp hidden layer 1', (s) => s.layers) && changed('cnn', (s) => s.saliency) && changed('mlp', (s) => s.saliency),
+    'inside: the maps and both saliency maps change with the drawing (1, 0, 7 all different)');
+  check(insideSeen.every((s) => s.domNodes < 120), `inside: tiles are canvas pixels, not DOM nodes (${insideSeen[0].domNodes} elements)`);
+
+  // a drawing left on the page: hover a conv1 tile and a conv2 tile
+  await drawDigit(page, 0);
+  await settled(page);
+  const conv1 = '.inside-model[data-model="cnn"] .layer:nth-child(1) canvas';
+  const conv2 = '.inside-model[data-model="cnn"] .layer:nth-child(2) canvas';
+  await page.locator(conv1).scrollIntoViewIfNeeded();
+  const hover1 = await openTile(page, conv1, 5, 32, false);
+  check(hover1.visible && hover1.inside && /conv1 · map 6 of 32/.test(hover1.title) && hover1.kernels === 1,
+    `inside: hovering conv1 map 6 shows it large with its 3x3 filter ("${hover1.title}", ${hover1.kernels} kernel)`);
+  await page.screenshot({ path: join(options.artifacts, 'desktop-inside-conv1.png') });
+  const hover2 = await openTile(page, conv2, 12, 64, false);
+  check(hover2.visible && /conv2 · map 13 of 64/.test(hover2.title) && hover2.kernels === 3,
+    `inside: hovering conv2 map 13 shows its 3 strongest conv1 inputs and their filters (${hover2.kernels})`);
+  await page.screenshot({ path: join(options.artifacts, 'desktop-inside-conv2.png') });
+  await page.mouse.move(5, 5);
+  await page.waitForTimeout(100);
+  check(await page.evaluate(() => document.getElementById('inside-card').hidden), 'inside: the large view goes when the mouse leaves');
+  await page.locator('#inside').screenshot({ path: join(options.artifacts, 'desktop-inside.png') });
+  await page.screenshot({ path: join(options.artifacts, 'desktop-full.png'), fullPage: true });
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.keyboard.press('Escape');
+  await settled(page);
+  check((await insideShown(page)).blank, 'inside: clearing the drawing greys the maps out');
 
   await page.locator('#brush').fill('30');
   check((await page.locator('#brush-value').textContent()) === '30', 'the brush size slider updates its label');
@@ -605,6 +702,22 @@ try {
   check((await phone.evaluate(() => window.scrollY)) === scrollBefore, 'phone: drawing does not scroll the page');
   await phone.screenshot({ path: join(options.artifacts, 'phone-digit-7.png') });
   await phone.screenshot({ path: join(options.artifacts, 'phone-full-page.png'), fullPage: true });
+  const phoneInside = await insideShown(phone);
+  check(!phoneInside.blank && Object.values(phoneInside.layers).every((l) => l.lit > 0) &&
+    phoneInside.saliency.cnn.lit > 0, 'phone: the maps and saliency maps are shown');
+  const phoneFit = await phone.evaluate(() => ({
+    scroll: document.documentElement.scrollWidth,
+    width: window.innerWidth,
+    widest: Math.max(...[...document.querySelectorAll('#inside canvas')].map((c) => c.getBoundingClientRect().right)),
+  }));
+  check(phoneFit.scroll <= phoneFit.width && phoneFit.widest <= phoneFit.width,
+    `phone: the inside view fits the width (widest canvas ends at ${phoneFit.widest.toFixed(0)} of ${phoneFit.width})`);
+  const phoneConv1 = '.inside-model[data-model="cnn"] .layer:nth-child(1) canvas';
+  await phone.locator(phoneConv1).scrollIntoViewIfNeeded();
+  const tapped = await openTile(phone, phoneConv1, 9, 32, true);
+  check(tapped.visible && tapped.inside && /conv1 · map 10 of 32/.test(tapped.title) && tapped.kernels === 1,
+    `phone: tapping conv1 map 10 shows it large with its filter, on screen ("${tapped.title}")`);
+  await phone.screenshot({ path: join(options.artifacts, 'phone-inside-tap.png') });
 } catch (err) {
   check(false, `the browser run: ${err.message}`);
 } finally {

@@ -90,6 +90,7 @@
     seen.fillStyle = '#000';
     seen.fillRect(0, 0, 28, 28);
     if (window.dnNumbers) window.dnNumbers.clear();
+    if (window.dnInside) window.dnInside.clear();
   }
 
   function updateUndo() {
@@ -269,7 +270,7 @@
     updatePending();
     try {
       const t0 = performance.now();
-      const response = await fetch(`/api/predict?w=${SIZE}&h=${SIZE}`, {
+      const response = await fetch(`/api/predict?w=${SIZE}&h=${SIZE}&inside=1`, {
         method: 'POST',
         headers: { 'Content-Type': 'application/octet-stream' },
         body: grayPixels(),
@@ -279,6 +280,7 @@
       if (e === epoch) {
         errorBox.hidden = true;
         render(data, performance.now() - t0);
+        if (window.dnInside) window.dnInside.show(data); // inside.js: the layers' maps
         shownVersion = v;
       }
     } catch (err) {
