@@ -155,12 +155,18 @@ static void print_json_number(double value, int decimals)
 }
 
 /* A refusal is an answer, not an error: it is printed like a digit. */
+/* --threshold, else the model's own, else the library's default. */
+static float answer_threshold(const predict_options *o, const dn_model_info *info)
+{
+    return o->threshold >= 0                ? (float)o->threshold
+           : info->answer_threshold >= 0.0f ? info->answer_threshold
+                                            : DN_ANSWER_THRESHOLD;
+}
+
 static void print_result(const predict_options *o, const dn_model_info *info, const char *path, bool has_ink,
                          const float *probs)
 {
-    float threshold = o->threshold >= 0                ? (float)o->threshold
-                      : info->answer_threshold >= 0.0f ? info->answer_threshold
-                                                       : DN_ANSWER_THRESHOLD;
+    float threshold = answer_threshold(o, info);
     dn_answer a = dn_answer_from_probs(probs, 10, has_ink, threshold);
     if (o->json) {
         fputs("{\"file\":", stdout);
@@ -236,6 +242,7 @@ static bool read_number(const predict_options *o, const char *path, const dn_ima
     dn_number_options opt = dn_number_options_default();
     opt.input_mean = info->input_mean;
     opt.input_std = info->input_std;
+    opt.min_confidence = answer_threshold(o, info); /* "not a digit" parts are unsure */
     if (dn_read_number(num, img, net, &opt) != DN_OK) {
         tool_error("%s: %s", path, dn_last_error());
         *failed = true;

@@ -243,7 +243,7 @@ static void append_input(strbuf *out, const float *ink)
  * "box":[x,y,w,h]},...],"ms":T}: the drawing read as a number by model m
  * (boxes in the drawing's pixels, left to right); "number":null while m is
  * not there yet. */
-static dn_status append_number_reading(strbuf *out, api_model *m, const dn_image *img)
+static dn_status append_number_reading(strbuf *out, api_model *m, const dn_image *img, float override)
 {
     dn_number num;
     dn_number_options opt = dn_number_options_default();
@@ -253,8 +253,13 @@ static dn_status append_number_reading(strbuf *out, api_model *m, const dn_image
         strbuf_printf(out, ",\"number\":null");
         return DN_OK;
     }
+    float threshold = override >= 0.0f                  ? override
+                      : m->info.answer_threshold >= 0.0f ? m->info.answer_threshold
+                                                         : DN_ANSWER_THRESHOLD;
     opt.input_mean = m->info.input_mean;
     opt.input_std = m->info.input_std;
+    /* a part the model would answer "not a digit" for is marked unsure */
+    opt.min_confidence = threshold;
     double t0 = dn_seconds();
     dn_status status = dn_read_number(&num, img, m->net, &opt);
     double ms = (dn_seconds() - t0) * 1000;
@@ -368,7 +373,7 @@ static void predict(api *a, const server_request *req, http_response *res, strbu
     strbuf_printf(out, ",\"preprocess_ms\":");
     api_append_number(out, preprocess_ms, 3);
     strbuf_printf(out, ",\"inverted\":%s", inverted ? "true" : "false");
-    dn_status status = append_number_reading(out, &a->models[0], &img);
+    dn_status status = append_number_reading(out, &a->models[0], &img, a->threshold);
     dn_image_free(&img);
     if (status != DN_OK) {
         snprintf(message, sizeof message, "reading the number failed: %s", dn_last_error());

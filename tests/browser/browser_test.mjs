@@ -173,7 +173,7 @@ async function testRefusal(page) {
     await drawStrokes(page, strokes);
     await settled(page);
     const s = await shown(page);
-    check(s.cnn.digit === '?' && s.mlp.digit === '?' && /Neither network thinks this is a digit/.test(s.summary) &&
+    check(s.cnn.digit === '?' && s.mlp.digit === '?' && /Neither network sees a digit/.test(s.summary) &&
           s.cnn.winners.length === 0,
     `${what} is refused by both networks ("${s.summary}"; CNN ${s.cnn.digit}, MLP ${s.mlp.digit})`);
     if (what === 'a star') await page.screenshot({ path: join(options.artifacts, 'desktop-not-a-digit.png') });
@@ -589,6 +589,7 @@ try {
   };
   page.on('request', countPng);
   for (const how of ['drop', 'paste']) {
+    await page.keyboard.press('Escape'); // a blank page first: the answer shown must be the image's
     await settled(page);
     const before = pngBodies;
     await page.evaluate(async (how) => {
@@ -615,6 +616,7 @@ try {
     }, how);
     await page.waitForFunction(() => document.getElementById('cnn').querySelector('.digit').textContent.trim() !== '–',
       null, { timeout: 10000 });
+    await settled(page);
     const s = await shown(page);
     const dark = await page.evaluate(() => {
       const data = document.getElementById('pad').getContext('2d').getImageData(0, 0, 280, 280).data;

@@ -167,10 +167,11 @@
 
   function verdictText(cnn, mlp) {
     if (cnn === null && mlp === null) {
-      return 'Neither network thinks this is a digit. Draw one digit, 0 to 9, large and clear.';
+      return 'Neither network sees a digit.';
     }
-    if (cnn === null) return `The MLP reads ${withArticle(mlp)}; the CNN is not sure this is a digit.`;
-    if (mlp === null) return `The CNN reads ${withArticle(cnn)}; the MLP is not sure this is a digit.`;
+    // Short: on a phone a second line would push the answers off the screen.
+    if (cnn === null) return `MLP reads ${withArticle(mlp)}; CNN sees no digit.`;
+    if (mlp === null) return `CNN reads ${withArticle(cnn)}; MLP sees no digit.`;
     if (cnn === mlp) return `Both networks read ${withArticle(cnn)}.`;
     return `The networks disagree: the CNN reads ${withArticle(cnn)}, the MLP ${withArticle(mlp)}.`;
   }
@@ -214,9 +215,10 @@
       m.root.classList.toggle('refused', refused);
       // A refusal is an answer: the top probability is too low for any digit.
       m.digit.textContent = refused ? '?' : String(r.digit);
-      m.confidence.textContent = refused
-        ? `not a digit · at most ${percent(r.score)} for any`
-        : `${percent(r.score)} sure`;
+      m.confidence.textContent = refused ? 'no digit' : `${percent(r.score)} sure`;
+      m.confidence.title = refused
+        ? `No digit reaches the threshold of ${percent(r.threshold)}: the highest is ${r.best} at ${percent(r.score)}.`
+        : '';
       m.latency.textContent = `${r.ms.toFixed(2)} ms`;
       r.probs.forEach((p, k) => {
         const row = m.rows[k];
