@@ -1,6 +1,6 @@
 // digitnet canvas demo: the drawing read as a number. Draws a box over each
 // part the server found (data.number.parts, in the drawing's pixels) with its
-// answer, and the whole number under the drawing. app.js calls show() with
+// answer, and the whole number along the drawing's bottom edge. app.js calls show() with
 // each answer's `number` and clear() when the drawing is cleared.
 'use strict';
 
@@ -16,7 +16,7 @@ window.dnNumbers = (() => {
   line.className = 'number-line';
   line.id = 'number';
   line.hidden = true;
-  pad.parentElement.insertAdjacentElement('afterend', line);
+  pad.parentElement.appendChild(line); // over the drawing's bottom edge (style.css)
   const ctx = overlay.getContext('2d');
 
   function clear() {
