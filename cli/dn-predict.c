@@ -158,9 +158,7 @@ static void print_json_number(double value, int decimals)
 /* --threshold, else the model's own, else the library's default. */
 static float answer_threshold(const predict_options *o, const dn_model_info *info)
 {
-    return o->threshold >= 0                ? (float)o->threshold
-           : info->answer_threshold >= 0.0f ? info->answer_threshold
-                                            : DN_ANSWER_THRESHOLD;
+    return dn_answer_threshold(info->answer_threshold, (float)o->threshold);
 }
 
 static void print_result(const predict_options *o, const dn_model_info *info, const char *path, bool has_ink,

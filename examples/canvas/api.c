@@ -253,9 +253,7 @@ static dn_status append_number_reading(strbuf *out, api_model *m, const dn_image
         strbuf_printf(out, ",\"number\":null");
         return DN_OK;
     }
-    float threshold = override >= 0.0f                  ? override
-                      : m->info.answer_threshold >= 0.0f ? m->info.answer_threshold
-                                                         : DN_ANSWER_THRESHOLD;
+    float threshold = dn_answer_threshold(m->info.answer_threshold, override);
     opt.input_mean = m->info.input_mean;
     opt.input_std = m->info.input_std;
     /* a part the model would answer "not a digit" for is marked unsure */
@@ -351,9 +349,7 @@ static void predict(api *a, const server_request *req, http_response *res, strbu
             strbuf_printf(out, "},");
             continue;
         }
-        float threshold = a->threshold >= 0.0f ? a->threshold
-                          : model_threshold >= 0.0f ? model_threshold
-                                                    : DN_ANSWER_THRESHOLD;
+        float threshold = dn_answer_threshold(model_threshold, a->threshold);
         if (!append_model(out, m->name, has_ink, probs, ms, threshold)) {
             dn_image_free(&img);
             snprintf(message, sizeof message, "the %s model gave a number that is not finite", m->name);

@@ -219,6 +219,17 @@ static void broadcast_status(learn *l)
     strbuf_free(&json);
 }
 
+/* A "models" event: a served model changed. Call with l->lock held. */
+static void broadcast_models(learn *l)
+{
+    strbuf json = {0};
+    strbuf_printf(&json, "{");
+    append_models(l, &json);
+    strbuf_printf(&json, "}");
+    broadcast(l, "models", &json);
+    strbuf_free(&json);
+}
+
 /* ---- data ---- */
 
 static bool file_there(const char *dir, const char *name)
@@ -608,12 +619,7 @@ static void run_job(learn *l, learn_params job, bool automatic, uint64_t seed)
             finish(l, LEARN_KEPT, why);
         }
         pthread_mutex_lock(&l->lock);
-        strbuf json = {0};
-        strbuf_printf(&json, "{");
-        append_models(l, &json);
-        strbuf_printf(&json, "}");
-        broadcast(l, "models", &json);
-        strbuf_free(&json);
+        broadcast_models(l);
         pthread_mutex_unlock(&l->lock);
         return;
     }
@@ -896,14 +902,8 @@ static void keep_or_discard(learn *l, bool keep, http_response *res, strbuf *out
     pthread_mutex_lock(&l->lock);
     l->state = keep ? LEARN_KEPT : LEARN_DISCARDED;
     broadcast_status(l);
-    if (keep) {
-        strbuf json = {0};
-        strbuf_printf(&json, "{");
-        append_models(l, &json);
-        strbuf_printf(&json, "}");
-        broadcast(l, "models", &json);
-        strbuf_free(&json);
-    }
+    if (keep)
+        broadcast_models(l);
     pthread_mutex_unlock(&l->lock);
     json_status(l, 200, res, out);
 }

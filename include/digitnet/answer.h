@@ -67,6 +67,10 @@ DN_API dn_answer dn_answer_from_probs(const float *probs, int classes, bool has_
  * Not thread-safe on one net (it runs the net). */
 DN_API dn_status dn_answer_calibrate(dn_net *net, const dn_dataset *data, double answer_rate, float *threshold);
 
+/* The threshold to compare with: override when it is >= 0, else the
+ * model's own (a stored answer_threshold >= 0), else DN_ANSWER_THRESHOLD. */
+DN_API float dn_answer_threshold(float model_threshold, float override);
+
 /* A short English phrase for a refusal: "no ink", "not a digit", or
  * "answered"; never NULL. */
 DN_API const char *dn_refusal_reason(dn_refusal refusal);

@@ -65,6 +65,11 @@ dn_status dn_answer_calibrate(dn_net *net, const dn_dataset *data, double answer
     return status;
 }
 
+float dn_answer_threshold(float model_threshold, float override)
+{
+    return override >= 0.0f ? override : model_threshold >= 0.0f ? model_threshold : DN_ANSWER_THRESHOLD;
+}
+
 const char *dn_refusal_reason(dn_refusal refusal)
 {
     switch (refusal) {
