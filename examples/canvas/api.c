@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "api.h"
 #include "api_inside.h"
@@ -17,6 +18,7 @@
 #include "digitnet/number.h"
 #include "digitnet/clock.h"
 #include "image_body.h"
+#include "inside_query.h"
 #include "learn.h"
 
 /* Checks that net fits the demo: 1x28x28 in, 10 classes out. */
@@ -51,10 +53,10 @@ static bool can_be_made(const char *path)
     return stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-static bool load_model(api_model *m, const char *name, const char *path, bool allow_missing, char *error,
-                       size_t cap)
+static bool load_model(api_model *m, const char *name, const char *path, unsigned long long version,
+                       bool allow_missing, char *error, size_t cap)
 {
-    *m = (api_model){.name = name, .path = path};
+    *m = (api_model){.name = name, .path = path, .version = version};
     pthread_mutex_init(&m->lock, NULL);
     m->info = dn_model_info_default();
     if (allow_missing && can_be_made(path))
@@ -76,8 +78,13 @@ static bool load_model(api_model *m, const char *name, const char *path, bool al
 bool api_init(api *a, const char *cnn_path, const char *mlp_path, bool allow_missing, char *error, size_t cap)
 {
     *a = (api){.threshold = -1.0f};
-    bool ok = load_model(&a->models[0], "cnn", cnn_path, allow_missing, error, cap) &&
-              load_model(&a->models[1], "mlp", mlp_path, allow_missing, error, cap);
+    /* versions start at the wall clock's milliseconds, so that a page left
+     * open while the server restarts with other models sees new versions */
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    unsigned long long version = (unsigned long long)now.tv_sec * 1000 + (unsigned long long)now.tv_nsec / 1000000;
+    bool ok = load_model(&a->models[0], "cnn", cnn_path, version, allow_missing, error, cap) &&
+              load_model(&a->models[1], "mlp", mlp_path, version, allow_missing, error, cap);
     if (!ok)
         api_free(a);
     return ok;
@@ -102,6 +109,7 @@ void api_install_model(api *a, int i, dn_net *net, const dn_model_info *info)
     dn_net *old = m->net;
     m->net = net;
     m->info = *info;
+    m->version++;
     pthread_mutex_unlock(&m->lock);
     dn_net_free(old);
 }
@@ -313,8 +321,8 @@ static void predict(api *a, const server_request *req, http_response *res, strbu
 {
     double begin = dn_seconds();
     char message[600];
-    bool inside;
-    if (!api_inside_wanted(req->head->query, &inside, message, sizeof message)) {
+    inside_options inside;
+    if (!inside_query_predict(req->head->query, &inside, message, sizeof message)) {
         api_fail(res, out, 400, message);
         return;
     }
@@ -357,8 +365,8 @@ static void predict(api *a, const server_request *req, http_response *res, strbu
             return;
         }
     }
-    if (inside) {
-        if (!api_inside_append(out, a->models, 2, ink, has_ink, message, sizeof message)) {
+    if (inside.wanted) {
+        if (!api_inside_append(out, a->models, 2, ink, has_ink, inside.saliency, message, sizeof message)) {
             dn_image_free(&img);
             api_fail(res, out, 500, message);
             return;
@@ -405,6 +413,13 @@ void api_handle(void *ctx, const server_request *request, http_response *res, st
         }
     } else if (a->learn && learn_handle(a->learn, request, res, out)) {
         return;
+    } else if (strcmp(req->path, "/api/weights") == 0) {
+        if (!get) {
+            res->allow = "GET, HEAD";
+            api_fail(res, out, 405, "this path answers GET and HEAD only");
+        } else {
+            api_inside_weights(a, request, res, out);
+        }
     } else if (strcmp(req->path, "/api/predict") == 0) {
         if (strcmp(req->method, "POST") != 0) {
             res->allow = "POST";

@@ -25,6 +25,8 @@ typedef struct api_model {
     const char *path; /* its file: read at start, written when a trained net is kept */
     dn_net *net;      /* NULL while missing (being trained) */
     dn_model_info info;
+    unsigned long long version; /* changes whenever net does (api_install_model); unique
+                                   across runs (starts at the wall clock's milliseconds) */
     pthread_mutex_t lock;
 } api_model;
 
@@ -47,8 +49,8 @@ bool api_init(api *a, const char *cnn_path, const char *mlp_path, bool allow_mis
 void api_free(api *a);
 
 /* Serves net (which must fit, as api_init checks) as model i from now on:
- * swapped in under the model's lock, set to one thread; the old net is
- * freed. Takes ownership of net. Thread-safe. */
+ * swapped in under the model's lock, set to one thread, its version moved
+ * on; the old net is freed. Takes ownership of net. Thread-safe. */
 void api_install_model(api *a, int i, dn_net *net, const dn_model_info *info);
 
 /* The drawing in a predict request's body, preprocessed to 28x28 (ink 1,
@@ -84,8 +86,12 @@ bool api_append_number(strbuf *out, double value, int decimals);
  * the other answers as usual.
 
  * With ?inside=1, "inside":{...} before "input": each model's maps, kernels
- * and saliency map (api_inside.h; null for a model that is still training);
- * ?inside= anything but 0 or 1 is a 400.
+ * and saliency map (api_inside.h; null for a model that is still training),
+ * the saliency map integrated gradients with &saliency=ig; ?inside= anything
+ * but 0 or 1, ?saliency= anything but grad or ig, or without inside=1, is a
+ * 400 (inside_query.h).
+ *   GET|HEAD /api/weights?model=M&layer=L&map=K   one map's or unit's weights
+ *                           (api_inside.h)
  *   /api/train..., /api/sample  see learn.h
  * Errors: 404 unknown path, 405 wrong method (with Allow), 400 bad w/h or a
  * body length that does not match, 422 a body that is not a usable image,

@@ -1,6 +1,7 @@
 /* api_inside.c - each model's insides for a drawing (api_inside.h): a probe
  * runs it, every relu's and max-pool's output goes out as 8-bit maps, the
- * conv kernels as signed bytes and the saliency map as magnitudes. */
+ * conv kernels as signed bytes and the saliency map (gradient or integrated
+ * gradients) as magnitudes; and one map's weights for GET /api/weights. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,20 +21,6 @@
 /* Kernels of more weights than this, or of more than 256 input channels,
  * are not sent (not the demo's nets). */
 #define INSIDE_MAX_KERNEL_BYTES ((size_t)16 << 10)
-
-bool api_inside_wanted(const char *query, bool *wanted, char *error, size_t cap)
-{
-    char value[8];
-    *wanted = false;
-    if (!http_query_has(query, "inside"))
-        return true;
-    if (http_query_get(query, "inside", value, sizeof value) && (strcmp(value, "0") == 0 || strcmp(value, "1") == 0)) {
-        *wanted = value[0] == '1';
-        return true;
-    }
-    snprintf(error, cap, "inside must be 0 or 1 (?inside=1 adds every layer's maps and the saliency maps)");
-    return false;
-}
 
 static void append_base64(strbuf *out, const uint8_t *bytes, size_t n)
 {
@@ -314,7 +301,7 @@ static bool append_saliency(strbuf *out, scratch *s, dn_probe *probe, int digit,
         max = grad[i] > max ? grad[i] : max;
     }
     quantise(s->bytes, grad, DN_MNIST_PIXELS, 0, max);
-    strbuf_printf(out, "\"saliency\":{\"max\":");
+    strbuf_printf(out, "\"saliency\":{\"method\":\"grad\",\"max\":");
     if (!append_number(out, max))
         return false;
     strbuf_printf(out, ",");
@@ -323,13 +310,59 @@ static bool append_saliency(strbuf *out, scratch *s, dn_probe *probe, int digit,
     return true;
 }
 
-/* "name":{...} of one model, under its lock. */
-static bool append_model(strbuf *out, scratch *s, api_model *m, const float *ink, char *error, size_t cap)
+/* "saliency":{"method":"ig",...}: the integrated gradients of logit[digit]
+ * from the blank drawing `blank` to x, whose logit is logit_x (the logits
+ * are layer last_layer's output). Runs the probe on the path and then on
+ * blank: its outputs are no longer x's afterwards. */
+static bool append_ig(strbuf *out, scratch *s, dn_probe *probe, const float *x, const float *blank, int digit,
+                      int classes, int last_layer, float logit_x)
 {
-    float x[DN_MNIST_PIXELS];
+    float weights[256] = {0}, attr[DN_MNIST_PIXELS];
+    const float *logits;
+    weights[digit] = 1;
+    if (dn_probe_integrated_gradients(probe, x, blank, INSIDE_IG_STEPS, weights, (size_t)classes, attr,
+                                      DN_MNIST_PIXELS) != DN_OK ||
+        dn_probe_run(probe, blank, 1) != DN_OK ||
+        dn_probe_layer_output(probe, last_layer, &logits, NULL) != DN_OK ||
+        !reserve(s, 3 * DN_MNIST_PIXELS, 0))
+        return false;
+    uint8_t neg[(DN_MNIST_PIXELS + 7) / 8] = {0};
+    float max = 0;
+    double sum = 0;
+    for (int i = 0; i < DN_MNIST_PIXELS; i++) {
+        sum += attr[i];
+        if (attr[i] < 0)
+            neg[i / 8] |= (uint8_t)(1u << (i % 8));
+        attr[i] = fabsf(attr[i]);
+        max = attr[i] > max ? attr[i] : max;
+    }
+    quantise(s->bytes, attr, DN_MNIST_PIXELS, 0, max);
+    strbuf_printf(out, "\"saliency\":{\"method\":\"ig\",\"steps\":%d,\"max\":", INSIDE_IG_STEPS);
+    if (!append_number(out, max))
+        return false;
+    strbuf_printf(out, ",\"sum\":");
+    if (!append_number(out, sum))
+        return false;
+    strbuf_printf(out, ",\"delta\":");
+    if (!append_number(out, (double)logit_x - logits[digit]))
+        return false;
+    strbuf_printf(out, ",\"neg\":\"");
+    append_base64(out, neg, sizeof neg);
+    strbuf_printf(out, "\",");
+    append_runs(out, s->bytes, DN_MNIST_PIXELS);
+    strbuf_printf(out, "}");
+    return true;
+}
+
+/* "name":{...} of one model, under its lock. */
+static bool append_model(strbuf *out, scratch *s, api_model *m, const float *ink, inside_saliency saliency,
+                         char *error, size_t cap)
+{
+    float x[DN_MNIST_PIXELS], blank[DN_MNIST_PIXELS] = {0};
     memcpy(x, ink, sizeof x);
-    dn_normalize(x, DN_MNIST_PIXELS, m->info.input_mean, m->info.input_std);
     pthread_mutex_lock(&m->lock);
+    dn_normalize(x, DN_MNIST_PIXELS, m->info.input_mean, m->info.input_std);
+    dn_normalize(blank, DN_MNIST_PIXELS, m->info.input_mean, m->info.input_std);
     if (!m->net) { /* still training: nothing inside yet */
         pthread_mutex_unlock(&m->lock);
         strbuf_printf(out, "\"%s\":null", m->name);
@@ -348,9 +381,12 @@ static bool append_model(strbuf *out, scratch *s, api_model *m, const float *ink
     bool ok = status == DN_OK && classes <= 256;
     if (ok) {
         digit = dn_argmax(logits, classes);
-        strbuf_printf(out, "\"%s\":{\"digit\":%d,", m->name, digit);
+        float logit = logits[digit]; /* logits go with the next run */
+        strbuf_printf(out, "\"%s\":{\"digit\":%d,\"version\":%llu,", m->name, digit, m->version);
         ok = append_maps(out, s, m->net, probe) && append_kernels(out, s, probe) &&
-             append_saliency(out, s, probe, digit, classes);
+             (saliency == INSIDE_SALIENCY_IG ? append_ig(out, s, probe, x, blank, digit, classes,
+                                                         dn_net_layer_count(m->net) - 1, logit)
+                                             : append_saliency(out, s, probe, digit, classes));
         strbuf_printf(out, "}");
         if (!ok)
             snprintf(error, cap, "the %s model's insides: a number that is not finite, or out of memory", m->name);
@@ -362,8 +398,8 @@ static bool append_model(strbuf *out, scratch *s, api_model *m, const float *ink
     return ok;
 }
 
-bool api_inside_append(strbuf *out, api_model *models, int count, const float *ink, bool has_ink, char *error,
-                       size_t cap)
+bool api_inside_append(strbuf *out, api_model *models, int count, const float *ink, bool has_ink,
+                       inside_saliency saliency, char *error, size_t cap)
 {
     if (!has_ink) {
         strbuf_printf(out, "\"inside\":null");
@@ -374,7 +410,7 @@ bool api_inside_append(strbuf *out, api_model *models, int count, const float *i
     bool ok = true;
     strbuf_printf(out, "\"inside\":{");
     for (int i = 0; i < count && ok; i++) {
-        ok = append_model(out, &s, &models[i], ink, error, cap);
+        ok = append_model(out, &s, &models[i], ink, saliency, error, cap);
         strbuf_printf(out, ",");
     }
     free(s.bytes);
@@ -388,4 +424,110 @@ bool api_inside_append(strbuf *out, api_model *models, int count, const float *i
         ok = false;
     }
     return ok;
+}
+
+/* ---- GET /api/weights ---- */
+
+/* One map's weights as sent: signed bytes and what they stand for. */
+typedef struct weights_row {
+    uint8_t bytes[INSIDE_MAX_ROW];
+    size_t n;
+    float scale, bias;
+    bool has_bias;
+    int shape[3], ndim;
+    unsigned long long version;
+} weights_row;
+
+/* Fills r with q's map of model m, read under the model's lock. 0 when
+ * done, else the HTTP status, error[0..cap) saying why. */
+static int read_row(api_model *m, const weights_query *q, weights_row *r, char *error, size_t cap)
+{
+    pthread_mutex_lock(&m->lock);
+    if (!m->net) {
+        pthread_mutex_unlock(&m->lock);
+        snprintf(error, cap, "the %s model is still training: its weights come when it is ready", m->name);
+        return 503;
+    }
+    dn_probe *probe = NULL;
+    char name[32];
+    const float *w = NULL, *b = NULL;
+    size_t count = 0, bias_count = 0;
+    int wdim = 0, wshape[4] = {0}, bdim = 0, bshape[4], status = 0;
+    const bool conv = strncmp(q->layer, "conv", 4) == 0;
+    snprintf(name, sizeof name, "%s.weight", q->layer);
+    if (dn_probe_new(&probe, m->net) != DN_OK) {
+        snprintf(error, cap, "out of memory");
+        status = 500;
+    } else if (dn_probe_param(probe, name, &w, &count, &wdim, wshape) != DN_OK || wdim != (conv ? 4 : 2)) {
+        snprintf(error, cap, "the %s has no %s layer called %s", m->name, conv ? "conv" : "linear", q->layer);
+        status = 400;
+    } else if (q->map >= wshape[0]) {
+        snprintf(error, cap, "%s of the %s has %d %s: map must be 0 to %d", q->layer, m->name, wshape[0],
+                 conv ? "maps" : "units", wshape[0] - 1);
+        status = 400;
+    } else if (count / (size_t)wshape[0] > INSIDE_MAX_ROW) {
+        snprintf(error, cap, "%s's maps have %zu weights each, more than the %d sent", q->layer,
+                 count / (size_t)wshape[0], INSIDE_MAX_ROW);
+        status = 422;
+    } else {
+        r->n = count / (size_t)wshape[0];
+        const float *row = w + (size_t)q->map * r->n;
+        r->scale = largest(row, r->n);
+        quantise_signed(r->bytes, row, r->n, r->scale);
+        snprintf(name, sizeof name, "%s.bias", q->layer);
+        r->has_bias = dn_probe_param(probe, name, &b, &bias_count, &bdim, bshape) == DN_OK && bdim == 1 &&
+                      bias_count == (size_t)wshape[0];
+        r->bias = r->has_bias ? b[q->map] : 0;
+        r->ndim = conv ? 3 : 1;
+        for (int k = 0; k < r->ndim; k++)
+            r->shape[k] = wshape[k + 1];
+        r->version = m->version;
+    }
+    dn_probe_free(probe);
+    pthread_mutex_unlock(&m->lock);
+    return status;
+}
+
+void api_inside_weights(api *a, const server_request *req, http_response *res, strbuf *out)
+{
+    char error[300];
+    weights_query q;
+    if (!inside_query_weights(req->head->query, &q, error, sizeof error)) {
+        api_fail(res, out, 400, error);
+        return;
+    }
+    api_model *m = &a->models[q.model];
+    weights_row *r = calloc(1, sizeof *r);
+    if (!r) {
+        api_fail(res, out, 500, "out of memory");
+        return;
+    }
+    int status = read_row(m, &q, r, error, sizeof error);
+    if (status) {
+        free(r);
+        api_fail(res, out, status, error);
+        return;
+    }
+    strbuf_printf(out, "{\"model\":\"%s\",\"version\":%llu,\"layer\":\"%s\",\"map\":%d,\"kind\":\"%s\",\"shape\":[",
+                  m->name, r->version, q.layer, q.map, r->ndim == 3 ? "conv" : "linear");
+    for (int k = 0; k < r->ndim; k++)
+        strbuf_printf(out, "%s%d", k ? "," : "", r->shape[k]);
+    strbuf_printf(out, "],\"scale\":");
+    bool ok = append_number(out, r->scale);
+    strbuf_printf(out, ",\"bias\":");
+    if (r->has_bias)
+        ok = ok && append_number(out, r->bias);
+    else
+        strbuf_printf(out, "null");
+    strbuf_printf(out, ",\"data\":\"");
+    append_base64(out, r->bytes, r->n);
+    strbuf_printf(out, "\"}\n");
+    free(r);
+    if (!ok || out->failed) {
+        api_fail(res, out, 500, ok ? "out of memory" : "the model has a weight that is not finite");
+        return;
+    }
+    res->status = 200;
+    res->content_type = "application/json";
+    res->cache_control = "no-store";
 }

@@ -433,6 +433,145 @@ async function openTile(page, selector, k, count, tap) {
   });
 }
 
+// ---- inside, part 2: every weight of a conv2 map or MLP unit (GET /api/weights)
+// and the saliency switch (gradient / integrated gradients). Kept apart to ease merging. ----
+
+// Opens tile k of a grid of `cols` columns (hover or tap) and waits for the
+// card's weights from /api/weights; what the card then shows.
+async function openTileWeights(page, selector, k, count, cols, tap) {
+  const box = await page.locator(selector).boundingBox();
+  const rows = Math.ceil(count / cols);
+  const x = box.x + ((k % cols) + 0.5) * (box.width / cols);
+  const y = box.y + (Math.floor(k / cols) + 0.5) * (box.height / rows);
+  if (tap) await page.touchscreen.tap(x, y);
+  else await page.mouse.move(x, y);
+  await page.waitForFunction(() => document.querySelector('#inside-card .card-all canvas'), null, { timeout: 10000 });
+  return page.evaluate(() => {
+    const card = document.getElementById('inside-card');
+    const r = card.getBoundingClientRect();
+    const c = card.querySelector('.card-all canvas');
+    return {
+      title: card.querySelector('.card-title').textContent,
+      kind: c.className,
+      w: c.width,
+      h: c.height,
+      caption: card.querySelector('.card-all p').textContent,
+      inside: r.left >= 0 && r.top >= 0 && r.right <= window.innerWidth + 1 && r.bottom <= window.innerHeight + 1,
+    };
+  });
+}
+
+// Whether the card's grid of 32 kernels shows the weights the server gives
+// for that map: each weight's square red when positive, blue when negative
+// (weights under a fifth of the largest are too pale to tell).
+async function kernelGridMatches(page, map) {
+  return page.evaluate(async (map) => {
+    const c = document.querySelector('#inside-card canvas.all-kernels');
+    const j = await (await fetch(`/api/weights?model=cnn&layer=conv2&map=${map}`)).json();
+    const raw = atob(j.data);
+    const w = Array.from(raw, (ch) => ((ch.charCodeAt(0) - 128) / 127) * j.scale);
+    const largest = Math.max(...w.map(Math.abs));
+    const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let told = 0;
+    let wrong = 0;
+    for (let i = 0; i < j.shape[0]; i++) {
+      for (let e = 0; e < 9; e++) {
+        const x = 4 + (i % 8) * 22 + (e % 3) * 6 + 3;
+        const y = 4 + Math.floor(i / 8) * 22 + Math.floor(e / 3) * 6 + 3;
+        const at = (y * c.width + x) * 4;
+        const v = w[i * 9 + e];
+        if (Math.abs(v) < 0.2 * largest) continue;
+        told++;
+        if ((v > 0) !== (px[at] > px[at + 2])) wrong++;
+      }
+    }
+    return { told, wrong, inputs: j.shape[0] };
+  }, map);
+}
+
+async function testInsideWeights(page, conv2) {
+  const asked = [];
+  const onRequest = (req) => { if (req.url().includes('/api/weights')) asked.push(req.url()); };
+  page.on('request', onRequest);
+  await page.mouse.move(5, 5);
+  const opened = await openTileWeights(page, conv2, 20, 64, 8, false);
+  const grid = await kernelGridMatches(page, 20);
+  check(/conv2 · map 21 of 64/.test(opened.title) && opened.kind === 'all-kernels' && opened.inside &&
+    /all 32 filters/.test(opened.caption) && asked.some((u) => /model=cnn&layer=conv2&map=20$/.test(u)) &&
+    grid.inputs === 32 && grid.told > 40 && grid.wrong === 0,
+    `inside: hovering conv2 map 21 fetches and shows all its 32 kernels (${grid.told} weights checked by colour, ` +
+    `${grid.wrong} wrong; "${opened.caption.slice(0, 40)}...")`);
+  await page.screenshot({ path: join(options.artifacts, 'desktop-inside-conv2-all.png') });
+  const before = asked.length;
+  await page.mouse.move(5, 5);
+  await page.waitForTimeout(100);
+  await openTileWeights(page, conv2, 20, 64, 8, false);
+  check(asked.length === before, `inside: opening the same map again uses the page's cache (${asked.length - before} new requests)`);
+  await page.mouse.move(5, 5);
+  const mlp = '.inside-model[data-model="mlp"] .layer:nth-child(1) canvas';
+  await page.locator(mlp).scrollIntoViewIfNeeded();
+  const unit = await openTileWeights(page, mlp, 37, 128, 16, false);
+  check(/MLP fc1 · unit 38 of 128/.test(unit.title) && unit.kind === 'weight-image' && unit.w === 28 && unit.h === 28,
+    `inside: hovering MLP unit 38 shows its 784 weights as a 28x28 picture ("${unit.title}")`);
+  await page.screenshot({ path: join(options.artifacts, 'desktop-inside-mlp-unit.png') });
+  await page.mouse.move(5, 5);
+  page.off('request', onRequest);
+}
+
+async function testSaliencySwitch(page) {
+  await page.locator('#inside-saliency').scrollIntoViewIfNeeded();
+  const before = await insideShown(page);
+  let igRequests = 0;
+  const onRequest = (req) => { if (/\/api\/predict\?.*saliency=ig/.test(req.url())) igRequests++; };
+  page.on('request', onRequest);
+  await page.getByLabel('Integrated gradients', { exact: true }).check();
+  await page.waitForFunction(() => document.getElementById('inside').dataset.shownSaliency === 'ig', null, { timeout: 10000 });
+  await settled(page);
+  const after = await insideShown(page);
+  const how = await page.locator('#inside-saliency-how').textContent();
+  // integrated gradients from a blank canvas light only ink: no lit pixel where the input is empty
+  const offInk = await page.evaluate(() => {
+    const seen = document.getElementById('seen').getContext('2d').getImageData(0, 0, 28, 28).data;
+    let n = 0;
+    for (const fig of document.querySelectorAll('#inside-saliency figure')) {
+      const d = fig.querySelector('canvas').getContext('2d').getImageData(0, 0, 28, 28).data;
+      for (let i = 0; i < d.length; i += 4) if (seen[i] === 0 && d[i] + d[i + 1] + d[i + 2] > 150) n++;
+    }
+    return n;
+  });
+  check(igRequests >= 1 && after.saliency.cnn.hash !== before.saliency.cnn.hash &&
+    after.saliency.mlp.hash !== before.saliency.mlp.hash && /^Integrated gradients.*add up.*CNN .* of .*MLP/.test(how) &&
+    offInk === 0,
+    `inside: the saliency switch asks for integrated gradients (${igRequests} request) and both maps change, ` +
+    `lit only on ink (${offInk} pixels off it): "${how.slice(0, 70)}..."`);
+  await page.locator('#inside-saliency').screenshot({ path: join(options.artifacts, 'inside-saliency-ig.png') });
+  await page.getByLabel('Gradient', { exact: true }).check();
+  await page.waitForFunction(() => document.getElementById('inside').dataset.shownSaliency === 'grad', null, { timeout: 10000 });
+  await settled(page);
+  const back = await insideShown(page);
+  check(back.saliency.cnn.hash === before.saliency.cnn.hash && back.saliency.mlp.hash === before.saliency.mlp.hash &&
+    /^Gradient/.test(await page.locator('#inside-saliency-how').textContent()),
+    'inside: switching back to the gradient shows the same maps as before');
+  page.off('request', onRequest);
+}
+
+async function testInsidePhone(phone) {
+  const conv2 = '.inside-model[data-model="cnn"] .layer:nth-child(2) canvas';
+  await phone.locator(conv2).scrollIntoViewIfNeeded();
+  const opened = await openTileWeights(phone, conv2, 9, 64, 8, true);
+  check(/conv2 · map 10 of 64/.test(opened.title) && opened.kind === 'all-kernels' && opened.inside,
+    `phone: tapping conv2 map 10 shows all its kernels in the docked card, on screen ("${opened.title}")`);
+  await phone.screenshot({ path: join(options.artifacts, 'phone-inside-conv2.png') });
+  await phone.locator('#inside-card .card-close').tap();
+  await phone.locator('#inside-saliency').scrollIntoViewIfNeeded();
+  await phone.getByLabel('Integrated gradients', { exact: true }).tap();
+  await phone.waitForFunction(() => document.getElementById('inside').dataset.shownSaliency === 'ig', null, { timeout: 10000 });
+  const fits = await phone.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+  check(fits, 'phone: integrated gradients shown, nothing wider than the screen');
+  await phone.screenshot({ path: join(options.artifacts, 'phone-inside-ig.png') });
+}
+// ---- end of inside, part 2 ----
+
 // ---- the run ----
 const { child, port, log } = await startServer();
 const url = `http://127.0.0.1:${port}/`;
@@ -562,6 +701,8 @@ try {
   check(hover2.visible && /conv2 · map 13 of 64/.test(hover2.title) && hover2.kernels === 3,
     `inside: hovering conv2 map 13 shows its 3 strongest conv1 inputs and their filters (${hover2.kernels})`);
   await page.screenshot({ path: join(options.artifacts, 'desktop-inside-conv2.png') });
+  await testInsideWeights(page, conv2); // inside, part 2
+  await testSaliencySwitch(page); // inside, part 2
   await page.mouse.move(5, 5);
   await page.waitForTimeout(100);
   check(await page.evaluate(() => document.getElementById('inside-card').hidden), 'inside: the large view goes when the mouse leaves');
@@ -720,6 +861,7 @@ try {
   check(tapped.visible && tapped.inside && /conv1 · map 10 of 32/.test(tapped.title) && tapped.kernels === 1,
     `phone: tapping conv1 map 10 shows it large with its filter, on screen ("${tapped.title}")`);
   await phone.screenshot({ path: join(options.artifacts, 'phone-inside-tap.png') });
+  await testInsidePhone(phone); // inside, part 2
 } catch (err) {
   check(false, `the browser run: ${err.message}`);
 } finally {

@@ -240,6 +240,20 @@ def http_seeds():
     yield "partial", big + b"GET /api/health HTTP/1.1\r\nHo"
 
 
+# Byte 0 of a fuzz_inside_query input picks the reader (odd: GET
+# /api/weights's query, even: POST /api/predict's); the rest is the query.
+
+def inside_query_seeds():
+    yield "predict-plain", b"\x00w=28&h=28"
+    yield "predict-inside", b"\x00w=280&h=280&inside=1"
+    yield "predict-ig", b"\x00w=28&h=28&inside=1&saliency=ig"
+    yield "predict-grad", b"\x00saliency=grad&inside=1"
+    yield "predict-twice", b"\x00inside=1&inside=0"
+    yield "weights-conv2", b"\x01model=cnn&layer=conv2&map=12"
+    yield "weights-fc1", b"\x01map=127&model=mlp&layer=fc1"
+    yield "weights-extra", b"\x01model=cnn&layer=conv1&map=0&x"
+
+
 # The query of a fuzz_predict_body input comes before its first newline.
 
 def predict_body_seeds():
@@ -324,7 +338,8 @@ def main():
         shutil.rmtree(ROOT)
     for target, seeds in (("idx", idx_seeds), ("gzip", gzip_seeds), ("safetensors", safetensors_seeds),
                           ("model", model_seeds), ("pgm", pgm_seeds), ("spec", spec_seeds),
-                          ("http", http_seeds), ("predict_body", predict_body_seeds), ("png", png_seeds)):
+                          ("http", http_seeds), ("predict_body", predict_body_seeds), ("png", png_seeds),
+                          ("inside_query", inside_query_seeds)):
         for name, data in seeds():
             put(target, name, data)
     # The model harness also parses plain safetensors, and the reverse.

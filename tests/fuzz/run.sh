@@ -17,10 +17,11 @@ case $seconds in '' | *[!0-9]* | 0) echo "usage: $0 SECONDS (a positive integer)
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 build=${DN_FUZZ_BUILD:-$root/build-fuzz}
-targets=${DN_FUZZ_TARGETS:-"idx gzip safetensors model pgm png jpeg spec http predict_body learn_params"}
+targets=${DN_FUZZ_TARGETS:-"idx gzip safetensors model pgm png jpeg spec http predict_body learn_params inside_query"}
 
 declare -A max_len=([idx]=8192 [gzip]=32768 [safetensors]=16384 [model]=16384 [pgm]=16384 [png]=16384 [jpeg]=16384
-                    [spec]=1024 [http]=9000 [predict_body]=16384 [learn_params]=1100)
+                    [spec]=1024 [http]=9000 [predict_body]=16384 [learn_params]=1100
+                    [inside_query]=300)
 # A parsed PGM of max_len bytes has at most max_len pixels, so anything near
 # 128 MB is an allocation the input did not pay for; elsewhere rss_limit rules.
 # predict_body: raw pixels are 4 bytes of float each per input byte, PGMs as above.
@@ -28,7 +29,8 @@ declare -A max_len=([idx]=8192 [gzip]=32768 [safetensors]=16384 [model]=16384 [p
 # bit), 8.4 M pixels: 34 MB of floats, 17 MB of coefficients per component.
 declare -A malloc_limit=([pgm]=128 [predict_body]=128 [jpeg]=128)
 declare -A dict=([safetensors]=safetensors.dict [model]=safetensors.dict [pgm]=pgm.dict [png]=png.dict
-                 [jpeg]=jpeg.dict [spec]=spec.dict [http]=http.dict [predict_body]=pgm.dict)
+                 [jpeg]=jpeg.dict [spec]=spec.dict [http]=http.dict [predict_body]=pgm.dict
+                 [inside_query]=inside_query.dict)
 
 cc=${CC:-clang}
 echo "== building in $build"

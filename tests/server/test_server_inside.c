@@ -1,8 +1,10 @@
 /* test_server_inside.c - POST /api/predict?inside=1 of dn-canvas: each
- * model's maps, kernels and saliency map decoded and compared with what a
- * dn_probe computes here from the same models and the same preprocessing;
- * a blank drawing, hostile values of ?inside=, concurrent clients, and the
- * server time and size of an answer.
+ * model's maps, kernels and saliency map (the gradient, and integrated
+ * gradients with &saliency=ig) decoded and compared with what a dn_probe
+ * computes here from the same models and the same preprocessing; GET
+ * /api/weights against the models' own weights; a blank drawing, hostile
+ * values of ?inside=, ?saliency= and of every /api/weights parameter,
+ * concurrent clients, and the server time and size of an answer.
  * usage: test_server_inside DN_CANVAS CNN_MODEL MLP_MODEL MNIST_DIR [REQUESTS]
  * REQUESTS (default 200) answers are timed; exits 77 (skipped) without
  * MNIST or the models. */
@@ -180,6 +182,16 @@ static int post(int port, const char *query, const void *body, size_t len, tc_re
     int status = tc_exchange(port, request, (size_t)head + len, r);
     free(request);
     return status;
+}
+
+static int get(int port, const char *target, const char *method, tc_response *r)
+{
+    char request[8192];
+    int n = snprintf(request, sizeof request, "%s %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", method,
+                     target);
+    if (n < 0 || (size_t)n >= sizeof request)
+        return -1;
+    return tc_exchange(port, request, (size_t)n, r);
 }
 
 /* ---- what the server says against a probe here ---- */
@@ -432,6 +444,268 @@ static void test_hostile(int port)
     free(big);
 }
 
+/* ---- GET /api/weights ---- */
+
+/* One map of a layer through /api/weights against the model's own weights:
+ * every byte within half a level, the scale the largest |weight|, the bias,
+ * the shape and the version. */
+static void compare_weights(int port, local *m, const char *layer, int map, unsigned long long version)
+{
+    char target[128], name[32];
+    snprintf(target, sizeof target, "/api/weights?model=%s&layer=%s&map=%d", m->name, layer, map);
+    tc_response r = {0};
+    int status = get(port, target, "GET", &r);
+    dn_probe *probe = NULL;
+    const float *w = NULL, *b = NULL;
+    size_t count = 0, bias_count = 0;
+    int ndim = 0, wshape[4] = {0}, bdim = 0, bshape[4];
+    snprintf(name, sizeof name, "%s.weight", layer);
+    bool have = dn_probe_new(&probe, m->net) == DN_OK &&
+                dn_probe_param(probe, name, &w, &count, &ndim, wshape) == DN_OK;
+    snprintf(name, sizeof name, "%s.bias", layer);
+    have = have && dn_probe_param(probe, name, &b, &bias_count, &bdim, bshape) == DN_OK;
+    if (status != 200 || !r.body || !have) {
+        check(false, "GET %s: 200 (%d) for a layer the model has (%d)", target, status, have);
+        dn_probe_free(probe);
+        tc_response_free(&r);
+        return;
+    }
+    size_t per = count / (size_t)wshape[0];
+    const float *row = w + (size_t)map * per;
+    float largest = 0;
+    for (size_t k = 0; k < per; k++)
+        largest = fabsf(row[k]) > largest ? fabsf(row[k]) : largest;
+    double shape[3] = {0};
+    int dims = numbers(member(r.body, "shape"), shape, 3);
+    bool shaped = ndim == 4 ? dims == 3 && shape[0] == wshape[1] && shape[1] == wshape[2] && shape[2] == wshape[3]
+                            : dims == 1 && shape[0] == wshape[1];
+    const char *sc = member(r.body, "scale"), *bias = member(r.body, "bias"), *v = member(r.body, "version"),
+               *mp = member(r.body, "map"), *kind = member(r.body, "kind");
+    double scale = sc ? strtod(sc, NULL) : -1;
+    uint8_t *bytes = malloc(per + 4);
+    long n = base64(member(r.body, "data"), bytes, per + 4);
+    int off = n == (long)per ? 0 : -1;
+    for (long k = 0; k < n && off >= 0; k++)
+        off += !(fabs((bytes[k] - 128) / 127.0 * scale - row[k]) <= 0.5 * scale / 127 + 1e-4 * scale);
+    bool scaled = fabs(scale - largest) <= 1e-4 * largest && largest > 0;
+    bool biased = bias && fabs(strtod(bias, NULL) - b[map]) <= 1e-4 * (fabs(b[map]) + 1e-3);
+    bool same_version = v && strtoull(v, NULL, 10) == version;
+    bool right_kind = kind && strncmp(kind, ndim == 4 ? "\"conv\"" : "\"linear\"", ndim == 4 ? 6 : 8) == 0;
+    check(off == 0 && scaled && biased && shaped && same_version && mp && atoi(mp) == map && right_kind,
+          "GET %s: %zu weights within half a level (%d off), scale %s, bias %s, shape %s, kind %s, version %s", target,
+          per, off, scaled ? "ok" : "wrong", biased ? "ok" : "wrong", shaped ? "ok" : "wrong",
+          right_kind ? "ok" : "wrong", same_version ? "the inside answer's" : "wrong");
+    free(bytes);
+    dn_probe_free(probe);
+    tc_response_free(&r);
+}
+
+static void test_weights(int port, local *models)
+{
+    /* the version the inside answers carry */
+    unsigned long long versions[2] = {0, 0};
+    tc_response r = {0};
+    post(port, "?w=28&h=28&inside=1", digits[0], 784, &r);
+    for (int k = 0; k < 2; k++) {
+        const char *v = member(member(member(r.body ? r.body : "", "inside"), models[k].name), "version");
+        versions[k] = v ? strtoull(v, NULL, 10) : 0;
+    }
+    tc_response_free(&r);
+    check(versions[0] > 0 && versions[1] > 0, "the inside answer gives each model's version (%llu, %llu)", versions[0],
+          versions[1]);
+    static const struct {
+        int model;
+        const char *layer;
+        int map;
+    } rows[] = {{0, "conv1", 0}, {0, "conv1", 31}, {0, "conv2", 0}, {0, "conv2", 12}, {0, "conv2", 63},
+                {0, "fc1", 127}, {0, "fc2", 9},    {1, "fc1", 5},    {1, "fc2", 255}, {1, "fc3", 0}};
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+        compare_weights(port, &models[rows[i].model], rows[i].layer, rows[i].map, versions[rows[i].model]);
+
+    /* HEAD: the head of the same answer */
+    int status = get(port, "/api/weights?model=cnn&layer=conv2&map=3", "HEAD", &r);
+    char type[64];
+    check(status == 200 && r.body_len == 0 && tc_header(&r, "Content-Type", type, sizeof type) &&
+              strcmp(type, "application/json") == 0,
+          "HEAD /api/weights: 200, no body (%d)", status);
+    tc_response_free(&r);
+}
+
+static void test_weights_hostile(int port)
+{
+    static const char *bad[] = {
+        "", "?", "?model=cnn", "?model=cnn&layer=conv2", "?layer=conv2&map=1", "?model=cnn&map=1",
+        "?model=cnn&layer=conv2&map=64",         /* past the last map */
+        "?model=cnn&layer=conv1&map=32", "?model=mlp&layer=fc1&map=128", "?model=mlp&layer=fc3&map=10",
+        "?model=mlp&layer=conv1&map=0",          /* no conv in the MLP */
+        "?model=cnn&layer=fc3&map=0", "?model=cnn&layer=conv3&map=0", "?model=cnn&layer=conv99&map=0",
+        "?model=cnn&layer=conv2&map=-1", "?model=cnn&layer=conv2&map=01", "?model=cnn&layer=conv2&map=1e3",
+        "?model=cnn&layer=conv2&map=65536", "?model=cnn&layer=conv2&map=99999999999999999999999",
+        "?model=cnn&layer=conv2&map=+1", "?model=cnn&layer=conv2&map=1.0", "?model=cnn&layer=conv2&map=0x1",
+        "?model=cnn&layer=conv2&map=%31", "?model=cnn&layer=conv2&map=", "?model=cnn&layer=conv2&map",
+        "?model=CNN&layer=conv2&map=1", "?model=cnn%00&layer=conv2&map=1", "?model=&layer=conv2&map=1",
+        "?model=rnn&layer=conv2&map=1", "?model=cnn&layer=conv02&map=1", "?model=cnn&layer=conv123&map=1",
+        "?model=cnn&layer=conv&map=1", "?model=cnn&layer=CONV2&map=1", "?model=cnn&layer=conv2;&map=1",
+        "?model=cnn&layer=relu1&map=1", "?model=cnn&layer=..%2fconv2&map=1", "?model=cnn&layer=conv2&map=1&",
+        "?&model=cnn&layer=conv2&map=1", "?model=cnn&&layer=conv2&map=1", "?model=cnn&layer=conv2&map=1&map=2",
+        "?model=cnn&model=mlp&layer=fc1&map=1", "?model=cnn&layer=conv2&map=1&x=1", "?model=cnn&layer=conv2&map=1&=1",
+        "?model=cnn&layer=conv2&map=1&inside=1", "?model==cnn&layer=conv2&map=1", "?model=cnn=&layer=conv2&map=1",
+        "?Model=cnn&layer=conv2&map=1", "?model=cnn&layer=fc1&map=4294967297",
+    };
+    int refused = 0;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char target[256];
+        snprintf(target, sizeof target, "/api/weights%s", bad[i]);
+        tc_response r = {0};
+        int status = get(port, target, "GET", &r);
+        bool ok = status == 400 && r.body && strncmp(r.body, "{\"error\":\"", 10) == 0 && !member(r.body, "data");
+        if (!ok)
+            fprintf(stderr, "  %s: %d %.100s\n", target, status, r.body ? r.body : "");
+        refused += ok;
+        tc_response_free(&r);
+    }
+    check(refused == (int)(sizeof bad / sizeof bad[0]), "hostile /api/weights queries: 400 with a JSON error (%d/%zu)",
+          refused, sizeof bad / sizeof bad[0]);
+
+    /* a query as long as a head allows */
+    char *target = malloc(8000);
+    int n = snprintf(target, 8000, "/api/weights?model=cnn&layer=conv2&map=1&");
+    memset(target + n, 'a', 7000 - (size_t)n);
+    memcpy(target + 7000, "=1", 3);
+    tc_response r = {0};
+    int status = get(port, target, "GET", &r);
+    check(status == 400, "a 7000-byte /api/weights query: 400 (%d)", status);
+    tc_response_free(&r);
+    free(target);
+
+    /* only GET and HEAD */
+    static const char head[] = "POST /api/weights?model=cnn&layer=conv2&map=1 HTTP/1.1\r\nHost: x\r\n"
+                               "Content-Length: 0\r\nConnection: close\r\n\r\n";
+    status = tc_exchange(port, head, sizeof head - 1, &r);
+    char allow[64];
+    check(status == 405 && tc_header(&r, "Allow", allow, sizeof allow) && strcmp(allow, "GET, HEAD") == 0,
+          "POST /api/weights: 405, Allow: GET, HEAD (%d)", status);
+    tc_response_free(&r);
+}
+
+/* ---- integrated gradients: ?inside=1&saliency=ig ---- */
+
+/* One model's "saliency" with &saliency=ig against the integrated gradients
+ * a probe computes here, from a blank drawing to this one. */
+static void compare_ig(const char *json, local *m, const float *ink, const char *what)
+{
+    float x[784], blank[784] = {0}, attr[784];
+    memcpy(x, ink, sizeof x);
+    dn_normalize(x, 784, m->info.input_mean, m->info.input_std);
+    dn_normalize(blank, 784, m->info.input_mean, m->info.input_std);
+    const char *saliency = member(member(json, m->name), "saliency");
+    const char *method = member(saliency, "method"), *steps_text = member(saliency, "steps");
+    int steps = steps_text ? atoi(steps_text) : 0;
+    dn_probe *probe;
+    const float *logits;
+    if (!method || strncmp(method, "\"ig\"", 4) != 0 || steps < 1 || steps > DN_PROBE_MAX_STEPS ||
+        dn_probe_new(&probe, m->net) != DN_OK) {
+        check(false, "%s, %s: \"saliency\" says method \"ig\" and its steps (%.20s)", what, m->name,
+              saliency ? saliency : "none");
+        return;
+    }
+    dn_probe_run(probe, x, 1);
+    dn_probe_layer_output(probe, dn_net_layer_count(m->net) - 1, &logits, NULL);
+    int digit = dn_argmax(logits, 10);
+    float logit = logits[digit], w[10] = {0};
+    w[digit] = 1;
+    dn_status st = dn_probe_integrated_gradients(probe, x, blank, steps, w, 10, attr, 784);
+    dn_probe_run(probe, blank, 1);
+    dn_probe_layer_output(probe, dn_net_layer_count(m->net) - 1, &logits, NULL);
+    double delta = (double)logit - logits[digit], sum = 0;
+    float largest = 0;
+    for (int k = 0; k < 784; k++) {
+        sum += attr[k];
+        largest = fabsf(attr[k]) > largest ? fabsf(attr[k]) : largest;
+    }
+    uint8_t bytes[784], neg[98 + 4];
+    bool decoded = runs(member(saliency, "data"), bytes, 784) && base64(member(saliency, "neg"), neg, sizeof neg) == 98;
+    const char *mx = member(saliency, "max"), *sm = member(saliency, "sum"), *dl = member(saliency, "delta");
+    double max = mx ? strtod(mx, NULL) : -1;
+    int wrong = 0, signs = 0, off_ink = 0;
+    for (int k = 0; decoded && k < 784; k++) {
+        wrong += !(fabs(bytes[k] * max / 255 - fabsf(attr[k])) <= 0.5 * max / 255 + 1e-4 * max);
+        signs += ((neg[k / 8] >> (k % 8)) & 1) != (attr[k] < 0);
+        off_ink += ink[k] == 0 && bytes[k] != 0; /* no ink, no difference from blank, no attribution */
+    }
+    bool sums = sm && dl && fabs(strtod(sm, NULL) - sum) <= 1e-4 * fabs(sum) + 1e-6 &&
+                fabs(strtod(dl, NULL) - delta) <= 1e-4 * fabs(delta) + 1e-6;
+    check(st == DN_OK && decoded && fabs(max - largest) <= 1e-4 * largest && largest > 0 && wrong == 0 &&
+              signs == 0 && off_ink == 0 && sums,
+          "%s, %s: integrated gradients of logit[%d] in %d steps (max %g, %d pixels off, %d signs wrong, %d lit "
+          "without ink; sum %.4f of the rise %.4f)",
+          what, m->name, digit, steps, max, wrong, signs, off_ink, sum, delta);
+    dn_probe_free(probe);
+}
+
+static void test_ig(int port, local *models)
+{
+    for (int i = 0; i < 2; i++) {
+        tc_response r = {0}, g = {0};
+        int status = post(port, "?w=28&h=28&inside=1&saliency=ig", digits[i], 784, &r);
+        post(port, "?w=28&h=28&inside=1&saliency=grad", digits[i], 784, &g);
+        char what[64];
+        snprintf(what, sizeof what, "MNIST test digit %d with &saliency=ig", i);
+        const char *inside = r.body ? member(r.body, "inside") : NULL;
+        check(status == 200 && inside && *inside == '{', "%s: 200 with \"inside\" (%d)", what, status);
+        if (!inside) {
+            tc_response_free(&r);
+            tc_response_free(&g);
+            continue;
+        }
+        dn_image img;
+        float ink[784];
+        dn_preprocess_info info;
+        dn_image_from_gray8(&img, digits[i], 28, 28);
+        dn_preprocess_mnist(&img, ink, &info);
+        dn_image_free(&img);
+        for (int k = 0; k < 2; k++) {
+            compare_ig(inside, &models[k], ink, what);
+            /* the maps are the same as without it; the saliency is not */
+            const char *mi = member(member(inside, models[k].name), "maps");
+            const char *mg = member(member(member(g.body ? g.body : "", "inside"), models[k].name), "maps");
+            const char *si = member(member(member(inside, models[k].name), "saliency"), "data");
+            const char *sg = member(member(member(member(g.body ? g.body : "", "inside"), models[k].name), "saliency"),
+                                    "data");
+            const char *method = member(member(member(member(g.body ? g.body : "", "inside"), models[k].name),
+                                               "saliency"), "method");
+            bool same_maps = mi && mg && skip_value(mi) - mi == skip_value(mg) - mg &&
+                             strncmp(mi, mg, (size_t)(skip_value(mi) - mi)) == 0;
+            bool other_saliency = si && sg && (skip_value(si) - si != skip_value(sg) - sg ||
+                                               strncmp(si, sg, (size_t)(skip_value(si) - si)) != 0);
+            check(same_maps && other_saliency && method && strncmp(method, "\"grad\"", 6) == 0,
+                  "%s, %s: the same maps as &saliency=grad (method \"grad\"), another saliency map", what,
+                  models[k].name);
+        }
+        tc_response_free(&r);
+        tc_response_free(&g);
+    }
+
+    static const char *bad[] = {"?w=28&h=28&inside=1&saliency=IG", "?w=28&h=28&inside=1&saliency=",
+                                "?w=28&h=28&inside=1&saliency", "?w=28&h=28&inside=1&saliency=ig&saliency=ig",
+                                "?w=28&h=28&inside=1&saliency=gradient", "?w=28&h=28&saliency=ig",
+                                "?w=28&h=28&inside=0&saliency=ig", "?w=28&h=28&inside=1&saliency=%69g",
+                                "?w=28&h=28&inside=1&inside=1", "?w=28&h=28&inside=1&saliency=ig2"};
+    int refused = 0;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        tc_response r = {0};
+        int status = post(port, bad[i], digits[0], 784, &r);
+        bool ok = status == 400 && r.body && strncmp(r.body, "{\"error\":\"", 10) == 0;
+        if (!ok)
+            fprintf(stderr, "  %s: %d %.80s\n", bad[i], status, r.body ? r.body : "");
+        refused += ok;
+        tc_response_free(&r);
+    }
+    check(refused == (int)(sizeof bad / sizeof bad[0]),
+          "?saliency= anything but grad or ig, twice, or without inside=1: 400 with a JSON error (%d/%zu)", refused,
+          sizeof bad / sizeof bad[0]);
+}
+
 /* ---- concurrency ---- */
 
 typedef struct job {
@@ -536,6 +810,29 @@ static void test_timing(int port, int requests)
     qsort(drawn, (size_t)requests, sizeof *drawn, compare_doubles);
     printf("a 280x280 drawing as the page sends it, with ?inside=1: median %.3f ms, p99 %.3f ms; %.0f bytes per "
            "answer\n", drawn[requests / 2], drawn[(requests * 99) / 100], (double)drawn_bytes / requests);
+    /* the same with integrated gradients, and the 28x28 digits likewise */
+    double *ig = calloc((size_t)requests, sizeof *ig), *ig28 = calloc((size_t)requests, sizeof *ig28);
+    size_t ig_bytes = 0;
+    for (int i = 0; i < requests; i++) {
+        for (int k = 0; k < 280 * 280; k++)
+            page[k] = (uint8_t)(255 - digits[i % DIGITS][(k / 280 / 10) * 28 + (k % 280) / 10] * 240 / 255);
+        tc_response r = {0};
+        post(port, "?w=280&h=280&inside=1&saliency=ig", page, sizeof page, &r);
+        const char *ms = r.body ? member(r.body, "server_ms") : NULL;
+        ig[i] = ms ? strtod(ms, NULL) : 0;
+        ig_bytes += r.body_len;
+        tc_response_free(&r);
+        post(port, "?w=28&h=28&inside=1&saliency=ig", digits[i % DIGITS], 784, &r);
+        ms = r.body ? member(r.body, "server_ms") : NULL;
+        ig28[i] = ms ? strtod(ms, NULL) : 0;
+        tc_response_free(&r);
+    }
+    qsort(ig, (size_t)requests, sizeof *ig, compare_doubles);
+    qsort(ig28, (size_t)requests, sizeof *ig28, compare_doubles);
+    printf("a 280x280 drawing with ?inside=1&saliency=ig: median %.3f ms, p99 %.3f ms; %.0f bytes per answer\n",
+           ig[requests / 2], ig[(requests * 99) / 100], (double)ig_bytes / requests);
+    printf("a 28x28 digit with ?inside=1&saliency=ig: median %.3f ms, p99 %.3f ms\n", ig28[requests / 2],
+           ig28[(requests * 99) / 100]);
     free(drawn);
     qsort(server, (size_t)answered, sizeof *server, compare_doubles);
     qsort(plain, (size_t)requests, sizeof *plain, compare_doubles);
@@ -556,6 +853,11 @@ static void test_timing(int port, int requests)
     check(answered == requests && median > 0 && (sanitized || median < 25),
           "%d answers with ?inside=1 timed: median %.2f ms of server time (budget 5 ms; %s)", answered, median,
           sanitized ? "not checked in a sanitizer build" : "checked < 25");
+    check(ig[0] > 0 && (sanitized || ig[requests / 2] < 250),
+          "%d answers with ?inside=1&saliency=ig timed: median %.2f ms (asked for on demand, no budget; %s)", requests,
+          ig[requests / 2], sanitized ? "not checked in a sanitizer build" : "checked < 250");
+    free(ig);
+    free(ig28);
     free(server);
     free(plain);
 }
@@ -590,6 +892,9 @@ int main(int argc, char **argv)
     }
     test_inside(s.port, models);
     test_hostile(s.port);
+    test_weights(s.port, models);
+    test_weights_hostile(s.port);
+    test_ig(s.port, models);
     test_concurrent(s.port);
     test_timing(s.port, requests < 1 ? 1 : requests);
     int status;

@@ -330,8 +330,27 @@ static bool train_small_mlp(int port, char *state, size_t cap)
            strstr(state, "\"state\":\"finished\"") && strstr(state, "\"pending\":true");
 }
 
+/* The "version" and "data" of GET /api/weights for the MLP's fc1 unit 0
+ * (data into out[0..cap)); the version, 0 when there is no answer. */
+static unsigned long long weights_version(int port, char *out, size_t cap)
+{
+    tc_response r;
+    unsigned long long version = 0;
+    out[0] = '\0';
+    if (http(port, "GET", "/api/weights?model=mlp&layer=fc1&map=0", NULL, &r) == 200 && r.body) {
+        const char *v = strstr(r.body, "\"version\":"), *d = strstr(r.body, "\"data\":\"");
+        version = v ? strtoull(v + 10, NULL, 10) : 0;
+        if (d)
+            snprintf(out, cap, "%.*s", (int)strcspn(d + 8, "\""), d + 8);
+    }
+    tc_response_free(&r);
+    return version;
+}
+
 static void test_keep_discard(int port, const char *mlp_path, const char *scratch, const uint8_t digit[784])
 {
+    char weights_before[2048], weights_after[2048];
+    unsigned long long version_before = weights_version(port, weights_before, sizeof weights_before);
     char state[1 << 16];
     char before[4096];
     snprintf(before, sizeof before, "%s/before.safetensors", scratch);
@@ -344,6 +363,9 @@ static void test_keep_discard(int port, const char *mlp_path, const char *scratc
     check(http_status(port, "POST", "/api/train/discard", "") == 200, "POST /api/train/discard: 200");
     check(same_file(mlp_path, before), "discarding leaves the model file alone");
     check(http_status(port, "POST", "/api/train/discard", "") == 409, "discard again: 409");
+    check(version_before > 0 && weights_version(port, weights_after, sizeof weights_after) == version_before &&
+              strcmp(weights_before, weights_after) == 0,
+          "after a discard, /api/weights gives the same version (%llu) and weights", version_before);
 
     check(train_small_mlp(port, state, sizeof state), "trained again");
     tc_response r;
@@ -372,6 +394,10 @@ static void test_keep_discard(int port, const char *mlp_path, const char *scratc
     int d;
     check(post_digit(port, "/api/predict", digit, &ms, &d) == 200, "predictions go on with the new MLP");
     check(http_status(port, "POST", "/api/train/keep", "") == 409, "keep again: 409");
+    unsigned long long version_after = weights_version(port, weights_after, sizeof weights_after);
+    check(version_after > version_before && weights_after[0] && strcmp(weights_before, weights_after) != 0,
+          "the kept model has a new version for /api/weights (%llu after %llu) and other weights", version_after,
+          version_before);
 }
 
 static void test_watcher_cap(int port)

@@ -272,7 +272,8 @@
     updatePending();
     try {
       const t0 = performance.now();
-      const response = await fetch(`/api/predict?w=${SIZE}&h=${SIZE}&inside=1`, {
+      const extra = window.dnInside ? window.dnInside.query() : ''; // inside.js: &saliency=ig
+      const response = await fetch(`/api/predict?w=${SIZE}&h=${SIZE}&inside=1${extra}`, {
         method: 'POST',
         headers: { 'Content-Type': 'application/octet-stream' },
         body: grayPixels(),
@@ -308,6 +309,13 @@
     timer = setTimeout(send, wait);
     updatePending();
   }
+
+  // inside.js changed what it asks for (the saliency method): the same drawing again.
+  document.addEventListener('dn:inside-options', () => {
+    if (!hasInk) return;
+    version++;
+    schedule(true);
+  });
 
   function changed(now) {
     version++;

@@ -1,9 +1,15 @@
 // digitnet canvas demo, "Inside the networks": draws what /api/predict?inside=1
 // returns (every layer's maps as heat-map tiles, hidden layers as grids of
 // cells, a saliency map per model over the input) into canvas ImageData,
-// and a large view of a tile with its filter weights on hover or tap.
-// app.js calls window.dnInside.show(answer) after each prediction and
-// window.dnInside.clear() when the drawing is cleared.
+// and a large view of a tile with its filter weights on hover or tap (a
+// conv2 map's 32 kernels and an MLP unit's 784 weights come from GET
+// /api/weights when the tile is opened, cached until the model's version
+// changes). The saliency view switches between the gradient and integrated
+// gradients (&saliency=ig, computed only while that view is chosen).
+// app.js calls window.dnInside.show(answer) after each prediction,
+// window.dnInside.clear() when the drawing is cleared, adds
+// window.dnInside.query() to its request, and sends again on the
+// 'dn:inside-options' event.
 'use strict';
 
 (() => {
@@ -80,7 +86,36 @@
     fc2: (m) => `hidden layer 2 · ${m.c} units`,
   };
   const views = {}; // model -> name -> {figure, canvas, layout, map}
-  const state = { data: null, maps: {}, kernels: {} };
+  const state = { data: null, maps: {}, kernels: {}, versions: {}, method: 'grad', open: null };
+
+  // ---- weights on demand: GET /api/weights, cached per model version ----
+  const weightCache = new Map(); // "model/layer/map" -> {version, weights, bias, shape}
+  const weightWaits = new Map(); // the same key -> the promise of a request in flight
+  function forgetWeights(model) {
+    for (const key of [...weightCache.keys()]) if (key.startsWith(`${model}/`)) weightCache.delete(key);
+  }
+  function weightsFor(model, layer, map) {
+    const key = `${model}/${layer}/${map}`;
+    const hit = weightCache.get(key);
+    if (hit && hit.version === state.versions[model]) return Promise.resolve(hit);
+    if (weightWaits.has(key)) return weightWaits.get(key);
+    const wait = fetch(`/api/weights?model=${model}&layer=${layer}&map=${map}`)
+      .then((r) => r.json().then((j) => { if (!r.ok) throw new Error(j.error || `HTTP ${r.status}`); return j; }))
+      .then((j) => {
+        const raw = bytes(j.data);
+        const got = {
+          version: j.version,
+          shape: j.shape,
+          bias: j.bias,
+          weights: Float32Array.from(raw, (b) => ((b - 128) / 127) * j.scale),
+        };
+        if (got.version === state.versions[model]) weightCache.set(key, got);
+        return got;
+      })
+      .finally(() => weightWaits.delete(key));
+    weightWaits.set(key, wait);
+    return wait;
+  }
 
   function layoutFor(m) {
     if (m.h * m.w > 1) { // tiles of maps, 8 to a row
@@ -203,6 +238,86 @@
     return Array.from(raw.subarray(index * 9, index * 9 + 9), (b) => ((b - 128) / 127) * kernels.scale);
   }
 
+  // A conv2 map's kernels, one 3x3 square per conv1 map, 8 to a row, in
+  // colours of their own largest weight; the strongest few outlined.
+  function kernelGrid(weights, inputs, strongest) {
+    const CELL = 6; // canvas pixels per weight
+    const GAP = 4;
+    const cols = 8;
+    const rows = Math.ceil(inputs / cols);
+    const side = 3 * CELL;
+    const c = document.createElement('canvas');
+    c.className = 'all-kernels';
+    c.width = cols * (side + GAP) + GAP;
+    c.height = rows * (side + GAP) + GAP;
+    const ctx = c.getContext('2d');
+    const scale = Math.max(1e-9, ...Array.from(weights, Math.abs));
+    for (let i = 0; i < inputs; i++) {
+      const x0 = GAP + (i % cols) * (side + GAP);
+      const y0 = GAP + Math.floor(i / cols) * (side + GAP);
+      for (let e = 0; e < 9; e++) {
+        const [r, g, b] = diverging(weights[i * 9 + e] / scale);
+        ctx.fillStyle = `rgb(${r | 0},${g | 0},${b | 0})`;
+        ctx.fillRect(x0 + (e % 3) * CELL, y0 + Math.floor(e / 3) * CELL, CELL, CELL);
+      }
+      if (strongest.includes(i)) {
+        ctx.strokeStyle = getComputedStyle(card).getPropertyValue('--accent') || '#3346c9';
+        ctx.lineWidth = 2;
+        ctx.strokeRect(x0 - 1.5, y0 - 1.5, side + 3, side + 3);
+      }
+    }
+    c.setAttribute('role', 'img');
+    c.setAttribute('aria-label', `its ${inputs} 3×3 filters, one per conv1 map`);
+    return c;
+  }
+
+  // An MLP unit's 784 input weights as the 28x28 grid they read.
+  function weightImage(weights, side) {
+    const c = document.createElement('canvas');
+    c.className = 'weight-image';
+    c.width = side;
+    c.height = side;
+    const ctx = c.getContext('2d');
+    const img = ctx.createImageData(side, side);
+    const scale = Math.max(1e-9, ...Array.from(weights, Math.abs));
+    weights.forEach((w, i) => img.data.set([...diverging(w / scale), 255], i * 4));
+    ctx.putImageData(img, 0, 0);
+    c.setAttribute('role', 'img');
+    c.setAttribute('aria-label', `its ${side * side} input weights as the ${side}×${side} grid`);
+    return c;
+  }
+
+  // Fills the card's "all weights" part once GET /api/weights answers, if
+  // the card still shows the same tile.
+  function addAllWeights(view, k, title, open, strongest = []) {
+    const layer = view.name === 'pool1' ? 'conv2' : view.name;
+    const box = document.createElement('div');
+    box.className = 'card-all';
+    box.textContent = 'loading its weights…';
+    cardKernels.after(box);
+    weightsFor(view.model, layer, k).then((w) => {
+      if (state.open !== open || card.hidden) return;
+      box.replaceChildren();
+      const cap = document.createElement('p');
+      if (w.shape.length === 3 && w.shape[1] === 3 && w.shape[2] === 3) {
+        const inputs = w.shape[0];
+        cap.textContent = `${title}: all ${inputs} filters, one per conv1 map (1 to ${inputs}, row by row`
+          + `${strongest.length ? '; outlined: the strongest, above' : ''}).`;
+        box.append(kernelGrid(w.weights, inputs, strongest), cap);
+      } else if (w.shape.length === 1 && w.shape[0] === 784) {
+        cap.textContent = 'Its 784 weights, one per pixel of the 28×28 input: ink on red pixels raises it, on blue '
+          + 'ones lowers it. A fixed template: move your digit and it no longer fits.';
+        box.append(weightImage(w.weights, 28), cap);
+      } else {
+        box.remove();
+        return;
+      }
+      if (!card.classList.contains('docked') && card.dataset.x) place({ clientX: +card.dataset.x, clientY: +card.dataset.y, pointerType: 'mouse' });
+    }).catch((err) => {
+      if (state.open === open) box.textContent = `its weights did not come: ${err.message}`;
+    });
+  }
+
   function pick(view, event) {
     const k = tileAt(view, event);
     if (k < 0) return;
@@ -214,7 +329,14 @@
     const m = state.maps[view.model] && state.maps[view.model][view.name];
     if (!m) return;
     const kernels = state.kernels[view.model] || [];
+    const open = `${view.model}/${view.name}/${k}/${root.dataset.version}`;
+    if (state.open === open && !card.hidden) { // the same tile, the same answer: only move the card along
+      place(event);
+      return;
+    }
     cardKernels.replaceChildren();
+    for (const old of card.querySelectorAll('.card-all')) old.remove();
+    state.open = open;
     const value = (i) => (m.h * m.w > 1 ? Math.max(...m.values.subarray(k * m.h * m.w, (k + 1) * m.h * m.w)) : m.values[i]);
     const peak = value(k);
     if (m.h * m.w > 1) {
@@ -241,7 +363,7 @@
       const c1 = state.maps[view.model].conv1;
       cardText.textContent += view.name === 'pool1'
         ? `. The 2×2 maximum of conv2 map ${k + 1}, which combines conv1 maps through 3×3 filters; the strongest:`
-        : '. It combines all conv1 maps through 3×3 filters; the strongest:';
+        : `. It adds up all ${conv2.shape[1]} conv1 maps, each through a 3×3 filter of its own, then ReLU. The strongest:`;
       const lists = Array.from({ length: top }, (_, t) => weightsOf(conv2, k * top + t));
       const scale = own(lists);
       for (let t = 0; t < top; t++) {
@@ -255,6 +377,10 @@
         }
         cardKernels.append(fig);
       }
+      const strongest = Array.from(inputs.subarray(k * top, k * top + top));
+      addAllWeights(view, k, view.name === 'pool1' ? `conv2 map ${k + 1}` : 'This map', open, strongest);
+    } else if (view.model === 'mlp' && view.name === 'fc1') {
+      addAllWeights(view, k, 'This unit', open);
     }
     card.hidden = false;
     place(event);
@@ -268,6 +394,8 @@
       return;
     }
     card.classList.remove('docked');
+    card.dataset.x = event.clientX;
+    card.dataset.y = event.clientY;
     const w = card.offsetWidth;
     const h = card.offsetHeight;
     let x = event.clientX + 18;
@@ -278,34 +406,87 @@
     card.style.top = `${y}px`;
   }
 
-  function hideCard() { card.hidden = true; }
+  function hideCard() {
+    card.hidden = true;
+    state.open = null;
+  }
   card.querySelector('.card-close').addEventListener('click', hideCard);
   document.addEventListener('keydown', (e) => { if (e.key === 'Escape') hideCard(); });
   document.addEventListener('pointerdown', (e) => {
     if (!card.hidden && !card.contains(e.target) && !(e.target instanceof HTMLCanvasElement && e.target.closest('#inside'))) hideCard();
   });
 
-  // ---- saliency over the input ----
+  // ---- saliency over the input: the gradient, or integrated gradients ----
   const saliency = {};
   for (const model of ['cnn', 'mlp']) {
     const fig = saliencyBox.querySelector(`[data-model="${model}"]`);
     saliency[model] = { canvas: fig.querySelector('canvas'), caption: fig.querySelector('.which') };
   }
+  // negative integrated gradients on a cold ramp
+  const COLD = [[12, 14, 32], [24, 52, 120], [40, 110, 210], [150, 210, 255]];
+  const BLUE = new Uint8ClampedArray(256 * 3);
+  for (let i = 0; i < 256; i++) {
+    const t = (i / 255) * (COLD.length - 1);
+    const k = Math.min(COLD.length - 2, Math.floor(t));
+    const f = t - k;
+    for (let c = 0; c < 3; c++) BLUE[i * 3 + c] = COLD[k][c] + (COLD[k + 1][c] - COLD[k][c]) * f;
+  }
+
+  // The switch and its one-line explanation, beside the two maps.
+  const side = document.createElement('div');
+  side.className = 'saliency-side';
+  const methods = document.createElement('fieldset');
+  methods.className = 'saliency-switch';
+  methods.innerHTML = '<legend>Show</legend>'
+    + '<label><input type="radio" name="dn-saliency" value="grad" checked> Gradient</label>'
+    + '<label><input type="radio" name="dn-saliency" value="ig"> Integrated gradients</label>';
+  const how = document.createElement('p');
+  how.className = 'saliency-how';
+  how.id = 'inside-saliency-how';
+  saliencyNote.before(side);
+  side.append(methods, how, saliencyNote);
+
+  const HOW = {
+    grad: 'Gradient: how much the winning score would move if one pixel alone changed a little, so empty paper '
+      + 'can light up too.',
+    ig: 'Integrated gradients: how much of the winning score each pixel of your ink adds, measured along the way '
+      + 'from a blank canvas, so only ink lights up (red for the answer, blue against)',
+  };
+  function fmt(x) { return Math.abs(x) >= 10 ? x.toFixed(1) : x.toFixed(2); }
+  function explainMethod(method, inside) {
+    let text = HOW[method];
+    if (method === 'ig') {
+      const parts = ['cnn', 'mlp'].filter((m) => inside && inside[m] && inside[m].saliency.method === 'ig')
+        .map((m) => `${m.toUpperCase()} ${fmt(inside[m].saliency.sum)} of ${fmt(inside[m].saliency.delta)}`);
+      text += parts.length ? `; the parts add up to the score's rise: ${parts.join(', ')}.` : '.';
+    }
+    how.textContent = text;
+    how.dataset.method = method;
+  }
+  methods.addEventListener('change', (e) => {
+    state.method = e.target.value;
+    root.dataset.saliency = state.method;
+    if (state.data) how.textContent = state.method === 'ig' ? 'Computing integrated gradients…' : HOW.grad;
+    else explainMethod(state.method, null);
+    document.dispatchEvent(new CustomEvent('dn:inside-options'));
+  });
 
   function drawSaliency(model, input, answer) {
     const { canvas, caption } = saliency[model];
     const ctx = canvas.getContext('2d');
     const img = ctx.createImageData(28, 28);
     const s = answer ? unruns(answer.saliency.data, 784) : null;
+    const neg = answer && answer.saliency.neg ? bytes(answer.saliency.neg) : null;
     for (let i = 0; i < 784; i++) {
       const ink = input ? input[i] : 0;
       const heat = s ? Math.pow(s[i] / 255, 0.6) : 0; // 0..1
       const l = Math.round(heat * 255) * 3;
+      const ramp = neg && (neg[i >> 3] >> (i & 7)) & 1 ? BLUE : HEAT;
       const base = input ? 30 + ink * 0.45 : HEAT[0]; // the drawing, dimmed
       img.data.set([
-        base * (1 - heat) + HEAT[l] * heat,
-        base * (1 - heat) + HEAT[l + 1] * heat,
-        base * (1 - heat) + HEAT[l + 2] * heat,
+        base * (1 - heat) + ramp[l] * heat,
+        base * (1 - heat) + ramp[l + 1] * heat,
+        base * (1 - heat) + ramp[l + 2] * heat,
         255,
       ], i * 4);
     }
@@ -335,15 +516,20 @@
     return all > 0 ? on / all : 0;
   }
 
-  const NOTE = 'Bright = where changing a pixel would move the winning score most. ';
-  function explain(sCnn, sMlp, input) {
+  function explain(sCnn, sMlp, input, method) {
     if (!sCnn || !sMlp) {
-      saliencyNote.textContent = NOTE + 'Draw to see where each network looks.';
+      saliencyNote.textContent = 'Draw to see where each network looks.';
+      return;
+    }
+    if (method === 'ig') {
+      saliencyNote.textContent = 'Here only ink can count: compare which strokes each network rests its answer on, '
+        + 'and which of them speak against it. Switch back to the gradient to see where each network would '
+        + 'notice new ink.';
       return;
     }
     const cnn = Math.round(onStrokes(sCnn, input) * 100);
     const mlp = Math.round(onStrokes(sMlp, input) * 100);
-    saliencyNote.textContent = `${NOTE}The CNN slides the same small filters everywhere, so its attention follows `
+    saliencyNote.textContent = `The CNN slides the same small filters everywhere, so its attention follows `
       + `your strokes (${cnn}% of it on or next to them); the MLP has a separate weight for every one of the `
       + `784 positions, so its attention is tied to fixed places of the grid, strokes or not (${mlp}%). `
       + 'Move your digit and watch which map moves with it.';
@@ -361,6 +547,8 @@
     for (const model of ['cnn', 'mlp']) {
       const answer = inside[model];
       if (!answer) continue;
+      if (state.versions[model] !== answer.version) forgetWeights(model); // another model is served now
+      state.versions[model] = answer.version;
       state.maps[model] = {};
       state.kernels[model] = answer.kernels || [];
       for (const map of answer.maps) {
@@ -372,7 +560,10 @@
     }
     const sCnn = inside.cnn ? drawSaliency('cnn', data.input, inside.cnn) : null;
     const sMlp = inside.mlp ? drawSaliency('mlp', data.input, inside.mlp) : null;
-    explain(sCnn, sMlp, data.input);
+    const shown = ['cnn', 'mlp'].map((m) => inside[m] && inside[m].saliency.method).find(Boolean) || 'grad';
+    explain(sCnn, sMlp, data.input, shown);
+    explainMethod(shown, inside);
+    root.dataset.shownSaliency = shown;
     root.dataset.version = String(Number(root.dataset.version || 0) + 1);
   }
 
@@ -386,7 +577,9 @@
     }
     drawSaliency('cnn', null, null);
     drawSaliency('mlp', null, null);
-    explain(null, null, null);
+    explain(null, null, null, state.method);
+    explainMethod(state.method, null);
+    delete root.dataset.shownSaliency;
     hideCard();
   }
 
@@ -399,5 +592,11 @@
     for (const [name, c, h, w] of layers) figureFor(model, { name, c, h, w });
   }
 
-  window.dnInside = { show, clear };
+  explainMethod(state.method, null);
+  explain(null, null, null, state.method);
+
+  // The query app.js adds to /api/predict?inside=1.
+  function query() { return state.method === 'ig' ? '&saliency=ig' : ''; }
+
+  window.dnInside = { show, clear, query };
 })();
