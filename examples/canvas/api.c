@@ -95,6 +95,7 @@ void api_free(api *a)
     for (int i = 0; i < 2; i++) {
         if (!a->models[i].name)
             continue;
+        dn_probe_free(a->models[i].probe);
         dn_net_free(a->models[i].net);
         pthread_mutex_destroy(&a->models[i].lock);
     }
@@ -107,10 +108,13 @@ void api_install_model(api *a, int i, dn_net *net, const dn_model_info *info)
     dn_net_set_threads(net, 1);
     pthread_mutex_lock(&m->lock);
     dn_net *old = m->net;
+    dn_probe *old_probe = m->probe; /* a probe of the old net */
     m->net = net;
+    m->probe = NULL;
     m->info = *info;
     m->version++;
     pthread_mutex_unlock(&m->lock);
+    dn_probe_free(old_probe);
     dn_net_free(old);
 }
 

@@ -10,6 +10,7 @@
 #include "digitnet/image.h"
 #include "digitnet/model.h"
 #include "digitnet/net.h"
+#include "digitnet/probe.h"
 #include "server.h"
 
 /* Largest accepted request body. */
@@ -18,8 +19,8 @@
 /* Request bodies held in memory at once, all connections together. */
 #define API_MAX_BUFFERED ((size_t)256 << 20)
 
-/* One served model; a dn_net is not thread-safe, so lock guards net and
- * info (and a swap of the net for a newly trained one). */
+/* One served model; a dn_net is not thread-safe, so lock guards net, info,
+ * version and probe (and a swap of the net for a newly trained one). */
 typedef struct api_model {
     const char *name; /* "cnn" or "mlp": its key in the JSON */
     const char *path; /* its file: read at start, written when a trained net is kept */
@@ -27,6 +28,8 @@ typedef struct api_model {
     dn_model_info info;
     unsigned long long version; /* changes whenever net does (api_install_model); unique
                                    across runs (starts at the wall clock's milliseconds) */
+    dn_probe *probe;  /* net's probe for the insides (api_inside.c), made on first use and
+                         kept (its buffers and Winograd weights stay warm); freed with net */
     pthread_mutex_t lock;
 } api_model;
 

@@ -317,12 +317,25 @@ static bool append_saliency(strbuf *out, scratch *s, dn_probe *probe, int digit,
 static bool append_ig(strbuf *out, scratch *s, dn_probe *probe, const float *x, const float *blank, int digit,
                       int classes, int last_layer, float logit_x)
 {
-    float weights[256] = {0}, attr[DN_MNIST_PIXELS];
+    float weights[256] = {0}, attr[DN_MNIST_PIXELS] = {0}, from[DN_MNIST_PIXELS], to[DN_MNIST_PIXELS],
+          part[DN_MNIST_PIXELS];
     const float *logits;
     weights[digit] = 1;
-    if (dn_probe_integrated_gradients(probe, x, blank, INSIDE_IG_STEPS, weights, (size_t)classes, attr,
-                                      DN_MNIST_PIXELS) != DN_OK ||
-        dn_probe_run(probe, blank, 1) != DN_OK ||
+    /* the path in pieces of INSIDE_IG_CHUNK steps: the same midpoints as
+     * one run of INSIDE_IG_STEPS, in a probe sized for a batch of the chunk */
+    const int pieces = INSIDE_IG_STEPS / INSIDE_IG_CHUNK;
+    for (int j = 0; j < pieces; j++) {
+        for (int i = 0; i < DN_MNIST_PIXELS; i++) {
+            from[i] = blank[i] + (x[i] - blank[i]) * (float)j / (float)pieces;
+            to[i] = blank[i] + (x[i] - blank[i]) * (float)(j + 1) / (float)pieces;
+        }
+        if (dn_probe_integrated_gradients(probe, to, from, INSIDE_IG_CHUNK, weights, (size_t)classes, part,
+                                          DN_MNIST_PIXELS) != DN_OK)
+            return false;
+        for (int i = 0; i < DN_MNIST_PIXELS; i++)
+            attr[i] += part[i];
+    }
+    if (dn_probe_run(probe, blank, 1) != DN_OK ||
         dn_probe_layer_output(probe, last_layer, &logits, NULL) != DN_OK ||
         !reserve(s, 3 * DN_MNIST_PIXELS, 0))
         return false;
@@ -354,7 +367,18 @@ static bool append_ig(strbuf *out, scratch *s, dn_probe *probe, const float *x, 
     return true;
 }
 
-/* "name":{...} of one model, under its lock. */
+/* Makes m's probe if it has none yet; under m's lock, with m->net there. */
+static dn_status model_probe(api_model *m)
+{
+    if (m->probe)
+        return DN_OK;
+    dn_status status = dn_probe_new(&m->probe, m->net);
+    if (status == DN_OK)
+        dn_probe_set_threads(m->probe, 1);
+    return status;
+}
+
+/* "name":{...} of one model, under its lock (its probe kept for the next). */
 static bool append_model(strbuf *out, scratch *s, api_model *m, const float *ink, inside_saliency saliency,
                          char *error, size_t cap)
 {
@@ -368,14 +392,12 @@ static bool append_model(strbuf *out, scratch *s, api_model *m, const float *ink
         strbuf_printf(out, "\"%s\":null", m->name);
         return true;
     }
-    dn_probe *probe = NULL;
     const float *logits = NULL;
     int classes = dn_net_num_classes(m->net), digit = 0;
-    dn_status status = dn_probe_new(&probe, m->net);
-    if (status == DN_OK) {
-        dn_probe_set_threads(probe, 1);
+    dn_status status = model_probe(m);
+    dn_probe *probe = m->probe;
+    if (status == DN_OK)
         status = dn_probe_run(probe, x, 1);
-    }
     if (status == DN_OK)
         status = dn_probe_layer_output(probe, dn_net_layer_count(m->net) - 1, &logits, NULL);
     bool ok = status == DN_OK && classes <= 256;
@@ -393,7 +415,6 @@ static bool append_model(strbuf *out, scratch *s, api_model *m, const float *ink
     } else {
         snprintf(error, cap, "the %s model failed: %s", m->name, dn_last_error());
     }
-    dn_probe_free(probe);
     pthread_mutex_unlock(&m->lock);
     return ok;
 }
@@ -448,14 +469,14 @@ static int read_row(api_model *m, const weights_query *q, weights_row *r, char *
         snprintf(error, cap, "the %s model is still training: its weights come when it is ready", m->name);
         return 503;
     }
-    dn_probe *probe = NULL;
     char name[32];
     const float *w = NULL, *b = NULL;
     size_t count = 0, bias_count = 0;
     int wdim = 0, wshape[4] = {0}, bdim = 0, bshape[4], status = 0;
     const bool conv = strncmp(q->layer, "conv", 4) == 0;
     snprintf(name, sizeof name, "%s.weight", q->layer);
-    if (dn_probe_new(&probe, m->net) != DN_OK) {
+    dn_probe *probe = model_probe(m) == DN_OK ? m->probe : NULL;
+    if (!probe) {
         snprintf(error, cap, "out of memory");
         status = 500;
     } else if (dn_probe_param(probe, name, &w, &count, &wdim, wshape) != DN_OK || wdim != (conv ? 4 : 2)) {
@@ -483,7 +504,6 @@ static int read_row(api_model *m, const weights_query *q, weights_row *r, char *
             r->shape[k] = wshape[k + 1];
         r->version = m->version;
     }
-    dn_probe_free(probe);
     pthread_mutex_unlock(&m->lock);
     return status;
 }

@@ -33,8 +33,8 @@
  * zero-run encoded first: a 0 byte then a byte n stand for n + 1 zeros,
  * any other byte for itself (a relu's maps are mostly zeros). A model's maps stop at INSIDE_MAX_MAP_BYTES, with
  * "truncated":true. T is the milliseconds spent on all of it. The maps are
- * computed by a dn_probe per request, under the model's lock; nothing of
- * the model changes.
+ * computed by the model's dn_probe (api_model.probe, kept from one request
+ * to the next), under the model's lock; nothing of the model changes.
  *
  * GET /api/weights?model=cnn&layer=conv2&map=12 (inside_query.h) answers
  * the weights of one output channel of a conv, or one unit of a linear
@@ -61,8 +61,11 @@
 /* Bytes of maps per model at most (a model bigger than the demo's). */
 #define INSIDE_MAX_MAP_BYTES ((size_t)256 << 10)
 
-/* Steps of the integrated gradients (?saliency=ig). */
+/* Steps of the integrated gradients (?saliency=ig), computed in pieces of
+ * INSIDE_IG_CHUNK steps (a sub-path each, with the same midpoints), so that
+ * the model's probe, which is kept, holds buffers for a batch of 8, not 32. */
 #define INSIDE_IG_STEPS 32
+#define INSIDE_IG_CHUNK 8
 
 /* Weights of one map or unit at most that /api/weights sends (the demo's
  * largest, a unit of the CNN's fc1, has 9216). */
