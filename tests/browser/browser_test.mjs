@@ -476,8 +476,10 @@ async function kernelGridMatches(page, map) {
     let wrong = 0;
     for (let i = 0; i < j.shape[0]; i++) {
       for (let e = 0; e < 9; e++) {
-        const x = 4 + (i % 8) * 22 + (e % 3) * 6 + 3;
-        const y = 4 + Math.floor(i / 8) * 22 + Math.floor(e / 3) * 6 + 3;
+        const cell = Number(c.dataset.cell);
+        const gap = Number(c.dataset.gap);
+        const x = gap + (i % 8) * (3 * cell + gap) + (e % 3) * cell + (cell >> 1);
+        const y = gap + Math.floor(i / 8) * (3 * cell + gap) + Math.floor(e / 3) * cell + (cell >> 1);
         const at = (y * c.width + x) * 4;
         const v = w[i * 9 + e];
         if (Math.abs(v) < 0.2 * largest) continue;
@@ -553,6 +555,7 @@ async function testSaliencySwitch(page) {
     /^Gradient/.test(await page.locator('#inside-saliency-how').textContent()),
     'inside: switching back to the gradient shows the same maps as before');
   page.off('request', onRequest);
+  await page.evaluate(() => document.activeElement.blur()); // Escape in a form control does not clear the drawing
 }
 
 async function testInsidePhone(phone) {

@@ -86,7 +86,7 @@
     fc2: (m) => `hidden layer 2 · ${m.c} units`,
   };
   const views = {}; // model -> name -> {figure, canvas, layout, map}
-  const state = { data: null, maps: {}, kernels: {}, versions: {}, method: 'grad', open: null };
+  const state = { data: null, maps: {}, kernels: {}, versions: {}, method: 'grad', open: null, openedBy: null };
 
   // ---- weights on demand: GET /api/weights, cached per model version ----
   const weightCache = new Map(); // "model/layer/map" -> {version, weights, bias, shape}
@@ -150,7 +150,10 @@
     views[model][m.name] = view;
     canvas.addEventListener('pointermove', (e) => { if (e.pointerType === 'mouse') pick(view, e); });
     canvas.addEventListener('pointerdown', (e) => pick(view, e));
-    canvas.addEventListener('pointerleave', (e) => { if (e.pointerType === 'mouse') hideCard(); });
+    // a card a finger opened stays when the mouse events a tap makes leave the tile
+    canvas.addEventListener('pointerleave', (e) => {
+      if (e.pointerType === 'mouse' && state.openedBy === 'mouse') hideCard();
+    });
     return view;
   }
 
@@ -239,15 +242,18 @@
   }
 
   // A conv2 map's kernels, one 3x3 square per conv1 map, 8 to a row, in
-  // colours of their own largest weight; the strongest few outlined.
+  // colours scaled to the map's largest weight (square root: faint kernels
+  // still show); the strongest few outlined.
   function kernelGrid(weights, inputs, strongest) {
-    const CELL = 6; // canvas pixels per weight
+    const CELL = 8; // canvas pixels per weight
     const GAP = 4;
     const cols = 8;
     const rows = Math.ceil(inputs / cols);
     const side = 3 * CELL;
     const c = document.createElement('canvas');
     c.className = 'all-kernels';
+    c.dataset.cell = CELL;
+    c.dataset.gap = GAP;
     c.width = cols * (side + GAP) + GAP;
     c.height = rows * (side + GAP) + GAP;
     const ctx = c.getContext('2d');
@@ -256,7 +262,8 @@
       const x0 = GAP + (i % cols) * (side + GAP);
       const y0 = GAP + Math.floor(i / cols) * (side + GAP);
       for (let e = 0; e < 9; e++) {
-        const [r, g, b] = diverging(weights[i * 9 + e] / scale);
+        const v = weights[i * 9 + e] / scale; // a square root, so that faint kernels still show
+        const [r, g, b] = diverging(Math.sign(v) * Math.sqrt(Math.abs(v)));
         ctx.fillStyle = `rgb(${r | 0},${g | 0},${b | 0})`;
         ctx.fillRect(x0 + (e % 3) * CELL, y0 + Math.floor(e / 3) * CELL, CELL, CELL);
       }
@@ -312,7 +319,9 @@
         box.remove();
         return;
       }
-      if (!card.classList.contains('docked') && card.dataset.x) place({ clientX: +card.dataset.x, clientY: +card.dataset.y, pointerType: 'mouse' });
+      if (!card.classList.contains('docked') && card.dataset.x) { // it grew: keep it on the screen
+        place({ clientX: +card.dataset.x, clientY: +card.dataset.y, pointerType: 'mouse' });
+      }
     }).catch((err) => {
       if (state.open === open) box.textContent = `its weights did not come: ${err.message}`;
     });
@@ -337,6 +346,7 @@
     cardKernels.replaceChildren();
     for (const old of card.querySelectorAll('.card-all')) old.remove();
     state.open = open;
+    state.openedBy = event.pointerType;
     const value = (i) => (m.h * m.w > 1 ? Math.max(...m.values.subarray(k * m.h * m.w, (k + 1) * m.h * m.w)) : m.values[i]);
     const peak = value(k);
     if (m.h * m.w > 1) {
@@ -449,8 +459,8 @@
   const HOW = {
     grad: 'Gradient: how much the winning score would move if one pixel alone changed a little, so empty paper '
       + 'can light up too.',
-    ig: 'Integrated gradients: how much of the winning score each pixel of your ink adds, measured along the way '
-      + 'from a blank canvas, so only ink lights up (red for the answer, blue against)',
+    ig: 'Integrated gradients: each pixel\'s share of the winning score, counted along the way from a blank canvas '
+      + 'to your drawing, so only ink lights up (warm: for the answer, blue: against)',
   };
   function fmt(x) { return Math.abs(x) >= 10 ? x.toFixed(1) : x.toFixed(2); }
   function explainMethod(method, inside) {
@@ -458,7 +468,7 @@
     if (method === 'ig') {
       const parts = ['cnn', 'mlp'].filter((m) => inside && inside[m] && inside[m].saliency.method === 'ig')
         .map((m) => `${m.toUpperCase()} ${fmt(inside[m].saliency.sum)} of ${fmt(inside[m].saliency.delta)}`);
-      text += parts.length ? `; the parts add up to the score's rise: ${parts.join(', ')}.` : '.';
+      text += parts.length ? `; the shares add up to the score's rise over a blank canvas: ${parts.join(', ')}.` : '.';
     }
     how.textContent = text;
     how.dataset.method = method;
