@@ -316,6 +316,142 @@ static void parameter_counts(const char *page)
     all_lines_checked(&b);
 }
 
+/* ---- the layer tables of the presets */
+
+/* Reads "1x28x28" or "784" (a vector: 784x1x1) from [p, end). */
+static bool parse_shape(const char *p, const char *end, int shape[3])
+{
+    int dims[3], count = 0;
+    while (p < end && *p == ' ')
+        p++;
+    while (p < end && count < 3) {
+        char *stop;
+        long v = strtol(p, &stop, 10);
+        if (stop == p)
+            return false;
+        dims[count++] = (int)v;
+        p = stop;
+        if (p < end && *p == 'x')
+            p++;
+        else
+            break;
+    }
+    while (p < end && *p == ' ')
+        p++;
+    if (p != end || (count != 1 && count != 3))
+        return false;
+    shape[0] = dims[0];
+    shape[1] = count == 3 ? dims[1] : 1;
+    shape[2] = count == 3 ? dims[2] : 1;
+    return true;
+}
+
+/* The number after the last '=' of a cell, or the whole cell, without
+ * thousands separators and bold marks. */
+static long cell_number(const char *p, const char *end)
+{
+    char text[64];
+    size_t len = 0;
+    for (const char *q = p; q < end; q++)
+        if (*q == '=')
+            p = q + 1;
+    for (; p < end && len + 1 < sizeof text; p++)
+        if (*p != ',' && *p != '*' && *p != ' ')
+            text[len++] = *p;
+    text[len] = '\0';
+    char *stop;
+    long v = strtol(text, &stop, 10);
+    return len > 0 && *stop == '\0' ? v : -1;
+}
+
+/* Learnable floats of the tensors named "<layer>.<suffix>". */
+static size_t layer_params(dn_net *net, const char *layer)
+{
+    size_t sum = 0, len = strlen(layer);
+    for (int t = 0; t < dn_net_param_tensor_count(net); t++) {
+        dn_net_param p;
+        if (dn_net_get_param(net, t, &p) == DN_OK && p.trainable && strncmp(p.name, layer, len) == 0 &&
+            p.name[len] == '.')
+            sum += p.value.size;
+    }
+    return sum;
+}
+
+/* The table after the marker "<!-- layers of PRESET, ... -->": one row per
+ * layer of the preset, "| name = kind ... | in → out | parameters |", then
+ * a total row. */
+static void layer_table(const char *page, const char *preset)
+{
+    char marker[64];
+    snprintf(marker, sizeof marker, "<!-- layers of %s,", preset);
+    const char *p = page ? strstr(page, marker) : NULL;
+    CHECK(p != NULL, "a table of the layers of %s", preset);
+    dn_net *net = NULL;
+    CHECK_OK(dn_net_new(&net, preset, 1));
+    if (!p || !net) {
+        dn_net_free(net);
+        return;
+    }
+    p = strstr(p, "\n|");
+    for (int skip = 0; p && skip < 2; skip++) /* the header and the separator */
+        p = strchr(p + 1, '\n');
+    const char *arrow = "\xe2\x86\x92"; /* → */
+    int row = 0;
+    bool total_seen = false;
+    while (p && p[1] == '|') {
+        const char *line = p + 1, *eol = strchr(line, '\n');
+        if (!eol)
+            break;
+        const char *cell[5];
+        int cells = 0;
+        for (const char *q = line; q < eol && cells < 5; q++)
+            if (*q == '|')
+                cell[cells++] = q;
+        if (cells != 4) {
+            CHECK(0, "%s table: a row without 3 cells", preset);
+            break;
+        }
+        char name[48] = "", kind[48] = "";
+        const char *eq = memchr(cell[0], '=', (size_t)(cell[1] - cell[0]));
+        if (strstr(cell[0], "**total**") && strstr(cell[0], "**total**") < cell[1]) {
+            CHECK(cell_number(cell[2] + 1, cell[3]) == (long)dn_net_param_count(net),
+                  "%s table: total %ld, the net has %zu", preset, cell_number(cell[2] + 1, cell[3]),
+                  dn_net_param_count(net));
+            total_seen = true;
+            break;
+        }
+        if (eq) {
+            sscanf(cell[0] + 1, "%47s", name);
+            sscanf(eq + 1, "%47s", kind);
+        } else {
+            sscanf(cell[0] + 1, "%47s", kind);
+        }
+        const char *to = strstr(cell[1], arrow);
+        int in[3], out[3], want_in[3] = {0}, want_out[3] = {0};
+        bool shapes = to && to < cell[2] && parse_shape(cell[1] + 1, to, in) &&
+                      parse_shape(to + strlen(arrow), cell[2], out);
+        CHECK(row < dn_net_layer_count(net), "%s table: row %d, the net has %d layers", preset, row + 1,
+              dn_net_layer_count(net));
+        if (row < dn_net_layer_count(net)) {
+            dn_net_layer_shapes(net, row, want_in, want_out);
+            CHECK(strcmp(kind, dn_net_layer_kind(net, row)) == 0, "%s table: row %d is '%s', the layer is %s",
+                  preset, row + 1, kind, dn_net_layer_kind(net, row));
+            CHECK(shapes && !memcmp(in, want_in, sizeof in) && !memcmp(out, want_out, sizeof out),
+                  "%s table: row %d (%s): the shapes are %dx%dx%d -> %dx%dx%d", preset, row + 1, kind, want_in[0],
+                  want_in[1], want_in[2], want_out[0], want_out[1], want_out[2]);
+            long params = cell_number(cell[2] + 1, cell[3]);
+            size_t expected = name[0] ? layer_params(net, name) : 0;
+            CHECK(params == (long)expected, "%s table: row %d (%s %s): %ld parameters printed, %zu in the net",
+                  preset, row + 1, name, kind, params, expected);
+        }
+        row++;
+        p = eol;
+    }
+    CHECK(total_seen && row == dn_net_layer_count(net), "%s table: %d layer rows and a total, the net has %d layers",
+          preset, row, dn_net_layer_count(net));
+    dn_net_free(net);
+}
+
 /* "progress = lr" lines under a title giving the base rate and warm-up. */
 static void cosine_schedule(const char *page)
 {
@@ -354,6 +490,8 @@ int main(void)
     char *conv = read_page("how-it-works-conv.md");
     char *training = read_page("how-it-works-training.md");
     parameter_counts(overview);
+    layer_table(overview, "mlp");
+    layer_table(overview, "cnn");
     example_linear_softmax(dense);
     example_maxpool(conv);
     example_batchnorm(conv);
