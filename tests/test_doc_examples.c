@@ -19,8 +19,10 @@
 enum { MAX_VALUES = 32 };
 
 /* The numbers of one line of a block, each with the tolerance its printed
- * digits allow: half a unit of its last decimal plus 1e-6 for float
- * rounding, and at most 5e-6 (a value printed as "0.6" must be 0.6). */
+ * digits allow: half a unit of its last decimal, plus a tenth of one for
+ * float rounding, and at most 5e-6 (a value printed as "0.6" must be 0.6).
+ * A changed last digit fails unless the true value lies within a tenth of
+ * a unit of the rounding boundary on that side. */
 typedef struct numbers {
     int count;
     double value[MAX_VALUES];
@@ -80,7 +82,7 @@ static bool parse_numbers(const char *p, const char *end, numbers *out)
             return false;
         const char *dot = strchr(text, '.');
         int decimals = dot ? (int)strlen(dot + 1) : 0;
-        double tolerance = 0.5 * pow(10.0, -decimals) + 1e-6;
+        double tolerance = 0.6 * pow(10.0, -decimals);
         out->value[out->count] = v;
         out->tolerance[out->count++] = tolerance < 5e-6 ? tolerance : 5e-6;
     }
