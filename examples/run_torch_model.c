@@ -39,7 +39,6 @@ int main(int argc, char **argv)
     dn_model_info info;
     dn_dataset data = {0};
     float *probs = NULL;
-    int shape[3];
     const char *problem = NULL; /* a failure of this program's own, not the library's */
 
     /* Every tensor is checked: present, the right shape, finite. */
@@ -51,22 +50,19 @@ int main(int argc, char **argv)
             status = dn_net_get_param(net, i, &p);
             if (status != DN_OK)
                 break;
-            printf("  %-20s", p.name);
+            printf("  %-20s [", p.name);
             for (int d = 0; d < p.value.ndim; d++)
-                printf("%s%d", d ? " x " : "[", p.value.shape[d]);
+                printf("%s%d", d ? " x " : "", p.value.shape[d]);
             printf("]%s\n", p.trainable ? "" : "  (running statistic)");
         }
     }
-    /* The images normalised as the model was trained. */
+    /* The images normalised as the model was trained; dn_evaluate checks
+     * that they are the shape the net takes (DN_ERR_SHAPE). */
+    double accuracy = 0;
     if (status == DN_OK)
         status = dn_dataset_load(&data, argv[2], argv[3], info.input_mean, info.input_std);
-    if (status == DN_OK) {
-        dn_net_input_shape(net, shape);
-        if (shape[0] != data.channels || shape[1] != data.height || shape[2] != data.width) {
-            problem = "the images are not the shape the model takes";
-            status = DN_ERR_SHAPE;
-        }
-    }
+    if (status == DN_OK)
+        status = dn_evaluate(net, &data, 0, 256, &accuracy, NULL, 0);
     if (status == DN_OK && show > 0) {
         if (show > data.count)
             show = data.count;
@@ -88,9 +84,6 @@ int main(int argc, char **argv)
             printf("\n");
         }
     }
-    double accuracy = 0;
-    if (status == DN_OK)
-        status = dn_evaluate(net, &data, 0, 256, &accuracy, NULL, 0);
     if (status == DN_OK)
         printf("accuracy on %d images: %.2f%%\n", data.count, 100 * accuracy);
     else
