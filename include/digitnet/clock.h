@@ -1,5 +1,7 @@
 /* digitnet/clock.h - wall-clock time for measurements.
  *
+ * Conventions (errors, ownership, threads) are those of digitnet.h.
+ *
  * Thread-safety: dn_seconds may be called from any thread at any time. */
 #ifndef DIGITNET_CLOCK_H
 #define DIGITNET_CLOCK_H

@@ -5,6 +5,8 @@
  * (dn_inflate's and dn_gunzip's output) is 64-byte aligned memory of the
  * library's allocator: release it with dn_free, never free().
  *
+ * Conventions (errors, ownership, threads) are those of digitnet.h.
+ *
  * Thread-safety: dn_free may run in any thread, on a buffer made in another. */
 #ifndef DIGITNET_MEMORY_H
 #define DIGITNET_MEMORY_H

@@ -48,7 +48,9 @@
  * at the same time; every other call (dn_net_forward and dn_net_predict
  * too, which write the net's activations) needs the net to itself. Two nets
  * are independent. Probes (digitnet/probe.h) read a net's parameters and
- * may run in other threads while it predicts. */
+ * may run in other threads while it predicts. So a program predicting in
+ * several threads gives each its own net (load the model once per thread)
+ * or holds a lock around each dn_net_predict on a shared one. */
 #ifndef DIGITNET_NET_H
 #define DIGITNET_NET_H
 

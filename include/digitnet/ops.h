@@ -17,6 +17,8 @@
  * status. They own nothing: every pointer is the caller's, read or written
  * during the call only.
  *
+ * Conventions (errors, ownership, threads) are those of digitnet.h.
+ *
  * Thread-safety: the kernels keep no state; calls may run at once in any
  * threads as long as no buffer one of them writes is read or written by
  * another (dropout's generator counts as written). */

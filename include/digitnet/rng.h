@@ -6,6 +6,8 @@
  * from its seed. A dn_rng is a plain value the caller owns (no release
  * needed); none of these functions can fail.
  *
+ * Conventions (errors, ownership, threads) are those of digitnet.h.
+ *
  * Thread-safety: a dn_rng is changed by every draw, so one generator must
  * not be used by two threads at once; give each thread its own. */
 #ifndef DIGITNET_RNG_H
