@@ -52,7 +52,8 @@ DN_API bool dn_gzip_detect(const uint8_t *data, size_t len);
  * *in_used is the number of input bytes the stream occupied (bytes after the
  * final block are left alone). Output beyond max_out bytes is refused; pass
  * SIZE_MAX for no limit. On failure *out is NULL and *out_len is 0: DN_ERR_ARG
- * for a NULL out, out_len or in, DN_ERR_FORMAT for a malformed stream,
+ * for a NULL out or out_len (or in, with in_len > 0), DN_ERR_FORMAT for a
+ * malformed stream,
  * DN_ERR_UNSUPPORTED beyond max_out, DN_ERR_NOMEM. */
 DN_API dn_status dn_inflate(uint8_t **out, size_t *out_len, size_t *in_used, const uint8_t *in, size_t in_len,
                             size_t max_out);

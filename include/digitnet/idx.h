@@ -79,12 +79,14 @@ DN_API size_t dn_idx_type_size(int type);
  * error messages. On success *idx owns a copy of the elements (release
  * with dn_idx_free); on failure it is zeroed. DN_ERR_FORMAT for anything
  * malformed (see above), DN_ERR_UNSUPPORTED for more than DN_IDX_MAX_DIMS
- * dimensions, DN_ERR_ARG for a NULL idx or bytes, DN_ERR_NOMEM. */
+ * dimensions, DN_ERR_ARG for a NULL idx (or bytes, with len > 0),
+ * DN_ERR_NOMEM. */
 DN_API dn_status dn_idx_parse(dn_idx *idx, const uint8_t *bytes, size_t len, const char *name);
 
 /* Reads and parses an IDX file, raw or gzip-compressed (at most
  * DN_IDX_MAX_BYTES decompressed). Errors of dn_idx_parse and dn_gunzip,
- * and DN_ERR_IO when the file cannot be read. */
+ * DN_ERR_IO when the file cannot be read, DN_ERR_UNSUPPORTED when it is
+ * larger than that. */
 DN_API dn_status dn_idx_read(dn_idx *idx, const char *path);
 
 /* Element i as a double (exact for every type). i must be < idx->count;
