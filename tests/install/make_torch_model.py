@@ -52,7 +52,7 @@ def load(mnist, kind):
 def main():
     mnist, out, show = sys.argv[1], sys.argv[2], int(sys.argv[3])
     torch.manual_seed(3)
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)
     x, y = load(mnist, "train")
     x, y = x[:6000], y[:6000]
     net = Net()
