@@ -133,8 +133,8 @@ DN_API int dn_net_layer_count(const dn_net *net);
  * i is not a layer. */
 DN_API const char *dn_net_layer_kind(const dn_net *net, int i);
 
-/* Writes layer i's input and output shapes (C, H, W; a flat one is
- * {N, 1, 1}); writes nothing when i is not a layer. */
+/* Writes layer i's input and output shapes (C, H, W of one sample; a flat
+ * one is {features, 1, 1}); writes nothing when i is not a layer. */
 DN_API void dn_net_layer_shapes(const dn_net *net, int i, int in_shape[3], int out_shape[3]);
 
 /* Threads the net's computations use; 0 (the default) means OpenMP's default,
