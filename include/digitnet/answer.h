@@ -19,7 +19,12 @@
  *     if (a.digit < 0)
  *         printf("%s (score %.2f)\n", dn_refusal_reason(a.refusal), a.score);
  *
- * Pure functions of their arguments: thread-safe. */
+ *
+ * Conventions (errors, ownership, threads) are those of digitnet.h.
+ *
+ * Thread-safety: every function but dn_answer_calibrate is a pure function
+ * of its arguments and may run in any thread at any time;
+ * dn_answer_calibrate runs the net, so it needs the net to itself. */
 #ifndef DIGITNET_ANSWER_H
 #define DIGITNET_ANSWER_H
 

@@ -9,8 +9,14 @@
  *     ...
  *     dn_free(raw);
  *
- * Everything here only decompresses, works on whole buffers in memory, and is
- * thread-safe: the functions keep no state between calls. Malformed input
+ * Everything here only decompresses and works on whole buffers in memory.
+ * Conventions (errors, ownership, threads) are those of digitnet.h.
+ *
+ * Thread-safety: the functions keep no state between calls and only read
+ * their input, so any of them may run in any thread at any time, on the
+ * same input too.
+ *
+ * Errors: malformed input
  * never crashes: it gives DN_ERR_FORMAT and a message saying what is wrong
  * (truncated stream, bad block type, invalid code lengths, distance too far
  * back, CRC-32 or length mismatch, ...) and at which input byte. Output larger
@@ -45,7 +51,10 @@ DN_API bool dn_gzip_detect(const uint8_t *data, size_t len);
  * dn_free; non-NULL even when *out_len is 0) and, if in_used is not NULL,
  * *in_used is the number of input bytes the stream occupied (bytes after the
  * final block are left alone). Output beyond max_out bytes is refused; pass
- * SIZE_MAX for no limit. On failure *out is NULL and *out_len is 0. */
+ * SIZE_MAX for no limit. On failure *out is NULL and *out_len is 0: DN_ERR_ARG
+ * for a NULL out or out_len (or in, with in_len > 0), DN_ERR_FORMAT for a
+ * malformed stream,
+ * DN_ERR_UNSUPPORTED beyond max_out, DN_ERR_NOMEM. */
 DN_API dn_status dn_inflate(uint8_t **out, size_t *out_len, size_t *in_used, const uint8_t *in, size_t in_len,
                             size_t max_out);
 
@@ -53,8 +62,8 @@ DN_API dn_status dn_inflate(uint8_t **out, size_t *out_len, size_t *in_used, con
  * (their outputs are concatenated, as gzip -d does), header fields FEXTRA,
  * FNAME, FCOMMENT and FHCRC (the header CRC is verified), and each member's
  * CRC-32 and ISIZE verified. Bytes after the last member that are not another
- * member are an error, as is an empty input. Output and ownership as for
- * dn_inflate. */
+ * member are an error, as is an empty input. Output, ownership and errors as
+ * for dn_inflate. */
 DN_API dn_status dn_gunzip(uint8_t **out, size_t *out_len, const uint8_t *in, size_t in_len, size_t max_out);
 
 #ifdef __cplusplus

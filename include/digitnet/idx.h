@@ -20,7 +20,12 @@
  * size overflow, and the data length against the file length exactly (a
  * short file and trailing bytes are both errors); failures are DN_ERR_FORMAT
  * (DN_ERR_IO when the file cannot be read) with a message that names the file.
- * All functions are thread-safe on distinct objects. */
+ * Conventions (errors, ownership, threads) are those of digitnet.h.
+ *
+ * Thread-safety: nothing is kept between calls. Functions taking a const
+ * dn_idx or dn_dataset only read it, so several may read one at once (two
+ * trainings of two nets on one dataset, for instance); loading into, changing
+ * or freeing one needs it to itself. */
 #ifndef DIGITNET_IDX_H
 #define DIGITNET_IDX_H
 
@@ -66,17 +71,26 @@ typedef struct dn_idx {
     uint8_t *data;
 } dn_idx;
 
-/* Bytes per element of an IDX type, or 0 for an unknown type byte. */
+/* Bytes per element of an IDX type, or 0 for an unknown type byte. Cannot
+ * fail. */
 DN_API size_t dn_idx_type_size(int type);
 
 /* Parses an IDX file held in memory (raw, not gzip). name is used only in
- * error messages. On success *idx owns a copy of the elements. */
+ * error messages. On success *idx owns a copy of the elements (release
+ * with dn_idx_free); on failure it is zeroed. DN_ERR_FORMAT for anything
+ * malformed (see above), DN_ERR_UNSUPPORTED for more than DN_IDX_MAX_DIMS
+ * dimensions, DN_ERR_ARG for a NULL idx (or bytes, with len > 0),
+ * DN_ERR_NOMEM. */
 DN_API dn_status dn_idx_parse(dn_idx *idx, const uint8_t *bytes, size_t len, const char *name);
 
-/* Reads and parses an IDX file, raw or gzip-compressed. */
+/* Reads and parses an IDX file, raw or gzip-compressed (at most
+ * DN_IDX_MAX_BYTES decompressed). Errors of dn_idx_parse and dn_gunzip,
+ * DN_ERR_IO when the file cannot be read, DN_ERR_UNSUPPORTED when it is
+ * larger than that. */
 DN_API dn_status dn_idx_read(dn_idx *idx, const char *path);
 
-/* Element i as a double (exact for every type). i must be < idx->count. */
+/* Element i as a double (exact for every type). i must be < idx->count;
+ * cannot fail. */
 DN_API double dn_idx_get(const dn_idx *idx, size_t i);
 
 /* Releases idx->data and zeroes *idx; safe on a zeroed or freed dn_idx. */
@@ -104,14 +118,19 @@ typedef struct dn_dataset {
  * values are an error. Labels: [N] of an integer type, N equal to the image
  * count, every label in 0..9; num_classes is always 10 (digits, and the
  * ten-class sets that share MNIST's layout such as Fashion-MNIST). std must be
- * finite and > 0. On failure *ds is left zeroed. */
+ * finite and > 0. On success *ds owns its buffers (release with
+ * dn_dataset_free); on failure it is left zeroed. Errors: DN_ERR_ARG for a
+ * NULL argument or a bad mean or std, DN_ERR_FORMAT for files that are not
+ * such images and labels or disagree on the count, and the errors of
+ * dn_idx_read. */
 DN_API dn_status dn_dataset_load(dn_dataset *ds, const char *images_path, const char *labels_path, float mean,
                           float std);
 
 /* Loads the training (train = true: train-images-idx3-ubyte,
  * train-labels-idx1-ubyte) or test set (t10k-images-idx3-ubyte,
  * t10k-labels-idx1-ubyte) from dir, each file raw or with a .gz suffix (raw
- * preferred when both exist). A missing file gives DN_ERR_IO naming it. */
+ * preferred when both exist). A missing file gives DN_ERR_IO naming it;
+ * errors of dn_dataset_load otherwise. */
 DN_API dn_status dn_dataset_load_dir(dn_dataset *ds, const char *dir, bool train, float mean, float std);
 
 /* The mean and standard deviation of every value of ds's images (as loaded,
@@ -122,14 +141,20 @@ DN_API dn_status dn_dataset_load_dir(dn_dataset *ds, const char *dir, bool train
 DN_API dn_status dn_dataset_statistics(const dn_dataset *ds, float *mean, float *std);
 
 /* Every image value x becomes (x - mean) / std, exactly as loading with that
- * mean and std would have made it. std must be finite and > 0. */
+ * mean and std would have made it. DN_ERR_ARG, with nothing changed, unless
+ * mean is finite and std finite and > 0. */
 DN_API dn_status dn_dataset_normalize(dn_dataset *ds, float mean, float std);
 
 /* *out = the samples of a followed by those of b (both must have the same
- * image shape); a and b are left as they are. On failure *out is zeroed. */
+ * image shape); a and b are left as they are, and *out is a new dataset of
+ * the caller's (dn_dataset_free). On failure *out is zeroed: DN_ERR_ARG for
+ * a NULL argument, DN_ERR_SHAPE for different image shapes, DN_ERR_LIMIT
+ * for more than INT_MAX samples or more bytes than a size_t counts,
+ * DN_ERR_NOMEM. */
 DN_API dn_status dn_dataset_concat(dn_dataset *out, const dn_dataset *a, const dn_dataset *b);
 
-/* Releases the buffers and zeroes *ds; safe on a zeroed or freed dataset. */
+/* Releases the buffers and zeroes *ds; safe on NULL and on a zeroed or freed
+ * dataset. */
 DN_API void dn_dataset_free(dn_dataset *ds);
 
 #ifdef __cplusplus

@@ -18,9 +18,15 @@
  *     ... x is one 1x28x28 network input ...
  *
  * Readers validate everything and fail with DN_ERR_FORMAT and a message naming
- * the file and what is wrong (DN_ERR_IO when it cannot be read at all). All
- * functions are thread-safe on distinct objects: nothing here keeps state
- * between calls. */
+ * the file and what is wrong (DN_ERR_IO when it cannot be read at all).
+ * File readers refuse anything but a regular file without blocking
+ * (DN_ERR_IO) and files over 1 GiB (DN_ERR_UNSUPPORTED). Every image made
+ * here is the caller's, released with dn_image_free. Conventions (errors,
+ * ownership, threads) are those of digitnet.h.
+ *
+ * Thread-safety: nothing here keeps state between calls. Functions taking a
+ * const dn_image only read it and may run on one image at once; making,
+ * drawing into or freeing an image needs it to itself. */
 #ifndef DIGITNET_IMAGE_H
 #define DIGITNET_IMAGE_H
 
@@ -55,14 +61,18 @@ typedef struct dn_image {
 } dn_image;
 
 /* A new width x height image, all black (0). Sizes must be 1..DN_IMAGE_MAX_SIDE
- * with at most DN_IMAGE_MAX_PIXELS pixels. On failure *img is zeroed. */
+ * with at most DN_IMAGE_MAX_PIXELS pixels: DN_ERR_ARG for a size below 1 or
+ * a NULL img, DN_ERR_UNSUPPORTED beyond the limits, DN_ERR_NOMEM. On failure
+ * *img is zeroed. */
 DN_API dn_status dn_image_new(dn_image *img, int width, int height);
 
 /* A new image from width*height 8-bit samples (row-major, 0 = black, 255 =
- * white), each divided by 255: for raw canvas buffers. The caller keeps pixels. */
+ * white), each divided by 255: for raw canvas buffers. The caller keeps
+ * pixels. Errors as dn_image_new (DN_ERR_ARG for NULL pixels too). */
 DN_API dn_status dn_image_from_gray8(dn_image *img, const uint8_t *pixels, int width, int height);
 
-/* Releases img->pixels and zeroes *img; safe on a zeroed or freed image. */
+/* Releases img->pixels and zeroes *img; safe on NULL and on a zeroed or
+ * freed image. */
 DN_API void dn_image_free(dn_image *img);
 
 /* Parses a PGM image held in memory: binary P5 (one byte per sample when
@@ -81,7 +91,8 @@ DN_API void dn_image_free(dn_image *img);
  * zeroed. */
 DN_API dn_status dn_pgm_parse(dn_image *img, const uint8_t *bytes, size_t len, const char *name);
 
-/* Reads and parses the PGM file at path (see dn_pgm_parse). */
+/* Reads and parses the PGM file at path (see dn_pgm_parse): its errors, and
+ * DN_ERR_IO / DN_ERR_UNSUPPORTED for the file itself (see above). */
 DN_API dn_status dn_pgm_read(dn_image *img, const char *path);
 
 /* Parses a PNG image held in memory (PNG 1.2, ISO/IEC 15948): every colour
@@ -123,13 +134,18 @@ DN_API dn_status dn_png_read(dn_image *img, const char *path);
 DN_API dn_status dn_image_parse(dn_image *img, const uint8_t *bytes, size_t len, const char *name);
 
 /* Reads the image file at path and parses it by content (dn_image_parse),
- * with the same refusals as dn_png_read. */
+ * with the same refusals as dn_png_read. Errors: those of the parser its
+ * content picks, DN_ERR_FORMAT when it is none of the three, DN_ERR_IO and
+ * DN_ERR_UNSUPPORTED for the file itself. */
 DN_API dn_status dn_image_read(dn_image *img, const char *path);
 
 /* Writes img as an 8-bit binary PGM (P5, maxval 255): each value clamped to
  * [0,1] and rounded to the nearest of 256 levels, NaN written as 0. The file
  * is written beside path under a temporary name and renamed over it, so
- * readers see either the old file or the whole new one. */
+ * readers see either the old file or the whole new one. DN_ERR_ARG for a
+ * NULL or empty image, DN_ERR_UNSUPPORTED for one beyond the size limits,
+ * DN_ERR_IO when the file cannot be written (path is then unchanged),
+ * DN_ERR_NOMEM. */
 DN_API dn_status dn_pgm_write(const dn_image *img, const char *path);
 
 /* Parses a JPEG image held in memory into a gray image (values/255).
@@ -173,7 +189,8 @@ DN_API dn_status dn_jpeg_parse(dn_image *img, const uint8_t *bytes, size_t len, 
 
 /* Reads and parses the JPEG file at path (see dn_jpeg_parse) through the
  * same reader as dn_pgm_read: a regular file only (a FIFO or device is
- * refused without blocking), at most 1 GiB. */
+ * refused without blocking), at most 1 GiB. Errors of dn_jpeg_parse, and
+ * DN_ERR_IO / DN_ERR_UNSUPPORTED for the file itself. */
 DN_API dn_status dn_jpeg_read(dn_image *img, const char *path);
 
 /* What dn_preprocess_mnist found in the image. */
@@ -225,7 +242,8 @@ typedef struct dn_preprocess_info {
  * an empty image or a non-finite pixel; info may be NULL. */
 DN_API dn_status dn_preprocess_mnist(const dn_image *img, float out[DN_MNIST_PIXELS], dn_preprocess_info *info);
 
-/* pixels[i] = (pixels[i] - mean) / std for i < n; std must not be 0. */
+/* pixels[i] = (pixels[i] - mean) / std for i < n; std must not be 0.
+ * Cannot fail. */
 DN_API void dn_normalize(float *pixels, size_t n, float mean, float std);
 
 #ifdef __cplusplus

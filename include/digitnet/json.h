@@ -6,7 +6,11 @@
  * characters become \n, \t, ... or \u00XX, DEL becomes \u007f, well-formed
  * UTF-8 passes through unchanged, and each byte that is not part of a
  * well-formed UTF-8 sequence becomes \ufffd (the replacement character).
- * All functions are thread-safe. */
+ * Conventions (errors, ownership, threads) are those of digitnet.h.
+ *
+ * Thread-safety: the functions keep no state and read only their arguments:
+ * any may run in any thread at any time (two writing to one FILE at once
+ * interleave as stdio does). */
 #ifndef DIGITNET_JSON_H
 #define DIGITNET_JSON_H
 
@@ -23,7 +27,8 @@ extern "C" {
 /* Writes src as a quoted JSON string into dst, snprintf-style: at most
  * capacity - 1 bytes and a terminating NUL (nothing when capacity is 0).
  * Returns the length of the full quoted string, so a result >= capacity
- * means the output was cut; call with capacity 0 to size a buffer. */
+ * means the output was cut; call with capacity 0 to size a buffer (dst may
+ * then be NULL); a NULL src counts as "". Cannot fail. */
 DN_API size_t dn_json_escape(char *dst, size_t capacity, const char *src);
 
 /* Writes src to f as a quoted JSON string. DN_ERR_IO if the stream fails,

@@ -46,6 +46,8 @@
  *      smaller than the digit height (a dot, a comma), low and flat (a dash),
  *      or read with a best probability under options.min_confidence.
  *
+ * Conventions (errors, ownership, threads) are those of digitnet.h.
+ *
  * Thread-safety: dn_read_number runs the net, so calls sharing a net must
  * not overlap; anything else is independent. */
 #ifndef DIGITNET_NUMBER_H

@@ -24,6 +24,8 @@
  * and the training facts of info that are known (epochs, seed,
  * test_accuracy, train_images).
  *
+ * Conventions (errors, ownership, threads) are those of digitnet.h.
+ *
  * Thread-safety: reads the net (parameters and batchnorm statistics) and
  * changes nothing, so two exports of one net may run at once; like any use
  * of a net, not while another thread trains or runs it (net.h). */

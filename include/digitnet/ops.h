@@ -13,7 +13,15 @@
  *  - kernels may run OpenMP threads, and give bit-identical results for every
  *    thread count (fixed reduction order).
  * None of these functions can fail on valid sizes; they check nothing, so the
- * caller validates shapes (dn_net does). */
+ * caller validates shapes (dn_net does). Only dn_conv2d_dims_init returns a
+ * status. They own nothing: every pointer is the caller's, read or written
+ * during the call only.
+ *
+ * Conventions (errors, ownership, threads) are those of digitnet.h.
+ *
+ * Thread-safety: the kernels keep no state; calls may run at once in any
+ * threads as long as no buffer one of them writes is read or written by
+ * another (dropout's generator counts as written). */
 #ifndef DIGITNET_OPS_H
 #define DIGITNET_OPS_H
 
@@ -83,15 +91,24 @@ DN_API void dn_linear_backward(float *din, float *dweight, float *dbias, const f
 
 /* ---- relu: out = max(0, in); din = dout where out > 0, else 0 */
 
+/* out[i] = max(0, in[i]) for i < count; out may be in (in place). */
 DN_API void dn_relu_forward(float *out, const float *in, size_t count);
+
+/* din[i] = out[i] > 0 ? dout[i] : 0, from the forward's output; din may be
+ * dout. */
 DN_API void dn_relu_backward(float *din, const float *dout, const float *out, size_t count);
 
 /* ---- dropout (inverted): in training out = in * mask with mask = 0 with
  * probability p, else 1/(1-p); in evaluation out = in. The mask is drawn from
  * rng in element order, so it does not depend on the thread count. */
 
+/* Training-mode dropout of count elements: mask gets 0 or 1/(1-p) for each
+ * (p in [0, 1), taken to the nearest multiple of 1/65536), out = in * mask;
+ * out may be in. rng advances by one draw per 4 elements. */
 DN_API void dn_dropout_forward(float *out, float *mask, const float *in, size_t count, float p,
                         dn_rng *rng);
+
+/* din = dout * mask (the forward's mask); din may be dout. */
 DN_API void dn_dropout_backward(float *din, const float *dout, const float *mask, size_t count);
 
 /* ---- batch normalisation over the channels of (n, c, s) data, s = H*W (1
@@ -101,10 +118,15 @@ DN_API void dn_dropout_backward(float *din, const float *dout, const float *mask
  * values), saved for the backward pass as mean and 1/sqrt(var + eps), and
  * the running statistics move by momentum: r = (1 - momentum) r + momentum
  * stat, with the unbiased variance. In evaluation the running statistics
- * are used. */
+ * are used.
+ * Training forward: out (n, c, s) from in; writes saved_mean and
+ * saved_inv_std (c each) and moves running_mean and running_var (c each). */
 DN_API void dn_batchnorm_forward_train(float *out, float *saved_mean, float *saved_inv_std, float *running_mean,
                                        float *running_var, const float *in, const float *gamma, const float *beta,
                                        int n, int c, int s, float momentum, float eps);
+
+/* Evaluation forward: out (n, c, s) normalised with the running statistics,
+ * which are only read. */
 DN_API void dn_batchnorm_forward_eval(float *out, const float *in, const float *gamma, const float *beta,
                                       const float *running_mean, const float *running_var, int n, int c, int s,
                                       float eps);

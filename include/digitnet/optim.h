@@ -10,7 +10,14 @@
  *   Adam: g = grad + wd*p;  m = b1*m + (1-b1)*g;  v = b2*v + (1-b2)*g^2;
  *         p -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps)
  * The optimizer owns its state buffers; expose them for checkpoints with
- * dn_optim_state. */
+ * dn_optim_state. Conventions (errors, ownership, threads) are those of
+ * digitnet.h.
+ *
+ * Thread-safety: a step changes the optimizer's state, so one optimizer
+ * takes one call at a time (and its step must not overlap with anything that
+ * reads or writes the parameters and gradients it is given); two optimizers
+ * are independent. A step itself runs OpenMP threads (dn_optim_set_threads)
+ * with the same result for any count. The schedules are pure functions. */
 #ifndef DIGITNET_OPTIM_H
 #define DIGITNET_OPTIM_H
 
@@ -35,13 +42,19 @@ typedef struct dn_optim_config {
     float weight_decay;  /* L2 penalty added to the gradient, both */
 } dn_optim_config;
 
-/* PyTorch's defaults: SGD momentum 0; Adam betas (0.9, 0.999), eps 1e-8. */
+/* PyTorch's defaults: SGD momentum 0; Adam betas (0.9, 0.999), eps 1e-8;
+ * no weight decay. Cannot fail. */
 DN_API dn_optim_config dn_optim_defaults(dn_optim_kind kind);
 
 typedef struct dn_optim dn_optim;
 
-/* An optimizer for `count` parameters, its state zeroed. */
+/* An optimizer for `count` parameters, its state zeroed; *opt is the
+ * caller's (dn_optim_free), NULL on failure. DN_ERR_ARG for a NULL argument,
+ * an unknown kind, SGD momentum outside [0, 1) (or 0 with nesterov), Adam
+ * betas outside [0, 1) or eps <= 0, a negative weight decay; DN_ERR_NOMEM. */
 DN_API dn_status dn_optim_new(dn_optim **opt, const dn_optim_config *config, size_t count);
+
+/* Releases the optimizer and its state; NULL does nothing. */
 DN_API void dn_optim_free(dn_optim *opt);
 
 /* One update of params from grads (count floats each, which must be the
@@ -51,7 +64,8 @@ DN_API dn_status dn_optim_step(dn_optim *opt, float *params, const float *grads,
 
 /* The same update, setting grads to 0 on the way: the next step's
  * gradients then accumulate from zero without a separate pass over them
- * (dn_net_zero_grad), which for a large model is a pass over megabytes. */
+ * (dn_net_zero_grad), which for a large model is a pass over megabytes.
+ * Errors as dn_optim_step. */
 DN_API dn_status dn_optim_step_clear(dn_optim *opt, float *params, float *grads, size_t count, float lr);
 
 /* Threads a step uses; 0 (the default) means OpenMP's current default,
@@ -62,13 +76,19 @@ DN_API void dn_optim_set_threads(dn_optim *opt, int threads);
 /* Parameters the optimizer updates (its `count`). */
 DN_API size_t dn_optim_count(const dn_optim *opt);
 
-/* Steps taken so far (Adam's t); settable when resuming from a checkpoint. */
+/* Steps taken so far (Adam's t). */
 DN_API long dn_optim_steps(const dn_optim *opt);
+
+/* Sets the step count, when resuming from a checkpoint; negative counts as 0. */
 DN_API void dn_optim_set_steps(dn_optim *opt, long steps);
 
-/* State buffers, each of `count` floats: SGD with momentum has one
- * ("momentum_buffer"), Adam two ("exp_avg", "exp_avg_sq"), plain SGD none. */
+/* Number of state buffers: SGD with momentum has one ("momentum_buffer"),
+ * Adam two ("exp_avg", "exp_avg_sq"), plain SGD none. */
 DN_API int dn_optim_state_count(const dn_optim *opt);
+
+/* State buffer i (`count` floats, owned by the optimizer, writable, valid
+ * until dn_optim_free) and, if name is not NULL, its static name; NULL when
+ * there is no buffer i. */
 DN_API float *dn_optim_state(dn_optim *opt, int i, const char **name);
 
 /* Step decay: base_lr * gamma^floor(epoch / step_size), epochs from 0. */

@@ -30,7 +30,9 @@
  * in buffers of its own, sized for the largest batch it has run and bounded
  * by the net's memory limit (dn_net_set_memory_limit) at dn_probe_new.
  *
- * Threads and sharing: a probe is used by one thread at a time. Several
+ * Conventions (errors, ownership, threads) are those of digitnet.h.
+ *
+ * Thread-safety: a probe is used by one thread at a time. Several
  * probes of one net may run at the same time in different threads, and
  * alongside evaluation-mode use of the net itself (dn_net_predict,
  * dn_net_forward with training false, dn_net_logits), none of which write
@@ -59,11 +61,16 @@ extern "C" {
 typedef struct dn_probe dn_probe;
 
 /* A probe of net, which it reads and never writes, and which must outlive
- * it. DN_ERR_NOMEM when out of memory, DN_ERR_ARG when net is NULL. */
+ * it. *probe is the caller's (dn_probe_free), NULL on failure.
+ * DN_ERR_NOMEM when out of memory, DN_ERR_ARG when net is NULL. */
 DN_API dn_status dn_probe_new(dn_probe **probe, const dn_net *net);
+
+/* Releases the probe and its buffers (the net is left alone); NULL does
+ * nothing. */
 DN_API void dn_probe_free(dn_probe *probe);
 
-/* 0 means OpenMP's default. */
+/* Threads the probe's computations use; 0 means OpenMP's default. Changes no
+ * result. */
 DN_API void dn_probe_set_threads(dn_probe *probe, int threads);
 
 /* Runs the net in evaluation mode on n samples (n * C*H*W floats, NCHW,
@@ -106,6 +113,9 @@ DN_API dn_status dn_probe_param(const dn_probe *probe, const char *name, const f
 DN_API dn_status dn_probe_input_gradient(dn_probe *probe, const float *weights, size_t count, float *grad,
                                          size_t capacity);
 
+/* Most path points dn_probe_integrated_gradients takes. */
+#define DN_PROBE_MAX_STEPS 256
+
 /* Integrated gradients (Sundararajan et al., 2017) of one sample: for the
  * score sum_k weights[k] * logit[k] (count = classes floats),
  *     out = (input - baseline) * mean over the path of d score / d x,
@@ -117,7 +127,6 @@ DN_API dn_status dn_probe_input_gradient(dn_probe *probe, const float *weights, 
  * outputs are then those of the path's points. Errors as
  * dn_probe_run and dn_probe_input_gradient, DN_ERR_ARG for steps out of
  * range. */
-#define DN_PROBE_MAX_STEPS 256
 DN_API dn_status dn_probe_integrated_gradients(dn_probe *probe, const float *input, const float *baseline,
                                                int steps, const float *weights, size_t count, float *out,
                                                size_t capacity);

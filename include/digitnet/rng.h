@@ -3,7 +3,13 @@
  * xoshiro256** seeded through splitmix64: fast, good statistical quality and
  * the same sequence on every platform. There is no global generator; every
  * function that needs randomness takes a dn_rng, so a run is reproducible
- * from its seed. A dn_rng is not thread-safe; give each thread its own. */
+ * from its seed. A dn_rng is a plain value the caller owns (no release
+ * needed); none of these functions can fail.
+ *
+ * Conventions (errors, ownership, threads) are those of digitnet.h.
+ *
+ * Thread-safety: a dn_rng is changed by every draw, so one generator must
+ * not be used by two threads at once; give each thread its own. */
 #ifndef DIGITNET_RNG_H
 #define DIGITNET_RNG_H
 

@@ -44,6 +44,8 @@
  *     const dn_st_tensor *w = dn_safetensors_find(&st, "fc.weight");
  *     dn_safetensors_free(&st);
  *
+ * Conventions (errors, ownership, threads) are those of digitnet.h.
+ *
  * Thread-safety: functions that only read a dn_safetensors (find, meta,
  * write) may run concurrently on one object; add, set_meta, read, parse and
  * free must not overlap with anything else on the same object. */
@@ -97,16 +99,21 @@ DN_API dn_status dn_safetensors_read(dn_safetensors *st, const char *path);
 DN_API dn_status dn_safetensors_parse(dn_safetensors *st, const uint8_t *bytes, size_t len,
                                const char *name_for_errors);
 
-/* The tensor called name, or NULL. Linear in the tensor count. */
+/* The tensor called name, or NULL. Linear in the tensor count. The tensor
+ * belongs to st: valid until dn_safetensors_free or the next
+ * dn_safetensors_add. */
 DN_API const dn_st_tensor *dn_safetensors_find(const dn_safetensors *st, const char *name);
 
-/* The metadata value of key, or NULL. Linear in the metadata count. */
+/* The metadata value of key, or NULL. Linear in the metadata count. The
+ * string belongs to st: valid until dn_safetensors_free or the next
+ * dn_safetensors_set_meta. */
 DN_API const char *dn_safetensors_meta(const dn_safetensors *st, const char *key);
 
 /* Appends a copy of a tensor of ndim (0..4) dims of shape[0..ndim) (each
  * >= 0; shape may be NULL when ndim is 0) and data (product of the shape
  * floats; may be NULL only when that is 0). name is copied; it must be valid
- * UTF-8, not "__metadata__" and not already in st (DN_ERR_ARG otherwise). */
+ * UTF-8, not "__metadata__" and not already in st (DN_ERR_ARG otherwise);
+ * DN_ERR_NOMEM leaves st's contents as they were. */
 DN_API dn_status dn_safetensors_add(dn_safetensors *st, const char *name, int ndim, const int *shape,
                              const float *data);
 

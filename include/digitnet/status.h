@@ -3,7 +3,11 @@
  * Every public function that can fail returns a dn_status. On failure the
  * library also records a one-line message saying what failed and why; read it
  * with dn_last_error() from the same thread. The library never prints, exits
- * or aborts on bad input. */
+ * or aborts on bad input. digitnet.h states the conventions of every header.
+ *
+ * Thread-safety: the message is kept per thread, so a failure in one thread
+ * never changes what another reads; every function here may run in any
+ * thread at any time. */
 #ifndef DIGITNET_STATUS_H
 #define DIGITNET_STATUS_H
 
@@ -29,14 +33,15 @@ typedef enum dn_status {
                            the library, and what was done so far is kept */
 } dn_status;
 
-/* Short constant name of a status ("out of memory", "bad format", ...). */
+/* Short name of a status ("out of memory", "malformed input", ...), a static
+ * string; "unknown status" for a value that is none. Cannot fail. */
 DN_API const char *dn_status_name(dn_status status);
 
 /* The message of the most recent failure on the calling thread, or "" if none.
  * The pointer stays valid until the next failing call on this thread. */
 DN_API const char *dn_last_error(void);
 
-/* Forget the calling thread's last message. */
+/* Forgets the calling thread's last message: dn_last_error() then gives "". */
 DN_API void dn_clear_error(void);
 
 #ifdef __cplusplus

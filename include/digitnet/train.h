@@ -3,7 +3,13 @@
  * dn_train_epoch runs one pass over a dataset in a shuffled order drawn from
  * (seed, epoch) alone, with dropout masks and augmentation seeded the same
  * way, so epoch e of a run resumed from a checkpoint is bit-identical to
- * epoch e of an uninterrupted run, for any thread count. */
+ * epoch e of an uninterrupted run, for any thread count. Conventions
+ * (errors, ownership, threads) are those of digitnet.h.
+ *
+ * Thread-safety: dn_train_epoch and dn_evaluate run the net (they need it,
+ * and dn_train_epoch the optimizer, to themselves) and only read the
+ * dataset, so two nets may train at once on one dataset. dn_augment_image
+ * keeps no state; it changes only out and rng. */
 #ifndef DIGITNET_TRAIN_H
 #define DIGITNET_TRAIN_H
 
@@ -69,7 +75,12 @@ typedef bool (*dn_train_progress_fn)(void *user, const dn_train_progress *progre
  * DN_ERR_NUMERIC when training diverges (a non-finite loss, or a parameter
  * that is not finite at the end): the net's parameters are then unusable,
  * so keep or reload the last good ones. DN_ERR_STOPPED when progress asked
- * to stop. Not thread-safe for the same net or optimizer; separate nets
+ * to stop. DN_ERR_SHAPE when the data's image shape is not the net's input
+ * or it has more classes than the net outputs; DN_ERR_ARG for a NULL
+ * argument, batch < 1, epoch < 0, an empty dataset or an optimizer made for
+ * another number of parameters; DN_ERR_NOMEM; the errors of the net's
+ * forward and backward passes (DN_ERR_LIMIT for a batch over its memory
+ * limit). Not thread-safe for the same net or optimizer; separate nets
  * train in separate threads independently. */
 DN_API dn_status dn_train_epoch(dn_net *net, dn_optim *opt, const dn_dataset *data,
                          const dn_train_config *config, int epoch, dn_train_progress_fn progress,
@@ -80,13 +91,17 @@ DN_API dn_status dn_train_epoch(dn_net *net, dn_optim *opt, const dn_dataset *da
  * skipped. confusion, if not NULL, gets
  * classes x classes counts: confusion[true * classes + predicted], and
  * confusion_capacity says how many ints it holds (DN_ERR_ARG, with nothing
- * written, when fewer than classes x classes). */
+ * written, when fewer than classes x classes). The batch is halved while it
+ * would go over the net's memory limit. DN_ERR_SHAPE and DN_ERR_ARG as for
+ * dn_train_epoch (batch < 1, an empty dataset, a NULL argument); the errors
+ * of dn_net_predict (DN_ERR_NUMERIC when an output is not finite). */
 DN_API dn_status dn_evaluate(dn_net *net, const dn_dataset *data, int limit, int batch, double *accuracy,
                       int *confusion, size_t confusion_capacity);
 
 /* Random affine distortion of one h x w image: rotation up to +-12 degrees,
  * scaling 0.9-1.1, shear up to +-0.15, shift up to +-2.5 pixels, bilinear
- * sampling; pixels sampled from outside the image are `background`. */
+ * sampling; pixels sampled from outside the image are `background`. out
+ * and in are h x w floats each and must not overlap. Cannot fail. */
 DN_API void dn_augment_image(float *out, const float *in, int h, int w, float background, dn_rng *rng);
 
 #ifdef __cplusplus

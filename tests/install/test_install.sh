@@ -6,7 +6,16 @@
 #  2. the same consumer with CMake's find_package(digitnet), checking that
 #     no compile line of the consumer carries -fopenmp;
 #  3. builds the library shared (-fvisibility=hidden) and checks that `nm -D`
-#     lists exactly the functions the public headers declare with DN_API.
+#     lists exactly the functions the public headers declare with DN_API;
+#  4. builds examples/ against the installed tree both ways, with
+#     examples/Makefile (pkg-config, no -fopenmp) and with examples/CMakeLists.txt
+#     on its own (find_package), and runs them on real inputs: trains a small
+#     net on MNIST with the train example (its loss must fall), classifies
+#     MNIST test images written as PGM, inverted PNG and JPEG with it, reads
+#     two-digit numbers, and runs a model trained by PyTorch (when
+#     /usr/bin/python3 has torch) against PyTorch's own predictions
+#     (run_examples.sh; skipped, with the reason printed, without MNIST or
+#     python3).
 set -uo pipefail
 build_dir=$1
 source_dir=$2
@@ -59,5 +68,35 @@ if [ -n "$lib" ]; then
   check "a program without -fopenmp links the shared library" test -x "$work/app-shared"
   check "and runs" env LD_LIBRARY_PATH="$(dirname "$lib")" "$work/app-shared"
 fi
+
+# ---- 4. the examples, built as another project would and run ----
+cp -r "$source_dir/examples" "$work/examples-src" # the examples as a user would copy them
+rm -rf "$work/examples-src/canvas"
+mkdir -p "$work/mk"
+(cd "$work/mk" && make -f "$work/examples-src/Makefile" CC="$cc" >"$work/make.log" 2>&1) || cat "$work/make.log" >&2
+for program in classify train read_number run_torch_model; do
+  check "examples/Makefile builds $program" test -x "$work/mk/$program"
+done
+line=$(grep -F 'classify.c' "$work/make.log")
+check "its compile lines use pkg-config's flags and no -fopenmp: $line" \
+  test -n "$(echo "$line" | grep -e '-I.*prefix' | grep -e '-ldigitnet')" -a -z "$(grep -o fopenmp "$work/make.log")"
+cmake -S "$work/examples-src" -B "$work/cm" -DCMAKE_PREFIX_PATH="$work/prefix" -DCMAKE_C_COMPILER="$cc" >/dev/null
+cmake --build "$work/cm" -- VERBOSE=1 >"$work/cm.log" 2>&1 || cat "$work/cm.log" >&2
+for program in classify train read_number run_torch_model; do
+  check "examples/CMakeLists.txt on its own (find_package) builds $program" test -x "$work/cm/$program"
+done
+check "its compile lines have no -fopenmp" test -z "$(grep -E ' -c .*examples-src/' "$work/cm.log" | grep -o fopenmp)"
+
+bash "$here/run_examples.sh" "$work/mk" "$source_dir" "$work/run"
+code=$?
+if [ "$code" = 77 ]; then
+  echo "skipped running the examples (above: why)"
+else
+  check "the examples built with examples/Makefile run and print what they should" test "$code" = 0
+  "$work/mk/classify" "$work/run/model.safetensors" "$work/run/inputs/digit-0.pgm" >"$work/mk.out" 2>&1
+  "$work/cm/classify" "$work/run/model.safetensors" "$work/run/inputs/digit-0.pgm" >"$work/cm.out" 2>&1
+  check "the find_package build answers as the pkg-config one" cmp -s "$work/mk.out" "$work/cm.out"
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
