@@ -1,6 +1,7 @@
 /* synth.c - drawings made by program: pen paths from glyphs.c or made up
  * (shapes, scribbles, blobs), distorted the way hands distort them, drawn
  * with a pen, and whole datasets of them put through the MNIST preprocessing. */
+#include <stdio.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -472,6 +473,7 @@ dn_status dn_synth_dataset(dn_dataset *ds, int digits, int others, uint64_t seed
         return dn_fail(DN_ERR_NOMEM, "dn_synth_dataset: cannot allocate %d images", total);
     }
     dn_status status = DN_OK;
+    char reason[256] = ""; /* a worker's error message: dn_last_error is per thread */
 #pragma omp parallel for schedule(dynamic, 64)
     for (int i = 0; i < total; i++) {
         dn_image canvas;
@@ -497,13 +499,18 @@ dn_status dn_synth_dataset(dn_dataset *ds, int digits, int others, uint64_t seed
         labels[i] = i < digits ? (uint8_t)(i % 10) : DN_LABEL_NONE;
         if (own != DN_OK) {
 #pragma omp critical(dn_synth_status)
-            status = own;
+            {
+                if (status == DN_OK) {
+                    snprintf(reason, sizeof reason, "%s", dn_last_error());
+                    status = own;
+                }
+            }
         }
     }
     if (status != DN_OK) {
         dn_free(images);
         dn_free(labels);
-        return dn_fail_context(status, "dn_synth_dataset");
+        return dn_fail(status, "dn_synth_dataset: %s", reason);
     }
     *ds = (dn_dataset){.count = total, .channels = 1, .height = DN_MNIST_SIDE, .width = DN_MNIST_SIDE,
                        .images = images, .labels = labels, .num_classes = 10};
