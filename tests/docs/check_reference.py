@@ -9,8 +9,10 @@
       named last before it on its line (cmake and ctest are let be), else
       to the tool of its section.
 
-  check_reference.py canvas SOURCE_DIR
-      Every path dn-canvas answers (the routes in examples/canvas/*.c and
+  check_reference.py canvas SOURCE_DIR DN_CANVAS
+      The usage block of examples/canvas/README.md ("    dn-canvas [--host
+      ADDR] ...") lists exactly the options of `dn-canvas --help`. Every
+      path dn-canvas answers (the routes in examples/canvas/*.c and
       the page files of embed.cmake), every query parameter it reads, every
       Server-Sent Event it sends and every HTTP status it can answer appears
       in examples/canvas/README.md, and every /api/ path that page names is
@@ -107,9 +109,16 @@ def check_cli(source_dir, programs):
                          % (match.group(0), owner or "dn-train or dn-predict", line.strip()))
 
 
-def check_canvas(source_dir):
+def check_canvas(source_dir, program):
     canvas = os.path.join(source_dir, "examples", "canvas")
     doc = read(os.path.join(canvas, "README.md"))
+    usage = re.search(r"\n    dn-canvas (.*(?:\n {6,}\[.*)*)", doc)
+    listed = set(OPTION.findall(usage.group(1))) if usage else set()
+    options = help_options(program)
+    for o in sorted(options - listed - {"--help"}):
+        fail("examples/canvas/README.md: the usage block lacks dn-canvas %s" % o)
+    for o in sorted(listed - options - {"--help"}):
+        fail("examples/canvas/README.md: the usage block has %s, which dn-canvas does not have" % o)
     code = {name: re.sub(r"/\*.*?\*/", "", read(os.path.join(canvas, name)), flags=re.S)  # comments out
             for name in sorted(os.listdir(canvas)) if name.endswith(".c")}
     everything = "".join(code.values())
@@ -148,15 +157,15 @@ def check_canvas(source_dir):
             fail("examples/canvas/README.md does not give the status **%s** dn-canvas can answer" % s)
         if s not in reasons:
             fail("http.c's http_reason has no reason phrase for %s, which dn-canvas answers" % s)
-    print("dn-canvas: %d API paths, %d page files, %d query parameters, %d events, %d statuses checked"
-          % (len(routes), len(pages), len(params), len(events), len(statuses)))
+    print("dn-canvas: %d options, %d API paths, %d page files, %d query parameters, %d events, %d statuses checked"
+          % (len(options), len(routes), len(pages), len(params), len(events), len(statuses)))
 
 
 def main():
     if len(sys.argv) == 6 and sys.argv[1] == "cli":
         check_cli(sys.argv[2], dict(zip(("dn-train", "dn-predict", "dn-canvas"), sys.argv[3:6])))
-    elif len(sys.argv) == 3 and sys.argv[1] == "canvas":
-        check_canvas(sys.argv[2])
+    elif len(sys.argv) == 4 and sys.argv[1] == "canvas":
+        check_canvas(sys.argv[2], sys.argv[3])
     else:
         sys.exit(__doc__)
     print("%d problems" % len(problems))
