@@ -115,7 +115,7 @@ def predict_json(dn_predict, model, images):
     return np.array([json.loads(line)["probs"] for line in out.splitlines()])
 
 
-def check_model(tools, work, kind, test_images):
+def check_model(tools, work, kind, test_images, test_labels):
     dn_train, dn_predict, test_model = tools
     model = os.path.join(work, kind + ".safetensors")
     subprocess.run([dn_train, "--model", kind, "--epochs", "1", "--data", work, "--out", model, "--quiet",
@@ -143,12 +143,15 @@ def check_model(tools, work, kind, test_images):
     want = predict_json(dn_predict, model, pgms)
     err = np.abs(numpy_model.softmax(logits) - want).max()
     check(err <= PROB_TOLERANCE, "%s: numpy's probabilities against dn-predict --json: max difference %.2g "
-          "(answers %s)" % (kind, err, "".join(str(d) for d in want.argmax(axis=1))))
+          "(answers %s for %s, top probabilities %s)" % (kind, err, "".join(str(d) for d in want.argmax(axis=1)),
+                                                         "".join(str(k) if k >= 0 else "?" for k in test_labels),
+                                                         " ".join("%.2f" % p for p in want.max(axis=1))))
     inputs = os.path.join(work, kind + "-inputs.txt")
-    np.savetxt(inputs, x[:3].reshape(-1), fmt="%.9g")
+    three = [0, 10, 11]  # a class and two blends
+    np.savetxt(inputs, x[three].reshape(-1), fmt="%.9g")
     out = subprocess.run([test_model, "--logits", model, inputs], check=True, capture_output=True, text=True)
     got = np.array([float(v) for v in out.stdout.split()]).reshape(3, -1)
-    err = np.abs(logits[:3] - got).max()
+    err = np.abs(logits[three] - got).max()
     check(err <= LOGIT_TOLERANCE, "%s: numpy's logits against digitnet's: max difference %.2g" % (kind, err))
 
     ckpt_tensors, ckpt_meta = numpy_model.load(os.path.join(work, kind + ".ckpt.safetensors"))
@@ -192,13 +195,19 @@ def main():
     tools = sys.argv[1:4]
     rng = np.random.default_rng(13)
     with tempfile.TemporaryDirectory() as work:
-        train_images, train_labels = synthetic_set(1280, rng)
+        train_images, train_labels = synthetic_set(3200, rng)
         test_images, test_labels = synthetic_set(200, rng)
         write_idx(work, "train", train_images, train_labels)
         write_idx(work, "t10k", test_images, test_labels)
         mlp = None
+        # one image of each class, and five halfway between two classes,
+        # where the probabilities are neither 0 nor 1
+        first = [int(np.argmax(test_labels == k)) for k in range(10)]
+        blends = [(test_images[first[k]].astype(np.uint16) + test_images[first[k + 5]]) // 2 for k in range(5)]
+        images = np.concatenate([test_images[first], np.stack(blends).astype(np.uint8)])
+        labels = np.concatenate([test_labels[first], np.full(5, -1)])
         for kind in ("mlp", "cnn", "cnn-bn"):
-            tensors, pgms = check_model(tools, work, kind, test_images[:5])
+            tensors, pgms = check_model(tools, work, kind, images, labels)
             mlp = mlp or (tensors, pgms)
         foreign = os.path.join(work, "foreign.safetensors")
         held = write_foreign(foreign, mlp[0])
