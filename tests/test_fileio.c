@@ -3,9 +3,11 @@
  * umask, keep modes, follow symbolic links and leave nothing behind. */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -137,6 +139,45 @@ static void test_abort_and_pairs(void)
     unlink(b);
 }
 
+static void make_file(const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (f)
+        fclose(f);
+}
+
+/* A writer killed between naming its file and renaming it leaves
+ * "<target>.tmp.XXXXXX" behind; the next write to target removes it, but
+ * never a file a live writer still holds, nor names of another shape. */
+static void test_abandoned_temporaries(void)
+{
+    const char *target = in_dir("m");
+    CHECK_OK(dn_write_file_atomic(target, "old", 3));
+    char abandoned[300], live[300], other_file[300], other_shape[300];
+    snprintf(abandoned, sizeof abandoned, "%s.tmp.ab12CD", target);
+    snprintf(live, sizeof live, "%s.tmp.LIVE99", target);
+    snprintf(other_file, sizeof other_file, "%s/n.tmp.ab12CD", dir);
+    snprintf(other_shape, sizeof other_shape, "%s.tmp.toolong1", target);
+    make_file(abandoned);
+    make_file(other_file);
+    make_file(other_shape);
+    int live_fd = open(live, O_WRONLY | O_CREAT | O_EXCL, 0666);
+    CHECK(live_fd >= 0 && flock(live_fd, LOCK_EX) == 0, "a live writer's file");
+
+    CHECK_OK(dn_write_file_atomic(target, "new", 3));
+    CHECK(read_equals(target, "new"), "the new contents are in place");
+    CHECK(access(abandoned, F_OK) != 0, "the abandoned temporary file is removed");
+    CHECK(access(live, F_OK) == 0, "a file a live writer holds is kept");
+    CHECK(access(other_file, F_OK) == 0 && access(other_shape, F_OK) == 0,
+          "names of another file or another shape are kept");
+    close(live_fd);
+    unlink(live);
+    unlink(other_file);
+    unlink(other_shape);
+    unlink(target);
+    CHECK(entries() == 0, "nothing else left behind");
+}
+
 static void test_unwritable_folder(void)
 {
     if (geteuid() == 0)
@@ -160,6 +201,7 @@ int main(void)
     test_modes();
     test_symbolic_links();
     test_abort_and_pairs();
+    test_abandoned_temporaries();
     test_unwritable_folder();
     rmdir(dir);
     return dn_test_finish();

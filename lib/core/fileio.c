@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -156,6 +158,62 @@ static void temporary_name(char *name, size_t cap, const char *path, dn_rng *rng
     snprintf(name, cap, "%s.tmp.%s", path, suffix);
 }
 
+/* Whether entry (a name in the destination's directory) is "<base>.tmp."
+ * followed by six letters or digits, the shape temporary_name gives. */
+static bool is_temporary_name_of(const char *entry, const char *base)
+{
+    size_t n = strlen(base);
+    if (strncmp(entry, base, n) != 0 || strncmp(entry + n, ".tmp.", 5) != 0)
+        return false;
+    const char *suffix = entry + n + 5;
+    size_t i = 0;
+    while (i < 6 && ((suffix[i] >= 'a' && suffix[i] <= 'z') || (suffix[i] >= 'A' && suffix[i] <= 'Z') ||
+                     (suffix[i] >= '0' && suffix[i] <= '9')))
+        i++;
+    return i == 6 && suffix[6] == '\0';
+}
+
+/* Removes one temporary file left by a writer that died between naming it
+ * and renaming it. A live writer holds an exclusive flock on its file from
+ * before it has a name until it is renamed, so a lock that can be taken
+ * means nobody owns the file any more. */
+static void remove_if_abandoned(int dir_fd, const char *name)
+{
+    int fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0)
+        return;
+    struct stat opened, named;
+    if (fstat(fd, &opened) == 0 && S_ISREG(opened.st_mode) && flock(fd, LOCK_EX | LOCK_NB) == 0 &&
+        fstatat(dir_fd, name, &named, AT_SYMLINK_NOFOLLOW) == 0 && named.st_ino == opened.st_ino &&
+        named.st_dev == opened.st_dev)
+        unlinkat(dir_fd, name, 0);
+    close(fd);
+}
+
+/* Best effort: removes the "<target>.tmp.XXXXXX" files that earlier writers
+ * of target left when they were killed at the wrong instant (between
+ * dn_atomic_file_publish's link and rename), so that they do not pile up. */
+static void sweep_abandoned_temporaries(const char *target)
+{
+    char *dir = directory_of(target);
+    const char *slash = strrchr(target, '/');
+    const char *base = slash ? slash + 1 : target;
+    int dir_fd = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    free(dir);
+    if (dir_fd < 0)
+        return;
+    int list_fd = dup(dir_fd);
+    DIR *listing = list_fd >= 0 ? fdopendir(list_fd) : NULL;
+    if (!listing && list_fd >= 0)
+        close(list_fd);
+    for (struct dirent *e; listing && (e = readdir(listing));)
+        if (is_temporary_name_of(e->d_name, base))
+            remove_if_abandoned(dir_fd, e->d_name);
+    if (listing)
+        closedir(listing);
+    close(dir_fd);
+}
+
 /* Gives f a fresh name "<target>.tmp.XXXXXX": make(name, f) creates the
  * file under that name or fails with errno EEXIST when it is taken. */
 static dn_status take_fresh_name(dn_atomic_file *f, int (*make)(const char *name, dn_atomic_file *f),
@@ -186,6 +244,8 @@ static dn_status take_fresh_name(dn_atomic_file *f, int (*make)(const char *name
 static int create_named(const char *name, dn_atomic_file *f)
 {
     f->fd = open(name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0666);
+    if (f->fd >= 0)
+        flock(f->fd, LOCK_EX); /* ours: see remove_if_abandoned */
     return f->fd >= 0 ? 0 : -1;
 }
 
@@ -209,6 +269,8 @@ static int create_unnamed_temporary(const char *target)
         return -1;
     int fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
     free(dir);
+    if (fd >= 0)
+        flock(fd, LOCK_EX); /* held until it is in place: see remove_if_abandoned */
     return fd;
 #else
     (void)target;
@@ -224,6 +286,7 @@ dn_status dn_atomic_file_open(dn_atomic_file *f, const char *path)
     dn_status status = resolve_destination(path, &f->target, &existing, &exists);
     if (status != DN_OK)
         return status;
+    sweep_abandoned_temporaries(f->target);
     f->fd = create_unnamed_temporary(f->target);
     if (f->fd < 0 &&
         (status = take_fresh_name(f, create_named, "cannot create a temporary file beside it")) != DN_OK) {
@@ -259,17 +322,10 @@ dn_status dn_atomic_file_write(dn_atomic_file *f, const void *bytes, size_t len)
 
 dn_status dn_atomic_file_finish(dn_atomic_file *f)
 {
-    dn_status status = DN_OK;
-    if (fsync(f->fd) != 0)
-        status = io_error("fsync failed", f->target);
-    /* an unnamed file needs a name before a rename can put it in place */
-    if (status == DN_OK && !f->tmp)
-        status = take_fresh_name(f, link_unnamed, "cannot give the new file a name beside it");
-    if (close(f->fd) != 0 && status == DN_OK)
-        status = io_error("close failed", f->target);
-    f->fd = -1;
-    if (status != DN_OK)
-        dn_atomic_file_abort(f);
+    if (fsync(f->fd) == 0)
+        return DN_OK;
+    dn_status status = io_error("fsync failed", f->target);
+    dn_atomic_file_abort(f);
     return status;
 }
 
@@ -288,16 +344,35 @@ static void sync_directory(const char *path)
     free(dir);
 }
 
+/* An unnamed file takes the destination's name directly when there is no
+ * file there yet (linkat never replaces), so a first save never has a
+ * temporary name at all. */
+static bool link_unnamed_as_target(dn_atomic_file *f)
+{
+    return !f->tmp && link_unnamed(f->target, f) == 0;
+}
+
 dn_status dn_atomic_file_publish(dn_atomic_file *f)
 {
-    if (rename(f->tmp, f->target) != 0) {
-        dn_status status = io_error("cannot rename the new file over it", f->target);
-        dn_atomic_file_abort(f);
-        return status;
+    dn_status status = DN_OK;
+    if (link_unnamed_as_target(f)) {
+        sync_directory(f->target);
+    } else {
+        /* an unnamed file needs a name before a rename can put it in place */
+        if (!f->tmp)
+            status = take_fresh_name(f, link_unnamed, "cannot give the new file a name beside it");
+        if (status == DN_OK && rename(f->tmp, f->target) != 0)
+            status = io_error("cannot rename the new file over it", f->target);
+        if (status != DN_OK) {
+            dn_atomic_file_abort(f);
+            return status;
+        }
+        sync_directory(f->target);
+        free(f->tmp);
+        f->tmp = NULL;
     }
-    sync_directory(f->target);
-    free(f->tmp);
-    f->tmp = NULL;
+    /* the contents are on disk since finish's fsync; what close could still
+     * report cannot undo the rename */
     dn_atomic_file_abort(f);
     return DN_OK;
 }

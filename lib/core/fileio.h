@@ -39,9 +39,13 @@ dn_status dn_read_file(const char *path, size_t max_bytes, const char *what, uin
  *         dn_atomic_file_abort(&f);
  *
  * On Linux the file is written unnamed (O_TMPFILE), so a process killed
- * while writing leaves nothing behind; it gets a name "<path>.tmp.XXXXXX"
- * only for the instant between dn_atomic_file_finish and the rename. Where
- * O_TMPFILE is not available it is written under that name from the start.
+ * while writing leaves nothing behind. When no file exists at path yet,
+ * publish links it there directly; to replace a file it gets a name
+ * "<path>.tmp.XXXXXX" only for the instant between that link and the
+ * rename. Where O_TMPFILE is not available it is written under that name
+ * from the start. The writer holds an exclusive flock(2) on its file until
+ * it is in place, and dn_atomic_file_open removes the "<path>.tmp.XXXXXX"
+ * files nobody holds, which a process killed in that instant left behind.
  *
  * Modes: a new file gets 0666 less the process's umask; a replaced file
  * keeps its mode. Symbolic links: a link at path is followed and the file it
@@ -70,10 +74,10 @@ dn_status dn_atomic_file_write(dn_atomic_file *f, const void *bytes, size_t len)
 dn_status dn_atomic_file_commit(dn_atomic_file *f);
 
 /* The two halves of commit, so that several files can be made durable first
- * and then put in place one right after the other. finish fsyncs and closes
- * the new file and gives it its temporary name; on failure it releases f.
- * publish renames it over the destination and fsyncs the directory (best
- * effort), and releases f whatever the outcome. */
+ * and then put in place one right after the other. finish fsyncs the new
+ * file (still open and, on Linux, still unnamed); on failure it releases f.
+ * publish links or renames it into place, fsyncs the directory (best
+ * effort), closes it and releases f whatever the outcome. */
 dn_status dn_atomic_file_finish(dn_atomic_file *f);
 dn_status dn_atomic_file_publish(dn_atomic_file *f);
 
