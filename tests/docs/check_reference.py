@@ -18,6 +18,9 @@
       in examples/canvas/README.md, and every /api/ path that page names is
       one the server answers.
 
+  check_reference.py map SOURCE_DIR
+      Every page in docs/ is linked from docs/README.md, the map.
+
 Exits 1 with what is missing or wrong, 0 when all is well.
 """
 import os
@@ -161,9 +164,21 @@ def check_canvas(source_dir, program):
           % (len(options), len(routes), len(pages), len(params), len(events), len(statuses)))
 
 
+def check_map(source_dir):
+    docs = os.path.join(source_dir, "docs")
+    linked = set(re.findall(r"\]\(([\w.-]+\.md)(?:#[\w-]*)?\)", read(os.path.join(docs, "README.md"))))
+    pages = sorted(name for name in os.listdir(docs) if name.endswith(".md") and name != "README.md")
+    for name in pages:
+        if name not in linked:
+            fail("docs/%s is not linked from docs/README.md" % name)
+    print("docs/: %d pages, all in the map unless listed above" % len(pages))
+
+
 def main():
     if len(sys.argv) == 6 and sys.argv[1] == "cli":
         check_cli(sys.argv[2], dict(zip(("dn-train", "dn-predict", "dn-canvas"), sys.argv[3:6])))
+    elif len(sys.argv) == 3 and sys.argv[1] == "map":
+        check_map(sys.argv[2])
     elif len(sys.argv) == 4 and sys.argv[1] == "canvas":
         check_canvas(sys.argv[2], sys.argv[3])
     else:
