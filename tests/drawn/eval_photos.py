@@ -60,10 +60,12 @@ def main():
     ap.add_argument("--number", action="store_true")
     ap.add_argument("--keep", help="write the images here (default: a temporary folder)")
     ap.add_argument("--failures", action="store_true", help="list the photos read wrong but drawn right")
+    ap.add_argument("--existing", help="a folder photos.py (or --keep) already filled: read it again")
     a = ap.parse_args()
-    folder = a.keep or tempfile.mkdtemp(prefix="dn-photos-")
-    args = ["--out", folder, "--count", str(a.count), "--seed", str(a.seed), "--source", a.source]
-    photos.main(args + (["--number"] if a.number else []))
+    folder = a.existing or a.keep or tempfile.mkdtemp(prefix="dn-photos-")
+    if not a.existing:
+        args = ["--out", folder, "--count", str(a.count), "--seed", str(a.seed), "--source", a.source]
+        photos.main(args + (["--number"] if a.number else []))
     with open(os.path.join(folder, "labels.csv")) as f:
         rows = list(csv.DictReader(f))
     photo_files = [os.path.join(folder, "photo", r["name"] + ".jpg") for r in rows]
