@@ -211,8 +211,27 @@ typedef struct dn_preprocess_info {
  *   1. Images larger than 1024 pixels on a side are first reduced by an
  *      integer factor with area averaging (bounds time and memory).
  *   2. The background is a plane fitted to the border pixels (robust to ink
- *      that touches the border), so a flat canvas and a photo lit unevenly
- *      both work; the noise level is the median absolute deviation from it.
+ *      that touches the border); the noise level is the median absolute
+ *      deviation from it. When at least half of the pixels lie on that
+ *      plane (within 1/4096) - a drawing on a flat canvas, MNIST, a clean
+ *      render - steps 3 and 4 follow as written (such pictures come out
+ *      exactly as they did before step 2b existed); anything else goes
+ *      through step 2b.
+ *   2b. Photos and scans of paper (noise, texture, light a plane cannot
+ *      follow, shadows, ruled lines): the paper's brightness is the median
+ *      of each block of a grid (about 16 blocks on the longer side, a 3x3
+ *      median across blocks, bilinear between them), estimated again
+ *      without the pixels the first estimate put on the ink's side (the
+ *      polarity as in step 3). The ink is the deviation from the paper
+ *      divided by how far the paper could go towards the ink (its brightness
+ *      for dark ink, 1 minus it for light ink), so ink in shadow counts as
+ *      much as ink in full light; step 4 follows on that. Then ruled and
+ *      squared lines are taken out: at least two straight lines within 10
+ *      degrees of horizontal (or of vertical), thin (at most 1.5% of the
+ *      shorter side, at least 4 pixels), each running through 60% of the
+ *      picture; where a stroke crosses or follows a line (a run across it
+ *      thicker than the line by 2 pixels, or stronger by a quarter of the
+ *      ink level) the stroke is kept.
  *   3. Polarity: whichever of darker- or lighter-than-background holds more
  *      ink mass is the ink; dark ink is flipped (info->inverted).
  *   4. Contrast: the ink level is the median deviation of the pixels at

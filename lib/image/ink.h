@@ -19,6 +19,7 @@ typedef struct dn_ink {
     int w, h, factor;
     int width, height;
     bool has_ink, inverted;
+    bool paper; /* made by the photo path (step 2b), not the flat one */
     float *p;
     const char *who;
 } dn_ink;
@@ -27,6 +28,34 @@ typedef struct dn_ink {
  * empty, oversized or non-finite), fills *ink. When there is no ink,
  * has_ink is false and p is all zeros. On failure *ink is released. */
 dn_status dn_ink_extract(dn_ink *ink, const dn_image *img, const char *who);
+
+/* Which background step 2 uses: DN_INK_AUTO decides as digitnet/image.h
+ * says (a flat picture: the plane; anything else: the paper path of
+ * paper.h); the other two force one, for tests. */
+typedef enum dn_ink_mode { DN_INK_AUTO, DN_INK_FLAT, DN_INK_PAPER } dn_ink_mode;
+
+/* dn_ink_extract with the background step chosen by mode. */
+dn_status dn_ink_extract_as(dn_ink *ink, const dn_image *img, dn_ink_mode mode, const char *who);
+
+/* Step 4's levels, shared by both background paths. */
+enum { DN_INK_HIST_BINS = 4096 };
+
+typedef struct dn_ink_levels {
+    bool has_ink;
+    float floor, level; /* of the deviation, ink side */
+} dn_ink_levels;
+
+/* The histogram bin of a value in [0,1] (clamped). */
+static inline int dn_ink_hist_bin(float v)
+{
+    int b = (int)(v * DN_INK_HIST_BINS);
+    return b < 0 ? 0 : b >= DN_INK_HIST_BINS ? DN_INK_HIST_BINS - 1 : b;
+}
+
+/* The ink level and floor of step 4 for v (n pixels, the deviation on the
+ * ink side, >= 0) with noise deviation sigma; hist is scratch of
+ * DN_INK_HIST_BINS counts. */
+dn_ink_levels dn_ink_levels_of(const float *v, size_t n, float sigma, size_t *hist);
 
 /* A new ink plane with ink's geometry and all pixels 0. */
 dn_status dn_ink_blank(dn_ink *blank, const dn_ink *ink);

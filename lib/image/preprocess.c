@@ -7,11 +7,12 @@
 #include "digitnet/image.h"
 #include "ink.h"
 #include "internal.h"
+#include "paper.h"
 
 enum {
-    WORK_SIDE = 1024,   /* larger pictures are first reduced to this side */
-    HIST_BINS = 4096,   /* resolution of the quantiles below */
-    PEAK_MIN_PIXELS = 4 /* at least this many brightest pixels are set aside */
+    WORK_SIDE = 1024,              /* larger pictures are first reduced to this side */
+    HIST_BINS = DN_INK_HIST_BINS,  /* resolution of the quantiles below */
+    PEAK_MIN_PIXELS = 4            /* at least this many brightest pixels are set aside */
 };
 
 static const double BOX_SIDE = 20.0;       /* MNIST: larger side of the digit's box */
@@ -92,11 +93,7 @@ static float hist_quantile(const size_t *hist, size_t total, double q)
     return 1.0f;
 }
 
-static int hist_bin(float v)
-{
-    int b = (int)(v * HIST_BINS);
-    return b < 0 ? 0 : b >= HIST_BINS ? HIST_BINS - 1 : b;
-}
+static int hist_bin(float v) { return dn_ink_hist_bin(v); }
 
 /* Background b(x,y) = c[0] + c[1] * x + c[2] * y. */
 typedef struct bg_plane {
@@ -180,7 +177,22 @@ static dn_status fit_background(const plane_img *im, bg_plane *bg, const char *w
     return DN_OK;
 }
 
-/* ---- 3 and 4. polarity and contrast ---- */
+/* ---- 2b. flat picture or photo ---- */
+
+/* True when at least half of the pixels lie on the background plane (within
+ * one histogram bin, 1/4096): a drawing on a flat canvas, MNIST, a clean
+ * render. Anything else - noise, uneven light the plane cannot follow,
+ * texture, lines - goes the paper path. */
+static bool is_flat(const plane_img *im, const bg_plane *bg)
+{
+    size_t n = (size_t)im->w * (size_t)im->h, on = 0;
+    for (int y = 0; y < im->h; y++)
+        for (int x = 0; x < im->w; x++)
+            on += hist_bin(fabsf(im->p[(size_t)y * (size_t)im->w + (size_t)x] - (float)plane_at(bg, x, y))) == 0;
+    return on * 2 >= n;
+}
+
+/* ---- 3. polarity ---- */
 
 typedef struct ink_levels {
     bool has_ink, inverted;
@@ -210,11 +222,23 @@ static ink_levels find_ink(plane_img *im, const bg_plane *bg, size_t *hist)
         light += fmax(0.0, im->p[i] - gate);
     }
     ink_levels levels = {.inverted = dark > light};
-    memset(hist, 0, HIST_BINS * sizeof *hist);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++)
         im->p[i] = fmaxf(0.0f, levels.inverted ? -im->p[i] : im->p[i]);
-        hist[hist_bin(im->p[i])]++;
-    }
+    dn_ink_levels found = dn_ink_levels_of(im->p, n, sigma, hist);
+    levels.has_ink = found.has_ink;
+    levels.floor = found.floor;
+    levels.level = found.level;
+    return levels;
+}
+
+/* ---- 4. contrast ---- */
+
+dn_ink_levels dn_ink_levels_of(const float *v, size_t n, float sigma, size_t *hist)
+{
+    dn_ink_levels levels;
+    memset(hist, 0, HIST_BINS * sizeof *hist);
+    for (size_t i = 0; i < n; i++)
+        hist[hist_bin(v[i])]++;
     /* A robust maximum: the brightest 1 in 10000 pixels (at least 4) set aside. */
     size_t keep = n / 10000 > PEAK_MIN_PIXELS ? n / 10000 : PEAK_MIN_PIXELS, seen = 0;
     int top = HIST_BINS - 1;
@@ -581,6 +605,11 @@ dn_status dn_ink_blank(dn_ink *blank, const dn_ink *ink)
 
 dn_status dn_ink_extract(dn_ink *ink, const dn_image *img, const char *who)
 {
+    return dn_ink_extract_as(ink, img, DN_INK_AUTO, who);
+}
+
+dn_status dn_ink_extract_as(dn_ink *ink, const dn_image *img, dn_ink_mode mode, const char *who)
+{
     memset(ink, 0, sizeof *ink);
     ink->who = who;
     if (!img || !img->pixels)
@@ -596,7 +625,13 @@ dn_status dn_ink_extract(dn_ink *ink, const dn_image *img, const char *who)
                             : dn_fail(DN_ERR_NOMEM, "%s: out of memory for a histogram", who);
     if (status == DN_OK)
         status = fit_background(&work, &bg, who);
-    if (status == DN_OK) {
+    if (status == DN_OK && (mode == DN_INK_PAPER || (mode == DN_INK_AUTO && !is_flat(&work, &bg)))) {
+        dn_paper_result paper;
+        status = dn_paper_ink(work.p, work.w, work.h, &paper, who);
+        ink->paper = true;
+        ink->inverted = paper.inverted;
+        ink->has_ink = paper.has_ink;
+    } else if (status == DN_OK) {
         ink_levels levels = find_ink(&work, &bg, hist);
         ink->inverted = levels.inverted;
         ink->has_ink = levels.has_ink;

@@ -1,0 +1,57 @@
+/* paper.h - ink from photos of paper (step 2b of dn_preprocess_mnist in
+ * digitnet/image.h): the paper's brightness under uneven light, ink relative
+ * to it, and ruled or squared lines taken out. Internal, never installed. */
+#ifndef DN_IMAGE_PAPER_H
+#define DN_IMAGE_PAPER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "digitnet/status.h"
+
+/* What dn_paper_ink found. */
+typedef struct dn_paper_result {
+    bool has_ink, inverted; /* as in dn_ink */
+    float sigma;            /* noise, in units of the normalised ink */
+    float level;            /* the ink level (step 4) on the normalised image */
+    int lines;              /* ruled or squared lines taken out */
+} dn_paper_result;
+
+/* The paper's brightness at every pixel of p (w x h, values in [0,1]), into
+ * bg (w x h; may be p itself): the median of each block of a grid of about
+ * `blocks` blocks on the longer side (each at least 8 pixels), the grid
+ * smoothed by a 3x3 median (edges replicated) and interpolated bilinearly
+ * between block centres (extrapolated linearly beyond the outer ones). With
+ * ink (w x h, or NULL) the pixels where ink[i] > 0 are left out of their
+ * block's median; a block with less than a quarter of its pixels left takes
+ * the mean of its neighbours that have enough. Ink as dark or as light as
+ * the paper, covering less than half of a block, does not move the
+ * estimate. */
+dn_status dn_paper_background(const float *p, int w, int h, const float *ink, int blocks, float *bg,
+                              const char *who);
+
+/* Takes ruled and squared lines out of an ink plane q (w x h, ink in [0,1],
+ * 0 = none): straight lines within 10 degrees of horizontal (then of
+ * vertical) that run thin (at most max(4, 1.5% of the shorter side) pixels
+ * across) through at least 60% of the picture, when there are at least two
+ * of them in that direction. Along each line, every run of ink across it no
+ * thicker than the line (plus 2 pixels) and no stronger than the line's
+ * own ink (plus 0.25) is erased; thicker or stronger runs - a stroke
+ * crossing or following the line - are kept. *lines gets the count. */
+dn_status dn_paper_remove_lines(float *q, int w, int h, int *lines, const char *who);
+
+/* The ink plane of a photo of paper, in place: p (w x h, values in [0,1])
+ * becomes ink in [0,1] as steps 2-4 make it for a flat picture, but against
+ * the paper of dn_paper_background: first on a coarse grid (16 blocks) with
+ * every pixel, then on a finer one (32) without the pixels that the first
+ * pass found far from it on the ink's side (and their neighbours). The
+ * polarity is step 3's on the first pass's deviation. The deviation is then
+ * divided by how far the paper could go towards the ink (its brightness for
+ * dark ink, 1 minus it for light ink), so ink in shadow is as strong as ink
+ * in full light; the levels of step 4 follow, with the floor raised to four
+ * local noise deviations where the noise is larger than over the whole
+ * picture (1.4826 times the median |deviation| of the paper, on the fine
+ * grid); then the lines of dn_paper_remove_lines. */
+dn_status dn_paper_ink(float *p, int w, int h, dn_paper_result *result, const char *who);
+
+#endif
