@@ -29,6 +29,7 @@ import argparse
 import collections
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -118,8 +119,11 @@ def main():
         Image.fromarray(img).save(path)
         samples.append((path, text, boxes, styles, gaps))
 
-    out = subprocess.run([a.predict, "--json", "--model", a.model] + [s[0] for s in samples],
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    out = subprocess.run([a.predict, "--json", "--threads", "1", "--model", a.model] + [s[0] for s in samples],
                          capture_output=True, text=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     if out.returncode != 0:
         sys.exit("dn-predict failed: " + out.stderr)
     answers = {}
@@ -175,6 +179,8 @@ def main():
     else:
         print("numbers of 2-5 digits read exactly right: %d / %d = %.2f%% (seed %d, %s polarity, %dx%d)"
               % (right, n, 100.0 * right / n, a.seed, a.polarity, a.width, a.height))
+    print("dn-predict --threads 1: %.1f ms of CPU per number (loading the model included)"
+          % (1000.0 * cpu / max(1, n)))
     print("wrong: %d segmentation (%d too few digits found, %d too many, %d as many but misplaced), "
           "%d classification" % (kinds["segmentation"], kinds["too few"], kinds["too many"], kinds["misplaced"],
                                  kinds["classification"]))
