@@ -39,6 +39,7 @@ static const double WIDE_ASPECT = 0.6;      /* pieces with a larger width / heig
 static const double WIDE_COST = 8.0;        /* ... cost this times the square of the excess */
 static const double WIDE_OF_MEDIAN = 1.0;   /* ... or than this times the parts' median, if larger, ... */
 static const double WIDE_CAP = 0.8;         /* ... up to this (other parts may be touching pairs too) */
+static const double WHOLE_WIDE = 0.7;       /* ... and a part read whole only beyond this, or that */
 static const double SMALL_SIZE = 0.4;       /* digit heights: a part smaller both ways is DN_PART_SMALL */
 static const double FLAT_HEIGHT = 0.3;      /* digit heights: a lower part wider than tall is DN_PART_FLAT */
 
@@ -333,7 +334,7 @@ static double piece_score(const reader *r, const part *p)
         return -HUGE_VAL;
     double best = p->probs[dn_argmax(p->probs, 10)];
     double aspect = p->info.box_w / fmax(p->info.box_h, r->height * r->ink.factor);
-    double wide = fmax(0.0, aspect - r->wide);
+    double wide = fmax(0.0, aspect - (p->cut ? r->wide : fmax(r->wide, WHOLE_WIDE)));
     double unsure = best < r->opt->min_confidence ? UNSURE_COST : 0.0;
     return log(fmax(best, 1e-30)) - WIDE_COST * wide * wide - unsure;
 }
