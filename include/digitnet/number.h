@@ -41,7 +41,9 @@
  *      if larger): 8 times the square of the excess of width / height over
  *      0.6, or over the median of the other parts' when that is larger, up
  *      to 0.8 (a writer of wide digits writes them all wide; other parts
- *      may be touching pairs themselves); less a cost per cut of 0.2 plus
+ *      may be touching pairs themselves); the part whole pays only beyond
+ *      0.7, or that median (a round 0 a little wider than tall is one
+ *      digit, though its halves read as digits); less a cost per cut of 0.2 plus
  *      5 times the ink the path crosses over the part's height (the prior
  *      against cutting one wide digit, a 0 or a 2, in two). The best way
  *      wins over the part whole (scored the same way) only when it scores

@@ -323,7 +323,9 @@ static dn_status read_parts(reader *r, part *parts, int n)
 
 /* The score of reading p as one digit: its log-probability, less the cost of
  * being much wider than tall (than the digit height, when that is larger:
- * a short wide digit among taller ones is not two digits), less UNSURE_COST
+ * a short wide digit among taller ones is not two digits; a part read whole
+ * is allowed up to WHOLE_WIDE, the prior against cutting one wide digit
+ * whose halves the net reads as digits), less UNSURE_COST
  * when the net is less sure of it than options.min_confidence (the model's
  * "not a digit" threshold, for its callers): half a digit or two digits
  * together are what the net learnt to refuse. Pieces without ink score
