@@ -291,7 +291,7 @@ static void test_one_touching(void)
  * times as wide as tall and kept 15 of these 20 MNIST 0s. */
 static void test_wide_zero(void)
 {
-    int whole = 0, zeros = 0, total = 0;
+    int zeros = 0, total = 0;
     for (int k = 0; k < 6; k++) {
         double H = 120, W = H * (0.8 + 0.06 * k), cx = 30 + W / 2, cy = 30 + H / 2, r = 4 + k % 3;
         canvas c = canvas_new((int)W + 60, (int)H + 60);
@@ -307,7 +307,6 @@ static void test_wide_zero(void)
         dn_number_options o = options_refusing();
         CHECK_OK(dn_read_number(&num, &img, net, &o));
         total++;
-        whole += num.count == 1;
         zeros += strcmp(num.text, "0") == 0;
         CHECK(num.count == 1, "a drawn 0 %.2f times as wide as tall is one part (%d, \"%s\")", W / H, num.count,
               num.text);
