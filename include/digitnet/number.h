@@ -113,7 +113,9 @@ typedef struct dn_number {
 /* How to read. */
 typedef struct dn_number_options {
     float input_mean, input_std; /* the net's input normalisation (dn_model_info's) */
-    float min_confidence;        /* a best probability under this makes a part DN_PART_UNSURE */
+    float min_confidence;        /* a best probability under this makes a part DN_PART_UNSURE,
+                                    and a candidate piece pay when cutting (step 5): pass the
+                                    model's not-a-digit threshold (digitnet/answer.h) */
     bool no_split;               /* never cut touching ink apart */
     /* When not NULL, each part's 28x28 input (ink in [0,1], before
      * normalisation) is copied to inputs + i * DN_MNIST_PIXELS for the first
