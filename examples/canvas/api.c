@@ -252,9 +252,10 @@ static void append_input(strbuf *out, const float *ink)
 }
 
 /* ,"number":{"model":M,"text":T,"parts":[{"kind":K,"digit":D,"prob":P,
- * "box":[x,y,w,h]},...],"ms":T}: the drawing read as a number by model m
- * (boxes in the drawing's pixels, left to right); "number":null while m is
- * not there yet. */
+ * "box":[x,y,w,h]},...],"ms":T,"width":W,"height":H}: the drawing read as a
+ * number by model m (boxes in the drawing's pixels, left to right; W x H the
+ * drawing's size, so a page showing it scaled can place the boxes);
+ * "number":null while m is not there yet. */
 static dn_status append_number_reading(strbuf *out, api_model *m, const dn_image *img, float override)
 {
     dn_number num;
@@ -289,7 +290,7 @@ static dn_status append_number_reading(strbuf *out, api_model *m, const dn_image
     }
     strbuf_printf(out, "],\"ms\":");
     api_append_number(out, ms, 3);
-    strbuf_printf(out, "}");
+    strbuf_printf(out, ",\"width\":%d,\"height\":%d}", img->width, img->height);
     return DN_OK;
 }
 

@@ -26,19 +26,31 @@
  *      least half the narrower one's width, lie at most 0.3 digit heights
  *      apart vertically and are together at most 1.35 digit heights tall.
  *   5. Splitting: a part at least 3/4 as wide as it is tall may be two or
- *      more touching digits. Cuts are tried along upright lines and lines
+ *      more touching digits. Candidate cuts start from lines upright and
  *      slanted as handwriting leans (x shifted by 0.2 and 0.4 pixels per
  *      pixel up, and -0.15): for each slant, up to 5 columns where the
- *      least ink crosses are candidates, and every way of cutting at some
- *      of them is scored by the classifier - the log of each piece's best
- *      probability, less a cost per cut (0.2 plus 5 times the ink crossed
- *      over the part's height) and a cost for pieces wide for their height
- *      (or the digit height, if larger): 8 times the square of the excess
- *      of width / height over 0.6, or over the median of the other parts'
- *      when that is larger (a writer of wide digits writes them all wide).
- *      The best way wins over the part whole (scored the same way) only
- *      when it scores higher. Parts under half the digit height are never
- *      cut.
+ *      least ink crosses; each becomes a least-ink path (dynamic
+ *      programming over the rows, straying up to 0.1 of the part's height
+ *      from its line, one pixel per row at most, 0.05 ink per pixel
+ *      sideways), so a cut can wind between digits that overlap. Every way
+ *      of cutting at some of one slant's paths is scored by the
+ *      classifier: the sum over its pieces of the log of the piece's best
+ *      probability, less 1 for a piece under options.min_confidence (the
+ *      net refuses half a digit, or two digits together, as not a digit),
+ *      less a cost for pieces wide for their height (or the digit height,
+ *      if larger): 8 times the square of the excess of width / height over
+ *      0.6, or over the median of the other parts' when that is larger, up
+ *      to 0.8 (a writer of wide digits writes them all wide; other parts
+ *      may be touching pairs themselves); the part whole pays only beyond
+ *      0.7, or that median (a round 0 a little wider than tall is one
+ *      digit, though its halves read as digits); less a cost per cut of 0.2 plus
+ *      5 times the ink the path crosses over the part's height (the prior
+ *      against cutting one wide digit, a 0 or a 2, in two). The best way
+ *      wins over the part whole (scored the same way) only when it scores
+ *      higher. Parts under half the digit height are never cut; a whole
+ *      read so surely that no cut could pay for itself is not tried, and
+ *      cuts that cost more than the whole's score are dropped before any
+ *      piece is read, which keeps the cost low for clear drawings.
  *   6. Each part's ink alone (the rest of the picture blank) goes through
  *      steps 5-7 of dn_preprocess_mnist and the net. A picture whose ink is
  *      one component therefore gives exactly dn_preprocess_mnist's input.
@@ -103,7 +115,9 @@ typedef struct dn_number {
 /* How to read. */
 typedef struct dn_number_options {
     float input_mean, input_std; /* the net's input normalisation (dn_model_info's) */
-    float min_confidence;        /* a best probability under this makes a part DN_PART_UNSURE */
+    float min_confidence;        /* a best probability under this makes a part DN_PART_UNSURE,
+                                    and a candidate piece pay when cutting (step 5): pass the
+                                    model's not-a-digit threshold (digitnet/answer.h) */
     bool no_split;               /* never cut touching ink apart */
     /* When not NULL, each part's 28x28 input (ink in [0,1], before
      * normalisation) is copied to inputs + i * DN_MNIST_PIXELS for the first

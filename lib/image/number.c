@@ -27,6 +27,9 @@ static const double JOIN_GAP = 0.3;         /* digit heights: largest vertical g
 static const double JOIN_HEIGHT = 1.35;     /* digit heights: tallest a joined part may be */
 static const double SPLIT_ASPECT = 0.75;    /* width / height from which cuts are tried ... */
 static const double MIN_SPLIT_HEIGHT = 0.5; /* ... in parts at least this share of the digit height */
+static const double PATH_BAND = 0.1;        /* of the part's height: how far a cut path may leave its line */
+static const double PATH_STEP = 0.05;       /* ink a cut path pays per pixel it moves sideways */
+static const double UNSURE_COST = 1.0;      /* log-probability units a piece under min_confidence pays */
 static const double MIN_PIECE = 0.08;       /* of the part's height: narrowest piece a cut leaves */
 static const double CUT_SPACING = 0.1;      /* of the part's height: candidate cuts at least this apart */
 static const double MIN_PIECE_HEIGHT = 0.4; /* of the part's height: a piece's own ink at least this tall */
@@ -34,7 +37,9 @@ static const double CUT_COST = 0.2;         /* log-probability units per cut ...
 static const double CUT_INK_COST = 5.0;     /* ... plus this times the ink crossed / part height */
 static const double WIDE_ASPECT = 0.6;      /* pieces with a larger width / height ... */
 static const double WIDE_COST = 8.0;        /* ... cost this times the square of the excess */
-static const double WIDE_OF_MEDIAN = 1.0;   /* ... or than this times the parts' median, if larger */
+static const double WIDE_OF_MEDIAN = 1.0;   /* ... or than this times the parts' median, if larger, ... */
+static const double WIDE_CAP = 0.8;         /* ... up to this (other parts may be touching pairs too) */
+static const double WHOLE_WIDE = 0.7;       /* ... and a part read whole only beyond this, or that */
 static const double SMALL_SIZE = 0.4;       /* digit heights: a part smaller both ways is DN_PART_SMALL */
 static const double FLAT_HEIGHT = 0.3;      /* digit heights: a lower part wider than tall is DN_PART_FLAT */
 
@@ -57,13 +62,14 @@ typedef struct group {
     bool alive;
 } group;
 
-/* One part as classified: its group, the columns it takes from it, its
- * input, reading and box. */
+/* One part as classified: its group, the ink it takes from it, its input,
+ * reading and box. */
 typedef struct part {
     int group;
-    int c0, c1;   /* the group's ink in sheared columns [c0, c1): ... */
-    double shear; /* ... floor(x + shear * (y - yc)), x and y working pixels */
-    double yc;
+    /* The group's ink at x with left[y - y0] <= x < right[y - y0] in row y
+     * (y0 the top of the group's box); NULL: no bound on that side. Only
+     * valid while the cuts they point to are (cut_group). */
+    const int *left, *right;
     bool cut;
     float input[DN_MNIST_PIXELS];
     float probs[10];
@@ -174,9 +180,10 @@ static double digit_height(const reader *r)
 
 /* The width / height from which a piece of group gi counts as wide:
  * WIDE_ASPECT, or WIDE_OF_MEDIAN times the median of the other parts' (of
- * at least half the digit height) when that is larger: a writer of wide
- * digits writes them all wide, while digits that touch are wide among
- * narrower ones. */
+ * at least half the digit height) when that is larger, up to WIDE_CAP: a
+ * writer of wide digits writes them all wide, while digits that touch are
+ * wide among narrower ones - and when most parts are touching pairs, their
+ * median says nothing of one digit's width, hence the cap. */
 static double wide_aspect(const reader *r, const int *live, int n, int gi)
 {
     double aspects[DN_NUMBER_MAX_PARTS];
@@ -191,7 +198,7 @@ static double wide_aspect(const reader *r, const int *live, int n, int gi)
         return WIDE_ASPECT;
     qsort(aspects, (size_t)k, sizeof *aspects, compare_double_desc);
     double median = k % 2 ? aspects[k / 2] : 0.5 * (aspects[k / 2 - 1] + aspects[k / 2]);
-    return fmax(WIDE_ASPECT, WIDE_OF_MEDIAN * median);
+    return fmax(WIDE_ASPECT, fmin(WIDE_CAP, WIDE_OF_MEDIAN * median));
 }
 
 /* ---- 4. joining fragments ---- */
@@ -270,14 +277,17 @@ static dn_status shape_part(reader *r, part *p)
         s.height = r->ink.height - oy * r->ink.factor;
     }
     memset(s.p, 0, (size_t)s.w * (size_t)s.h * sizeof *s.p);
-    for (int y = g->b.y0; y < g->b.y1; y++)
-        for (int x = g->b.x0; x < g->b.x1; x++) {
+    for (int y = g->b.y0; y < g->b.y1; y++) {
+        int row = y - g->b.y0;
+        int x0 = p->left && p->left[row] > g->b.x0 ? p->left[row] : g->b.x0;
+        int x1 = p->right && p->right[row] < g->b.x1 ? p->right[row] : g->b.x1;
+        for (int x = x0; x < x1; x++) {
             size_t i = (size_t)y * (size_t)r->ink.w + (size_t)x;
             uint32_t label = r->labels[i];
-            int u = (int)floor(x + p->shear * (y - p->yc));
-            if (label && r->group_of[label - 1] == p->group && u >= p->c0 && u < p->c1)
+            if (label && r->group_of[label - 1] == p->group)
                 s.p[(size_t)(y - oy) * (size_t)s.w + (size_t)(x - ox)] = r->ink.p[i];
         }
+    }
     dn_status status = dn_ink_shape(&s, p->input, &p->info);
     if (p->info.has_ink) {
         p->info.box_x += ox * r->ink.factor;
@@ -313,23 +323,29 @@ static dn_status read_parts(reader *r, part *parts, int n)
 
 /* The score of reading p as one digit: its log-probability, less the cost of
  * being much wider than tall (than the digit height, when that is larger:
- * a short wide digit among taller ones is not two digits). Pieces without
- * ink score -inf. */
+ * a short wide digit among taller ones is not two digits; a part read whole
+ * is allowed up to WHOLE_WIDE, the prior against cutting one wide digit
+ * whose halves the net reads as digits), less UNSURE_COST
+ * when the net is less sure of it than options.min_confidence (the model's
+ * "not a digit" threshold, for its callers): half a digit or two digits
+ * together are what the net learnt to refuse. Pieces without ink score
+ * -inf; every score is at most 0. */
 static double piece_score(const reader *r, const part *p)
 {
     if (!p->info.has_ink)
         return -HUGE_VAL;
     double best = p->probs[dn_argmax(p->probs, 10)];
     double aspect = p->info.box_w / fmax(p->info.box_h, r->height * r->ink.factor);
-    double wide = fmax(0.0, aspect - r->wide);
-    return log(fmax(best, 1e-30)) - WIDE_COST * wide * wide;
+    double wide = fmax(0.0, aspect - (p->cut ? r->wide : fmax(r->wide, WHOLE_WIDE)));
+    double unsure = best < r->opt->min_confidence ? UNSURE_COST : 0.0;
+    return log(fmax(best, 1e-30)) - WIDE_COST * wide * wide - unsure;
 }
 
 /* Candidate cuts of group gi along lines slanted by shear: sheared columns
- * u = floor(x + shear * (y - yc)). *u0 and *u1 get the ink's range of u
- * ([u0, u1)); up to MAX_CUTS columns at minima of the ink's projection on u
- * go to cuts (sorted), the ink each crosses (per part height) to ink. */
-static int find_cuts(const reader *r, int gi, double shear, double yc, int *u0, int *u1, int *cuts, double *ink)
+ * u = floor(x + shear * (y - yc)). Up to MAX_CUTS columns where the ink's
+ * projection on u is least go to cuts, sorted; a cut at u crosses column u
+ * and leaves columns < u on its left. Returns their number, -1 out of memory. */
+static int find_cuts(const reader *r, int gi, double shear, double yc, int *cuts)
 {
     const group *g = &r->groups[gi];
     int h = g->b.y1 - g->b.y0;
@@ -350,13 +366,9 @@ static int find_cuts(const reader *r, int gi, double shear, double yc, int *u0, 
             first = u < first ? u : first;
             last = u > last ? u : last;
         }
-    *u0 = first;
-    *u1 = last + 1;
     int margin = (int)ceil(MIN_PIECE * h), spacing = (int)ceil(CUT_SPACING * h), n = 0;
     margin = margin < 1 ? 1 : margin;
-    /* A cut at u separates columns < u from >= u; the ink it crosses is that
-     * of the lighter of the two. Greedily the lightest, each at least
-     * spacing from those taken. */
+    /* Greedily the lightest columns, each at least spacing from those taken. */
     while (n < MAX_CUTS) {
         int best = 0;
         double best_ink = HUGE_VAL;
@@ -364,26 +376,21 @@ static int find_cuts(const reader *r, int gi, double shear, double yc, int *u0, 
             bool near = false;
             for (int k = 0; k < n && !near; k++)
                 near = abs(cuts[k] - u) < spacing;
-            double v = fmin(profile[u - 1 - lo], profile[u - lo]);
-            if (!near && v < best_ink) {
+            if (!near && profile[u - lo] < best_ink) {
                 best = u;
-                best_ink = v;
+                best_ink = profile[u - lo];
             }
         }
         if (best_ink == HUGE_VAL)
             break;
-        cuts[n] = best;
-        ink[n++] = best_ink / h;
+        cuts[n++] = best;
     }
     free(profile);
-    for (int i = 1; i < n; i++) /* sort by column, ink along */
+    for (int i = 1; i < n; i++) /* sort by column */
         for (int j = i; j > 0 && cuts[j - 1] > cuts[j]; j--) {
             int c = cuts[j];
-            double v = ink[j];
             cuts[j] = cuts[j - 1];
-            ink[j] = ink[j - 1];
             cuts[j - 1] = c;
-            ink[j - 1] = v;
         }
     return n;
 }
@@ -393,49 +400,152 @@ static int find_cuts(const reader *r, int gi, double shear, double yc, int *u0, 
 static const double SHEARS[] = {0.0, 0.2, 0.4, -0.15};
 enum { SHEAR_COUNT = sizeof SHEARS / sizeof SHEARS[0] };
 
-/* One way of cutting group gi: along lines of the given shear, at the best
- * non-empty subset of its candidate cuts. The pieces go to out[0..*count)
- * (none when there is no way, or none can score above to_beat), *score
- * gets the way's score. */
+/* The ink of group gi at working pixel (x, y), 0 outside it. */
+static double group_ink(const reader *r, int gi, int x, int y)
+{
+    const group *g = &r->groups[gi];
+    if (x < g->b.x0 || x >= g->b.x1)
+        return 0.0;
+    size_t i = (size_t)y * (size_t)r->ink.w + (size_t)x;
+    return r->labels[i] && r->group_of[r->labels[i] - 1] == gi ? r->ink.p[i] : 0.0;
+}
+
+/* Turns the cut at sheared column u into a path through group gi: edge[row]
+ * (row = y - y0 over the group's box) is the first column of the right-hand
+ * side. The path starts as the line floor(x + shear * (y - yc)) = u and may
+ * leave it by up to band pixels, one pixel per row at most, to cross the
+ * least ink (each pixel sideways costing PATH_STEP): a least-ink path found
+ * by dynamic programming over the rows. Returns the ink its pixels cross;
+ * cost and from are scratch of h * (2 * band + 1). */
+static double cut_path(const reader *r, int gi, double shear, double yc, int u, int band, int *edge, double *cost,
+                       signed char *from)
+{
+    const group *g = &r->groups[gi];
+    int h = g->b.y1 - g->b.y0, span = 2 * band + 1;
+    for (int row = 0; row < h; row++)
+        edge[row] = (int)ceil(u - shear * (g->b.y0 + row - yc));
+    if (band == 0) {
+        double ink = 0;
+        for (int row = 0; row < h; row++)
+            ink += group_ink(r, gi, edge[row], g->b.y0 + row);
+        return ink;
+    }
+    /* cost[row * span + k]: the least cost of a path from the top row to
+     * column edge[row] - band + k of row; from: the step taken into it. */
+    for (int row = 0; row < h; row++) {
+        int base = edge[row] - band, prev = row ? edge[row - 1] - band : 0;
+        for (int k = 0; k < span; k++) {
+            int x = base + k;
+            double here = group_ink(r, gi, x, g->b.y0 + row), best = row ? HUGE_VAL : 0.0;
+            signed char step = 0;
+            for (int d = -1; row && d <= 1; d++) {
+                int j = x + d - prev;
+                if (j < 0 || j >= span)
+                    continue;
+                double c = cost[(size_t)(row - 1) * span + j] + PATH_STEP * abs(d);
+                if (c < best) {
+                    best = c;
+                    step = (signed char)d;
+                }
+            }
+            cost[(size_t)row * span + k] = best + here;
+            from[(size_t)row * span + k] = step;
+        }
+    }
+    int k = 0;
+    for (int j = 1; j < span; j++)
+        if (cost[(size_t)(h - 1) * span + j] < cost[(size_t)(h - 1) * span + k])
+            k = j;
+    double ink = 0;
+    for (int row = h - 1; row >= 0; row--) {
+        int x = edge[row] - band + k;
+        ink += group_ink(r, gi, x, g->b.y0 + row);
+        if (row > 0)
+            k = x + from[(size_t)row * span + k] - (edge[row - 1] - band);
+        edge[row] = x;
+    }
+    return ink;
+}
+
+/* One way of cutting group gi: along paths near lines of the given shear,
+ * at the best non-empty subset of its candidate cuts. The pieces go to
+ * out[0..*count) (none when there is no way, or none can score above
+ * to_beat; their left and right are NULL), *score gets the way's score. */
 static dn_status cut_group(reader *r, int gi, double shear, double to_beat, part *out, int room, int *count,
                            double *score)
 {
     const group *g = &r->groups[gi];
-    int h = g->b.y1 - g->b.y0, u0, u1;
+    int h = g->b.y1 - g->b.y0;
     double yc = 0.5 * (g->b.y0 + g->b.y1 - 1);
     int cuts[MAX_CUTS];
     double ink[MAX_CUTS];
     *count = 0;
     *score = -HUGE_VAL;
-    int nc = find_cuts(r, gi, shear, yc, &u0, &u1, cuts, ink);
+    int nc = find_cuts(r, gi, shear, yc, cuts);
     if (nc < 0)
         return dn_fail(DN_ERR_NOMEM, "%s: out of memory cutting a part", WHO);
-    /* Every way scores at most minus the cheapest cut: when that cannot beat
-     * to_beat, no piece need be read. */
-    double cheapest = HUGE_VAL;
-    for (int k = 0; k < nc; k++)
-        cheapest = fmin(cheapest, CUT_COST + CUT_INK_COST * ink[k]);
-    if (nc == 0 || -cheapest <= to_beat)
+    if (nc == 0)
         return DN_OK;
+    int band = (int)lround(PATH_BAND * h), span = 2 * band + 1;
+    int *edges = malloc((size_t)nc * (size_t)h * sizeof *edges);
+    double *cost = malloc((size_t)h * (size_t)span * sizeof *cost);
+    signed char *steps = malloc((size_t)h * (size_t)span);
+    part *pieces = malloc(MAX_PIECES * sizeof *pieces);
+    if (!edges || !cost || !steps || !pieces) {
+        free(edges);
+        free(cost);
+        free(steps);
+        free(pieces);
+        return dn_fail(DN_ERR_NOMEM, "%s: out of memory cutting a part", WHO);
+    }
+    /* The paths, left to right (cuts are sorted), kept from crossing: each
+     * at least as far right as the one before it in every row. */
+    for (int k = 0; k < nc; k++) {
+        int *e = edges + (size_t)k * h;
+        ink[k] = cut_path(r, gi, shear, yc, cuts[k], band, e, cost, steps) / h;
+        for (int row = 0; k > 0 && row < h; row++)
+            e[row] = e[row] > e[row - h] ? e[row] : e[row - h];
+    }
+    free(cost);
+    free(steps);
+    /* Pieces score at most 0, so a way scores at most minus the cost of its
+     * cuts: a cut costing -to_beat or more is in no way that could win, and
+     * is dropped before any piece is read. */
+    int kept = 0;
+    for (int k = 0; k < nc; k++) {
+        if (-(CUT_COST + CUT_INK_COST * ink[k]) <= to_beat)
+            continue;
+        if (kept != k)
+            memmove(edges + (size_t)kept * h, edges + (size_t)k * h, (size_t)h * sizeof *edges);
+        ink[kept++] = ink[k];
+    }
+    nc = kept;
+    if (nc == 0) {
+        free(edges);
+        free(pieces);
+        return DN_OK;
+    }
     /* Nodes: the left edge, the cuts, the right edge; piece (i, j) spans
      * nodes i..j. All pieces read in one batch. */
-    int nodes[MAX_CUTS + 2], nn = nc + 2;
-    nodes[0] = u0;
-    memcpy(nodes + 1, cuts, (size_t)nc * sizeof *cuts);
-    nodes[nn - 1] = u1;
-    part *pieces = malloc(MAX_PIECES * sizeof *pieces);
-    if (!pieces)
-        return dn_fail(DN_ERR_NOMEM, "%s: out of memory cutting a part", WHO);
+    const int *nodes[MAX_CUTS + 2];
+    int nn = nc + 2;
+    nodes[0] = NULL;
+    for (int k = 0; k < nc; k++)
+        nodes[k + 1] = edges + (size_t)k * h;
+    nodes[nn - 1] = NULL;
     int index[MAX_CUTS + 2][MAX_CUTS + 2], np = 0;
     for (int i = 0; i < nn; i++)
         for (int j = i + 1; j < nn; j++) {
             index[i][j] = -1;
             if (i == 0 && j == nn - 1)
                 continue; /* the whole part, read already */
-            pieces[np] = (part){.group = gi, .c0 = nodes[i], .c1 = nodes[j], .shear = shear, .yc = yc, .cut = true};
+            pieces[np] = (part){.group = gi, .left = nodes[i], .right = nodes[j], .cut = true};
             index[i][j] = np++;
         }
     dn_status status = read_parts(r, pieces, np);
+    free(edges);
+    for (int k = 0; k < np; k++)
+        pieces[k].left = pieces[k].right = NULL;
     if (status != DN_OK) {
         free(pieces);
         return status;
@@ -608,7 +718,7 @@ static dn_status read_number(reader *r, dn_number *number)
         return dn_fail(DN_ERR_NOMEM, "%s: out of memory for %d parts", WHO, n);
     }
     for (int i = 0; i < n; i++)
-        wholes[i] = (part){.group = live[i], .c0 = r->groups[live[i]].b.x0, .c1 = r->groups[live[i]].b.x1, .yc = 0};
+        wholes[i] = (part){.group = live[i]};
     status = read_parts(r, wholes, n);
     int count = 0;
     for (int i = 0; i < n && status == DN_OK; i++) {

@@ -776,6 +776,85 @@ try {
   }
   page.off('request', countPng);
 
+  // A wide image of two digits dropped on the canvas: the number's boxes are
+  // in the image's pixels and must be drawn where the image appears, scaled
+  // into the canvas and centred, not at the image's own coordinates.
+  await page.keyboard.press('Escape');
+  await settled(page);
+  await page.evaluate(async () => {
+    const c = document.createElement('canvas');
+    c.width = 560;
+    c.height = 200;
+    const g = c.getContext('2d');
+    g.fillStyle = '#fff';
+    g.fillRect(0, 0, c.width, c.height);
+    g.lineWidth = 18;
+    g.lineCap = 'round';
+    g.lineJoin = 'round';
+    g.beginPath();
+    g.moveTo(150, 40); // a 1
+    g.lineTo(150, 165);
+    g.moveTo(360, 45); // a 7
+    g.lineTo(450, 45);
+    g.lineTo(395, 165);
+    g.stroke();
+    const blob = await new Promise((resolve) => c.toBlob(resolve, 'image/png'));
+    const dt = new DataTransfer();
+    dt.items.add(new File([blob], 'seventeen.png', { type: 'image/png' }));
+    document.getElementById('pad').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+  });
+  await page.waitForFunction(() => !document.getElementById('number').hidden, null, { timeout: 10000 });
+  await settled(page);
+  const placed = await page.evaluate(() => {
+    const pad = document.getElementById('pad');
+    const overlay = document.querySelector('.number-overlay');
+    const W = pad.width;
+    const H = pad.height;
+    const ink = pad.getContext('2d').getImageData(0, 0, W, H).data;
+    const marks = overlay.getContext('2d').getImageData(0, 0, W, H).data;
+    // Each digit's box in the canvas, from the dark pixels of the image drawn
+    // there: left of the middle the 1, right of it the 7.
+    const boxes = [[W, H, -1, -1], [W, H, -1, -1]];
+    for (let y = 0; y < H; y++) {
+      for (let x = 0; x < W; x++) {
+        if (ink[(y * W + x) * 4] >= 128) continue;
+        const b = boxes[x < W / 2 ? 0 : 1];
+        b[0] = Math.min(b[0], x);
+        b[1] = Math.min(b[1], y);
+        b[2] = Math.max(b[2], x);
+        b[3] = Math.max(b[3], y);
+      }
+    }
+    // The overlay's box lines (blue) in the rows of the digits: each digit's
+    // left edge needs a line just left of it, and none may lie away from the
+    // digits.
+    const blue = (x, y) => {
+      const i = (y * W + x) * 4;
+      return marks[i + 3] > 100 && marks[i + 2] > marks[i] + 60;
+    };
+    const top = Math.min(boxes[0][1], boxes[1][1]);
+    const bottom = Math.max(boxes[0][3], boxes[1][3]);
+    const edges = boxes.map((b) => {
+      let n = 0;
+      for (let y = b[1]; y <= b[3]; y++) for (let x = b[0] - 6; x <= b[0]; x++) n += blue(x, y);
+      return n;
+    });
+    let astray = 0;
+    for (let y = top; y <= bottom; y++) {
+      for (let x = 0; x < W; x++) {
+        const near = boxes.some((b) => x >= b[0] - 6 && x <= b[2] + 6);
+        if (!near && blue(x, y)) astray++;
+      }
+    }
+    return { boxes, edges, astray, text: document.getElementById('number').textContent };
+  });
+  const h0 = placed.boxes[0][3] - placed.boxes[0][1];
+  check(placed.text.includes('17') && placed.edges.every((n) => n >= 0.8 * h0) && placed.astray === 0,
+    `a dropped 560x200 image of 17: "${placed.text}", boxes drawn at the digits in the canvas ` +
+    `(left-edge pixels ${placed.edges.join(', ')} over digits ${h0}+ rows tall; ${placed.astray} stray)`);
+  await page.screenshot({ path: join(options.artifacts, 'desktop-drop-number.png') });
+  await page.keyboard.press('Escape');
+
   await page.emulateMedia({ reducedMotion: 'reduce' });
   const animation = await page.evaluate(() => getComputedStyle(document.querySelector('.parade span')).animationName);
   check(animation === 'none', 'prefers-reduced-motion stops the footer animation');

@@ -8,7 +8,7 @@ numbers"):
 
   /usr/bin/python3 tests/drawn/eval_numbers.py --predict build/cli/dn-predict \\
       --model /work/models/cnn.safetensors [--seed 2026] [--count 600] \\
-      [--polarity random] [--keep DIR] [--failures] [--mnist-pairs DIR]
+      [--polarity random] [--keep DIR] [--failures] [--mnist-pairs DIR] [--threshold T]
 
 --mnist-pairs DIR: instead of stroke-drawn numbers, pairs of MNIST training
 digits (DIR holds train-images-idx3-ubyte and train-labels-idx1-ubyte),
@@ -18,17 +18,21 @@ canvas, the second's 28x28 square from 2 source pixels into the first's to
 handwriting, often wider than the strokes; this measures how often
 separate digits are wrongly cut.
 
-A number is right when its text equals the label. A wrong number is a
-segmentation error when the parts read as digits do not pair up one to one,
-in order, with the drawn digits (too few or too many, or as many but a
-part's box covers less than half of its digit's box or of itself), and a
-classification error otherwise (every digit found, one read wrongly).
+A number is right when its text equals the label. A wrong number is
+refused when the parts read as digits or marked unsure (the model's "not a
+digit", --threshold) pair up one to one with the drawn digits but one is
+unsure; a segmentation error when the parts read as digits do not pair up
+one to one, in order, with the drawn digits (too few or too many, or as
+many but a part's box covers less than half of its digit's box or of
+itself); and a classification error otherwise (every digit found, one read
+wrongly). Also prints dn-predict's CPU time per number (one thread).
 Prints the share read right, the breakdown, and the share right by length, by spacing kind (the
 gap before a digit) and by style (of the digits in wrong numbers)."""
 import argparse
 import collections
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -102,6 +106,7 @@ def main():
     ap.add_argument("--keep", help="write the images here (default: a temporary folder)")
     ap.add_argument("--failures", action="store_true", help="list every wrong number")
     ap.add_argument("--mnist-pairs", metavar="DIR", help="pairs of MNIST training digits from DIR instead")
+    ap.add_argument("--threshold", help="dn-predict's --threshold (default: the model's own)")
     a = ap.parse_args()
 
     folder = a.keep or tempfile.mkdtemp(prefix="dn-numbers-")
@@ -118,8 +123,12 @@ def main():
         Image.fromarray(img).save(path)
         samples.append((path, text, boxes, styles, gaps))
 
-    out = subprocess.run([a.predict, "--json", "--model", a.model] + [s[0] for s in samples],
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    extra = ["--threshold", a.threshold] if a.threshold else []
+    out = subprocess.run([a.predict, "--json", "--threads", "1", "--model", a.model] + extra + [s[0] for s in samples],
                          capture_output=True, text=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     if out.returncode != 0:
         sys.exit("dn-predict failed: " + out.stderr)
     answers = {}
@@ -137,9 +146,12 @@ def main():
     failures = []
     for path, text, boxes, styles, gaps in samples:
         j = answers[path]
+        readable = None  # the boxes of the parts read as digits or refused (unsure)
         if "number" in j:
             got = j["number"]
             found = [p["box"] for p in j["parts"] if p["kind"] == "digit"]
+            if any(p["kind"] == "unsure" for p in j["parts"]):
+                readable = [p["box"] for p in j["parts"] if p["kind"] in ("digit", "unsure")]
         else:  # one digit or none: dn-predict's single-digit answer
             got = "" if j["digit"] is None else str(j["digit"])
             found = [None] * len(got)
@@ -158,6 +170,11 @@ def main():
         if ok:
             continue
         seg = None in found or not matches(found, boxes)
+        if seg and readable is not None and matches(readable, boxes):
+            kinds["refused"] += 1  # cut right, but a digit refused as not a digit
+            failures.append("%s: %s read as %s (refused; %s; %s)" % (os.path.basename(path), text, got or "-",
+                                                                    "+".join(styles), "+".join(gaps)))
+            continue
         kinds["segmentation" if seg else "classification"] += 1
         if seg:
             kinds["too few" if len(found) < len(text) else "too many" if len(found) > len(text) else "misplaced"] += 1
@@ -175,9 +192,12 @@ def main():
     else:
         print("numbers of 2-5 digits read exactly right: %d / %d = %.2f%% (seed %d, %s polarity, %dx%d)"
               % (right, n, 100.0 * right / n, a.seed, a.polarity, a.width, a.height))
+    print("dn-predict --threads 1: %.1f ms of CPU per number (loading the model included)"
+          % (1000.0 * cpu / max(1, n)))
     print("wrong: %d segmentation (%d too few digits found, %d too many, %d as many but misplaced), "
-          "%d classification" % (kinds["segmentation"], kinds["too few"], kinds["too many"], kinds["misplaced"],
-                                 kinds["classification"]))
+          "%d refused (every digit's part found, one or more refused as not a digit), %d classification"
+          % (kinds["segmentation"], kinds["too few"], kinds["too many"], kinds["misplaced"], kinds["refused"],
+             kinds["classification"]))
     print("by length:  " + ", ".join("%d digits %.1f%% (%d)" % (k, 100.0 * v[0] / v[1], v[1])
                                       for k, v in sorted(by_len.items())))
     print("by spacing (numbers with at least one such gap):  " +

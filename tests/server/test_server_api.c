@@ -386,13 +386,14 @@ static void test_blank(int port)
           p.status);
 }
 
-/* The "number" object of a predict answer: its text, how many parts, and
- * the x of each part's box (left to right). */
+/* The "number" object of a predict answer: its text, how many parts, the x
+ * of each part's box (left to right) and the picture's size (-1 if absent). */
 typedef struct number_answer {
     int status;
     char text[40];
     int parts;
     int x[8];
+    int width, height;
 } number_answer;
 
 static void predict_number(int port, const uint8_t *canvas, int w, int h, number_answer *n)
@@ -409,7 +410,7 @@ static void predict_number(int port, const uint8_t *canvas, int w, int h, number
     memcpy(request + head, canvas, len);
     tc_response r = {0};
     tc_exchange(port, request, (size_t)head + len, &r);
-    *n = (number_answer){.status = r.status, .parts = -1};
+    *n = (number_answer){.status = r.status, .parts = -1, .width = -1, .height = -1};
     const char *num = r.body ? strstr(r.body, "\"number\":{\"model\":\"cnn\",\"text\":\"") : NULL;
     if (num) {
         num += strlen("\"number\":{\"model\":\"cnn\",\"text\":\"");
@@ -423,6 +424,12 @@ static void predict_number(int port, const uint8_t *canvas, int w, int h, number
         for (const char *b = strstr(num, "\"box\":["); b; b = strstr(b + 1, "\"box\":["))
             if (n->parts < 8)
                 n->x[n->parts++] = atoi(b + strlen("\"box\":["));
+        const char *size = strstr(num, "\"width\":");
+        if (size)
+            n->width = atoi(size + strlen("\"width\":"));
+        size = strstr(num, "\"height\":");
+        if (size)
+            n->height = atoi(size + strlen("\"height\":"));
     }
     tc_response_free(&r);
     free(request);
@@ -434,7 +441,7 @@ static void predict_number(int port, const uint8_t *canvas, int w, int h, number
 static void test_number(int port, const digits *d)
 {
     static uint8_t canvas[400 * 300];
-    int right = 0, ordered = 0, pairs = 0;
+    int right = 0, ordered = 0, pairs = 0, sized = 0;
     for (int i = 0; i + 1 < TEST_DIGITS; i += 2) {
         memset(canvas, 235, sizeof canvas);
         for (int k = 0; k < 2; k++)
@@ -449,8 +456,10 @@ static void test_number(int port, const digits *d)
         pairs++;
         right += n.status == 200 && strcmp(n.text, want) == 0;
         ordered += n.parts == 2 && n.x[0] < 50 + 112 && n.x[1] >= 50 + 170;
+        sized += n.width == 400 && n.height == 300;
     }
     check(ordered == pairs, "two digits apart: two parts, boxes left to right (%d/%d)", ordered, pairs);
+    check(sized == pairs, "the number gives the picture's size, 400x300, for its boxes (%d/%d)", sized, pairs);
     check(right >= pairs - 1, "two digits apart read as the number (%d/%d)", right, pairs);
 
     draw_on_canvas(d->pixels[0], canvas);

@@ -1,7 +1,11 @@
 // digitnet canvas demo: the drawing read as a number. Draws a box over each
-// part the server found (data.number.parts, in the drawing's pixels) with its
-// answer, and the whole number along the drawing's bottom edge. app.js calls show() with
-// each answer's `number` and clear() when the drawing is cleared.
+// part the server found (data.number.parts, boxes in the pixels of the picture
+// the server read: number.width x number.height) with its answer, and the
+// whole number along the drawing's bottom edge. The picture is the canvas
+// itself for a drawing; an image dropped or pasted is drawn scaled to fit the
+// canvas and centred (app.js), and its boxes are mapped the same way. app.js
+// calls show() with each answer's `number` and clear() when the drawing is
+// cleared.
 'use strict';
 
 window.dnNumbers = (() => {
@@ -25,14 +29,28 @@ window.dnNumbers = (() => {
     line.textContent = '';
   }
 
+  // From the picture's pixels to the canvas's: as app.js draws an image into
+  // the canvas (scaled to fit, centred); the identity for a drawing.
+  function placement(number) {
+    const W = number.width;
+    const H = number.height;
+    if (!(W > 0 && H > 0)) return { scale: 1, ox: 0, oy: 0 };
+    const scale = Math.min(overlay.width / W, overlay.height / H);
+    return { scale, ox: (overlay.width - W * scale) / 2, oy: (overlay.height - H * scale) / 2 };
+  }
+
   function show(number) {
     clear();
     if (!number || !Array.isArray(number.parts) || number.parts.length === 0) return;
     ctx.lineWidth = 2;
     ctx.font = 'bold 14px system-ui, sans-serif';
     ctx.textBaseline = 'bottom';
+    const at = placement(number);
     for (const part of number.parts) {
-      const [x, y, w, h] = part.box;
+      const x = at.ox + part.box[0] * at.scale;
+      const y = at.oy + part.box[1] * at.scale;
+      const w = part.box[2] * at.scale;
+      const h = part.box[3] * at.scale;
       const digit = part.kind === 'digit';
       ctx.strokeStyle = digit ? 'rgba(37, 99, 235, 0.85)' : 'rgba(160, 160, 160, 0.85)';
       ctx.strokeRect(x - 2, y - 2, w + 4, h + 4);
