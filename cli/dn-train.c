@@ -496,6 +496,7 @@ static bool train(run *r)
             .lr_at = strcmp(o->schedule, "cosine") == 0 ? cosine_lr : NULL,
             .lr_user = r,
             .augment = o->augment == 1,
+            .digits = o->digits == 1,
             .background = -r->info.input_mean / r->info.input_std,
             .seed = (uint64_t)r->info.seed,
             .limit = 0, /* load_data kept the first --limit images */

@@ -192,7 +192,7 @@ static void run_epochs(dn_net *net, dn_optim *opt, const dn_dataset *ds, int fro
 {
     for (int epoch = from; epoch < to; epoch++) {
         dn_train_config config = {.batch = 16, .lr = dn_lr_step_decay(0.01f, 0.5f, 1, epoch),
-                                  .augment = true, .seed = 9};
+                                  .augment = true, .digits = true, .seed = 9};
         CHECK_OK(dn_train_epoch(net, opt, ds, &config, epoch, NULL, NULL, NULL));
     }
 }

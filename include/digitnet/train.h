@@ -35,6 +35,8 @@ typedef struct dn_train_config {
     float (*lr_at)(void *user, int epoch, double fraction);
     void *lr_user;
     bool augment;       /* random affine distortion of each training image */
+    bool digits;        /* the labels are digits (and DN_LABEL_NONE): augment with
+                           dn_augment_digit and DN_AUGMENT_BEND */
     float background;   /* value of an empty pixel, (0 - mean) / std when normalised */
     uint64_t seed;      /* shuffling, dropout and augmentation */
     int limit;          /* use the first `limit` samples; 0 = all */
@@ -103,6 +105,24 @@ DN_API dn_status dn_evaluate(dn_net *net, const dn_dataset *data, int limit, int
  * sampling; pixels sampled from outside the image are `background`. out
  * and in are h x w floats each and must not overlap. Cannot fail. */
 DN_API void dn_augment_image(float *out, const float *in, int h, int w, float background, dn_rng *rng);
+
+/* The distortion for training on digits (dn_train_config.digits), of an
+ * image labelled `label` (0..9, or DN_LABEL_NONE for a drawing that is no
+ * digit):
+ *  - the affine distortion of dn_augment_image, from the same first random
+ *    numbers, except that a 7 is never leaned back (its top moved left,
+ *    which stands its stem upright and raises its bar into the flag of a
+ *    1): such a draw has its rotation and shear negated, which turns the
+ *    lean forward and keeps its size;
+ *  - then, when bend > 0, an elastic one (after Simard et al., 2003):
+ *    random displacements at the corners of a 4 x 4 grid over the image,
+ *    normal with a standard deviation of bend times the image's shorter
+ *    side, blended smoothly in between, so strokes bend the way a hand
+ *    wobbles. DN_AUGMENT_BEND is what dn_train_epoch uses.
+ * With bend 0 and any label but 7 the result is dn_augment_image's. */
+#define DN_AUGMENT_BEND 0.03f
+DN_API void dn_augment_digit(float *out, const float *in, int h, int w, float background, int label, float bend,
+                             dn_rng *rng);
 
 #ifdef __cplusplus
 }

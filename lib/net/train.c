@@ -82,10 +82,16 @@ dn_status dn_train_epoch(dn_net *net, dn_optim *opt, const dn_dataset *data,
             if (config->augment) {
                 dn_rng rng;
                 dn_rng_seed(&rng, augment_seed + (uint64_t)(done + b));
-                for (int c = 0; c < data->channels; c++)
-                    dn_augment_image(dst + (size_t)c * data->height * data->width,
-                                     src + (size_t)c * data->height * data->width, data->height,
-                                     data->width, config->background, &rng);
+                const int label = data->labels[order[done + b]];
+                for (int c = 0; c < data->channels; c++) {
+                    float *to = dst + (size_t)c * data->height * data->width;
+                    const float *from = src + (size_t)c * data->height * data->width;
+                    if (config->digits)
+                        dn_augment_digit(to, from, data->height, data->width, config->background, label,
+                                         DN_AUGMENT_BEND, &rng);
+                    else
+                        dn_augment_image(to, from, data->height, data->width, config->background, &rng);
+                }
             } else {
                 memcpy(dst, src, sample * sizeof(float));
             }
