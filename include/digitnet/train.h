@@ -106,6 +106,9 @@ DN_API dn_status dn_evaluate(dn_net *net, const dn_dataset *data, int limit, int
  * and in are h x w floats each and must not overlap. Cannot fail. */
 DN_API void dn_augment_image(float *out, const float *in, int h, int w, float background, dn_rng *rng);
 
+/* The elastic bend dn_train_epoch gives digits (see dn_augment_digit). */
+#define DN_AUGMENT_BEND 0.03f
+
 /* The distortion for training on digits (dn_train_config.digits), of an
  * image labelled `label` (0..9, or DN_LABEL_NONE for a drawing that is no
  * digit):
@@ -119,8 +122,8 @@ DN_API void dn_augment_image(float *out, const float *in, int h, int w, float ba
  *    normal with a standard deviation of bend times the image's shorter
  *    side, blended smoothly in between, so strokes bend the way a hand
  *    wobbles. DN_AUGMENT_BEND is what dn_train_epoch uses.
- * With bend 0 and any label but 7 the result is dn_augment_image's. */
-#define DN_AUGMENT_BEND 0.03f
+ * With bend 0 and any label but 7 the result is dn_augment_image's. out
+ * and in must not overlap. Cannot fail. */
 DN_API void dn_augment_digit(float *out, const float *in, int h, int w, float background, int label, float bend,
                              dn_rng *rng);
 
