@@ -441,6 +441,12 @@ static void report_saliency(run *r)
             json_floats(f, w, count, "%.6g");
             fprintf(f, "}");
         }
+        /* an mlp's first weights are one 28x28 template per unit: the first 16 */
+        if (dn_probe_param(m->probe, "fc1.weight", &w, &count, &ndim, wshape) == DN_OK && ndim == 2 &&
+            wshape[1] == DN_MNIST_PIXELS && wshape[0] >= 16) {
+            fprintf(f, ",\"fc1_templates\":");
+            json_floats(f, w, (size_t)16 * DN_MNIST_PIXELS, "%.4g");
+        }
         fprintf(f, "}");
         fprintf(stderr, "why_cnn: %s: saliency on the strokes %.1f%%\n", m->name, 100 * share_sum / n);
         free(h0);

@@ -295,6 +295,25 @@ def conv1_figure(data, model='cnn'):
     save(img, 'conv1.png')
 
 
+def templates_figure(data, model='mlp'):
+    sal = next(m for m in data['saliency']['models'] if m['name'] == model)
+    w = np.asarray(sal['fc1_templates'], dtype=np.float32).reshape(16, 28, 28)
+    s, pad, cols = 3, 6, 8
+    img = Image.new('RGB', (cols * (28 * s + pad) + pad, 2 * (28 * s + pad) + 30), 'white')
+    d = ImageDraw.Draw(img)
+    d.text((pad, 6), f'{model}: the weights of fc1\'s first 16 units, each a 28x28 template (red +, blue -)',
+           fill='black', font=font(12))
+    for k in range(16):
+        f = w[k] / np.abs(w[k]).max()
+        rgb = np.ones((28, 28, 3), np.float32)
+        rgb[..., 0] = np.where(f < 0, 1 + f, 1)
+        rgb[..., 1] = 1 - np.abs(f)
+        rgb[..., 2] = np.where(f > 0, 1 - f, 1)
+        t = Image.fromarray((rgb * 255).astype(np.uint8), 'RGB').resize((28 * s, 28 * s), Image.NEAREST)
+        img.paste(t, (pad + (k % cols) * (28 * s + pad), 26 + (k // cols) * (28 * s + pad)))
+    save(img, 'mlp-fc1.png')
+
+
 def equivariance_figure(data):
     sal = {m['name']: m for m in data['saliency']['models']}
     cnn, mlp = sal['cnn'], sal['mlp']
@@ -461,6 +480,7 @@ def main():
         mistakes(data, images, model)
     saliency_figure(data)
     conv1_figure(data)
+    templates_figure(data)
     equivariance_figure(data)
     examples_figure(data)
     tables(data, os.path.join(HERE, 'why-cnn-tables.md'))
