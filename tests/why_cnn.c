@@ -7,11 +7,13 @@
  * docs/figures/make_figures.py:
  *
  *   build/tests/why_cnn NAME=MODEL.safetensors ... [--data DIR] [--count N]
- *       [--saliency N] [--out FILE]
+ *       [--saliency N] [--threads N] [--out FILE]
  *
  * --count: test digits per rendering (default 1000); --saliency: test digits
- * for the saliency and equivariance figures (default 1000). Writes one JSON
- * object to FILE (default stdout). */
+ * for the saliency and equivariance figures (default 1000); --threads: for
+ * the models (default 1: results are the same for any count, and on a busy
+ * machine one thread is the quickest). Writes one JSON object to FILE
+ * (default stdout). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -354,6 +356,7 @@ static void report_saliency(run *r)
         dn_net_layer_shapes(m->net, relu, in_shape, shape);
         size_t feat = (size_t)shape[0] * shape[1] * shape[2];
         float *h0 = malloc(sizeof(float) * (size_t)B * feat), *moved = malloc(sizeof(float) * feat);
+        float *shares = malloc(sizeof(float) * (size_t)n);
         for (int start = 0; start < n; start += B) {
             int b = n - start < B ? n - start : B;
             memcpy(x, r->test.images + (size_t)start * DN_MNIST_PIXELS, sizeof(float) * (size_t)b * DN_MNIST_PIXELS);
@@ -364,6 +367,7 @@ static void report_saliency(run *r)
             for (int i = 0; i < b; i++) {
                 double area, share = on_strokes(grad + (size_t)i * DN_MNIST_PIXELS,
                                                  r->digits + (size_t)(start + i) * DN_MNIST_PIXELS, &area);
+                shares[start + i] = (float)share;
                 share_sum += share;
                 area_sum += area;
                 share_min = share < share_min ? share : share_min;
@@ -396,6 +400,8 @@ static void report_saliency(run *r)
                    "\"hidden_layer\":%d,\"hidden_shape\":[%d,%d,%d],\"cos_same_place\":%.4f,\"cos_moved_along\":%.4f",
                 k ? "," : "", m->name, share_sum / n, share_min, area_sum / n, relu, shape[0], shape[1], shape[2],
                 cos_same / n, cos_moved / n);
+        fprintf(f, ",\"on_strokes\":");
+        json_floats(f, shares, (size_t)n, "%.4f");
         /* maps of the first SHOW digits, as they are and moved SHOW_SHIFT px right and down */
         for (int moved_too = 0; moved_too < 2; moved_too++) {
             for (int i = 0; i < SHOW; i++) {
@@ -451,6 +457,7 @@ static void report_saliency(run *r)
         fprintf(stderr, "why_cnn: %s: saliency on the strokes %.1f%%\n", m->name, 100 * share_sum / n);
         free(h0);
         free(moved);
+        free(shares);
     }
     fprintf(f, "]}\n");
     free(x);
@@ -460,6 +467,7 @@ static void report_saliency(run *r)
 int main(int argc, char **argv)
 {
     run r = {.count = 1000, .saliency = 1000, .out = stdout};
+    int threads = 1;
     const char *dir = "datasets/mnist", *out_path = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--data") == 0 && i + 1 < argc)
@@ -468,6 +476,8 @@ int main(int argc, char **argv)
             r.count = atoi(argv[++i]);
         else if (strcmp(argv[i], "--saliency") == 0 && i + 1 < argc)
             r.saliency = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
+            threads = atoi(argv[++i]);
         else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
             out_path = argv[++i];
         else if (strchr(argv[i], '=') && r.n_models < MAX_MODELS) {
@@ -482,7 +492,7 @@ int main(int argc, char **argv)
         }
     }
     if (r.n_models == 0 || r.count < SHOW || r.saliency < SHOW) {
-        fprintf(stderr, "usage: why_cnn NAME=MODEL.safetensors ... [--data DIR] [--count N] [--saliency N] [--out FILE]\n");
+        fprintf(stderr, "usage: why_cnn NAME=MODEL.safetensors ... [--data DIR] [--count N] [--saliency N] [--threads N] [--out FILE]\n");
         return 2;
     }
     if (dn_dataset_load_dir(&r.test, dir, false, 0.0f, 1.0f) != DN_OK)
@@ -504,6 +514,8 @@ int main(int argc, char **argv)
         }
         if (dn_probe_new(&m->probe, m->net) != DN_OK)
             die(m->path);
+        dn_net_set_threads(m->net, threads);
+        dn_probe_set_threads(m->probe, threads);
     }
     if (out_path && !(r.out = fopen(out_path, "w"))) {
         perror(out_path);

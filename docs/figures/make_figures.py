@@ -39,7 +39,7 @@ TRAIN = {
     'cnn': ['--model', 'cnn', '--no-augment', '--drawn', '0', '--others', '0'],
     'mlp-aug': ['--model', 'mlp', '--augment', '--drawn', '0', '--others', '0'],
 }
-COMMON = ['--epochs', '5', '--seed', '1', '--quiet']
+COMMON = ['--epochs', '5', '--seed', '1', '--quiet', '--threads', '1']
 
 COLORS = {'cnn': '#1f77b4', 'mlp': '#d62728', 'mlp-aug': '#ff7f0e', 'demo-cnn': '#6baed6', 'demo-mlp': '#fc9272'}
 
@@ -68,7 +68,7 @@ def train(args):
         if os.path.exists(out):
             print(f'{out} exists: not trained again')
             continue
-        metrics = os.path.join(LOGS, name + '.jsonl')
+        metrics = os.path.relpath(os.path.join(LOGS, name + '.jsonl'))
         run([os.path.join(args.build, 'cli', 'dn-train')] + opts + COMMON +
             ['--data', args.data, '--out', out, '--metrics', metrics], log=os.path.join(LOGS, name + '.log'))
 
