@@ -139,8 +139,8 @@ def training_curves():
     for key, title, ylabel, scale, ylim, yticks in (
             ('test_acc', 'MNIST test accuracy after each epoch', 'test accuracy (%)', 100, (95.5, 100),
              [96, 97, 98, 99, 100]),
-            ('train_loss', 'Mean training loss in each epoch', 'training loss (cross-entropy)', 1, (0, 0.4),
-             [0, 0.1, 0.2, 0.3, 0.4])):
+            ('train_loss', 'Mean training loss in each epoch', 'training loss (cross-entropy)', 1, (0, 0.55),
+             [0, 0.1, 0.2, 0.3, 0.4, 0.5])):
         series = []
         for name, rows in logs.items():
             series.append((name, [r['epoch'] for r in rows], [r[key] * scale for r in rows], COLORS[name],
