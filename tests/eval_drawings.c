@@ -7,83 +7,30 @@
  *   build/tests/eval_drawings MODEL.safetensors [MODEL ...] [--data DIR] [--count N]
  *
  * Prints the accuracy of each model on each rendering, one table. */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "digit_canvas.h"
 #include "digitnet.h"
 
 enum { CANVAS = 280 };
 
 typedef struct rendering {
     const char *name;
-    double size;    /* the digit's 28x28 square, in canvas pixels */
-    double dx, dy;  /* offset of its centre from the canvas centre, in canvas pixels */
-    int pen;        /* > 0: strokes thickened by this many pixels; < 0: thinned */
-    bool dark_ink;  /* dark digit on a light canvas */
+    digit_pose pose;
 } rendering;
 
+/* The digit's square in canvas pixels, its centre's offset, rotation, pen, polarity. */
 static const rendering renderings[] = {
-    {"centred", 200, 0, 0, 0, false},
-    {"off-centre", 140, 60, -55, 0, false},
-    {"small", 70, -20, 25, 0, false},
-    {"large", 280, 0, 0, 0, false},
-    {"thick", 200, 0, 0, 5, false},
-    {"thin", 200, 0, 0, -3, false},
-    {"dark on light", 200, 10, 10, 0, true},
+    {"centred", {200, 0, 0, 0, 0, false}},
+    {"off-centre", {140, 60, -55, 0, 0, false}},
+    {"small", {70, -20, 25, 0, 0, false}},
+    {"large", {280, 0, 0, 0, 0, false}},
+    {"thick", {200, 0, 0, 0, 5, false}},
+    {"thin", {200, 0, 0, 0, -3, false}},
+    {"dark on light", {200, 10, 10, 0, 0, true}},
 };
-
-/* Bilinear sample of a 28x28 digit at (u, v) in its pixel units; 0 outside. */
-static float sample(const uint8_t *digit, double u, double v)
-{
-    int x0 = (int)floor(u), y0 = (int)floor(v);
-    double fx = u - x0, fy = v - y0, sum = 0;
-    for (int j = 0; j < 2; j++)
-        for (int i = 0; i < 2; i++) {
-            int x = x0 + i, y = y0 + j;
-            double w = (i ? fx : 1 - fx) * (j ? fy : 1 - fy);
-            if (x >= 0 && x < 28 && y >= 0 && y < 28)
-                sum += w * digit[y * 28 + x];
-        }
-    return (float)sum;
-}
-
-/* One pass of a 3x3 max (grow) or min (shrink) filter. */
-static void morph(float *dst, const float *src, bool grow)
-{
-    for (int y = 0; y < CANVAS; y++)
-        for (int x = 0; x < CANVAS; x++) {
-            float v = src[y * CANVAS + x];
-            for (int j = -1; j <= 1; j++)
-                for (int i = -1; i <= 1; i++) {
-                    int xx = x + i, yy = y + j;
-                    float u = xx >= 0 && xx < CANVAS && yy >= 0 && yy < CANVAS ? src[yy * CANVAS + xx] : 0.0f;
-                    v = grow ? fmaxf(v, u) : fminf(v, u);
-                }
-            dst[y * CANVAS + x] = v;
-        }
-}
-
-/* The digit on the canvas as the rendering says, as an image of [0,1]. */
-static void render(dn_image *img, const uint8_t *digit, const rendering *r, float *scratch)
-{
-    float *ink = img->pixels;
-    double scale = 28.0 / r->size;
-    for (int y = 0; y < CANVAS; y++)
-        for (int x = 0; x < CANVAS; x++) {
-            double u = (x - CANVAS / 2.0 - r->dx) * scale + 14.0 - 0.5;
-            double v = (y - CANVAS / 2.0 - r->dy) * scale + 14.0 - 0.5;
-            ink[y * CANVAS + x] = sample(digit, u, v) / 255.0f;
-        }
-    for (int k = 0; k < abs(r->pen); k++) {
-        morph(scratch, ink, r->pen > 0);
-        memcpy(ink, scratch, sizeof(float) * CANVAS * CANVAS);
-    }
-    if (r->dark_ink)
-        for (int i = 0; i < CANVAS * CANVAS; i++)
-            ink[i] = 1.0f - ink[i];
-}
 
 static uint8_t *read_idx(const char *path, size_t header, size_t *count)
 {
@@ -149,7 +96,7 @@ int main(int argc, char **argv)
     for (size_t r = 0; r < sizeof renderings / sizeof renderings[0]; r++) {
         int right[8] = {0};
         for (int i = 0; i < count; i++) {
-            render(&canvas, images + 16 + (size_t)i * 784, &renderings[r], scratch);
+            digit_render(canvas.pixels, CANVAS, images + 16 + (size_t)i * 784, &renderings[r].pose, scratch);
             float input[DN_MNIST_PIXELS];
             dn_preprocess_info info;
             if (dn_preprocess_mnist(&canvas, input, &info) != DN_OK || !info.has_ink)
