@@ -34,9 +34,12 @@
  *      from its line, one pixel per row at most, 0.05 ink per pixel
  *      sideways), so a cut can wind between digits that overlap. Every way
  *      of cutting at some of one slant's paths is scored by the
- *      classifier: the sum over its pieces of the log of the piece's best
- *      probability, less 1 for a piece under options.min_confidence (the
- *      net refuses half a digit, or two digits together, as not a digit),
+ *      classifier: a way with a piece under options.min_confidence (the
+ *      net refuses half a digit, or two digits together, or part of a star,
+ *      as not a digit) is no way at all, since a cut must explain the whole
+ *      part as digits; the others score the sum over their pieces of the
+ *      log of the piece's best probability (the part whole pays 1 when it
+ *      is under options.min_confidence),
  *      less a cost for pieces wide for their height (or the digit height,
  *      if larger): 8 times the square of the excess of width / height over
  *      0.6, or over the median of the other parts' when that is larger, up
@@ -116,7 +119,7 @@ typedef struct dn_number {
 typedef struct dn_number_options {
     float input_mean, input_std; /* the net's input normalisation (dn_model_info's) */
     float min_confidence;        /* a best probability under this makes a part DN_PART_UNSURE,
-                                    and a candidate piece pay when cutting (step 5): pass the
+                                    and rules out a cut leaving such a piece (step 5): pass the
                                     model's not-a-digit threshold (digitnet/answer.h) */
     bool no_split;               /* never cut touching ink apart */
     /* When not NULL, each part's 28x28 input (ink in [0,1], before

@@ -566,6 +566,10 @@ static dn_status cut_group(reader *r, int gi, double shear, double to_beat, part
             const part *p = &pieces[index[i][j]];
             if (p->info.has_ink && p->info.box_h < MIN_PIECE_HEIGHT * h * r->ink.factor)
                 continue;
+            /* a cut must explain the part: every piece answered as a digit
+             * (else a star would be cut into a "not a digit" and an 8) */
+            if (p->probs[dn_argmax(p->probs, 10)] < r->opt->min_confidence)
+                continue;
             double s = best[i] + piece_score(r, p) - (i > 0 ? CUT_COST + CUT_INK_COST * ink[i - 1] : 0.0);
             if (s > best[j]) {
                 best[j] = s;
