@@ -335,6 +335,17 @@ static void compare_model(const char *json, local *m, const float *ink, const ch
     dn_probe_free(probe);
 }
 
+/* The 28x28 the server's models see for a 28x28 gray digit: the same
+ * preprocessing, here. */
+static void preprocess_like_server(const uint8_t *digit, float ink[784])
+{
+    dn_image img;
+    dn_preprocess_info info;
+    dn_image_from_gray8(&img, digit, 28, 28);
+    dn_preprocess_mnist(&img, ink, &info);
+    dn_image_free(&img);
+}
+
 static void test_inside(int port, local *models)
 {
     for (int i = 0; i < DIGITS; i++) {
@@ -348,13 +359,8 @@ static void test_inside(int port, local *models)
             tc_response_free(&r);
             continue;
         }
-        /* the same preprocessing here */
-        dn_image img;
         float ink[784];
-        dn_preprocess_info info;
-        dn_image_from_gray8(&img, digits[i], 28, 28);
-        dn_preprocess_mnist(&img, ink, &info);
-        dn_image_free(&img);
+        preprocess_like_server(digits[i], ink);
         for (int k = 0; k < 2; k++) {
             const char *model = member(r.body, models[k].name);
             const char *digit = member(model, "best"); /* "digit" is null when the model refuses */
@@ -662,12 +668,8 @@ static void test_ig(int port, local *models)
             tc_response_free(&g);
             continue;
         }
-        dn_image img;
         float ink[784];
-        dn_preprocess_info info;
-        dn_image_from_gray8(&img, digits[i], 28, 28);
-        dn_preprocess_mnist(&img, ink, &info);
-        dn_image_free(&img);
+        preprocess_like_server(digits[i], ink);
         for (int k = 0; k < 2; k++) {
             compare_ig(inside, &models[k], ink, what);
             /* the maps are the same as without it; the saliency is not */
