@@ -7,6 +7,7 @@
 #include <math.h>
 
 #include "digitnet/ops.h"
+#include "batchnorm.h"
 #include "internal.h"
 
 /* Sums over one plane in 16 interleaved float partials (vectorisable, an
@@ -35,9 +36,23 @@ static void plane_moments(const float *restrict x, int s, float shift, double *s
     *squares += total_sq;
 }
 
-void dn_batchnorm_forward_train(float *out, float *saved_mean, float *saved_inv_std, float *running_mean,
-                                float *running_var, const float *in, const float *gamma, const float *beta, int n,
-                                int c, int s, float momentum, float eps)
+/* y = x * scale + offset over one plane, and the relu after it when relu:
+ * the same values as a separate relu pass, without reading the plane again. */
+static void normalise_plane(float *restrict y, const float *restrict x, int s, float scale, float offset, bool relu)
+{
+    if (relu)
+        for (int i = 0; i < s; i++) {
+            float v = x[i] * scale + offset;
+            y[i] = v > 0.0f ? v : 0.0f;
+        }
+    else
+        for (int i = 0; i < s; i++)
+            y[i] = x[i] * scale + offset;
+}
+
+void dn_batchnorm_relu_forward_train(float *out, float *saved_mean, float *saved_inv_std, float *running_mean,
+                                     float *running_var, const float *in, const float *gamma, const float *beta,
+                                     int n, int c, int s, float momentum, float eps, bool relu)
 {
     const double count = (double)n * s;
 #pragma omp parallel for schedule(dynamic, 1) if ((long)n * c * s > 65536)
@@ -55,12 +70,8 @@ void dn_batchnorm_forward_train(float *out, float *saved_mean, float *saved_inv_
         double mean = shift + mean_shifted;
         float inv_std = (float)(1.0 / sqrt(var + eps));
         float scale = gamma[ch] * inv_std, offset = beta[ch] - (float)mean * scale;
-        for (int b = 0; b < n; b++) {
-            const float *x = in + ((size_t)b * c + ch) * s;
-            float *y = out + ((size_t)b * c + ch) * s;
-            for (int i = 0; i < s; i++)
-                y[i] = x[i] * scale + offset;
-        }
+        for (int b = 0; b < n; b++)
+            normalise_plane(out + ((size_t)b * c + ch) * s, in + ((size_t)b * c + ch) * s, s, scale, offset, relu);
         saved_mean[ch] = (float)mean;
         saved_inv_std[ch] = inv_std;
         /* the running variance is the unbiased one, as in PyTorch */
@@ -70,20 +81,31 @@ void dn_batchnorm_forward_train(float *out, float *saved_mean, float *saved_inv_
     }
 }
 
-void dn_batchnorm_forward_eval(float *out, const float *in, const float *gamma, const float *beta,
-                               const float *running_mean, const float *running_var, int n, int c, int s, float eps)
+void dn_batchnorm_forward_train(float *out, float *saved_mean, float *saved_inv_std, float *running_mean,
+                                float *running_var, const float *in, const float *gamma, const float *beta, int n,
+                                int c, int s, float momentum, float eps)
+{
+    dn_batchnorm_relu_forward_train(out, saved_mean, saved_inv_std, running_mean, running_var, in, gamma, beta, n, c,
+                                    s, momentum, eps, false);
+}
+
+void dn_batchnorm_relu_forward_eval(float *out, const float *in, const float *gamma, const float *beta,
+                                    const float *running_mean, const float *running_var, int n, int c, int s,
+                                    float eps, bool relu)
 {
 #pragma omp parallel for schedule(static) if ((long)n * c * s > 65536)
     for (int ch = 0; ch < c; ch++) {
         float scale = gamma[ch] / sqrtf(running_var[ch] + eps);
         float shift = beta[ch] - running_mean[ch] * scale;
-        for (int b = 0; b < n; b++) {
-            const float *x = in + ((size_t)b * c + ch) * s;
-            float *y = out + ((size_t)b * c + ch) * s;
-            for (int i = 0; i < s; i++)
-                y[i] = x[i] * scale + shift;
-        }
+        for (int b = 0; b < n; b++)
+            normalise_plane(out + ((size_t)b * c + ch) * s, in + ((size_t)b * c + ch) * s, s, scale, shift, relu);
     }
+}
+
+void dn_batchnorm_forward_eval(float *out, const float *in, const float *gamma, const float *beta,
+                               const float *running_mean, const float *running_var, int n, int c, int s, float eps)
+{
+    dn_batchnorm_relu_forward_eval(out, in, gamma, beta, running_mean, running_var, n, c, s, eps, false);
 }
 
 /* Sums over one plane of dy and of dy * (x - mean), 16 float partials each. */

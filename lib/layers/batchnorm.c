@@ -4,12 +4,13 @@
  * named as PyTorch names them: weight, bias, running_mean, running_var,
  * num_batches_tracked. Training normalises with the batch's statistics and
  * updates the running ones; evaluation uses the running ones. It can
- * compute the relu after it. */
+ * compute the relu after it, in the same pass (kernels/batchnorm.h). */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "digitnet/ops.h"
+#include "batchnorm.h"
 #include "internal.h"
 #include "layers/kinds.h"
 #include "number.h"
@@ -146,20 +147,18 @@ static void batchnorm_forward(dn_layer *layer, const dn_fusion *fusion, const dn
     const int channels = layer->in_shape[0], plane = layer->in_shape[1] * layer->in_shape[2];
     float *const *v = layer->values;
     if (call->training) {
-        dn_batchnorm_forward_train(out, c->mean, c->inv_std, v[RUNNING_MEAN], v[RUNNING_VAR], in, v[WEIGHT],
-                                   v[BIAS], call->n, channels, plane, c->momentum, c->eps);
+        dn_batchnorm_relu_forward_train(out, c->mean, c->inv_std, v[RUNNING_MEAN], v[RUNNING_VAR], in, v[WEIGHT],
+                                        v[BIAS], call->n, channels, plane, c->momentum, c->eps, fusion->relu);
         v[BATCHES][0] += 1.0f;
     } else {
-        dn_batchnorm_forward_eval(out, in, v[WEIGHT], v[BIAS], v[RUNNING_MEAN], v[RUNNING_VAR], call->n, channels,
-                                  plane, c->eps);
+        dn_batchnorm_relu_forward_eval(out, in, v[WEIGHT], v[BIAS], v[RUNNING_MEAN], v[RUNNING_VAR], call->n,
+                                       channels, plane, c->eps, fusion->relu);
         for (int ch = 0; ch < channels; ch++) {
             c->mean[ch] = v[RUNNING_MEAN][ch];
             c->inv_std[ch] = 1.0f / sqrtf(v[RUNNING_VAR][ch] + c->eps);
         }
     }
     c->batch_statistics = call->training;
-    if (fusion->relu)
-        dn_relu_forward(out, out, (size_t)call->n * dn_sample_size(layer->out_shape));
 }
 
 static void batchnorm_backward(dn_layer *layer, const dn_fusion *fusion, const dn_layer_call *call, float *din,

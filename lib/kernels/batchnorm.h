@@ -1,0 +1,18 @@
+/* batchnorm.h - the batchnorm kernels of digitnet/ops.h with the relu that
+ * follows a batchnorm computed in the same pass (the fusion plan's
+ * batchnorm+relu step): out = max(batchnorm(in), 0), the same values as
+ * the plain kernel followed by dn_relu_forward, with one pass over the
+ * output fewer. relu false is the plain kernel. */
+#ifndef DN_KERNELS_BATCHNORM_H
+#define DN_KERNELS_BATCHNORM_H
+
+#include <stdbool.h>
+
+void dn_batchnorm_relu_forward_train(float *out, float *saved_mean, float *saved_inv_std, float *running_mean,
+                                     float *running_var, const float *in, const float *gamma, const float *beta,
+                                     int n, int c, int s, float momentum, float eps, bool relu);
+void dn_batchnorm_relu_forward_eval(float *out, const float *in, const float *gamma, const float *beta,
+                                    const float *running_mean, const float *running_var, int n, int c, int s,
+                                    float eps, bool relu);
+
+#endif
