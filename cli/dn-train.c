@@ -48,7 +48,8 @@ static void usage(FILE *out)
           "testing and saving a checkpoint after every epoch.\n"
           "\n"
           "  --model cnn|mlp|cnn-bn  preset architecture (default cnn); cnn-bn, with batch\n"
-          "                        normalisation, trains 7 epochs at lr 0.004 by default\n"
+          "                        normalisation, trains 7 epochs at lr 0.004 by default,\n"
+          "                        with the affine augmentation only (not the digit shapes)\n"
           "  --arch SPEC           custom architecture, e.g. 'input 1x28x28; flatten; linear 10'\n"
           "  --dropout, --no-dropout  train the cnn with or without dropout after the pool\n"
           "                        and fc1 (default: with, except when augmenting)\n"
@@ -70,7 +71,9 @@ static void usage(FILE *out)
           "  --answer-rate R       calibrate the model's \"not a digit\" threshold so that\n"
           "                        this share of the test set is answered (default 0.98)\n"
           "  --augment, --no-augment  random shifts, rotations, scaling and shear of the\n"
-          "                        training images (default: on for the cnns on digits)\n"
+          "                        training images (default: on for the cnns on digits;\n"
+          "                        on digits, except with cnn-bn, strokes are bent too\n"
+          "                        and a 7 is never leaned back)\n"
           "  --drawn N             add N digits drawn with pen strokes in many styles\n"
           "                        (a 1 with a flag, a 7 with a bar, ...; default 20000\n"
           "                        on digits, else 0)\n"
@@ -102,6 +105,15 @@ static void usage(FILE *out)
           "  --help\n",
           out);
 }
+
+/* cnn-bn, the preset made for MNIST's test accuracy (docs/results.md). */
+static bool is_batchnorm_preset(const train_options *o) { return !o->arch && strcmp(o->model, "cnn-bn") == 0; }
+
+/* The digit distortion (a 7 never leaned back, an elastic bend: made for
+ * drawn styles, docs/results.md) on digits, except for cnn-bn, which keeps
+ * the affine one: the digit distortion cost it 0.17 points of MNIST
+ * accuracy (99.69% -> 99.52%, seed 1, 7 epochs). */
+static bool distort_as_digits(const train_options *o) { return o->digits == 1 && !is_batchnorm_preset(o); }
 
 static bool parse_args(int argc, char **argv, train_options *o)
 {
@@ -210,7 +222,7 @@ static bool parse_args(int argc, char **argv, train_options *o)
             return false;
     }
     /* cnn-bn's recipe (docs/results.md): 7 epochs at a peak rate of 0.004 */
-    const bool batchnorm_preset = !o->arch && strcmp(o->model, "cnn-bn") == 0;
+    const bool batchnorm_preset = is_batchnorm_preset(o);
     if (o->lr < 0)
         o->lr = strcmp(o->optimizer, "adam") != 0 ? 0.05 : batchnorm_preset ? 4e-3 : 2e-3;
     if (!o->epochs_given && batchnorm_preset)
@@ -488,7 +500,8 @@ static bool train(run *r)
                         "augmentation %s; %d drawn digits and %d non-digits added\n",
                 dn_net_spec(r->net), r->train.count, r->train.channels, r->train.height, r->train.width,
                 (double)r->info.input_mean, (double)r->info.input_std,
-                o->resume ? "the checkpoint's" : "the training set's", o->augment == 1 ? "on" : "off", r->drawn, r->others);
+                o->resume ? "the checkpoint's" : "the training set's",
+                o->augment != 1 ? "off" : distort_as_digits(o) ? "on (digit shapes)" : "on (affine)", r->drawn, r->others);
     for (int epoch = r->first_epoch; epoch < o->epochs; epoch++) {
         dn_train_config config = {
             .batch = (int)o->batch,
@@ -496,7 +509,7 @@ static bool train(run *r)
             .lr_at = strcmp(o->schedule, "cosine") == 0 ? cosine_lr : NULL,
             .lr_user = r,
             .augment = o->augment == 1,
-            .digits = o->digits == 1,
+            .digits = distort_as_digits(o),
             .background = -r->info.input_mean / r->info.input_std,
             .seed = (uint64_t)r->info.seed,
             .limit = 0, /* load_data kept the first --limit images */

@@ -95,6 +95,20 @@ for t in 1 2; do
 done
 check "cnn: 1 thread == 2 threads, byte for byte" cmp -s "$work/cnn1.safetensors" "$work/cnn2.safetensors"
 
+# --- cnn-bn distorts MNIST with the affine augmentation alone, as --no-digits
+# does; the cnn with the digit distortion, which --no-digits turns off
+for m in cnn cnn-bn; do
+  for d in digits no-digits; do
+    "$train" --model $m --epochs 1 --limit 128 --drawn 0 --others 0 --augment --$d --data "$data" --seed 3 \
+      --out "$work/$m-$d.safetensors" >"$work/$m-$d.log" 2>&1
+  done
+done
+check "cnn-bn on MNIST: the affine augmentation" cmp -s "$work/cnn-bn-digits.safetensors" "$work/cnn-bn-no-digits.safetensors"
+check "cnn-bn says so" grep -q "augmentation on (affine)" "$work/cnn-bn-digits.log"
+check "cnn on MNIST: the digit distortion, another model" \
+  bash -c "! cmp -s '$work/cnn-digits.safetensors' '$work/cnn-no-digits.safetensors'"
+check "cnn says so" grep -q "augmentation on (digit shapes)" "$work/cnn-digits.log"
+
 # --- predictions on PGM files
 python_pgm() { # python_pgm FILE INDEX INVERT SCALE: an MNIST test digit as a P5 file
   local out=$1 index=$2 invert=$3 scale=$4
