@@ -15,7 +15,9 @@ enum {
     MEDIAN_BINS = 1024, /* resolution of a block's median */
     ANGLES = 201,       /* line directions tried: -10..10 degrees ... */
     LINE_MIN_COUNT = 2, /* lines in one direction needed to call it ruled */
-    MAX_CANDIDATES = 256 /* peaks looked at in one direction, at most (bounds the time) */
+    MAX_CANDIDATES = 256, /* peaks looked at in one direction, at most (bounds the time) */
+    ENVELOPE_BLOCKS = 128, /* small blocks on the longer side: the paper under bold ink */
+    ENVELOPE_MIN_BLOCK = 2
 };
 
 static const double MAX_ANGLE = 10.0;      /* ... in steps of 0.1 degree */
@@ -25,6 +27,7 @@ static const float LINE_STRONGER = 0.25f;  /* ink this much stronger than a line
 static const float GATE_MIN = 0.05f;       /* as step 3: deviation counted as ink */
 static const float GATE_SIGMAS = 3.0f;
 static const float LOCAL_SIGMAS = 4.0f;    /* as step 4's floor, with the local noise */
+static const double ENVELOPE_REACH = 0.05; /* of the longer side: widest ink, half of it */
 static const double DEGREE = 0.017453292519943295; /* pi / 180 */
 
 /* The slope of line direction k of ANGLES. */
@@ -186,6 +189,127 @@ dn_status dn_paper_background(const float *p, int w, int h, const float *ink, in
     free(g);
     free(scratch);
     free(hist);
+    return DN_OK;
+}
+
+/* ---- the paper under bold ink ---- */
+
+/* Median of n values; sorts them. */
+static float median_of(float *v, size_t n)
+{
+    qsort(v, n, sizeof *v, compare_float);
+    return n % 2 ? v[n / 2] : 0.5f * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* Grey-scale erosion (take_max false) or dilation of the gw x gh grid g by a
+ * square of radius r cells, in two 1-D passes, through scratch. */
+static void min_max_filter(float *g, int gw, int gh, int r, bool take_max, float *scratch)
+{
+    for (int y = 0; y < gh; y++)
+        for (int x = 0; x < gw; x++) {
+            float v = g[(size_t)y * (size_t)gw + (size_t)x];
+            for (int k = x - r < 0 ? 0 : x - r; k <= x + r && k < gw; k++) {
+                float u = g[(size_t)y * (size_t)gw + (size_t)k];
+                v = take_max ? fmaxf(v, u) : fminf(v, u);
+            }
+            scratch[(size_t)y * (size_t)gw + (size_t)x] = v;
+        }
+    for (int y = 0; y < gh; y++)
+        for (int x = 0; x < gw; x++) {
+            float v = scratch[(size_t)y * (size_t)gw + (size_t)x];
+            for (int k = y - r < 0 ? 0 : y - r; k <= y + r && k < gh; k++) {
+                float u = scratch[(size_t)k * (size_t)gw + (size_t)x];
+                v = take_max ? fmaxf(v, u) : fminf(v, u);
+            }
+            g[(size_t)y * (size_t)gw + (size_t)x] = v;
+        }
+}
+
+/* The gw x gh grid g into the (gw + 2r) x (gh + 2r) grid pad, extended by
+ * r cells on every side by odd reflection about the outer cells
+ * (2 g[edge] - g[edge -+ j]): a trend across the edge goes on beyond it, so
+ * that the opening of a picture darker towards its edges (vignetting) does
+ * not flatten it there. */
+static void pad_grid(const float *g, int gw, int gh, int r, float *pad)
+{
+    int pw = gw + 2 * r;
+    for (int y = 0; y < gh; y++) {
+        const float *row = g + (size_t)y * (size_t)gw;
+        float *out = pad + (size_t)(y + r) * (size_t)pw;
+        for (int x = 0; x < gw; x++)
+            out[x + r] = row[x];
+        for (int j = 1; j <= r; j++) {
+            out[r - j] = 2.0f * row[0] - row[j < gw ? j : gw - 1];
+            out[r + gw - 1 + j] = 2.0f * row[gw - 1] - row[gw - 1 - (j < gw ? j : gw - 1)];
+        }
+    }
+    for (int j = 1; j <= r; j++) {
+        const float *top = pad + (size_t)r * (size_t)pw, *bottom = pad + (size_t)(r + gh - 1) * (size_t)pw;
+        const float *in_top = pad + (size_t)(r + (j < gh ? j : gh - 1)) * (size_t)pw;
+        const float *in_bottom = pad + (size_t)(r + gh - 1 - (j < gh ? j : gh - 1)) * (size_t)pw;
+        float *above = pad + (size_t)(r - j) * (size_t)pw, *below = pad + (size_t)(r + gh - 1 + j) * (size_t)pw;
+        for (int x = 0; x < pw; x++) {
+            above[x] = 2.0f * top[x] - in_top[x];
+            below[x] = 2.0f * bottom[x] - in_bottom[x];
+        }
+    }
+}
+
+dn_status dn_paper_envelope(const float *p, int w, int h, bool dark_ink, float *env, const char *who)
+{
+    int big = w > h ? w : h;
+    int b = (big + ENVELOPE_BLOCKS - 1) / ENVELOPE_BLOCKS;
+    b = b < ENVELOPE_MIN_BLOCK ? ENVELOPE_MIN_BLOCK : b;
+    int gw = (w + b - 1) / b, gh = (h + b - 1) / b;
+    int r = (int)ceil(ENVELOPE_REACH * big / b);
+    int pw = gw + 2 * r, ph = gh + 2 * r;
+    size_t cells = (size_t)pw * (size_t)ph;
+    float *g = malloc((size_t)gw * (size_t)gh * sizeof *g), *pad = malloc(cells * sizeof *pad);
+    float *scratch = malloc(cells * sizeof *scratch), *values = malloc((size_t)b * (size_t)b * sizeof *values);
+    if (!g || !pad || !scratch || !values) {
+        free(g);
+        free(pad);
+        free(scratch);
+        free(values);
+        return dn_fail(DN_ERR_NOMEM, "%s: out of memory estimating the paper under the ink", who);
+    }
+    /* The ink side up: ink is a narrow peak above the paper, which an
+     * opening (erosion, then dilation) wider than the ink takes off. */
+    float sign = dark_ink ? -1.0f : 1.0f;
+    for (int gy = 0; gy < gh; gy++)
+        for (int gx = 0; gx < gw; gx++) {
+            size_t k = 0;
+            for (int y = gy * b; y < (gy + 1) * b && y < h; y++)
+                for (int x = gx * b; x < (gx + 1) * b && x < w; x++)
+                    values[k++] = sign * p[(size_t)y * (size_t)w + (size_t)x];
+            g[(size_t)gy * (size_t)gw + (size_t)gx] = median_of(values, k);
+        }
+    pad_grid(g, gw, gh, r, pad);
+    min_max_filter(pad, pw, ph, r, false, scratch);
+    min_max_filter(pad, pw, ph, r, true, scratch);
+    for (int y = 0; y < gh; y++)
+        for (int x = 0; x < gw; x++)
+            g[(size_t)y * (size_t)gw + (size_t)x] = pad[(size_t)(y + r) * (size_t)pw + (size_t)(x + r)];
+    for (int y = 0; y < h; y++) {
+        int ky = 0;
+        float ty = 0.0f;
+        if (gh > 1)
+            interpolation(y, h, b, gh, &ky, &ty);
+        const float *r0 = g + (size_t)ky * (size_t)gw, *r1 = gh > 1 ? r0 + gw : r0;
+        for (int x = 0; x < w; x++) {
+            int kx = 0;
+            float tx = 0.0f;
+            if (gw > 1)
+                interpolation(x, w, b, gw, &kx, &tx);
+            float a = gw > 1 ? r0[kx] + tx * (r0[kx + 1] - r0[kx]) : r0[kx];
+            float c = gw > 1 ? r1[kx] + tx * (r1[kx + 1] - r1[kx]) : r1[kx];
+            env[(size_t)y * (size_t)w + (size_t)x] = sign * (a + ty * (c - a));
+        }
+    }
+    free(g);
+    free(pad);
+    free(scratch);
+    free(values);
     return DN_OK;
 }
 
@@ -508,6 +632,13 @@ static dn_status paper_ink(float *p, int w, int h, float *bg, float *d, float *m
     float sign = result->inverted ? -1.0f : 1.0f;
     for (size_t i = 0; i < n; i++)
         d[i] = sign * d[i] > gate ? 1.0f : 0.0f;
+    /* A block mostly covered by bold ink has the ink as its median: what
+     * lies beyond the gate from the paper's envelope is ink too. */
+    status = dn_paper_envelope(p, w, h, result->inverted, bg, who);
+    if (status != DN_OK)
+        return status;
+    for (size_t i = 0; i < n; i++)
+        d[i] = d[i] > 0.0f || sign * (p[i] - bg[i]) > gate ? 1.0f : 0.0f;
     grow(d, w, h, mask);
     status = dn_paper_background(p, w, h, mask, FINE_BLOCKS, bg, who);
     if (status != DN_OK)
