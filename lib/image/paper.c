@@ -23,6 +23,8 @@ enum {
 static const double MAX_ANGLE = 10.0;      /* ... in steps of 0.1 degree */
 static const double LINE_COVER = 0.6;      /* share of its length a line must run through */
 static const double LINE_THIN = 0.015;     /* of the shorter side: thickest line */
+static const double LINE_CUT_MIN = 0.1;    /* of the picture's length: shortest line cut by the frame */
+static const double LINE_FAMILY_ANGLE = 1.0; /* degrees: a line cut short runs as close to a found one */
 static const float LINE_STRONGER = 0.25f;  /* ink this much stronger than a line is kept */
 static const float GATE_MIN = 0.05f;       /* as step 3: deviation counted as ink */
 static const float GATE_SIGMAS = 3.0f;
@@ -444,8 +446,21 @@ static void erase_line(float *q, int w, int h, const line_fit *line)
     }
 }
 
+/* True when a line of this slope runs within LINE_FAMILY_ANGLE of one of
+ * the lines found. */
+static bool in_family(const line_fit *lines, size_t nlines, double slope)
+{
+    for (size_t i = 0; i < nlines; i++)
+        if (fabs(atan(slope) - atan(lines[i].b)) <= LINE_FAMILY_ANGLE * DEGREE)
+            return true;
+    return false;
+}
+
 /* The lines within MAX_ANGLE of horizontal in q, erased when there are at
- * least LINE_MIN_COUNT of them. */
+ * least LINE_MIN_COUNT of them; once they are found, the lines of the same
+ * family (within LINE_FAMILY_ANGLE of one of them) that the frame cuts
+ * short - near an edge, inside the picture over less than half of it but at
+ * least LINE_CUT_MIN of it - are erased too. */
 static dn_status horizontal_lines(float *q, int w, int h, int *found, const char *who)
 {
     *found = 0;
@@ -485,23 +500,30 @@ static dn_status horizontal_lines(float *q, int w, int h, int *found, const char
     /* Peaks: three adjacent bins holding LINE_COVER of the line's length,
      * best first; a candidate close to an accepted line at both ends of the
      * picture is the same line. */
+    bool cut_ones = false; /* looking for lines the frame cuts short */
     for (int candidate = 0; candidate < MAX_CANDIDATES; candidate++) {
         double best = 0;
         int bk = -1, bb = -1;
         for (int k = 0; k < ANGLES; k++) {
             double slope = slope_of(k);
+            if (cut_ones && !in_family(lines, nlines, slope))
+                continue;
             const float *row = acc + (size_t)k * (size_t)bins;
             for (int b = 1; b + 1 < bins; b++) {
                 double votes = (double)row[b - 1] + row[b] + row[b + 1];
                 if (votes <= best)
                     continue;
                 double len = inside_length(b - offset, slope, w, h);
-                if (len < 0.5 * w || votes < LINE_COVER * len)
+                if (len < (cut_ones ? LINE_CUT_MIN : 0.5) * w || votes < LINE_COVER * len)
                     continue;
                 best = votes;
                 bk = k;
                 bb = b;
             }
+        }
+        if (bk < 0 && !cut_ones && nlines >= LINE_MIN_COUNT) {
+            cut_ones = true;
+            continue;
         }
         if (bk < 0)
             break;
