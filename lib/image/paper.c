@@ -543,6 +543,11 @@ static dn_status horizontal_lines(float *q, int w, int h, int *found, const char
             continue;
         if (inside_length(line.a, line.b, w, h) <= 0 || line.votes < LINE_COVER * inside_length(line.a, line.b, w, h))
             continue;
+        bool again = false; /* the refit may land on a line already found */
+        for (size_t i = 0; i < nlines && !again; i++)
+            again = fabs(lines[i].a - line.a) < thin && fabs(lines[i].a + lines[i].b * w - (line.a + line.b * w)) < thin;
+        if (again)
+            continue;
         if (nlines == capacity) {
             size_t more = capacity ? 2 * capacity : 16;
             line_fit *bigger = realloc(lines, more * sizeof *lines);
