@@ -196,11 +196,41 @@ dn_status dn_paper_background(const float *p, int w, int h, const float *ink, in
 
 /* ---- the paper under bold ink ---- */
 
-/* Median of n values; sorts them. */
+/* Median of n > 0 values (the mean of the middle two when n is even);
+ * reorders them (a quickselect: this runs for every small block). */
 static float median_of(float *v, size_t n)
 {
-    qsort(v, n, sizeof *v, compare_float);
-    return n % 2 ? v[n / 2] : 0.5f * (v[n / 2 - 1] + v[n / 2]);
+    size_t k = n / 2, lo = 0, hi = n - 1;
+    while (lo < hi) {
+        float pivot = v[lo + (hi - lo) / 2];
+        size_t i = lo, j = hi;
+        while (i <= j) {
+            while (v[i] < pivot)
+                i++;
+            while (v[j] > pivot)
+                j--;
+            if (i <= j) {
+                float t = v[i];
+                v[i++] = v[j];
+                v[j] = t;
+                if (j == 0)
+                    break;
+                j--;
+            }
+        }
+        if (k <= j)
+            hi = j;
+        else if (k >= i)
+            lo = i;
+        else
+            break;
+    }
+    if (n % 2)
+        return v[k];
+    float below = v[0];
+    for (size_t i = 1; i < k; i++)
+        below = fmaxf(below, v[i]);
+    return 0.5f * (below + v[k]);
 }
 
 /* Grey-scale erosion (take_max false) or dilation of the gw x gh grid g by a
