@@ -45,8 +45,10 @@ dn_status dn_paper_envelope(const float *p, int w, int h, bool dark_ink, float *
  * 0 = none): straight lines within 10 degrees of horizontal (then of
  * vertical) that run thin (at most max(4, 1.5% of the shorter side) pixels
  * across) through at least 60% of the picture, when there are at least two
- * of them in that direction. Along each line, every run of ink across it no
- * thicker than the line (plus 2 pixels) and no stronger than the line's
+ * of them in that direction, and then the lines within 1 degree of one of
+ * them that the frame cuts short (inside the picture over 10-50% of its
+ * length, 60% of that inked). Along each line, every run of ink across it
+ * no thicker than the line (plus 2 pixels) and no stronger than the line's
  * own ink (plus 0.25) is erased; thicker or stronger runs - a stroke
  * crossing or following the line - are kept. *lines gets the count. */
 dn_status dn_paper_remove_lines(float *q, int w, int h, int *lines, const char *who);
