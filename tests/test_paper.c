@@ -198,6 +198,50 @@ static void test_polarity(void)
     free(cov);
 }
 
+/* Bold ink: strokes wider than a block of the fine grid (a felt pen, a
+ * thick MNIST digit enlarged) come out full, not hollow: the envelope of
+ * the paper is not taken in by blocks covered with ink, and the ink plane
+ * holds the stroke's core. */
+static void test_bold(void)
+{
+    enum { W = 480, H = 360 };
+    float *cov = calloc(W * H, sizeof *cov), *env = malloc(W * H * sizeof *env);
+    dn_rng rng;
+    dn_rng_seed(&rng, 9);
+    stroke(cov, W, H, TWO, 8, 120, 40, 280, 18);
+    dn_image img = photo(cov, NULL, W, H, &rng, 0.015f);
+    CHECK_OK(dn_paper_envelope(img.pixels, W, H, true, env, "test"));
+    double worst_ink = 0, mean_err = 0;
+    for (int y = 0; y < H; y++) {
+        for (int x = 0; x < W; x++) {
+            double err = env[y * W + x] - 0.92 * light_at(x, y, W, H);
+            mean_err += fabs(err);
+            if (cov[y * W + x] > 0)
+                worst_ink = fmax(worst_ink, -err);
+        }
+    }
+    mean_err /= W * H;
+    /* Under the ink it stays far above it (the ink is 0.6 deep there);
+     * elsewhere it follows the light as the block medians do. */
+    CHECK(worst_ink < 0.15 && mean_err < 0.01, "envelope: %.3f below the paper under the ink, mean error %.4f",
+          worst_ink, mean_err);
+    dn_paper_result r;
+    CHECK_OK(dn_paper_ink(img.pixels, W, H, &r, "test"));
+    double core = 0, full = 0, stray = 0;
+    for (int i = 0; i < W * H; i++) {
+        if (cov[i] >= 1) {
+            core++;
+            full += img.pixels[i] >= 0.5f;
+        }
+        stray += cov[i] == 0 && img.pixels[i] > 0;
+    }
+    CHECK(r.has_ink && full >= 0.99 * core && stray < 0.002 * W * H,
+          "bold strokes: %.0f of %.0f core pixels ink, %.0f ink pixels off the strokes", full, core, stray);
+    dn_image_free(&img);
+    free(cov);
+    free(env);
+}
+
 /* Ruled and squared lines are taken out; the strokes crossing them stay,
  * and one long stroke alone is not a ruled page. */
 static void test_lines(void)
@@ -246,6 +290,29 @@ static void test_lines(void)
     }
     CHECK(left < 0.02 * (W + H) * 9 && kept > 0.95 * total, "squared: %.0f line pixels left, %.0f of %.0f kept", left,
           kept, total);
+
+    /* A ruled page turned so that the frame cuts its last line short: that
+     * line goes too, and the digit stays. */
+    memset(lines, 0, W * H * sizeof *lines);
+    for (int k = 0; k < 7; k++)
+        rule(lines, W, H, 40.0f + 48.0f * k, 0.035f, 2.0f, false);
+    rule(lines, W, H, -14.0f, 0.035f, 2.0f, false); /* inside over x > 400 only */
+    for (int i = 0; i < W * H; i++)
+        ink[i] = fmaxf(digit[i], 0.4f * lines[i]);
+    CHECK_OK(dn_paper_remove_lines(ink, W, H, &found, "test"));
+    double cut_left = 0;
+    left = 0;
+    kept = 0;
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            int i = y * W + x;
+            if (digit[i] == 0 && lines[i] > 0 && ink[i] > 0)
+                *(y < 12 ? &cut_left : &left) += 1;
+            kept += digit[i] >= 1 && ink[i] >= 1;
+        }
+    CHECK(found == 8 && cut_left == 0 && left < 0.01 * 7 * W && kept == total,
+          "a line cut by the frame: %d lines found, %.0f of its pixels left, %.0f of the others, %.0f of %.0f kept",
+          found, cut_left, left, kept, total);
 
     /* One long straight stroke (a dash across the page) is not a ruled page. */
     memset(ink, 0, W * H * sizeof *ink);
@@ -335,6 +402,7 @@ int main(void)
 {
     test_background();
     test_polarity();
+    test_bold();
     test_lines();
     test_clean_identity_and_photo();
     return dn_test_finish();

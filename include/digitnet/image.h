@@ -222,14 +222,20 @@ typedef struct dn_preprocess_info {
  *      of each block of a grid (about 16 blocks on the longer side, a 3x3
  *      median across blocks, bilinear between them), estimated again
  *      without the pixels the first estimate put on the ink's side (the
- *      polarity as in step 3). The ink is the deviation from the paper
- *      divided by how far the paper could go towards the ink (its brightness
- *      for dark ink, 1 minus it for light ink), so ink in shadow counts as
- *      much as ink in full light; step 4 follows on that. Then ruled and
+ *      polarity as in step 3), nor those beyond that gate from the paper's
+ *      envelope (block medians on a 128-block grid opened on the ink's side
+ *      by a square reaching 5% of the longer side each way), so a block
+ *      covered by a bold stroke does not take the ink for paper. The ink
+ *      is the deviation from the paper divided by how far the paper could
+ *      go towards the ink (its brightness for dark ink, 1 minus it for light
+ *      ink), so ink in shadow counts as much as ink in full light; step 4
+ *      follows on that. Then ruled and
  *      squared lines are taken out: at least two straight lines within 10
  *      degrees of horizontal (or of vertical), thin (at most 1.5% of the
  *      shorter side, at least 4 pixels), each running through 60% of the
- *      picture; where a stroke crosses or follows a line (a run across it
+ *      picture, and then the lines of the same direction (within 1 degree)
+ *      that the frame cuts short (inside it over 10-50% of its length);
+ *      where a stroke crosses or follows a line (a run across it
  *      thicker than the line by 2 pixels, or stronger by a quarter of the
  *      ink level) the stroke is kept.
  *   3. Polarity: whichever of darker- or lighter-than-background holds more

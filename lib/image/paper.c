@@ -15,16 +15,21 @@ enum {
     MEDIAN_BINS = 1024, /* resolution of a block's median */
     ANGLES = 201,       /* line directions tried: -10..10 degrees ... */
     LINE_MIN_COUNT = 2, /* lines in one direction needed to call it ruled */
-    MAX_CANDIDATES = 256 /* peaks looked at in one direction, at most (bounds the time) */
+    MAX_CANDIDATES = 256, /* peaks looked at in one direction, at most (bounds the time) */
+    ENVELOPE_BLOCKS = 128, /* small blocks on the longer side: the paper under bold ink */
+    ENVELOPE_MIN_BLOCK = 2
 };
 
 static const double MAX_ANGLE = 10.0;      /* ... in steps of 0.1 degree */
 static const double LINE_COVER = 0.6;      /* share of its length a line must run through */
 static const double LINE_THIN = 0.015;     /* of the shorter side: thickest line */
+static const double LINE_CUT_MIN = 0.1;    /* of the picture's length: shortest line cut by the frame */
+static const double LINE_FAMILY_ANGLE = 1.0; /* degrees: a line cut short runs as close to a found one */
 static const float LINE_STRONGER = 0.25f;  /* ink this much stronger than a line is kept */
 static const float GATE_MIN = 0.05f;       /* as step 3: deviation counted as ink */
 static const float GATE_SIGMAS = 3.0f;
 static const float LOCAL_SIGMAS = 4.0f;    /* as step 4's floor, with the local noise */
+static const double ENVELOPE_REACH = 0.05; /* of the longer side: widest ink, half of it */
 static const double DEGREE = 0.017453292519943295; /* pi / 180 */
 
 /* The slope of line direction k of ANGLES. */
@@ -189,6 +194,157 @@ dn_status dn_paper_background(const float *p, int w, int h, const float *ink, in
     return DN_OK;
 }
 
+/* ---- the paper under bold ink ---- */
+
+/* Median of n > 0 values (the mean of the middle two when n is even);
+ * reorders them (a quickselect: this runs for every small block). */
+static float median_of(float *v, size_t n)
+{
+    size_t k = n / 2, lo = 0, hi = n - 1;
+    while (lo < hi) {
+        float pivot = v[lo + (hi - lo) / 2];
+        size_t i = lo, j = hi;
+        while (i <= j) {
+            while (v[i] < pivot)
+                i++;
+            while (v[j] > pivot)
+                j--;
+            if (i <= j) {
+                float t = v[i];
+                v[i++] = v[j];
+                v[j] = t;
+                if (j == 0)
+                    break;
+                j--;
+            }
+        }
+        if (k <= j)
+            hi = j;
+        else if (k >= i)
+            lo = i;
+        else
+            break;
+    }
+    if (n % 2)
+        return v[k];
+    float below = v[0];
+    for (size_t i = 1; i < k; i++)
+        below = fmaxf(below, v[i]);
+    return 0.5f * (below + v[k]);
+}
+
+/* Grey-scale erosion (take_max false) or dilation of the gw x gh grid g by a
+ * square of radius r cells, in two 1-D passes, through scratch. */
+static void min_max_filter(float *g, int gw, int gh, int r, bool take_max, float *scratch)
+{
+    for (int y = 0; y < gh; y++)
+        for (int x = 0; x < gw; x++) {
+            float v = g[(size_t)y * (size_t)gw + (size_t)x];
+            for (int k = x - r < 0 ? 0 : x - r; k <= x + r && k < gw; k++) {
+                float u = g[(size_t)y * (size_t)gw + (size_t)k];
+                v = take_max ? fmaxf(v, u) : fminf(v, u);
+            }
+            scratch[(size_t)y * (size_t)gw + (size_t)x] = v;
+        }
+    for (int y = 0; y < gh; y++)
+        for (int x = 0; x < gw; x++) {
+            float v = scratch[(size_t)y * (size_t)gw + (size_t)x];
+            for (int k = y - r < 0 ? 0 : y - r; k <= y + r && k < gh; k++) {
+                float u = scratch[(size_t)k * (size_t)gw + (size_t)x];
+                v = take_max ? fmaxf(v, u) : fminf(v, u);
+            }
+            g[(size_t)y * (size_t)gw + (size_t)x] = v;
+        }
+}
+
+/* The gw x gh grid g into the (gw + 2r) x (gh + 2r) grid pad, extended by
+ * r cells on every side by odd reflection about the outer cells
+ * (2 g[edge] - g[edge -+ j]): a trend across the edge goes on beyond it, so
+ * that the opening of a picture darker towards its edges (vignetting) does
+ * not flatten it there. */
+static void pad_grid(const float *g, int gw, int gh, int r, float *pad)
+{
+    int pw = gw + 2 * r;
+    for (int y = 0; y < gh; y++) {
+        const float *row = g + (size_t)y * (size_t)gw;
+        float *out = pad + (size_t)(y + r) * (size_t)pw;
+        for (int x = 0; x < gw; x++)
+            out[x + r] = row[x];
+        for (int j = 1; j <= r; j++) {
+            out[r - j] = 2.0f * row[0] - row[j < gw ? j : gw - 1];
+            out[r + gw - 1 + j] = 2.0f * row[gw - 1] - row[gw - 1 - (j < gw ? j : gw - 1)];
+        }
+    }
+    for (int j = 1; j <= r; j++) {
+        const float *top = pad + (size_t)r * (size_t)pw, *bottom = pad + (size_t)(r + gh - 1) * (size_t)pw;
+        const float *in_top = pad + (size_t)(r + (j < gh ? j : gh - 1)) * (size_t)pw;
+        const float *in_bottom = pad + (size_t)(r + gh - 1 - (j < gh ? j : gh - 1)) * (size_t)pw;
+        float *above = pad + (size_t)(r - j) * (size_t)pw, *below = pad + (size_t)(r + gh - 1 + j) * (size_t)pw;
+        for (int x = 0; x < pw; x++) {
+            above[x] = 2.0f * top[x] - in_top[x];
+            below[x] = 2.0f * bottom[x] - in_bottom[x];
+        }
+    }
+}
+
+dn_status dn_paper_envelope(const float *p, int w, int h, bool dark_ink, float *env, const char *who)
+{
+    int big = w > h ? w : h;
+    int b = (big + ENVELOPE_BLOCKS - 1) / ENVELOPE_BLOCKS;
+    b = b < ENVELOPE_MIN_BLOCK ? ENVELOPE_MIN_BLOCK : b;
+    int gw = (w + b - 1) / b, gh = (h + b - 1) / b;
+    int r = (int)ceil(ENVELOPE_REACH * big / b);
+    int pw = gw + 2 * r, ph = gh + 2 * r;
+    size_t cells = (size_t)pw * (size_t)ph;
+    float *g = malloc((size_t)gw * (size_t)gh * sizeof *g), *pad = malloc(cells * sizeof *pad);
+    float *scratch = malloc(cells * sizeof *scratch), *values = malloc((size_t)b * (size_t)b * sizeof *values);
+    if (!g || !pad || !scratch || !values) {
+        free(g);
+        free(pad);
+        free(scratch);
+        free(values);
+        return dn_fail(DN_ERR_NOMEM, "%s: out of memory estimating the paper under the ink", who);
+    }
+    /* The ink side up: ink is a narrow peak above the paper, which an
+     * opening (erosion, then dilation) wider than the ink takes off. */
+    float sign = dark_ink ? -1.0f : 1.0f;
+    for (int gy = 0; gy < gh; gy++)
+        for (int gx = 0; gx < gw; gx++) {
+            size_t k = 0;
+            for (int y = gy * b; y < (gy + 1) * b && y < h; y++)
+                for (int x = gx * b; x < (gx + 1) * b && x < w; x++)
+                    values[k++] = sign * p[(size_t)y * (size_t)w + (size_t)x];
+            g[(size_t)gy * (size_t)gw + (size_t)gx] = median_of(values, k);
+        }
+    pad_grid(g, gw, gh, r, pad);
+    min_max_filter(pad, pw, ph, r, false, scratch);
+    min_max_filter(pad, pw, ph, r, true, scratch);
+    for (int y = 0; y < gh; y++)
+        for (int x = 0; x < gw; x++)
+            g[(size_t)y * (size_t)gw + (size_t)x] = pad[(size_t)(y + r) * (size_t)pw + (size_t)(x + r)];
+    for (int y = 0; y < h; y++) {
+        int ky = 0;
+        float ty = 0.0f;
+        if (gh > 1)
+            interpolation(y, h, b, gh, &ky, &ty);
+        const float *r0 = g + (size_t)ky * (size_t)gw, *r1 = gh > 1 ? r0 + gw : r0;
+        for (int x = 0; x < w; x++) {
+            int kx = 0;
+            float tx = 0.0f;
+            if (gw > 1)
+                interpolation(x, w, b, gw, &kx, &tx);
+            float a = gw > 1 ? r0[kx] + tx * (r0[kx + 1] - r0[kx]) : r0[kx];
+            float c = gw > 1 ? r1[kx] + tx * (r1[kx + 1] - r1[kx]) : r1[kx];
+            env[(size_t)y * (size_t)w + (size_t)x] = sign * (a + ty * (c - a));
+        }
+    }
+    free(g);
+    free(pad);
+    free(scratch);
+    free(values);
+    return DN_OK;
+}
+
 /* ---- ruled and squared lines ---- */
 
 /* A thin run of ink across a row direction: column x, centre y, length. */
@@ -320,8 +476,21 @@ static void erase_line(float *q, int w, int h, const line_fit *line)
     }
 }
 
+/* True when a line of this slope runs within LINE_FAMILY_ANGLE of one of
+ * the lines found. */
+static bool in_family(const line_fit *lines, size_t nlines, double slope)
+{
+    for (size_t i = 0; i < nlines; i++)
+        if (fabs(atan(slope) - atan(lines[i].b)) <= LINE_FAMILY_ANGLE * DEGREE)
+            return true;
+    return false;
+}
+
 /* The lines within MAX_ANGLE of horizontal in q, erased when there are at
- * least LINE_MIN_COUNT of them. */
+ * least LINE_MIN_COUNT of them; once they are found, the lines of the same
+ * family (within LINE_FAMILY_ANGLE of one of them) that the frame cuts
+ * short - near an edge, inside the picture over less than half of it but at
+ * least LINE_CUT_MIN of it - are erased too. */
 static dn_status horizontal_lines(float *q, int w, int h, int *found, const char *who)
 {
     *found = 0;
@@ -361,23 +530,30 @@ static dn_status horizontal_lines(float *q, int w, int h, int *found, const char
     /* Peaks: three adjacent bins holding LINE_COVER of the line's length,
      * best first; a candidate close to an accepted line at both ends of the
      * picture is the same line. */
+    bool cut_ones = false; /* looking for lines the frame cuts short */
     for (int candidate = 0; candidate < MAX_CANDIDATES; candidate++) {
         double best = 0;
         int bk = -1, bb = -1;
         for (int k = 0; k < ANGLES; k++) {
             double slope = slope_of(k);
+            if (cut_ones && !in_family(lines, nlines, slope))
+                continue;
             const float *row = acc + (size_t)k * (size_t)bins;
             for (int b = 1; b + 1 < bins; b++) {
                 double votes = (double)row[b - 1] + row[b] + row[b + 1];
                 if (votes <= best)
                     continue;
                 double len = inside_length(b - offset, slope, w, h);
-                if (len < 0.5 * w || votes < LINE_COVER * len)
+                if (len < (cut_ones ? LINE_CUT_MIN : 0.5) * w || votes < LINE_COVER * len)
                     continue;
                 best = votes;
                 bk = k;
                 bb = b;
             }
+        }
+        if (bk < 0 && !cut_ones && nlines >= LINE_MIN_COUNT) {
+            cut_ones = true;
+            continue;
         }
         if (bk < 0)
             break;
@@ -396,6 +572,11 @@ static dn_status horizontal_lines(float *q, int w, int h, int *found, const char
         if (!refit(pts, n, &line, scratch))
             continue;
         if (inside_length(line.a, line.b, w, h) <= 0 || line.votes < LINE_COVER * inside_length(line.a, line.b, w, h))
+            continue;
+        bool again = false; /* the refit may land on a line already found */
+        for (size_t i = 0; i < nlines && !again; i++)
+            again = fabs(lines[i].a - line.a) < thin && fabs(lines[i].a + lines[i].b * w - (line.a + line.b * w)) < thin;
+        if (again)
             continue;
         if (nlines == capacity) {
             size_t more = capacity ? 2 * capacity : 16;
@@ -508,6 +689,13 @@ static dn_status paper_ink(float *p, int w, int h, float *bg, float *d, float *m
     float sign = result->inverted ? -1.0f : 1.0f;
     for (size_t i = 0; i < n; i++)
         d[i] = sign * d[i] > gate ? 1.0f : 0.0f;
+    /* A block mostly covered by bold ink has the ink as its median: what
+     * lies beyond the gate from the paper's envelope is ink too. */
+    status = dn_paper_envelope(p, w, h, result->inverted, bg, who);
+    if (status != DN_OK)
+        return status;
+    for (size_t i = 0; i < n; i++)
+        d[i] = d[i] > 0.0f || sign * (p[i] - bg[i]) > gate ? 1.0f : 0.0f;
     grow(d, w, h, mask);
     status = dn_paper_background(p, w, h, mask, FINE_BLOCKS, bg, who);
     if (status != DN_OK)

@@ -30,12 +30,25 @@ typedef struct dn_paper_result {
 dn_status dn_paper_background(const float *p, int w, int h, const float *ink, int blocks, float *bg,
                               const char *who);
 
+/* The paper's brightness under ink as wide as a tenth of the longer side,
+ * into env (w x h; not p): the median of each block of a grid of 128 blocks
+ * on the longer side (each at least 2 pixels), then a grey-scale opening of
+ * that grid on the ink's side (dark_ink: a closing of the brightness) by a
+ * square reaching 5% of the longer side each way, interpolated bilinearly
+ * between block centres as dn_paper_background. Unlike a block median it
+ * is not taken in by a block full of ink; it follows the light only where
+ * it changes more slowly than over the square, so it serves to find the
+ * ink, not to measure it. */
+dn_status dn_paper_envelope(const float *p, int w, int h, bool dark_ink, float *env, const char *who);
+
 /* Takes ruled and squared lines out of an ink plane q (w x h, ink in [0,1],
  * 0 = none): straight lines within 10 degrees of horizontal (then of
  * vertical) that run thin (at most max(4, 1.5% of the shorter side) pixels
  * across) through at least 60% of the picture, when there are at least two
- * of them in that direction. Along each line, every run of ink across it no
- * thicker than the line (plus 2 pixels) and no stronger than the line's
+ * of them in that direction, and then the lines within 1 degree of one of
+ * them that the frame cuts short (inside the picture over 10-50% of its
+ * length, 60% of that inked). Along each line, every run of ink across it
+ * no thicker than the line (plus 2 pixels) and no stronger than the line's
  * own ink (plus 0.25) is erased; thicker or stronger runs - a stroke
  * crossing or following the line - are kept. *lines gets the count. */
 dn_status dn_paper_remove_lines(float *q, int w, int h, int *lines, const char *who);
@@ -44,7 +57,8 @@ dn_status dn_paper_remove_lines(float *q, int w, int h, int *lines, const char *
  * becomes ink in [0,1] as steps 2-4 make it for a flat picture, but against
  * the paper of dn_paper_background: first on a coarse grid (16 blocks) with
  * every pixel, then on a finer one (32) without the pixels that the first
- * pass found far from it on the ink's side (and their neighbours). The
+ * pass, or dn_paper_envelope, found far from it on the ink's side (and
+ * their neighbours). The
  * polarity is step 3's on the first pass's deviation. The deviation is then
  * divided by how far the paper could go towards the ink (its brightness for
  * dark ink, 1 minus it for light ink), so ink in shadow is as strong as ink

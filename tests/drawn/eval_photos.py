@@ -13,7 +13,7 @@ strokes instead, read by dn-predict as numbers (exactly right or not).
 Run by hand; docs/results.md ("Photos of paper") records its output.
 
   /usr/bin/python3 tests/drawn/eval_photos.py [--predict build/cli/dn-predict]
-      [--count 1000] [--seed 7] [--source mixed|strokes|mnist] [--number]
+      [--count 1000] [--seed 7] [--source mixed|strokes|mnist] [--number] [--desk]
       [--keep DIR] [--failures] MODEL.safetensors...
 """
 import argparse
@@ -58,6 +58,7 @@ def main():
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--source", choices=("mixed", "strokes", "mnist"), default="mixed")
     ap.add_argument("--number", action="store_true")
+    ap.add_argument("--desk", action="store_true", help="a desk shows around the sheet (photos.py --desk)")
     ap.add_argument("--keep", help="write the images here (default: a temporary folder)")
     ap.add_argument("--failures", action="store_true", help="list the photos read wrong but drawn right")
     ap.add_argument("--existing", help="a folder photos.py (or --keep) already filled: read it again")
@@ -65,7 +66,7 @@ def main():
     folder = a.existing or a.keep or tempfile.mkdtemp(prefix="dn-photos-")
     if not a.existing:
         args = ["--out", folder, "--count", str(a.count), "--seed", str(a.seed), "--source", a.source]
-        photos.main(args + (["--number"] if a.number else []))
+        photos.main(args + (["--number"] if a.number else []) + (["--desk"] if a.desk else []))
     with open(os.path.join(folder, "labels.csv")) as f:
         rows = list(csv.DictReader(f))
     photo_files = [os.path.join(folder, "photo", r["name"] + ".jpg") for r in rows]

@@ -27,13 +27,16 @@ numpy.random.default_rng([seed, i]).
 
   /usr/bin/python3 tests/drawn/photos.py --out DIR [--count 1000] [--seed 7]
       [--source mixed|strokes|mnist] [--mnist datasets/mnist] [--number]
-      [--lines mixed|none|ruled|squared]
+      [--lines mixed|none|ruled|squared] [--desk]
 
 writes DIR/photo/NNNNN.jpg, DIR/clean/NNNNN.png and DIR/labels.csv with
 header "name,label,source,style,paper,lines,shadow,blur,noise,quality,width,height".
 --source mixed (default) alternates strokes and MNIST (MNIST needs
 t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte in --mnist; the i-th
-MNIST sample is test digit number (seed * 7919 + i) mod 10000).
+MNIST sample is test digit number (seed * 7919 + i) mod 10000). --desk: the
+sheet does not fill the frame; its edges lie 4-15% of the frame inside, with
+a desk (dark wood, grey, light or black, grained) around it, under the same
+light (the "paper" column then ends in "/" and the desk).
 
 As a module (tests/drawn on sys.path):
     import photos, numpy as np
@@ -65,6 +68,12 @@ INKS = {  # reflectance of the ink where it fully covers the paper
     "black pen": (0.10, 0.10, 0.12),
     "dark blue": (0.10, 0.12, 0.35),
     "pencil-dark": (0.30, 0.30, 0.32),
+}
+DESKS = {  # reflectance of what is around the sheet with --desk, RGB
+    "dark wood": (0.36, 0.23, 0.13),
+    "grey desk": (0.45, 0.45, 0.46),
+    "light desk": (0.78, 0.76, 0.72),
+    "black desk": (0.08, 0.08, 0.09),
 }
 LINE_COLOURS = {"light blue": (0.55, 0.70, 0.92), "grey": (0.62, 0.62, 0.62), "dark grey": (0.45, 0.45, 0.47)}
 
@@ -187,10 +196,35 @@ def illumination(width, height, rng):
     return light[:, :, None] * cast, shadow
 
 
-def photograph(cov, width, height, rng, lines="mixed", coeffs=None):
+def desk_around(cov, width, height, rng):
+    """Where the sheet is (1) and the desk (0), the sheet a quadrilateral
+    whose sides lie 4-15% of the frame inside its edges (never closer to the
+    ink than 3% of the frame), corners moved by up to 1%; and the desk's
+    reflectance, grained."""
+    ys, xs = np.nonzero(cov > 0.01)
+    room = [xs.min() / width, ys.min() / height, 1 - (xs.max() + 1) / width, 1 - (ys.max() + 1) / height]
+    inset = [max(0.0, min(rng.uniform(0.04, 0.15), r - 0.03)) for r in room]
+    x0, y0, x1, y1 = inset[0] * width, inset[1] * height, (1 - inset[2]) * width, (1 - inset[3]) * height
+    corners = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
+    jitter = rng.uniform(-0.01, 0.01, (4, 2)) * [width, height]  # less than the 3% kept from the ink
+    corners = [(min(max(x + dx, 0), width), min(max(y + dy, 0), height)) for (x, y), (dx, dy) in zip(corners, jitter)]
+    mask = Image.new("L", (width * 2, height * 2), 0)
+    ImageDraw.Draw(mask).polygon([(2 * x, 2 * y) for x, y in corners], fill=255)
+    sheet = np.asarray(mask.resize((width, height), Image.BILINEAR), np.float32) / 255
+    name = list(DESKS)[int(rng.integers(len(DESKS)))]
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    a = rng.uniform(0, np.pi)
+    along = np.cos(a) * xx + np.sin(a) * yy
+    grain = 1 + 0.08 * np.sin(along / rng.uniform(6, 30) + 2 * np.sin(along / rng.uniform(80, 200)))
+    desk = np.array(DESKS[name], np.float32)[None, None, :] * grain[:, :, None]
+    return sheet, desk, name
+
+
+def photograph(cov, width, height, rng, lines="mixed", coeffs=None, desk=False):
     """The photo (uint8 RGB or L) of ink coverage cov on a page, and what was
     done to it. coeffs: the page's perspective (page_warp), applied to its
-    lines (cov is taken as already seen through it)."""
+    lines (cov is taken as already seen through it). desk: the sheet does not
+    fill the frame; a desk shows around it (desk_around)."""
     paper_name = list(PAPERS)[int(rng.integers(len(PAPERS)))]
     paper = np.array(PAPERS[paper_name], np.float32) * rng.uniform(0.97, 1.03, 3)
     ink_name = list(INKS)[int(rng.integers(len(INKS)))]
@@ -206,6 +240,10 @@ def photograph(cov, width, height, rng, lines="mixed", coeffs=None):
         refl *= 1 - lcov[:, :, None] * (1 - lc)
     density = rng.uniform(0.8, 1.0)  # a pen is not quite opaque
     refl *= 1 - (density * cov)[:, :, None] * (1 - ink)
+    desk_name = None
+    if desk:
+        sheet, desk_refl, desk_name = desk_around(cov, width, height, rng)
+        refl = refl * sheet[:, :, None] + desk_refl * (1 - sheet[:, :, None])
     light, shadow = illumination(width, height, rng)
     img = np.clip(refl * light, 0, 1) * 255
     blur = rng.uniform(0.3, 1.4) * max(1.0, max(width, height) / 1000)
@@ -217,7 +255,7 @@ def photograph(cov, width, height, rng, lines="mixed", coeffs=None):
     arr = np.clip(np.rint(arr), 0, 255).astype(np.uint8)
     if rng.random() < 0.1:
         arr = np.asarray(Image.fromarray(arr, "RGB").convert("L"))
-    info = {"paper": paper_name + "/" + ink_name, "lines": lines, "shadow": round(float(shadow), 2),
+    info = {"paper": paper_name + "/" + ink_name + ("/" + desk_name if desk_name else ""), "lines": lines, "shadow": round(float(shadow), 2),
             "blur": round(float(blur), 2), "noise": round(float(noise), 1)}
     return arr, info
 
@@ -233,10 +271,11 @@ def clean_drawing(cov):
     return np.clip(np.rint(255 - cov * (255 - 17)), 0, 255).astype(np.uint8)
 
 
-def make_sample(rng, digit=None, source="strokes", number=None, lines="mixed", mnist=None, mnist_index=0):
+def make_sample(rng, digit=None, source="strokes", number=None, lines="mixed", mnist=None, mnist_index=0,
+                desk=False):
     """One photo and its clean drawing. source "strokes" draws digit (or the
     digits of number) with strokes.py; "mnist" uses MNIST test digit
-    mnist_index (mnist = (images, labels))."""
+    mnist_index (mnist = (images, labels)). desk: see photograph."""
     long_side = int(rng.integers(400, 1601))
     aspect = [4 / 3, 3 / 4, 1.0, 16 / 9, 9 / 16][int(rng.integers(5))]
     if aspect >= 1:
@@ -262,7 +301,7 @@ def make_sample(rng, digit=None, source="strokes", number=None, lines="mixed", m
         label = str(digit)
     coeffs = page_warp(width, height, rng)
     cov = np.clip(warp(cov, coeffs), 0, 1)
-    photo, info = photograph(cov, width, height, rng, lines, coeffs)
+    photo, info = photograph(cov, width, height, rng, lines, coeffs, desk)
     info["quality"] = int(rng.integers(35, 93))
     info["style"] = style
     info["width"], info["height"] = width, height
@@ -283,6 +322,7 @@ def main(argv=None):
                                                    "datasets", "mnist"))
     ap.add_argument("--number", action="store_true", help="numbers of 2-5 digits drawn with strokes")
     ap.add_argument("--lines", choices=("mixed", "none", "ruled", "squared"), default="mixed")
+    ap.add_argument("--desk", action="store_true", help="the sheet does not fill the frame: a desk around it")
     a = ap.parse_args(argv)
     mnist = mnist_digits(a.mnist) if a.source != "strokes" and not a.number else None
     for sub in ("photo", "clean"):
@@ -296,14 +336,14 @@ def main(argv=None):
             if a.number:
                 n = int(rng.integers(2, 6))
                 text = "".join(str(int(rng.integers(10))) for _ in range(n))
-                s = make_sample(rng, number=text, lines=a.lines)
+                s = make_sample(rng, number=text, lines=a.lines, desk=a.desk)
                 source = "strokes"
             elif source == "mnist":
                 s = make_sample(rng, source="mnist", lines=a.lines, mnist=mnist,
-                                mnist_index=(a.seed * 7919 + i) % len(mnist[1]))
+                                mnist_index=(a.seed * 7919 + i) % len(mnist[1]), desk=a.desk)
             else:
                 s = make_sample(rng, digit=(i // 2 if a.source == "mixed" else i) % 10, source="strokes",
-                                lines=a.lines)
+                                lines=a.lines, desk=a.desk)
             name = "%05d" % i
             with open(os.path.join(a.out, "photo", name + ".jpg"), "wb") as out:
                 out.write(jpeg_bytes(s.photo, s.info["quality"]))

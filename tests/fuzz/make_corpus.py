@@ -202,6 +202,26 @@ def pgm_seeds():
         thin[i * w + 32] = 255
         thin[12 * w + i] = 255
     yield "p5-64x64-thin.pgm", b"P5 64 64 255\n" + bytes(thin)
+    yield "p5-96x72-photo.pgm", photo_pgm()
+
+
+def photo_pgm():
+    """A photo of paper (the paper path of the preprocessing): a bold 7 on
+    paper lit unevenly, vignetted, in a shadow on the right, ruled with
+    lines turned a little, and noise (a fixed LCG)."""
+    w, h = 96, 72
+    state = 12345
+    px = bytearray(w * h)
+    for y in range(h):
+        for x in range(w):
+            state = (state * 1103515245 + 12345) % 2 ** 31
+            u, v = x / w - 0.5, y / h - 0.5
+            light = (0.9 + 0.2 * u) * (1 - 0.5 * (u * u + v * v)) * (0.6 if x > 70 else 1.0)
+            paper = 0.9 * (0.7 if (y + x // 24) % 12 == 0 else 1.0)
+            ink = (20 <= y <= 26 and 30 <= x <= 62) or (abs((x - 62) + (y - 26) * 0.5) < 3.5 and 26 <= y <= 62)
+            value = paper * (0.25 if ink else 1.0) * light * 255 + (state % 17) - 8
+            px[y * w + x] = max(0, min(255, int(value)))
+    return b"P5 96 72 255\n" + bytes(px)
 
 
 # ---- specs ------------------------------------------------------------------
@@ -266,6 +286,7 @@ def predict_body_seeds():
     yield "raw-bad-length", b"w=4&h=4\nabcde"
     yield "pgm-p5", b"\n" + b"P5\n# drawn\n4 3\n255\n" + bytes(range(0, 240, 20))
     yield "pgm-p2", b"\nP2 3 2 15\n0 15 0\n15 0 15\n"
+    yield "pgm-photo", b"\n" + photo_pgm()
     # Image files by content: PNGs (gray, and RGBA ink on transparent paper).
     yield "png-gray", b"\n" + pngwrite.png([[(x * 40,) for x in range(6)] for _ in range(4)], 6, 4, 8, 0)
     yield "png-rgba-adam7", b"\n" + pngwrite.png([[(0, 0, 0, (x * y * 17) % 256) for x in range(9)]
