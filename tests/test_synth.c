@@ -280,8 +280,12 @@ static void test_training_with_none(void)
           (double)threshold, (double)lowest_right);
     for (int i = 0; i < 20; i++)
         relabelled[i] = (uint8_t)((dn_argmax(probs + i * 10, 10) + 1) % 10);
-    CHECK(dn_answer_calibrate_right(net, &misread, 0.9, &threshold, NULL) == DN_ERR_ARG,
-          "a set the net reads nothing of right is refused");
+    float every;
+    CHECK_OK(dn_answer_calibrate_right(net, &misread, 0.9, &threshold, NULL));
+    CHECK_OK(dn_answer_calibrate(net, &misread, 0.9, &every));
+    CHECK(threshold == every, "a net that reads nothing right counts every digit (%g, %g)", (double)threshold,
+          (double)every);
+    CHECK(dn_answer_calibrate_right(net, &none, 0.9, &threshold, NULL) == DN_ERR_ARG, "a set of no class is refused");
     CHECK(dn_answer_calibrate_right(net, &misread, 1.5, &threshold, NULL) == DN_ERR_ARG, "rate 1.5 is refused");
 
     /* the threshold travels in the model file */

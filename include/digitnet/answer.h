@@ -80,9 +80,10 @@ DN_API dn_status dn_answer_calibrate(dn_net *net, const dn_dataset *data, double
  * digits it can read. This is dn-train's rule (docs/results.md, "Not a
  * digit": on a set that holds misread digits it refuses more than
  * 1 - answer_rate of the whole set). *answered (may be NULL) receives the
- * share of all the set's labelled samples that the threshold answers.
- * Errors as dn_answer_calibrate, and DN_ERR_ARG when the net reads no
- * labelled sample right. Not thread-safe on one net (it runs the net). */
+ * share of all the set's labelled samples that the threshold answers. A
+ * net that reads no sample right (untrained) gets dn_answer_calibrate's
+ * threshold. Errors as dn_answer_calibrate. Not thread-safe on one net (it
+ * runs the net). */
 DN_API dn_status dn_answer_calibrate_right(dn_net *net, const dn_dataset *data, double answer_rate,
                                            float *threshold, double *answered);
 

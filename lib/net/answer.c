@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "digitnet/answer.h"
 #include "digitnet/ops.h"
@@ -36,8 +37,8 @@ static int compare_floats(const void *a, const void *b)
 /* The threshold of both calibrations: the scores of data's labelled
  * samples (those the net reads right only, when right_only), sorted; the
  * k-th smallest is the largest threshold that refuses at most k of them.
- * *answered (may be NULL) gets the share of all labelled samples whose
- * score reaches it. */
+ * (all of them when it reads none right). *answered (may be NULL) gets
+ * the share of all labelled samples whose score reaches it. */
 static dn_status calibrate(dn_net *net, const dn_dataset *data, double answer_rate, bool right_only,
                            float *threshold, double *answered, const char *name)
 {
@@ -64,8 +65,10 @@ static dn_status calibrate(dn_net *net, const dn_dataset *data, double answer_ra
     }
     if (status == DN_OK && labelled == 0)
         status = dn_fail(DN_ERR_ARG, "%s: the set has no sample of a class", name);
-    else if (status == DN_OK && counted == 0)
-        status = dn_fail(DN_ERR_ARG, "%s: the net reads no sample of the set right", name);
+    if (status == DN_OK && counted == 0) { /* a net that reads nothing right: every sample counts */
+        memcpy(kept, all, (size_t)labelled * sizeof *kept);
+        counted = labelled;
+    }
     if (status == DN_OK) {
         /* answered = score >= threshold: the k-th smallest score, k refused */
         qsort(kept, (size_t)counted, sizeof *kept, compare_floats);
