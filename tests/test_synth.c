@@ -172,6 +172,12 @@ static void test_none_loss(void)
 
 /* Training and evaluation accept DN_LABEL_NONE and count only labelled
  * samples as right or wrong. */
+static int compare_floats(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
 static void test_training_with_none(void)
 {
     dn_net *net;
@@ -229,6 +235,58 @@ static void test_training_with_none(void)
     none.labels += 20;
     none.count = 20;
     CHECK(dn_answer_calibrate(net, &none, 0.9, &threshold) == DN_ERR_ARG, "a set of no class is refused");
+
+    /* dn-train's rule counts only the digits the net reads right: the
+     * largest threshold answering 90% of them, whatever it refuses of the
+     * misread ones; *answered is the share of all it answers */
+    uint8_t relabelled[20];
+    float tops[20];
+    for (int i = 0; i < 20; i++)
+        tops[i] = probs[i * 10 + dn_argmax(probs + i * 10, 10)];
+    qsort(tops, 20, sizeof *tops, compare_floats);
+    int wrong = 0;
+    for (int i = 0; i < 20; i++) {
+        int best = dn_argmax(probs + i * 10, 10);
+        relabelled[i] = digits.labels[i];
+        if (probs[i * 10 + best] <= tops[4]) /* the least sure are misread, as they tend to be */
+            relabelled[i] = (uint8_t)((best + 1) % 10);
+        wrong += best != relabelled[i];
+    }
+    CHECK(wrong >= 5 && wrong < 20, "some digits misread, some read right (%d misread)", wrong);
+    dn_dataset misread = digits;
+    misread.labels = relabelled;
+    double answered_share = -1;
+    CHECK_OK(dn_answer_calibrate_right(net, &misread, 0.9, &threshold, &answered_share));
+    int right = 0, right_answered = 0, right_above = 0, all_answered = 0;
+    float lowest_right = 2.0f;
+    for (int i = 0; i < 20; i++) {
+        float top = probs[i * 10 + dn_argmax(probs + i * 10, 10)];
+        all_answered += top >= threshold;
+        if (dn_argmax(probs + i * 10, 10) == relabelled[i]) {
+            right++;
+            right_answered += top >= threshold;
+            right_above += top >= nextafterf(threshold, 2.0f);
+            lowest_right = top < lowest_right ? top : lowest_right;
+        }
+    }
+    int need = right - (int)floor(0.1 * right + 1e-9);
+    CHECK(right_answered >= need && right_above < need,
+          "calibrated for 90%% of the %d read right: %d answered, %d just above it", right, right_answered,
+          right_above);
+    CHECK(answered_share == all_answered / 20.0, "answered is the share of all 20 (%g, counted %d)", answered_share,
+          all_answered);
+    CHECK_OK(dn_answer_calibrate_right(net, &misread, 1.0, &threshold, NULL));
+    CHECK(threshold == lowest_right, "rate 1 answers every digit read right: %g, the lowest of them %g",
+          (double)threshold, (double)lowest_right);
+    for (int i = 0; i < 20; i++)
+        relabelled[i] = (uint8_t)((dn_argmax(probs + i * 10, 10) + 1) % 10);
+    float every;
+    CHECK_OK(dn_answer_calibrate_right(net, &misread, 0.9, &threshold, NULL));
+    CHECK_OK(dn_answer_calibrate(net, &misread, 0.9, &every));
+    CHECK(threshold == every, "a net that reads nothing right counts every digit (%g, %g)", (double)threshold,
+          (double)every);
+    CHECK(dn_answer_calibrate_right(net, &none, 0.9, &threshold, NULL) == DN_ERR_ARG, "a set of no class is refused");
+    CHECK(dn_answer_calibrate_right(net, &misread, 1.5, &threshold, NULL) == DN_ERR_ARG, "rate 1.5 is refused");
 
     /* the threshold travels in the model file */
     char path[] = "/tmp/dn-test-synth-XXXXXX";

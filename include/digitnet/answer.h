@@ -22,9 +22,9 @@
  *
  * Conventions (errors, ownership, threads) are those of digitnet.h.
  *
- * Thread-safety: every function but dn_answer_calibrate is a pure function
- * of its arguments and may run in any thread at any time;
- * dn_answer_calibrate runs the net, so it needs the net to itself. */
+ * Thread-safety: every function but the two dn_answer_calibrate* is a pure
+ * function of its arguments and may run in any thread at any time; they
+ * run the net, so they need the net to itself. */
 #ifndef DIGITNET_ANSWER_H
 #define DIGITNET_ANSWER_H
 
@@ -71,6 +71,21 @@ DN_API dn_answer dn_answer_from_probs(const float *probs, int classes, bool has_
  * set without labelled samples; the errors of dn_net_predict otherwise.
  * Not thread-safe on one net (it runs the net). */
 DN_API dn_status dn_answer_calibrate(dn_net *net, const dn_dataset *data, double answer_rate, float *threshold);
+
+/* Calibrates as dn_answer_calibrate, counting only the samples the net
+ * reads right (its most probable class is the label): the largest
+ * threshold at which at least answer_rate of them are answered. A digit the
+ * net would misread is better refused than answered, so its refusal costs
+ * nothing here, and the threshold is set by how sure the net is of the
+ * digits it can read. This is dn-train's rule (docs/results.md, "Not a
+ * digit": on a set that holds misread digits it refuses more than
+ * 1 - answer_rate of the whole set). *answered (may be NULL) receives the
+ * share of all the set's labelled samples that the threshold answers. A
+ * net that reads no sample right (untrained) gets dn_answer_calibrate's
+ * threshold. Errors as dn_answer_calibrate. Not thread-safe on one net (it
+ * runs the net). */
+DN_API dn_status dn_answer_calibrate_right(dn_net *net, const dn_dataset *data, double answer_rate,
+                                           float *threshold, double *answered);
 
 /* The threshold to compare with: override when it is >= 0, else the
  * model's own (a stored answer_threshold >= 0), else DN_ANSWER_THRESHOLD. */

@@ -55,7 +55,7 @@ typedef struct dn_model_info {
     int epochs_planned;  /* length of the run the learning-rate schedule was
                             planned for (checkpoints); -1 when unknown */
     float answer_threshold; /* the model's own threshold for "not a digit"
-                            (digitnet/answer.h, dn_answer_calibrate), in [0,1];
+                            (digitnet/answer.h, dn_answer_calibrate_right), in [0,1];
                             negative when unknown: use DN_ANSWER_THRESHOLD */
 } dn_model_info;
 

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "digitnet/answer.h"
 #include "digitnet/ops.h"
@@ -33,36 +34,68 @@ static int compare_floats(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-dn_status dn_answer_calibrate(dn_net *net, const dn_dataset *data, double answer_rate, float *threshold)
+/* The threshold of both calibrations: the scores of data's labelled
+ * samples (those the net reads right only, when right_only), sorted; the
+ * k-th smallest is the largest threshold that refuses at most k of them.
+ * (all of them when it reads none right). *answered (may be NULL) gets
+ * the share of all labelled samples whose score reaches it. */
+static dn_status calibrate(dn_net *net, const dn_dataset *data, double answer_rate, bool right_only,
+                           float *threshold, double *answered, const char *name)
 {
     if (!net || !data || !threshold || !(answer_rate > 0.0 && answer_rate <= 1.0))
-        return dn_fail(DN_ERR_ARG, "dn_answer_calibrate: need a net, data, a threshold and a rate in (0,1]");
+        return dn_fail(DN_ERR_ARG, "%s: need a net, data, a threshold and a rate in (0,1]", name);
     const int classes = dn_net_num_classes(net), batch = 256;
     const size_t sample = (size_t)data->channels * data->height * data->width;
-    float *scores = malloc((size_t)(data->count > 0 ? data->count : 1) * sizeof *scores);
+    const size_t count = (size_t)(data->count > 0 ? data->count : 1);
+    float *all = malloc(count * sizeof *all), *kept = malloc(count * sizeof *kept);
     float *probs = malloc((size_t)batch * (size_t)classes * sizeof *probs);
-    dn_status status = scores && probs ? DN_OK : dn_fail(DN_ERR_NOMEM, "dn_answer_calibrate: out of memory");
-    int labelled = 0;
+    dn_status status = all && kept && probs ? DN_OK : dn_fail(DN_ERR_NOMEM, "%s: out of memory", name);
+    int labelled = 0, counted = 0;
     for (int done = 0; status == DN_OK && done < data->count; done += batch) {
         int n = data->count - done < batch ? data->count - done : batch;
         status = dn_net_predict(net, data->images + (size_t)done * sample, n, probs, (size_t)batch * classes);
         for (int b = 0; status == DN_OK && b < n; b++)
             if (data->labels[done + b] < classes) {
                 const float *p = probs + (size_t)b * classes;
-                scores[labelled++] = p[dn_argmax(p, classes)];
+                const int best = dn_argmax(p, classes);
+                all[labelled++] = p[best];
+                if (!right_only || best == data->labels[done + b])
+                    kept[counted++] = p[best];
             }
     }
     if (status == DN_OK && labelled == 0)
-        status = dn_fail(DN_ERR_ARG, "dn_answer_calibrate: the set has no sample of a class");
+        status = dn_fail(DN_ERR_ARG, "%s: the set has no sample of a class", name);
+    if (status == DN_OK && counted == 0) { /* a net that reads nothing right: every sample counts */
+        memcpy(kept, all, (size_t)labelled * sizeof *kept);
+        counted = labelled;
+    }
     if (status == DN_OK) {
         /* answered = score >= threshold: the k-th smallest score, k refused */
-        qsort(scores, (size_t)labelled, sizeof *scores, compare_floats);
-        int refused = (int)floor((1.0 - answer_rate) * labelled + 1e-9); /* 1 - 0.9 is 0.0999... */
-        *threshold = scores[refused];
+        qsort(kept, (size_t)counted, sizeof *kept, compare_floats);
+        int refused = (int)floor((1.0 - answer_rate) * counted + 1e-9); /* 1 - 0.9 is 0.0999... */
+        *threshold = kept[refused];
+        if (answered) {
+            int reach = 0;
+            for (int i = 0; i < labelled; i++)
+                reach += all[i] >= *threshold;
+            *answered = (double)reach / labelled;
+        }
     }
-    free(scores);
+    free(all);
+    free(kept);
     free(probs);
     return status;
+}
+
+dn_status dn_answer_calibrate(dn_net *net, const dn_dataset *data, double answer_rate, float *threshold)
+{
+    return calibrate(net, data, answer_rate, false, threshold, NULL, "dn_answer_calibrate");
+}
+
+dn_status dn_answer_calibrate_right(dn_net *net, const dn_dataset *data, double answer_rate, float *threshold,
+                                    double *answered)
+{
+    return calibrate(net, data, answer_rate, true, threshold, answered, "dn_answer_calibrate_right");
 }
 
 float dn_answer_threshold(float model_threshold, float override)

@@ -555,7 +555,49 @@ async function testSaliencySwitch(page) {
     /^Gradient/.test(await page.locator('#inside-saliency-how').textContent()),
     'inside: switching back to the gradient shows the same maps as before');
   page.off('request', onRequest);
-  await page.evaluate(() => document.activeElement.blur()); // Escape in a form control does not clear the drawing
+  // the Gradient radio keeps the focus: the caller's Escape must clear the drawing all the same
+}
+
+// Escape and Delete clear the drawing whatever control has the focus (the
+// brush slider, the integrated-gradients radio, a button), but not in a
+// text field, where they edit the text. Called with a drawing on the canvas
+// and the brush slider focused; leaves the canvas blank.
+async function clearKeysInControls(page) {
+  const cases = [
+    ['Escape', '#brush', 'the brush slider'],
+    ['Delete', 'input[name="dn-saliency"][value="ig"]', 'the Integrated gradients radio'],
+    ['Escape', 'input[name="model"][value="cnn"]', 'a radio of the training form'],
+    ['Delete', '#save', 'the Save button'],
+  ];
+  for (const [i, [key, selector, name]] of cases.entries()) {
+    if (i > 0) {
+      await page.evaluate(() => window.scrollTo(0, 0)); // focusing scrolls to the control
+      await drawDigit(page, 1);
+      await settled(page);
+    }
+    await page.locator(selector).focus();
+    const focused = await page.evaluate((sel) => document.activeElement === document.querySelector(sel), selector);
+    await page.keyboard.press(key);
+    await settled(page);
+    check(focused && await isBlank(page), `${key} clears the drawing while ${name} has the focus`);
+  }
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await drawDigit(page, 1);
+  await settled(page);
+  await page.evaluate(() => {
+    const field = document.createElement('input');
+    field.type = 'text';
+    field.id = 'dn-test-field';
+    document.body.appendChild(field);
+  });
+  await page.locator('#dn-test-field').focus();
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('Delete');
+  await settled(page);
+  check(!await isBlank(page), 'Escape and Delete typed in a text field leave the drawing alone');
+  await page.evaluate(() => { document.getElementById('dn-test-field').remove(); window.scrollTo(0, 0); });
+  await page.keyboard.press('Escape');
+  await settled(page);
 }
 
 async function testInsidePhone(phone) {
@@ -712,8 +754,11 @@ try {
   await page.locator('#inside').screenshot({ path: join(options.artifacts, 'desktop-inside.png') });
   await page.screenshot({ path: join(options.artifacts, 'desktop-full.png'), fullPage: true });
   await page.evaluate(() => window.scrollTo(0, 0));
+  const focused = await page.evaluate(() => `${document.activeElement.name}=${document.activeElement.value}`);
   await page.keyboard.press('Escape');
   await settled(page);
+  check(focused === 'dn-saliency=grad' && await isBlank(page),
+    `Escape clears the drawing while the saliency switch has the focus (${focused})`);
   check((await insideShown(page)).blank, 'inside: clearing the drawing greys the maps out');
 
   await page.locator('#brush').fill('30');
@@ -721,7 +766,7 @@ try {
   await drawDigit(page, 1);
   await settled(page);
   check((await shown(page)).cnn.digit === '1', 'a thick 1 is still a 1');
-  await page.keyboard.press('Escape');
+  await clearKeysInControls(page);
 
   // An image file dropped on the canvas, then pasted: a PNG of a 7 (black ink,
   // transparent background) made by the browser. Its bytes must reach the

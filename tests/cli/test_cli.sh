@@ -49,6 +49,7 @@ fi
 expect_exit 2 "epochs.*integer" "$train" --epochs 0
 expect_exit 2 "expected cnn, mlp or cnn-bn" "$train" --model resnet
 expect_exit 2 "unknown option '--bogus'" "$train" --bogus
+expect_exit 2 "--calibrate: expected right or all, got 'some'" "$train" --calibrate some
 expect_exit 2 "--lr needs a value" "$train" --lr
 expect_exit 2 "expected a number" "$train" --lr abc
 expect_exit 1 "fetch MNIST first" "$train" --data "$work/nowhere" --out "$work/x.safetensors"
@@ -245,6 +246,8 @@ if [ -f "$data/t10k-images-idx3-ubyte" ]; then
   check "json: digit null, the reason and the score" \
     grep -qE '^\{"file":"[^"]*star\.pgm","digit":null,"reason":"not a digit","score":0\.[0-9]+,"threshold":0\.[0-9]+,"best":[0-9],' "$work/refuse.json"
   calibrated=$(sed -n 's/.*below a top probability of \([0-9.]*\),.*/\1/p' "$work/train-oe.log")
+  check "the threshold answers 98% of the test digits read right, fewer of the whole set (issue 11)" \
+    grep -qE "which answers 98% of the test digits it reads right \(9[0-7]\.[0-9]{2}% of the test set\)$" "$work/train-oe.log"
   check "dn-train calibrates a threshold and stores it in the model ($calibrated)" \
     grep -qE "\"threshold\":${calibrated:-none}0*," "$work/refuse.json"
   "$predict" --threshold 0 --model "$work/mlp-oe.safetensors" "$work/star.pgm" >"$work/refuse0"

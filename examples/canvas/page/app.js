@@ -452,8 +452,16 @@
   undoButton.addEventListener('click', undo);
   document.getElementById('sample').addEventListener('click', drawSample);
   document.getElementById('save').addEventListener('click', save);
+  // Keys typed into a text field are the field's; with any other control
+  // focused (a radio such as the saliency switch, the brush slider, a
+  // button, a list) Escape and Delete still clear the drawing.
+  const NOT_TEXT = new Set(['radio', 'checkbox', 'range', 'button', 'submit', 'reset', 'color', 'file', 'image']);
+  function inTextField(el) {
+    if (el instanceof HTMLInputElement) return !NOT_TEXT.has(el.type);
+    return el instanceof HTMLTextAreaElement || (el instanceof HTMLElement && el.isContentEditable);
+  }
   document.addEventListener('keydown', (event) => {
-    if (event.target instanceof HTMLInputElement || event.target instanceof HTMLSelectElement) return;
+    if (inTextField(event.target)) return;
     if (event.key === 'Escape' || event.key === 'Delete') {
       event.preventDefault();
       clearAll();
