@@ -51,7 +51,9 @@
  *      against cutting one wide digit, a 0 or a 2, in two). The best way
  *      wins over the part whole (scored the same way) only when it scores
  *      higher. Parts under half the digit height are never cut; a whole
- *      read so surely that no cut could pay for itself is not tried, and
+ *      read so surely that no cut could pay for itself is not tried, nor
+ *      the only part of a picture read at least 0.99 surely (and at least
+ *      min_confidence) and at most 1.1 times as wide as tall, and
  *      cuts that cost more than the whole's score are dropped before any
  *      piece is read, which keeps the cost low for clear drawings.
  *   6. Each part's ink alone (the rest of the picture blank) goes through
