@@ -148,6 +148,30 @@ static int single_answer(int i)
     return answer;
 }
 
+/* The single-digit path's answer for test image i drawn alone, and its
+ * best probability in *best. */
+static int single_reading(int i, float *best)
+{
+    float tile[TILE * TILE], x[DN_MNIST_PIXELS], probs[10];
+    canvas c = canvas_new(TILE + 40, TILE + 40);
+    tile_of(tile, i);
+    paste(&c, tile, 20, 20);
+    dn_image img = picture(&c);
+    dn_preprocess_info info;
+    int answer = -1;
+    *best = 0;
+    if (dn_preprocess_mnist(&img, x, &info) == DN_OK && info.has_ink) {
+        dn_normalize(x, DN_MNIST_PIXELS, net_mean, net_std);
+        if (dn_net_predict(net, x, 1, probs, 10) == DN_OK) {
+            answer = dn_argmax(probs, 10);
+            *best = probs[answer];
+        }
+    }
+    dn_image_free(&img);
+    free(c.ink);
+    return answer;
+}
+
 /* Test images the single-digit path reads right, in order. */
 static int good[200], good_count;
 
@@ -419,6 +443,89 @@ static void test_marks(void)
     free(c.ink);
 }
 
+/* A digit the net reads right but less surely than its not-a-digit
+ * threshold (at least half the probability on its label), drawn alone: refused
+ * (unsure); drawn between two digits it reads surely, as tall as they are:
+ * a digit, and the number read right. A star drawn the same way between
+ * two digits stays out of the number. */
+static void test_unsure_in_number(void)
+{
+    const float threshold = 0.9f; /* a strict one, as the CNN's (0.888) */
+    const double pi = 3.14159265358979;
+    dn_number_options o = options();
+    o.min_confidence = threshold;
+    /* digits read alone as one part, unsure, its best the label's at >= 0.5 */
+    int doubtful[20], n = 0;
+    for (int i = 0; i < test_set.count && i < 3000 && n < 20; i++) {
+        float best, td[TILE * TILE];
+        if (single_reading(i, &best) != test_set.labels[i] || best < 0.5f || best >= threshold)
+            continue;
+        tile_of(td, i);
+        canvas c = canvas_new(TILE + 40, TILE + 40);
+        paste(&c, td, 20, 20);
+        dn_image img = picture(&c);
+        dn_number num;
+        CHECK_OK(dn_read_number(&num, &img, net, &o));
+        if (num.count == 1 && num.parts[0].kind == DN_PART_UNSURE && num.text[0] == 0 &&
+            num.parts[0].digit == test_set.labels[i])
+            doubtful[n++] = i;
+        dn_image_free(&img);
+        free(c.ink);
+    }
+    CHECK(n >= 10, "digits read right alone but under the threshold %.3f, refused: %d", threshold, n);
+    int right = 0, middle = 0;
+    for (int k = 0; k < n; k++) {
+        int a = good[2 * k], b = good[2 * k + 1], d = doubtful[k];
+        float ta[TILE * TILE], tb[TILE * TILE], td[TILE * TILE];
+        tile_of(ta, a);
+        tile_of(tb, b);
+        tile_of(td, d);
+        dn_number num;
+        canvas c = canvas_new(3 * TILE + 100, TILE + 20);
+        paste(&c, ta, 10, 10);
+        paste(&c, td, TILE + 50, 10);
+        paste(&c, tb, 2 * TILE + 90, 10);
+        dn_image img = picture(&c);
+        CHECK_OK(dn_read_number(&num, &img, net, &o));
+        char want[4] = {(char)('0' + test_set.labels[a]), (char)('0' + test_set.labels[d]),
+                        (char)('0' + test_set.labels[b]), 0};
+        right += strcmp(num.text, want) == 0;
+        middle += num.count == 3 && num.parts[1].kind == DN_PART_DIGIT;
+        dn_image_free(&img);
+        free(c.ink);
+    }
+    CHECK(middle >= 0.8 * n && right >= 0.7 * n,
+          "doubtful digits between two digits: digits %d, numbers right %d, of %d", middle, right, n);
+
+    /* a five-pointed star the digits' height, between two of them */
+    int stars = 0, kept_out = 0;
+    for (int k = 0; k < 6; k++) {
+        int a = good[2 * k], b = good[2 * k + 1];
+        float ta[TILE * TILE], tb[TILE * TILE];
+        tile_of(ta, a);
+        tile_of(tb, b);
+        canvas c = canvas_new(3 * TILE + 100, TILE + 20);
+        paste(&c, ta, 10, 10);
+        paste(&c, tb, 2 * TILE + 90, 10);
+        double cx = 1.5 * TILE + 50, cy = 10 + TILE / 2.0, R = 0.42 * TILE, pen = 3 + k % 3;
+        for (int p = 0; p < 5; p++) {
+            double a0 = -pi / 2 + p * 4 * pi / 5 + 0.05 * k, a1 = a0 + 4 * pi / 5;
+            line(&c, cx + R * cos(a0), cy + R * sin(a0), cx + R * cos(a1), cy + R * sin(a1), pen);
+        }
+        dn_image img = picture(&c);
+        dn_number num;
+        CHECK_OK(dn_read_number(&num, &img, net, &o));
+        bool digit = false; /* a part over the star read as a digit */
+        for (int q = 0; q < num.count; q++)
+            digit |= num.parts[q].kind == DN_PART_DIGIT && fabs(num.parts[q].x + num.parts[q].w / 2.0 - cx) < R;
+        stars++;
+        kept_out += num.count == 3 && !digit;
+        dn_image_free(&img);
+        free(c.ink);
+    }
+    CHECK(kept_out == stars, "a star between two digits is no digit: %d of %d", kept_out, stars);
+}
+
 /* One-component pictures: the part's input is dn_preprocess_mnist's, bit for
  * bit, and its probabilities those of the net on it; a speck added changes
  * neither. */
@@ -546,6 +653,7 @@ int main(void)
     test_wide_zero();
     test_detached_bar();
     test_marks();
+    test_unsure_in_number();
     test_single_is_unchanged();
     test_errors();
     dn_net_free(net);

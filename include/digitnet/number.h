@@ -51,7 +51,9 @@
  *      against cutting one wide digit, a 0 or a 2, in two). The best way
  *      wins over the part whole (scored the same way) only when it scores
  *      higher. Parts under half the digit height are never cut; a whole
- *      read so surely that no cut could pay for itself is not tried, and
+ *      read so surely that no cut could pay for itself is not tried, nor
+ *      the only part of a picture read at least 0.99 surely (and at least
+ *      min_confidence) and at most 1.1 times as wide as tall, and
  *      cuts that cost more than the whole's score are dropped before any
  *      piece is read, which keeps the cost low for clear drawings.
  *   6. Each part's ink alone (the rest of the picture blank) goes through
@@ -59,7 +61,14 @@
  *      one component therefore gives exactly dn_preprocess_mnist's input.
  *   7. Parts that are not digits are marked, not forced into a digit: much
  *      smaller than the digit height (a dot, a comma), low and flat (a dash),
- *      or read with a best probability under options.min_confidence.
+ *      or read with a best probability under options.min_confidence - but
+ *      a part among parts read at least that surely (a number) is a digit
+ *      from a best probability of 0.5 when it is as tall as they are (within
+ *      3/4 to 4/3 of their median height) and at most 1.25 times as wide
+ *      as tall: min_confidence is set for a drawing alone, where a person
+ *      may have drawn anything; a digit-sized part of a number is most
+ *      likely a digit (a star or a letter there is still mostly refused:
+ *      the net puts well under half its probability on any digit for it).
  *
  * Conventions (errors, ownership, threads) are those of digitnet.h.
  *
