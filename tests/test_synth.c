@@ -134,6 +134,210 @@ static void test_dataset(void)
     dn_dataset_free(&b);
 }
 
+/* ---- the styles added for the CNN's last misses (a 4 in one stroke with no
+ * stem above the bar, a 1 whose stem leans forward under its flag, ...):
+ * found by name, so a style that is not there fails ---- */
+
+static int style_named(int digit, const char *words)
+{
+    for (int s = 0; s < dn_synth_style_count(digit); s++)
+        if (strstr(dn_synth_style_name(digit, s), words))
+            return s;
+    return -1;
+}
+
+typedef struct ink_box {
+    int top, bottom, left, right; /* rows and columns holding ink above a half */
+} ink_box;
+
+static ink_box box_of(const dn_image *img)
+{
+    ink_box b = {img->height, -1, img->width, -1};
+    for (int y = 0; y < img->height; y++)
+        for (int x = 0; x < img->width; x++)
+            if (pixel(img, x, y) > 0.5f) {
+                b.top = y < b.top ? y : b.top;
+                b.bottom = y > b.bottom ? y : b.bottom;
+                b.left = x < b.left ? x : b.left;
+                b.right = x > b.right ? x : b.right;
+            }
+    return b;
+}
+
+/* Separate pieces of ink (above a half) along row y. */
+static int runs_in_row(const dn_image *img, int y)
+{
+    int runs = 0;
+    for (int x = 0; x < img->width; x++)
+        runs += pixel(img, x, y) > 0.5f && (x == 0 || pixel(img, x - 1, y) <= 0.5f);
+    return runs;
+}
+
+/* The middle of the ink along row y, or -1 without ink. */
+static float ink_middle(const dn_image *img, int y)
+{
+    double sum = 0, weight = 0;
+    for (int x = 0; x < img->width; x++) {
+        sum += (double)x * pixel(img, x, y);
+        weight += pixel(img, x, y);
+    }
+    return weight > 0 ? (float)(sum / weight) : -1.0f;
+}
+
+/* How far the ink's middle moves right per row up, over rows from the
+ * share `from` to `to` of the ink's height (0 = top): a stem leaning forward
+ * gives a positive lean. Least squares. */
+static double lean(const dn_image *img, ink_box b, double from, double to)
+{
+    double n = 0, sy = 0, sx = 0, syy = 0, sxy = 0;
+    int height = b.bottom - b.top;
+    for (int y = b.top + (int)(from * height); y <= b.top + (int)(to * height); y++) {
+        float x = ink_middle(img, y);
+        if (x < 0)
+            continue;
+        n++;
+        sy += y;
+        sx += x;
+        syy += (double)y * y;
+        sxy += (double)x * y;
+    }
+    return -(n * sxy - sx * sy) / (n * syy - sy * sy);
+}
+
+/* The mean of the ink's middles over rows from `from` to `to` of its height. */
+static double band_middle(const dn_image *img, ink_box b, double from, double to)
+{
+    double sum = 0;
+    int n = 0, height = b.bottom - b.top;
+    for (int y = b.top + (int)(from * height); y <= b.top + (int)(to * height); y++) {
+        float x = ink_middle(img, y);
+        if (x >= 0) {
+            sum += x;
+            n++;
+        }
+    }
+    return n ? sum / n : -1.0;
+}
+
+/* The share of rows from `from` to `to` of the ink's height that cross one
+ * piece of ink only. */
+static double one_piece_rows(const dn_image *img, ink_box b, double from, double to)
+{
+    int rows = 0, one = 0, height = b.bottom - b.top;
+    for (int y = b.top + (int)(from * height); y <= b.top + (int)(to * height); y++) {
+        rows++;
+        one += runs_in_row(img, y) == 1;
+    }
+    return (double)one / rows;
+}
+
+/* Ink right of column x0 in the rows above `to` of the ink's height. */
+static double ink_right_of(const dn_image *img, ink_box b, double x0, double to)
+{
+    double ink = 0;
+    for (int y = b.top; y <= b.top + (int)(to * (b.bottom - b.top)); y++)
+        for (int x = (int)ceil(x0); x < img->width; x++)
+            ink += pixel(img, x, y);
+    return ink;
+}
+
+/* Draws digit in style with the generator seeded with seed: a style drawn
+ * from the same seed gets the same hand (slant, size, pen, wobble, place), so
+ * two styles compare shape for shape. */
+static ink_box draw_seeded(dn_image *img, int digit, int style, uint64_t seed)
+{
+    dn_rng rng;
+    dn_rng_seed(&rng, seed);
+    CHECK_OK(dn_synth_digit(img, digit, style, &rng));
+    return box_of(img);
+}
+
+static void test_added_styles(void)
+{
+    const int stemless = style_named(4, "no stem above the bar"), up_and_down = style_named(4, "up from the end of");
+    const int open = style_named(4, "open at the top"), closed = style_named(4, "closed");
+    const int forward = style_named(1, "leaning forward"), flag = style_named(1, "with a flag");
+    const int curved = style_named(1, "flag curving up");
+    CHECK(stemless >= 0 && up_and_down >= 0 && forward >= 0 && curved >= 0,
+          "the styles exist: a 4 in one stroke with no stem above the bar (%d), one up from the bar's end and "
+          "down the stem (%d), a 1 leaning forward (%d), one with a curved flag (%d)",
+          stemless, up_and_down, forward, curved);
+    if (stemless < 0 || up_and_down < 0 || forward < 0 || curved < 0 || open < 0 || closed < 0 || flag < 0)
+        return;
+    enum { SEEDS = 200 };
+    dn_image img;
+    CHECK_OK(dn_image_new(&img, 96, 96));
+    int no_upper_stem = 0, open_two_pieces = 0, bar_runs_on = 0, leans_forward = 0;
+    double wedge = 0, closed_wedge = 0;
+    for (uint64_t seed = 0; seed < SEEDS; seed++) {
+        /* a 4 with no stem above the bar: above it, rows cross the slanting
+         * line only (an open 4 in the same hand crosses two lines there); below
+         * it, the stem stands well left of where the bar ends */
+        ink_box b = draw_seeded(&img, 4, stemless, seed);
+        double width = b.right - b.left, stem = band_middle(&img, b, 0.85, 0.97);
+        no_upper_stem += one_piece_rows(&img, b, 0.1, 0.45) >= 0.9;
+        bar_runs_on += (b.right - stem) / width > 0.06 && (stem - b.left) / width > 0.2;
+        ink_box o = draw_seeded(&img, 4, open, seed);
+        open_two_pieces += one_piece_rows(&img, o, 0.1, 0.45) <= 0.5;
+        /* up from the end of the bar and down the stem: ink right of the stem
+         * above the bar, the wedge a closed 4 does not have */
+        ink_box u = draw_seeded(&img, 4, up_and_down, seed);
+        wedge += ink_right_of(&img, u, band_middle(&img, u, 0.85, 0.97), 0.55);
+        ink_box c = draw_seeded(&img, 4, closed, seed);
+        closed_wedge += ink_right_of(&img, c, band_middle(&img, c, 0.85, 0.97), 0.55);
+        /* a 1 leaning forward: below its flag, the stem leans further forward
+         * than the flagged 1's drawn by the same hand */
+        ink_box f = draw_seeded(&img, 1, forward, seed);
+        double forward_lean = lean(&img, f, 0.35, 0.95);
+        ink_box g = draw_seeded(&img, 1, flag, seed);
+        leans_forward += forward_lean > lean(&img, g, 0.35, 0.95) + 0.03;
+    }
+    CHECK(no_upper_stem == SEEDS, "the stemless 4 has no stem above the bar in %d of %d hands", no_upper_stem, SEEDS);
+    CHECK(open_two_pieces == SEEDS, "(the measure sees the open 4's stem in %d of %d)", open_two_pieces, SEEDS);
+    CHECK(bar_runs_on == SEEDS, "its bar runs on past the stem in %d of %d hands", bar_runs_on, SEEDS);
+    CHECK(wedge > 1.1 * closed_wedge, "the 4 drawn up from the bar's end has ink right of its stem: %.0f against "
+          "%.0f for the closed 4, over %d hands", wedge, closed_wedge, SEEDS);
+    CHECK(leans_forward == SEEDS, "the 1 leaning forward leans further than the flagged 1 in %d of %d hands",
+          leans_forward, SEEDS);
+    dn_image_free(&img);
+
+    /* the training set draws every style, the added ones too, as
+     * dn_synth_digit does, and the same for any thread count */
+    const int digits = 60; /* 10 x the most styles of a digit: every style of every digit */
+    for (int d = 0; d < 10; d++)
+        CHECK(dn_synth_style_count(d) <= digits / 10, "digit %d's %d styles all drawn", d, dn_synth_style_count(d));
+    dn_dataset a;
+    CHECK_OK(dn_synth_dataset(&a, digits, 0, 21, 0.0f, 1.0f));
+    const int picks[4][2] = {{4, stemless}, {4, up_and_down}, {1, forward}, {1, curved}};
+    dn_image canvas;
+    CHECK_OK(dn_image_new(&canvas, 96, 96));
+    for (int p = 0; p < 4; p++) {
+        int digit = picks[p][0], style = picks[p][1], i = 10 * style + digit; /* dn_synth_dataset's order */
+        dn_rng rng;
+        dn_rng_seed(&rng, 21 + (uint64_t)i * 0x9e3779b97f4a7c15ULL);
+        float expected[DN_MNIST_PIXELS];
+        dn_preprocess_info info = {0};
+        CHECK_OK(dn_synth_digit(&canvas, digit, style, &rng));
+        CHECK_OK(dn_preprocess_mnist(&canvas, expected, &info));
+        CHECK(info.has_ink && a.labels[i] == digit &&
+                  memcmp(a.images + (size_t)i * DN_MNIST_PIXELS, expected, sizeof expected) == 0,
+              "drawing %d of the set is a %d in style %d (%s)", i, digit, style, dn_synth_style_name(digit, style));
+    }
+    dn_image_free(&canvas);
+#ifdef _OPENMP
+    int threads = omp_get_max_threads();
+    for (int t = 1; t <= 3; t += 2) {
+        dn_dataset b;
+        omp_set_num_threads(t);
+        CHECK_OK(dn_synth_dataset(&b, digits, 0, 21, 0.0f, 1.0f));
+        CHECK(same_set(&a, &b), "every style drawn the same with %d threads as with %d", t, threads);
+        dn_dataset_free(&b);
+    }
+    omp_set_num_threads(threads);
+#endif
+    dn_dataset_free(&a);
+}
+
 /* The loss of a sample of no class is DN_NONE_WEIGHT * cross-entropy against
  * equal probabilities; its gradient agrees with central differences. */
 static void test_none_loss(void)
@@ -329,6 +533,7 @@ int main(void)
     test_stroke();
     test_styles();
     test_dataset();
+    test_added_styles();
     test_none_loss();
     test_training_with_none();
     test_answers();
