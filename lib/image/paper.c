@@ -147,6 +147,28 @@ static void interpolation(int i, int n, int b, int g, int *k, float *t)
     *t = (float)((u - j) / (next - j));
 }
 
+/* The w x h picture of the gw x gh grid g of b-pixel blocks: bilinear
+ * between block centres, extrapolated beyond the outer ones. */
+static void grid_to_pixels(const float *g, int gw, int gh, int b, int w, int h, float *out)
+{
+    for (int y = 0; y < h; y++) {
+        int ky = 0;
+        float ty = 0.0f;
+        if (gh > 1)
+            interpolation(y, h, b, gh, &ky, &ty);
+        const float *r0 = g + (size_t)ky * (size_t)gw, *r1 = gh > 1 ? r0 + gw : r0;
+        for (int x = 0; x < w; x++) {
+            int kx = 0;
+            float tx = 0.0f;
+            if (gw > 1)
+                interpolation(x, w, b, gw, &kx, &tx);
+            float a = gw > 1 ? r0[kx] + tx * (r0[kx + 1] - r0[kx]) : r0[kx];
+            float c = gw > 1 ? r1[kx] + tx * (r1[kx + 1] - r1[kx]) : r1[kx];
+            out[(size_t)y * (size_t)w + (size_t)x] = a + ty * (c - a);
+        }
+    }
+}
+
 dn_status dn_paper_background(const float *p, int w, int h, const float *ink, int blocks, float *bg,
                               const char *who)
 {
@@ -171,23 +193,9 @@ dn_status dn_paper_background(const float *p, int w, int h, const float *ink, in
                              ink, hist);
     fill_blocks(g, gw, gh, scratch);
     median_blocks(g, gw, gh, scratch);
-    for (int y = 0; y < h; y++) {
-        int ky = 0;
-        float ty = 0.0f;
-        if (gh > 1)
-            interpolation(y, h, b, gh, &ky, &ty);
-        const float *r0 = g + (size_t)ky * (size_t)gw, *r1 = gh > 1 ? r0 + gw : r0;
-        for (int x = 0; x < w; x++) {
-            int kx = 0;
-            float tx = 0.0f;
-            if (gw > 1)
-                interpolation(x, w, b, gw, &kx, &tx);
-            float a = gw > 1 ? r0[kx] + tx * (r0[kx + 1] - r0[kx]) : r0[kx];
-            float c = gw > 1 ? r1[kx] + tx * (r1[kx + 1] - r1[kx]) : r1[kx];
-            float v = a + ty * (c - a);
-            bg[(size_t)y * (size_t)w + (size_t)x] = v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
-        }
-    }
+    grid_to_pixels(g, gw, gh, b, w, h, bg);
+    for (size_t i = 0; i < (size_t)w * (size_t)h; i++)
+        bg[i] = bg[i] < 0.0f ? 0.0f : bg[i] > 1.0f ? 1.0f : bg[i];
     free(g);
     free(scratch);
     free(hist);
@@ -328,22 +336,9 @@ dn_status dn_paper_envelope(const float *p, int w, int h, bool dark_ink, float *
     for (int y = 0; y < gh; y++)
         for (int x = 0; x < gw; x++)
             g[(size_t)y * (size_t)gw + (size_t)x] = pad[(size_t)(y + r) * (size_t)pw + (size_t)(x + r)];
-    for (int y = 0; y < h; y++) {
-        int ky = 0;
-        float ty = 0.0f;
-        if (gh > 1)
-            interpolation(y, h, b, gh, &ky, &ty);
-        const float *r0 = g + (size_t)ky * (size_t)gw, *r1 = gh > 1 ? r0 + gw : r0;
-        for (int x = 0; x < w; x++) {
-            int kx = 0;
-            float tx = 0.0f;
-            if (gw > 1)
-                interpolation(x, w, b, gw, &kx, &tx);
-            float a = gw > 1 ? r0[kx] + tx * (r0[kx + 1] - r0[kx]) : r0[kx];
-            float c = gw > 1 ? r1[kx] + tx * (r1[kx + 1] - r1[kx]) : r1[kx];
-            env[(size_t)y * (size_t)w + (size_t)x] = sign * (a + ty * (c - a));
-        }
-    }
+    grid_to_pixels(g, gw, gh, b, w, h, env);
+    for (size_t i = 0; i < (size_t)w * (size_t)h; i++)
+        env[i] *= sign;
     free(g);
     free(pad);
     free(scratch);
