@@ -175,7 +175,9 @@ if [ -f "$data/t10k-images-idx3-ubyte" ]; then
   check "--json: number and parts with boxes" \
     grep -qE "^\{\"file\":\"[^\"]*pair\.pgm\",\"number\":\"$1$3\",\"parts\":\[\{\"kind\":\"digit\",\"digit\":$1,\"box\":\[[0-9]+,[0-9]+,[0-9]+,[0-9]+\],\"probs\":\[" "$work/pair.json"
   "$predict" --single --model "$work/mlp.safetensors" "$work/pair.pgm" >"$work/pair.single" 2>&1
-  check "--single: one digit, as before" grep -qE "pair\.pgm: [0-9] \([0-9.]+%\)$" "$work/pair.single"
+  # one answer for the whole picture: a digit, or (two digits are no digit) a refusal
+  check "--single: one answer, as before" \
+    grep -qE "pair\.pgm: ([0-9] \([0-9.]+%\)|not a digit \(top probability [0-9.]+% for [0-9], below [0-9]+%\))$" "$work/pair.single"
   set -- $labels
   "$predict" --model "$work/mlp.safetensors" --raw "$work/d0.pgm" >"$work/raw"
   check "--raw on a 28x28 MNIST image" grep -q "d0.pgm: $1 " "$work/raw"
