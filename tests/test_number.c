@@ -128,26 +128,6 @@ static dn_number_options options_refusing(void)
     return o;
 }
 
-/* The single-digit path's answer for test image i drawn alone. */
-static int single_answer(int i)
-{
-    float tile[TILE * TILE], x[DN_MNIST_PIXELS], probs[10];
-    canvas c = canvas_new(TILE + 40, TILE + 40);
-    tile_of(tile, i);
-    paste(&c, tile, 20, 20);
-    dn_image img = picture(&c);
-    dn_preprocess_info info;
-    int answer = -1;
-    if (dn_preprocess_mnist(&img, x, &info) == DN_OK && info.has_ink) {
-        dn_normalize(x, DN_MNIST_PIXELS, net_mean, net_std);
-        if (dn_net_predict(net, x, 1, probs, 10) == DN_OK)
-            answer = dn_argmax(probs, 10);
-    }
-    dn_image_free(&img);
-    free(c.ink);
-    return answer;
-}
-
 /* The single-digit path's answer for test image i drawn alone, and its
  * best probability in *best. */
 static int single_reading(int i, float *best)
@@ -170,6 +150,13 @@ static int single_reading(int i, float *best)
     dn_image_free(&img);
     free(c.ink);
     return answer;
+}
+
+/* The single-digit path's answer for test image i drawn alone. */
+static int single_answer(int i)
+{
+    float best;
+    return single_reading(i, &best);
 }
 
 /* Test images the single-digit path reads right, in order. */
