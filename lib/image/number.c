@@ -91,6 +91,13 @@ typedef struct reader {
     size_t components;
     dn_net *net;
     const dn_number_options *opt;
+    /* The picture made into one digit (options.whole); its input is also the
+     * input of a part holding all the ink that is not specks (step 6). */
+    bool has_whole;
+    float whole[DN_MNIST_PIXELS];
+    dn_preprocess_info whole_info;
+    bool plain_specks; /* specks are exactly what dn_ink_shape erases (no MAX_COMPONENTS cap) */
+    size_t kept;       /* components that are not specks */
     double height; /* the digit height, working pixels */
     double wide;   /* width / height from which a piece pays for being wide */
     int parts;     /* parts of the picture (live groups read) */
@@ -146,13 +153,17 @@ static dn_status find_components(reader *r, dn_number *number)
     memcpy(sorted, mass, count * sizeof *sorted);
     qsort(sorted, count, sizeof *sorted, compare_double_desc);
     double keep = count ? SPECK_FRACTION * sorted[0] : 0;
-    if (count > MAX_COMPONENTS && sorted[MAX_COMPONENTS] >= keep)
+    r->plain_specks = true;
+    if (count > MAX_COMPONENTS && sorted[MAX_COMPONENTS] >= keep) {
         keep = nextafter(sorted[MAX_COMPONENTS], HUGE_VAL);
+        r->plain_specks = false;
+    }
     for (size_t k = 0; k < count; k++) {
         bool kept = mass[k] >= keep && mass[k] > 0;
         r->group_of[k] = kept ? (int)k : -1;
         r->groups[k] = (group){{ink->w, ink->h, 0, 0}, mass[k], 1, kept};
         number->specks += !kept;
+        r->kept += kept;
     }
     free(sorted);
     free(mass);
@@ -273,6 +284,13 @@ static void join_fragments(reader *r)
 static dn_status shape_part(reader *r, part *p)
 {
     const group *g = &r->groups[p->group];
+    /* All the ink but specks, uncut: exactly the whole picture's shaping,
+     * which dn_ink_shape erases the same specks for. */
+    if (r->has_whole && !p->cut && r->plain_specks && (size_t)g->pieces == r->kept) {
+        memcpy(p->input, r->whole, sizeof p->input);
+        p->info = r->whole_info;
+        return DN_OK;
+    }
     dn_ink s = r->scratch;
     int ox = 0, oy = 0;
     if (p->cut) {
@@ -790,6 +808,21 @@ static dn_status read_number(reader *r, dn_number *number)
     return status;
 }
 
+/* r->whole from a copy of the ink (dn_ink_mnist erases its specks). */
+static dn_status shape_whole(reader *r)
+{
+    dn_ink copy = r->ink;
+    size_t bytes = (size_t)r->ink.w * (size_t)r->ink.h * sizeof *copy.p;
+    copy.p = dn_alloc(bytes);
+    if (!copy.p)
+        return dn_fail(DN_ERR_NOMEM, "%s: cannot allocate a %d x %d ink plane", WHO, r->ink.w, r->ink.h);
+    memcpy(copy.p, r->ink.p, bytes);
+    dn_status status = dn_ink_mnist(&copy, r->whole, &r->whole_info);
+    dn_ink_free(&copy);
+    r->has_whole = status == DN_OK;
+    return status;
+}
+
 dn_status dn_read_number(dn_number *number, const dn_image *img, dn_net *net, const dn_number_options *options)
 {
     if (!number)
@@ -810,10 +843,17 @@ dn_status dn_read_number(dn_number *number, const dn_image *img, dn_net *net, co
         return dn_fail(DN_ERR_ARG, "%s: inputs_capacity %d without inputs", WHO, opt->inputs_capacity);
     reader r = {.net = net, .opt = opt};
     dn_status status = dn_ink_extract(&r.ink, img, WHO);
+    if (status == DN_OK && opt->whole)
+        status = shape_whole(&r);
     if (status == DN_OK) {
         number->inverted = r.ink.inverted;
         if (r.ink.has_ink)
             status = read_number(&r, number);
+    }
+    if (status == DN_OK && opt->whole) {
+        memcpy(opt->whole, r.whole, sizeof r.whole);
+        if (opt->whole_info)
+            *opt->whole_info = r.whole_info;
     }
     reader_free(&r);
     if (status != DN_OK)

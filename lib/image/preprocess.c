@@ -320,9 +320,10 @@ dn_status dn_ink_components(const float *p, int w, int h, uint32_t *labels, size
         labels[start] = label;
         stack[top++] = (uint32_t)start;
         while (top > 0) {
-            size_t i = stack[--top];
+            uint32_t i = stack[--top];
             sum += p[i];
-            int x = (int)(i % (size_t)w), y = (int)(i / (size_t)w);
+            /* 32-bit division: a 64-bit one per pixel was most of the cost */
+            int y = (int)(i / (uint32_t)w), x = (int)i - y * w;
             for (int dy = -1; dy <= 1; dy++) {
                 for (int dx = -1; dx <= 1; dx++) {
                     int nx = x + dx, ny = y + dy;
@@ -693,16 +694,25 @@ dn_status dn_preprocess_mnist(const dn_image *img, float out[DN_MNIST_PIXELS], d
     memset(out, 0, DN_MNIST_PIXELS * sizeof *out);
     dn_ink ink;
     dn_status status = dn_ink_extract(&ink, img, "dn_preprocess_mnist");
-    if (status == DN_OK) {
-        info->inverted = ink.inverted;
-        if (ink.has_ink)
-            status = dn_ink_shape(&ink, out, info);
-    }
-    if (status != DN_OK || !info->has_ink) {
+    if (status == DN_OK)
+        status = dn_ink_mnist(&ink, out, info);
+    if (status != DN_OK) {
         memset(info, 0, sizeof *info);
         memset(out, 0, DN_MNIST_PIXELS * sizeof *out);
     }
     dn_ink_free(&ink);
+    return status;
+}
+
+dn_status dn_ink_mnist(dn_ink *ink, float out[DN_MNIST_PIXELS], dn_preprocess_info *info)
+{
+    memset(info, 0, sizeof *info);
+    info->inverted = ink->inverted;
+    dn_status status = ink->has_ink ? dn_ink_shape(ink, out, info) : DN_OK;
+    if (status != DN_OK || !info->has_ink) {
+        memset(info, 0, sizeof *info);
+        memset(out, 0, DN_MNIST_PIXELS * sizeof *out);
+    }
     return status;
 }
 
