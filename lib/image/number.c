@@ -551,7 +551,8 @@ static dn_status cut_group(reader *r, int gi, double shear, double to_beat, part
         return DN_OK;
     }
     /* Nodes: the left edge, the cuts, the right edge; piece (i, j) spans
-     * nodes i..j. All pieces read in one batch. */
+     * nodes i..j. best[j]: the best score of reading nodes 0..j as pieces;
+     * from[j] the node the last piece starts at. */
     const int *nodes[MAX_CUTS + 2];
     int nn = nc + 2;
     nodes[0] = NULL;
@@ -559,35 +560,29 @@ static dn_status cut_group(reader *r, int gi, double shear, double to_beat, part
         nodes[k + 1] = edges + (size_t)k * h;
     nodes[nn - 1] = NULL;
     int index[MAX_CUTS + 2][MAX_CUTS + 2], np = 0;
-    for (int i = 0; i < nn; i++)
-        for (int j = i + 1; j < nn; j++) {
-            index[i][j] = -1;
-            if (i == 0 && j == nn - 1)
-                continue; /* the whole part, read already */
-            pieces[np] = (part){.group = gi, .left = nodes[i], .right = nodes[j], .cut = true};
-            index[i][j] = np++;
-        }
-    dn_status status = read_parts(r, pieces, np);
-    free(edges);
-    for (int k = 0; k < np; k++)
-        pieces[k].left = pieces[k].right = NULL;
-    if (status != DN_OK) {
-        free(pieces);
-        return status;
-    }
-    /* best[j]: the best score of reading nodes 0..j as pieces; from[j] the
-     * node the last piece starts at. */
     double best[MAX_CUTS + 2];
     int from[MAX_CUTS + 2];
     best[0] = 0;
-    for (int j = 1; j < nn; j++) {
+    dn_status status = DN_OK;
+    for (int j = 1; j < nn && status == DN_OK; j++) {
+        /* Only pieces starting where a way can reach are read (a way needs
+         * every piece a digit): an unsure digit, whose left pieces are all
+         * refused, reads nc pieces instead of (nc + 1)(nc + 2) / 2 - 1. The
+         * pieces ending at j are read in one batch. */
+        int first = np;
+        for (int i = 0; i < j; i++) {
+            index[i][j] = -1;
+            if (best[i] == -HUGE_VAL || (i == 0 && j == nn - 1))
+                continue; /* unreachable, or the whole part, scored by the caller */
+            pieces[np] = (part){.group = gi, .left = nodes[i], .right = nodes[j], .cut = true};
+            index[i][j] = np++;
+        }
+        status = read_parts(r, pieces + first, np - first);
         best[j] = -HUGE_VAL;
         from[j] = -1;
-        for (int i = 0; i < j; i++) {
-            if (best[i] == -HUGE_VAL)
+        for (int i = 0; i < j && status == DN_OK; i++) {
+            if (index[i][j] < 0)
                 continue;
-            if (i == 0 && j == nn - 1)
-                continue; /* whole: scored by the caller */
             const part *p = &pieces[index[i][j]];
             if (p->info.has_ink && p->info.box_h < MIN_PIECE_HEIGHT * h * r->ink.factor)
                 continue;
@@ -601,6 +596,13 @@ static dn_status cut_group(reader *r, int gi, double shear, double to_beat, part
                 from[j] = i;
             }
         }
+    }
+    free(edges);
+    for (int k = 0; k < np; k++)
+        pieces[k].left = pieces[k].right = NULL;
+    if (status != DN_OK) {
+        free(pieces);
+        return status;
     }
     int chain[MAX_CUTS + 2], links = 0;
     for (int j = nn - 1; j > 0 && from[j] >= 0; j = from[j])
