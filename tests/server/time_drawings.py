@@ -3,10 +3,12 @@
 them, split into its parts. Not part of CI: its figures depend on the machine
 (measure on a quiet one). Talks to 127.0.0.1 only.
 
-  /usr/bin/python3 tests/server/time_drawings.py PORT [COUNT] [--numbers]
+  /usr/bin/python3 tests/server/time_drawings.py PORT [COUNT] [--numbers | --mnist DIR]
 
 Draws COUNT (300) digits with tests/drawn/strokes.py (every style, 280x280,
-dark on white, seed 5), or with --numbers numbers of 2-3 digits, posts each
+dark on white, seed 5), or with --numbers numbers of 2-3 digits, or with
+--mnist DIR the first COUNT MNIST test digits enlarged 10 times (nearest
+pixel, as test_server_inside does; messier than drawings), posts each
 to a running dn-canvas (`dn-canvas --port PORT ...`) at
 POST /api/predict?w=280&h=280&inside=1 twice and keeps the second answer's
 times: server_ms, preprocess_ms (the reading of the drawing), each model's
@@ -22,16 +24,31 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import strokes  # noqa: E402
 
 
+def mnist_digits(folder):
+    """MNIST's test images, uint8 [n, 28, 28]."""
+    with open(os.path.join(folder, "t10k-images-idx3-ubyte"), "rb") as f:
+        data = f.read()
+    return np.frombuffer(data, dtype=np.uint8, offset=16).reshape(-1, 28, 28)
+
+
 def main():
-    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    argv = sys.argv[1:]
+    mnist = None
+    if "--mnist" in argv:
+        at = argv.index("--mnist")
+        mnist = mnist_digits(argv[at + 1])
+        del argv[at:at + 2]
+    args = [a for a in argv if not a.startswith("--")]
     if not args:
         sys.exit(__doc__)
     port, count = int(args[0]), int(args[1]) if len(args) > 1 else 300
-    numbers = "--numbers" in sys.argv
+    numbers = "--numbers" in argv
     rng = np.random.default_rng(5)
     bodies = []
-    for _ in range(count):
-        if numbers:
+    for i in range(count):
+        if mnist is not None:
+            img = 255 - mnist[i].repeat(10, 0).repeat(10, 1).astype(np.int32) * 240 // 255
+        elif numbers:
             text = "".join(str(d) for d in rng.integers(0, 10, rng.integers(2, 4)))
             img = strokes.render_number(text, rng, polarity="dark")[0]
         else:
