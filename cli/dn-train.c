@@ -40,6 +40,7 @@ typedef struct train_options {
     bool epochs_given;
     bool data_given;
     bool force;    /* replace an existing model at the default --out */
+    bool no_pin;   /* leave the threads free to move between cores */
 } train_options;
 
 static void usage(FILE *out)
@@ -88,6 +89,9 @@ static void usage(FILE *out)
           "                        can say \"not a digit\" (default 30000 on digits, else 0)\n"
           "  --seed N              seed for weights, order, dropout (default 1)\n"
           "  --threads N           OpenMP threads (default: all cores)\n"
+          "  --no-pin              leave the threads free to move between cores (default:\n"
+          "                        each pinned to one, which keeps training fast when\n"
+          "                        another process is busy; docs/performance.md)\n"
           "  --data DIR            dataset folder in MNIST's layout (default datasets/mnist);\n"
           "                        inputs are normalised by its training set's mean and std\n"
           "  --limit N             train on the first N images only\n"
@@ -146,6 +150,8 @@ static bool parse_args(int argc, char **argv, train_options *o)
             o->augment = 1;
         } else if (strcmp(arg, "--no-augment") == 0) {
             o->augment = 0;
+        } else if (strcmp(arg, "--no-pin") == 0) {
+            o->no_pin = true;
         } else if (strcmp(arg, "--no-dropout") == 0) {
             o->dropout = 0;
         } else if (strcmp(arg, "--dropout") == 0) {
@@ -653,6 +659,9 @@ int main(int argc, char **argv)
     run r = {0};
     if (!parse_args(argc, argv, &r.opt))
         return 2;
+    /* pinned threads keep their speed beside a busy process (digitnet/threads.h) */
+    if (!r.opt.no_pin && dn_threads_pin(r.opt.threads > 0 ? (int)r.opt.threads : cli_default_threads(), NULL) != DN_OK)
+        tool_error("warning: %s; training goes on with threads free to move", dn_last_error());
     if (r.opt.bench)
         return bench(&r.opt);
     interrupt_note = "\ninterrupted before the first epoch finished; nothing saved\n";
