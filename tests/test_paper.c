@@ -255,7 +255,7 @@ static void test_lines(void)
     for (int i = 0; i < W * H; i++)
         ink[i] = fmaxf(digit[i], 0.4f * lines[i]);
     int found = 0;
-    CHECK_OK(dn_paper_remove_lines(ink, W, H, &found, "test"));
+    CHECK_OK(dn_paper_remove_lines(ink, W, H, NULL, &found, "test"));
     CHECK(found == 8, "ruled lines found: %d of 8", found);
     double left = 0, kept = 0, total = 0, line_pixels = 0;
     for (int i = 0; i < W * H; i++) {
@@ -279,7 +279,7 @@ static void test_lines(void)
     }
     for (int i = 0; i < W * H; i++)
         ink[i] = fmaxf(digit[i], lines[i]);
-    CHECK_OK(dn_paper_remove_lines(ink, W, H, &found, "test"));
+    CHECK_OK(dn_paper_remove_lines(ink, W, H, NULL, &found, "test"));
     CHECK(found == 18, "squared lines found: %d of 18", found);
     left = 0;
     kept = 0;
@@ -299,7 +299,7 @@ static void test_lines(void)
     rule(lines, W, H, -14.0f, 0.035f, 2.0f, false); /* inside over x > 400 only */
     for (int i = 0; i < W * H; i++)
         ink[i] = fmaxf(digit[i], 0.4f * lines[i]);
-    CHECK_OK(dn_paper_remove_lines(ink, W, H, &found, "test"));
+    CHECK_OK(dn_paper_remove_lines(ink, W, H, NULL, &found, "test"));
     double cut_left = 0;
     left = 0;
     kept = 0;
@@ -317,7 +317,7 @@ static void test_lines(void)
     /* One long straight stroke (a dash across the page) is not a ruled page. */
     memset(ink, 0, W * H * sizeof *ink);
     rule(ink, W, H, 200, 0.0f, 3.0f, false);
-    CHECK_OK(dn_paper_remove_lines(ink, W, H, &found, "test"));
+    CHECK_OK(dn_paper_remove_lines(ink, W, H, NULL, &found, "test"));
     double mass = 0;
     for (int i = 0; i < W * H; i++)
         mass += ink[i];
