@@ -19,9 +19,10 @@ enum {
 static const double SHEET_MAX_ANGLE = 15.0;  /* ... in steps of 0.1 degree */
 static const double SHEET_REACH = 0.4;       /* of the frame: farthest a side lies from its edge of the frame */
 static const double SHEET_COVER = 0.5;       /* share of its length in the frame along which a side is a sharp step */
+static const double SHEET_MIN_LENGTH = 0.25; /* of the frame's side: a side's length in the frame, at least */
 static const float STEP_MIN = 0.02f;         /* smallest step across an edge */
 static const float STEP_SIGMAS = 5.0f;       /* ... and in noise deviations of the step */
-static const float FAR_MIN = 0.5f, FAR_MAX = 2.0f; /* the step farther out over the step near: a plateau each side */
+static const float FAR_MIN = 0.75f, FAR_MAX = 2.0f; /* the step farther out over the step near: a plateau each side */
 static const double DESK_SHARE = 0.7;        /* of the pixels beyond a side nearer the desk's level than the sheet's */
 static const double SHEET_MIN_AREA = 0.25;   /* of the frame */
 static const double MARGIN = 0.005;          /* of the longer side (at least MARGIN_MIN): the edge's blur */
@@ -59,6 +60,16 @@ static float rows_mean(const sheet_work *k, int w, int x, int y0, int y1)
 {
     return (float)((k->sums[(size_t)y1 * (size_t)w + (size_t)x] - k->sums[(size_t)y0 * (size_t)w + (size_t)x]) /
                    (y1 - y0));
+}
+
+/* The level beyond an edge at row y of column x: rows y - 3 STEP to
+ * y - STEP, or as many of them as the frame holds, or when it holds none
+ * of them, the rows above y. */
+static float beyond_mean(const sheet_work *k, int w, int x, int y)
+{
+    if (y - STEP < 1)
+        return rows_mean(k, w, x, 0, y);
+    return rows_mean(k, w, x, y - 3 * STEP < 0 ? 0 : y - 3 * STEP, y - STEP);
 }
 
 /* Length (in columns) of the line y = a + b x inside the w x h picture. */
@@ -123,15 +134,14 @@ static bool step_points(int w, int h, float threshold, sheet_work *k, size_t *co
     ymax = ymax > h - 3 * STEP ? h - 3 * STEP : ymax;
     size_t n = 0;
     for (int x = 0; x < w; x++) {
-        for (int y = STEP; y <= ymax && y < h - STEP; y++)
-            k->near[y] = rows_mean(k, w, x, y, y + STEP) - rows_mean(k, w, x, y - STEP, y);
-        for (int y = STEP + 1; y < ymax; y++) {
+        for (int y = 1; y <= ymax && y < h - STEP; y++)
+            k->near[y] = rows_mean(k, w, x, y, y + STEP) - rows_mean(k, w, x, y - STEP < 0 ? 0 : y - STEP, y);
+        for (int y = 2; y < ymax; y++) {
             float v = k->near[y];
             if (v < threshold || v <= k->near[y - 1] || v < k->near[y + 1])
                 continue;
             /* (the window beyond may be cut short by the frame) */
-            float far = rows_mean(k, w, x, y + STEP, y + 3 * STEP) -
-                        rows_mean(k, w, x, y - 3 * STEP < 0 ? 0 : y - 3 * STEP, y - STEP);
+            float far = rows_mean(k, w, x, y + STEP, y + 3 * STEP) - beyond_mean(k, w, x, y);
             if (far < FAR_MIN * v || far > FAR_MAX * v)
                 continue;
             if (n == k->cap) {
@@ -186,11 +196,10 @@ static bool desk_beyond(int w, const sheet_work *k, double a, double b)
     size_t near_desk = 0, all = 0;
     for (int x = 0; x < w; x++) {
         int y = (int)floor(a + b * (x + 0.5));
-        if (y - STEP < 1 || y + 3 * STEP > k->h)
+        if (y < 2 || y + 3 * STEP > k->h)
             continue;
-        float out = rows_mean(k, w, x, y - 3 * STEP < 0 ? 0 : y - 3 * STEP, y - STEP);
-        float in = rows_mean(k, w, x, y + STEP, y + 3 * STEP);
-        for (int yy = 0; yy < y - STEP; yy++) {
+        float out = beyond_mean(k, w, x, y), in = rows_mean(k, w, x, y + STEP, y + 3 * STEP);
+        for (int yy = 0; yy < (y - STEP < 1 ? 1 : y - STEP); yy++) {
             float v = k->s[(size_t)yy * (size_t)w + (size_t)x];
             near_desk += fabsf(v - out) < fabsf(v - in);
             all++;
@@ -253,10 +262,8 @@ static dn_status top_side(const float *p, int w, int h, sheet_work *k, uint32_t 
                 double votes = (double)row[b - 1] + row[b] + row[b + 1];
                 if (votes <= best)
                     continue;
-                double middle = b - offset + slope * w / 2.0;
-                if (middle < STEP + 1 || middle > SHEET_REACH * h)
-                    continue;
-                if (votes < SHEET_COVER * length_inside(b - offset, slope, w, h))
+                double middle = b - offset + slope * w / 2.0, len = length_inside(b - offset, slope, w, h);
+                if (middle > SHEET_REACH * h || len < SHEET_MIN_LENGTH * w || votes < SHEET_COVER * len)
                     continue;
                 best = votes;
                 ba = a;
@@ -276,8 +283,8 @@ static dn_status top_side(const float *p, int w, int h, sheet_work *k, uint32_t 
         }
         if (!refit_side(k->pts, n, &la, &lb, &votes) || fabs(lb) > slope_max)
             continue;
-        double middle = la + lb * w / 2.0;
-        if (middle < STEP + 1 || middle > SHEET_REACH * h || votes < SHEET_COVER * length_inside(la, lb, w, h))
+        double middle = la + lb * w / 2.0, len = length_inside(la, lb, w, h);
+        if (middle > SHEET_REACH * h || len < SHEET_MIN_LENGTH * w || votes < SHEET_COVER * len)
             continue;
         if (!desk_beyond(w, k, la, lb))
             continue;
