@@ -24,7 +24,7 @@ static const float STEP_MIN = 0.02f;         /* smallest step across an edge */
 static const float STEP_SIGMAS = 5.0f;       /* ... and in noise deviations of the step */
 static const float FAR_MIN = 0.75f, FAR_MAX = 2.0f; /* the step farther out over the step near: a plateau each side */
 static const double DESK_SHARE = 0.7;        /* of the pixels beyond a side nearer the desk's level than the sheet's */
-static const double SHEET_MIN_AREA = 0.25;   /* of the frame */
+static const double SHEET_MIN_AREA = 0.25;   /* of the frame: the least a sheet found covers */
 static const double MARGIN = 0.005;          /* of the longer side (at least MARGIN_MIN): the edge's blur */
 static const double SHEET_DEGREE = 0.017453292519943295; /* pi / 180 */
 
