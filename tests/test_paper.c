@@ -1,6 +1,7 @@
 /* test_paper.c - the photo path of the preprocessing (lib/image/paper.c):
  * the paper's brightness under uneven light, polarity, ruled and squared
- * lines, and clean pictures left exactly as the flat path makes them. */
+ * lines, a sheet with a desk around it, and clean pictures left exactly as
+ * the flat path makes them. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -255,7 +256,7 @@ static void test_lines(void)
     for (int i = 0; i < W * H; i++)
         ink[i] = fmaxf(digit[i], 0.4f * lines[i]);
     int found = 0;
-    CHECK_OK(dn_paper_remove_lines(ink, W, H, &found, "test"));
+    CHECK_OK(dn_paper_remove_lines(ink, W, H, NULL, &found, "test"));
     CHECK(found == 8, "ruled lines found: %d of 8", found);
     double left = 0, kept = 0, total = 0, line_pixels = 0;
     for (int i = 0; i < W * H; i++) {
@@ -279,7 +280,7 @@ static void test_lines(void)
     }
     for (int i = 0; i < W * H; i++)
         ink[i] = fmaxf(digit[i], lines[i]);
-    CHECK_OK(dn_paper_remove_lines(ink, W, H, &found, "test"));
+    CHECK_OK(dn_paper_remove_lines(ink, W, H, NULL, &found, "test"));
     CHECK(found == 18, "squared lines found: %d of 18", found);
     left = 0;
     kept = 0;
@@ -299,7 +300,7 @@ static void test_lines(void)
     rule(lines, W, H, -14.0f, 0.035f, 2.0f, false); /* inside over x > 400 only */
     for (int i = 0; i < W * H; i++)
         ink[i] = fmaxf(digit[i], 0.4f * lines[i]);
-    CHECK_OK(dn_paper_remove_lines(ink, W, H, &found, "test"));
+    CHECK_OK(dn_paper_remove_lines(ink, W, H, NULL, &found, "test"));
     double cut_left = 0;
     left = 0;
     kept = 0;
@@ -317,7 +318,7 @@ static void test_lines(void)
     /* One long straight stroke (a dash across the page) is not a ruled page. */
     memset(ink, 0, W * H * sizeof *ink);
     rule(ink, W, H, 200, 0.0f, 3.0f, false);
-    CHECK_OK(dn_paper_remove_lines(ink, W, H, &found, "test"));
+    CHECK_OK(dn_paper_remove_lines(ink, W, H, NULL, &found, "test"));
     double mass = 0;
     for (int i = 0; i < W * H; i++)
         mass += ink[i];
@@ -398,6 +399,104 @@ static void test_clean_identity_and_photo(void)
     free(lines);
 }
 
+/* The signed distance (pixels, positive inside) of pixel (x, y) from the
+ * sheet of test_desk: a quadrilateral turned and in slight perspective. */
+static float sheet_distance(int x, int y)
+{
+    float px = x + 0.5f, py = y + 0.5f;
+    float top = py - (40.0f + 0.02f * px), bottom = (322.0f - 0.015f * px) - py;
+    float left = px - (52.0f + 0.02f * py), right = (436.0f - 0.025f * py) - px;
+    return fminf(fminf(top, bottom), fminf(left, right));
+}
+
+/* A photo of a sheet on a desk: the sheet's edges found, the desk outside
+ * neither paper nor ink, the ink inside kept whole; a frame-filling sheet
+ * with a bold bar near its edge is not a sheet on a desk. */
+static void test_desk(void)
+{
+    enum { W = 480, H = 360 };
+    float *cov = calloc(W * H, sizeof *cov), *outside = malloc(W * H * sizeof *outside);
+    dn_rng rng;
+    dn_rng_seed(&rng, 9);
+    stroke(cov, W, H, TWO, 8, 160, 85, 190, 7);
+    dn_image img;
+    CHECK_OK(dn_image_new(&img, W, H));
+    for (int y = 0; y < H; y++) {
+        for (int x = 0; x < W; x++) {
+            int i = y * W + x;
+            float in = fmaxf(0.0f, fminf(1.0f, 0.5f + sheet_distance(x, y)));
+            float desk = 0.35f * (1 + 0.08f * sinf((x + 0.3f * y) / 9.0f)); /* grained wood */
+            float r = in * 0.92f * (1 - 0.85f * cov[i]) + (1 - in) * desk;
+            img.pixels[i] = r * light_at(x, y, W, H) + 0.01f * dn_rng_normal(&rng);
+        }
+    }
+    dn_sheet sheet;
+    CHECK_OK(dn_paper_find_sheet(img.pixels, W, H, &sheet, outside, "test"));
+    CHECK(sheet.sides == 4, "sheet on a desk: %d sides found", sheet.sides);
+    size_t desk_in = 0, sheet_out = 0;
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            float dist = sheet_distance(x, y);
+            desk_in += dist < -2.0f && outside[y * W + x] == 0.0f;
+            sheet_out += dist > 10.0f && outside[y * W + x] != 0.0f;
+        }
+    CHECK(desk_in == 0 && sheet_out == 0, "the mask: %zu desk pixels inside, %zu sheet pixels outside", desk_in,
+          sheet_out);
+    dn_ink ink;
+    CHECK_OK(dn_ink_extract_as(&ink, &img, DN_INK_AUTO, "test"));
+    CHECK(ink.paper && ink.inverted && ink.has_ink && ink.sheet_sides == 4 && ink.w == W && ink.h == H,
+          "sheet on a desk: paper %d inverted %d has_ink %d sides %d", ink.paper, ink.inverted, ink.has_ink,
+          ink.sheet_sides);
+    size_t core = 0, kept = 0, stray = 0;
+    for (int y = 0; y < H && ink.p; y++)
+        for (int x = 0; x < W; x++) {
+            int i = y * W + x;
+            if (cov[i] >= 0.5f) {
+                core++;
+                kept += ink.p[i] > 0.0f;
+            }
+            bool near_ink = false;
+            for (int dy = -3; dy <= 3 && !near_ink; dy++)
+                for (int dx = -3; dx <= 3; dx++)
+                    if (x + dx >= 0 && x + dx < W && y + dy >= 0 && y + dy < H && cov[(y + dy) * W + x + dx] > 0)
+                        near_ink = true;
+            stray += !near_ink && ink.p[i] > 0.0f;
+        }
+    CHECK(core > 0 && kept == core, "the stroke kept: %zu of %zu core pixels", kept, core);
+    CHECK(stray == 0, "the sheet's edge and the desk are not ink: %zu ink pixels away from the stroke", stray);
+    float out[DN_MNIST_PIXELS], clean[DN_MNIST_PIXELS];
+    dn_preprocess_info info;
+    CHECK_OK(dn_ink_shape(&ink, out, &info));
+    dn_ink_free(&ink);
+    for (int i = 0; i < W * H; i++)
+        img.pixels[i] = 1.0f - cov[i] * (1.0f - 17.0f / 255);
+    CHECK_OK(dn_preprocess_mnist(&img, clean, NULL));
+    double r = correlation(out, clean, DN_MNIST_PIXELS);
+    CHECK(r > 0.95, "sheet on a desk against the clean drawing: correlation %.3f", r);
+
+    /* The sheet fills the frame; a bold bar (a 1) runs down near its left
+     * edge: straight, sharp and long, but paper lies beyond it. */
+    static const pt BAR[] = {{0.0f, 0.0f}, {0.0f, 1.0f}};
+    memset(cov, 0, W * H * sizeof *cov);
+    stroke(cov, W, H, BAR, 2, 52, 25, 310, 15);
+    dn_image_free(&img);
+    img = photo(cov, NULL, W, H, &rng, 0.01f);
+    CHECK_OK(dn_paper_find_sheet(img.pixels, W, H, &sheet, outside, "test"));
+    CHECK(sheet.sides == 0, "a bold bar near the edge is not a desk: %d sides", sheet.sides);
+    CHECK_OK(dn_ink_extract_as(&ink, &img, DN_INK_AUTO, "test"));
+    core = kept = 0;
+    for (int i = 0; i < W * H && ink.p; i++)
+        if (cov[i] >= 0.5f) {
+            core++;
+            kept += ink.p[i] > 0.0f;
+        }
+    CHECK(ink.sheet_sides == 0 && core > 0 && kept == core, "the bar is ink: %zu of %zu core pixels", kept, core);
+    dn_ink_free(&ink);
+    dn_image_free(&img);
+    free(cov);
+    free(outside);
+}
+
 int main(void)
 {
     test_background();
@@ -405,5 +504,6 @@ int main(void)
     test_bold();
     test_lines();
     test_clean_identity_and_photo();
+    test_desk();
     return dn_test_finish();
 }

@@ -218,7 +218,14 @@ typedef struct dn_preprocess_info {
  *      exactly as they did before step 2b existed); anything else goes
  *      through step 2b.
  *   2b. Photos and scans of paper (noise, texture, light a plane cannot
- *      follow, shadows, ruled lines): the paper's brightness is the median
+ *      follow, shadows, ruled lines): first, when the photo shows the desk
+ *      around the sheet, the sheet is found - on each side of the frame a
+ *      straight edge within 15 degrees of it, in the outer 40% of the
+ *      frame, that is a sharp step up from a darker desk along at least
+ *      half its length, with desk beyond it - and everything beyond its
+ *      edges (and 0.5% of the longer side inside them) is neither paper
+ *      nor ink: left out of what follows and never ink. The paper's
+ *      brightness is the median
  *      of each block of a grid (about 16 blocks on the longer side, a 3x3
  *      median across blocks, bilinear between them), estimated again
  *      without the pixels the first estimate put on the ink's side (the
@@ -233,8 +240,9 @@ typedef struct dn_preprocess_info {
  *      squared lines are taken out: at least two straight lines within 10
  *      degrees of horizontal (or of vertical), thin (at most 1.5% of the
  *      shorter side, at least 4 pixels), each running through 60% of the
- *      picture, and then the lines of the same direction (within 1 degree)
- *      that the frame cuts short (inside it over 10-50% of its length);
+ *      picture (of the sheet, when a desk was found), and then the lines
+ *      of the same direction (within 1 degree) that the frame or the
+ *      sheet's edge cuts short (inside over 10-50% of the picture's length);
  *      where a stroke crosses or follows a line (a run across it
  *      thicker than the line by 2 pixels, or stronger by a quarter of the
  *      ink level) the stroke is kept.

@@ -20,6 +20,7 @@ typedef struct dn_ink {
     int width, height;
     bool has_ink, inverted;
     bool paper; /* made by the photo path (step 2b), not the flat one */
+    int sheet_sides; /* photo path: sides of a sheet found with a desk around it (0: none) */
     float *p;
     const char *who;
 } dn_ink;

@@ -396,8 +396,9 @@ static run_point *thin_runs(const float *q, int w, int h, int thin, size_t *coun
     return pts;
 }
 
-/* Length (in columns) of the line y = a + b x inside the w x h picture. */
-static double inside_length(double a, double b, int w, int h)
+/* Length (in columns) of the line y = a + b x inside the w x h picture and
+ * the sheet (NULL: the whole picture). */
+static double inside_length(double a, double b, int w, int h, const dn_sheet *sheet)
 {
     double x0 = 0, x1 = w;
     if (b != 0.0) {
@@ -407,6 +408,17 @@ static double inside_length(double a, double b, int w, int h)
         x1 = fmin(x1, hi);
     } else if (a < 0 || a >= h) {
         return 0;
+    }
+    for (int i = 0; sheet && i < sheet->sides; i++) {
+        /* c0 + cx x + cy (a + b x) >= 0 */
+        const double *e = sheet->edge[i];
+        double k0 = e[0] + e[2] * a, k1 = e[1] + e[2] * b;
+        if (k1 > 0)
+            x0 = fmax(x0, -k0 / k1);
+        else if (k1 < 0)
+            x1 = fmin(x1, -k0 / k1);
+        else if (k0 < 0)
+            return 0;
     }
     return x1 > x0 ? x1 - x0 : 0;
 }
@@ -492,7 +504,7 @@ static bool in_family(const line_fit *lines, size_t nlines, double slope)
  * family (within LINE_FAMILY_ANGLE of one of them) that the frame cuts
  * short - near an edge, inside the picture over less than half of it but at
  * least LINE_CUT_MIN of it - are erased too. */
-static dn_status horizontal_lines(float *q, int w, int h, int *found, const char *who)
+static dn_status horizontal_lines(float *q, int w, int h, const dn_sheet *sheet, int *found, const char *who)
 {
     *found = 0;
     int shorter = w < h ? w : h;
@@ -544,7 +556,7 @@ static dn_status horizontal_lines(float *q, int w, int h, int *found, const char
                 double votes = (double)row[b - 1] + row[b] + row[b + 1];
                 if (votes <= best)
                     continue;
-                double len = inside_length(b - offset, slope, w, h);
+                double len = inside_length(b - offset, slope, w, h, sheet);
                 if (len < (cut_ones ? LINE_CUT_MIN : 0.5) * w || votes < LINE_COVER * len)
                     continue;
                 best = votes;
@@ -572,7 +584,8 @@ static dn_status horizontal_lines(float *q, int w, int h, int *found, const char
         }
         if (!refit(pts, n, &line, scratch))
             continue;
-        if (inside_length(line.a, line.b, w, h) <= 0 || line.votes < LINE_COVER * inside_length(line.a, line.b, w, h))
+        double len = inside_length(line.a, line.b, w, h, sheet);
+        if (len <= 0 || line.votes < LINE_COVER * len)
             continue;
         bool again = false; /* the refit may land on a line already found */
         for (size_t i = 0; i < nlines && !again; i++)
@@ -604,11 +617,11 @@ done:
     return status;
 }
 
-dn_status dn_paper_remove_lines(float *q, int w, int h, int *lines, const char *who)
+dn_status dn_paper_remove_lines(float *q, int w, int h, const dn_sheet *sheet, int *lines, const char *who)
 {
     int across = 0, down = 0;
     *lines = 0;
-    dn_status status = horizontal_lines(q, w, h, &across, who);
+    dn_status status = horizontal_lines(q, w, h, sheet, &across, who);
     if (status != DN_OK)
         return status;
     size_t n = (size_t)w * (size_t)h;
@@ -618,7 +631,16 @@ dn_status dn_paper_remove_lines(float *q, int w, int h, int *lines, const char *
     for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++)
             t[(size_t)x * (size_t)h + (size_t)y] = q[(size_t)y * (size_t)w + (size_t)x];
-    status = horizontal_lines(t, h, w, &down, who);
+    dn_sheet turned = {0}; /* the sheet with x and y swapped */
+    if (sheet) {
+        turned.sides = sheet->sides;
+        for (int i = 0; i < sheet->sides; i++) {
+            turned.edge[i][0] = sheet->edge[i][0];
+            turned.edge[i][1] = sheet->edge[i][2];
+            turned.edge[i][2] = sheet->edge[i][1];
+        }
+    }
+    status = horizontal_lines(t, h, w, sheet ? &turned : NULL, &down, who);
     if (status == DN_OK && down > 0)
         for (int y = 0; y < h; y++)
             for (int x = 0; x < w; x++)
@@ -630,13 +652,18 @@ dn_status dn_paper_remove_lines(float *q, int w, int h, int *lines, const char *
 
 /* ---- the whole photo path ---- */
 
-/* Noise: 1.4826 times the median of |d| (0 when most of d is exactly 0). */
-static float noise_sigma(const float *d, size_t n, size_t *hist)
+/* Noise: 1.4826 times the median of |d| (0 when most of d is exactly 0),
+ * over the pixels not outside the sheet (outside NULL: all of them). */
+static float noise_sigma(const float *d, size_t all, const float *outside, size_t *hist)
 {
     memset(hist, 0, DN_INK_HIST_BINS * sizeof *hist);
-    for (size_t i = 0; i < n; i++)
-        hist[dn_ink_hist_bin(fabsf(d[i]))]++;
-    if (hist[0] * 2 >= n)
+    size_t n = 0;
+    for (size_t i = 0; i < all; i++)
+        if (!outside || outside[i] == 0.0f) {
+            hist[dn_ink_hist_bin(fabsf(d[i]))]++;
+            n++;
+        }
+    if (n == 0 || hist[0] * 2 >= n)
         return 0.0f;
     double seen = 0;
     for (int b = 0; b < DN_INK_HIST_BINS; b++) {
@@ -666,19 +693,29 @@ static void grow(const float *m, int w, int h, float *mask)
     }
 }
 
-/* dn_paper_ink with its buffers: bg, d and mask of w x h, hist of
+/* dn_paper_ink with its buffers: bg, d, mask and out of w x h, hist of
  * DN_INK_HIST_BINS. */
-static dn_status paper_ink(float *p, int w, int h, float *bg, float *d, float *mask, size_t *hist,
+static dn_status paper_ink(float *p, int w, int h, float *bg, float *d, float *mask, float *out, size_t *hist,
                            dn_paper_result *result, const char *who)
 {
     size_t n = (size_t)w * (size_t)h;
-    /* First pass: every pixel; the polarity from the deviation. */
-    dn_status status = dn_paper_background(p, w, h, NULL, COARSE_BLOCKS, bg, who);
+    /* A desk around the sheet: outside it is neither paper nor ink. */
+    dn_sheet sheet;
+    dn_status status = dn_paper_find_sheet(p, w, h, &sheet, out, who);
     if (status != DN_OK)
         return status;
+    result->sheet_sides = sheet.sides;
+    const float *outside = sheet.sides ? out : NULL;
+    /* First pass: every pixel of the sheet; the polarity from the deviation. */
+    status = dn_paper_background(p, w, h, outside, COARSE_BLOCKS, bg, who);
+    if (status != DN_OK)
+        return status;
+    if (outside)
+        for (size_t i = 0; i < n; i++)
+            p[i] = outside[i] > 0.0f ? bg[i] : p[i]; /* the paper goes on under the desk */
     for (size_t i = 0; i < n; i++)
         d[i] = p[i] - bg[i];
-    float gate = fmaxf(GATE_MIN, GATE_SIGMAS * noise_sigma(d, n, hist));
+    float gate = fmaxf(GATE_MIN, GATE_SIGMAS * noise_sigma(d, n, outside, hist));
     double dark = 0, light = 0;
     for (size_t i = 0; i < n; i++) {
         dark += fmax(0.0, -d[i] - gate);
@@ -698,6 +735,9 @@ static dn_status paper_ink(float *p, int w, int h, float *bg, float *d, float *m
     for (size_t i = 0; i < n; i++)
         d[i] = d[i] > 0.0f || sign * (p[i] - bg[i]) > gate ? 1.0f : 0.0f;
     grow(d, w, h, mask);
+    if (outside)
+        for (size_t i = 0; i < n; i++)
+            mask[i] = fmaxf(mask[i], outside[i]);
     status = dn_paper_background(p, w, h, mask, FINE_BLOCKS, bg, who);
     if (status != DN_OK)
         return status;
@@ -706,7 +746,10 @@ static dn_status paper_ink(float *p, int w, int h, float *bg, float *d, float *m
         float room = result->inverted ? bg[i] : 1.0f - bg[i];
         d[i] = sign * (p[i] - bg[i]) / fmaxf(room, 0.05f);
     }
-    result->sigma = noise_sigma(d, n, hist);
+    if (outside)
+        for (size_t i = 0; i < n; i++)
+            d[i] = outside[i] > 0.0f ? 0.0f : d[i];
+    result->sigma = noise_sigma(d, n, outside, hist);
     /* The noise where each pixel is (it is larger in the dark, once divided):
      * the median |deviation| of the paper around it, as the paper was found. */
     for (size_t i = 0; i < n; i++)
@@ -723,7 +766,7 @@ static dn_status paper_ink(float *p, int w, int h, float *bg, float *d, float *m
         float floor = fmaxf(levels.floor, LOCAL_SIGMAS * 1.4826f * bg[i]);
         p[i] = !levels.has_ink || p[i] < floor ? 0.0f : fminf(1.0f, p[i] / levels.level);
     }
-    return levels.has_ink ? dn_paper_remove_lines(p, w, h, &result->lines, who) : DN_OK;
+    return levels.has_ink ? dn_paper_remove_lines(p, w, h, sheet.sides ? &sheet : NULL, &result->lines, who) : DN_OK;
 }
 
 dn_status dn_paper_ink(float *p, int w, int h, dn_paper_result *result, const char *who)
@@ -731,13 +774,15 @@ dn_status dn_paper_ink(float *p, int w, int h, dn_paper_result *result, const ch
     memset(result, 0, sizeof *result);
     size_t n = (size_t)w * (size_t)h;
     float *bg = malloc(n * sizeof *bg), *d = calloc(n, sizeof *d), *mask = calloc(n, sizeof *mask);
+    float *out = malloc(n * sizeof *out);
     size_t *hist = malloc(DN_INK_HIST_BINS * sizeof *hist);
-    dn_status status = bg && d && mask && hist
-                           ? paper_ink(p, w, h, bg, d, mask, hist, result, who)
+    dn_status status = bg && d && mask && out && hist
+                           ? paper_ink(p, w, h, bg, d, mask, out, hist, result, who)
                            : dn_fail(DN_ERR_NOMEM, "%s: out of memory for a %d x %d photo", who, w, h);
     free(bg);
     free(d);
     free(mask);
+    free(out);
     free(hist);
     return status;
 }

@@ -15,7 +15,18 @@ typedef struct dn_paper_result {
     float sigma;            /* noise, in units of the normalised ink */
     float level;            /* the ink level (step 4) on the normalised image */
     int lines;              /* ruled or squared lines taken out */
+    int sheet_sides;        /* sides of a sheet found with a desk beyond them (dn_paper_find_sheet) */
 } dn_paper_result;
+
+/* A sheet of paper with a desk around it, as dn_paper_find_sheet found it:
+ * the sheet is where c0 + cx x + cy y >= 0 for each edge[i] = {c0, cx, cy},
+ * i < sides, x and y on pixel edges (pixel (i, j) covers [i, i + 1) x
+ * [j, j + 1)); the frame bounds it on the other sides. sides is 0 when no
+ * sheet was found (the whole picture is the sheet). */
+typedef struct dn_sheet {
+    int sides;
+    double edge[4][3];
+} dn_sheet;
 
 /* The paper's brightness at every pixel of p (w x h, values in [0,1]), into
  * bg (w x h; may be p itself): the median of each block of a grid of about
@@ -50,8 +61,24 @@ dn_status dn_paper_envelope(const float *p, int w, int h, bool dark_ink, float *
  * length, 60% of that inked). Along each line, every run of ink across it
  * no thicker than the line (plus 2 pixels) and no stronger than the line's
  * own ink (plus 0.25) is erased; thicker or stronger runs - a stroke
- * crossing or following the line - are kept. *lines gets the count. */
-dn_status dn_paper_remove_lines(float *q, int w, int h, int *lines, const char *who);
+ * crossing or following the line - are kept. *lines gets the count. With
+ * a sheet (or NULL), lengths are those inside the sheet, not the frame. */
+dn_status dn_paper_remove_lines(float *q, int w, int h, const dn_sheet *sheet, int *lines, const char *who);
+
+/* The sheet of paper in a photo that shows the desk around it, in p (w x h,
+ * values in [0,1]): each side of the frame is looked at for a straight edge
+ * within 15 degrees of it whose middle lies in the outer 40% of the frame,
+ * a sharp step up from a darker desk to the sheet (a step of at least
+ * max(0.02, 5 noise deviations) between 3-pixel windows either side that
+ * holds between windows 3-9 pixels away: not a thin line, not a soft
+ * shadow) along at least half of its length in the frame, with desk beyond
+ * it (70% of the pixels between the frame and the edge nearer the level
+ * just outside the edge than the level just inside). Each side found is
+ * moved in by a margin (0.5% of the longer side, at least 4 pixels: the
+ * edge's blur). *sheet gets the sides, or none when none is found or the
+ * sheet would cover less than a quarter of the frame; outside (w x h)
+ * gets 1 beyond the sides, else 0. */
+dn_status dn_paper_find_sheet(const float *p, int w, int h, dn_sheet *sheet, float *outside, const char *who);
 
 /* The ink plane of a photo of paper, in place: p (w x h, values in [0,1])
  * becomes ink in [0,1] as steps 2-4 make it for a flat picture, but against
@@ -65,7 +92,10 @@ dn_status dn_paper_remove_lines(float *q, int w, int h, int *lines, const char *
  * in full light; the levels of step 4 follow, with the floor raised to four
  * local noise deviations where the noise is larger than over the whole
  * picture (1.4826 times the median |deviation| of the paper, on the fine
- * grid); then the lines of dn_paper_remove_lines. */
+ * grid); then the lines of dn_paper_remove_lines. When dn_paper_find_sheet
+ * finds a sheet with a desk around it, what lies outside the sheet is
+ * neither paper nor ink: left out of every estimate (filled with the first
+ * pass's paper for the envelope) and 0 in the ink. */
 dn_status dn_paper_ink(float *p, int w, int h, dn_paper_result *result, const char *who);
 
 #endif

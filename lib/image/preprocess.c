@@ -667,6 +667,7 @@ dn_status dn_ink_extract_as(dn_ink *ink, const dn_image *img, dn_ink_mode mode, 
         ink->paper = true;
         ink->inverted = paper.inverted;
         ink->has_ink = paper.has_ink;
+        ink->sheet_sides = paper.sheet_sides;
     } else if (status == DN_OK) {
         ink_levels levels = find_ink(&work, &bg, hist);
         ink->inverted = levels.inverted;

@@ -4,7 +4,10 @@
  * was taken) or "ERR PATH status message". --mode flat|paper forces the
  * background step (internal dn_ink_extract_as), default auto; --ink DIR
  * also writes each file's ink plane (white = ink) as DIR/N.pgm, N its
- * position among the files, for looking at. */
+ * position among the files, for looking at; --sheet 1 also prints a line
+ * "SHEET PATH SIDES" before each file's (the sides of a sheet on a desk
+ * the photo path found). */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -16,6 +19,7 @@ int main(int argc, char **argv)
 {
     dn_ink_mode mode = DN_INK_AUTO;
     const char *ink_dir = NULL;
+    bool sheet = false;
     int first = 1;
     for (; first + 1 < argc; first += 2) {
         if (strcmp(argv[first], "--mode") == 0)
@@ -24,6 +28,8 @@ int main(int argc, char **argv)
                                                            : DN_INK_AUTO;
         else if (strcmp(argv[first], "--ink") == 0)
             ink_dir = argv[first + 1];
+        else if (strcmp(argv[first], "--sheet") == 0)
+            sheet = strcmp(argv[first + 1], "1") == 0;
         else
             break;
     }
@@ -49,6 +55,8 @@ int main(int argc, char **argv)
             printf("ERR %s %s %s\n", argv[i], dn_status_name(status), dn_last_error());
             continue;
         }
+        if (sheet)
+            printf("SHEET %s %d\n", argv[i], ink.sheet_sides);
         printf("OK %s %d %d %d", argv[i], ink.paper, ink.inverted, info.has_ink);
         for (int k = 0; k < DN_MNIST_PIXELS; k++)
             printf(" %.7g", (double)out[k]);
