@@ -60,8 +60,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static dn_net *net; /* made once, kept for the process */
     if (!net)
         DN_FUZZ_CHECK(dn_net_new(&net, "mlp", 1) == DN_OK);
-    dn_number num;
+    dn_number num, again;
     DN_FUZZ_CHECK(dn_read_number(&num, &img, net, NULL) == DN_OK);
+    /* as the server reads: the single-digit input from the same ink, which
+     * must be dn_preprocess_mnist's and leave the reading as it was */
+    float whole[DN_MNIST_PIXELS];
+    dn_preprocess_info whole_info;
+    dn_number_options opt = dn_number_options_default();
+    opt.whole = whole;
+    opt.whole_info = &whole_info;
+    DN_FUZZ_CHECK(dn_read_number(&again, &img, net, &opt) == DN_OK);
+    DN_FUZZ_CHECK(memcmp(whole, out, sizeof whole) == 0 && whole_info.has_ink == info.has_ink &&
+                  whole_info.box_x == info.box_x && whole_info.box_w == info.box_w &&
+                  whole_info.box_y == info.box_y && whole_info.box_h == info.box_h);
+    DN_FUZZ_CHECK(memcmp(&num, &again, sizeof num) == 0);
     DN_FUZZ_CHECK(num.count >= 0 && num.count <= DN_NUMBER_MAX_PARTS && num.digits <= num.count);
     DN_FUZZ_CHECK(strlen(num.text) == (size_t)num.digits && (num.count > 0) == info.has_ink);
     for (int i = 0; i < num.count; i++) {
