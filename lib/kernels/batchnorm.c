@@ -132,9 +132,9 @@ static void plane_gradient_sums(const float *restrict x, const float *restrict d
     *sum_dy_centred += total_c;
 }
 
-void dn_batchnorm_backward(float *din, float *dgamma, float *dbeta, const float *dout, const float *in,
-                           const float *gamma, const float *mean, const float *inv_std, bool batch_statistics,
-                           int n, int c, int s)
+void dn_batchnorm_backward_sums(float *din, float *din_sums, float *dgamma, float *dbeta, const float *dout,
+                                const float *in, const float *gamma, const float *mean, const float *inv_std,
+                                bool batch_statistics, int n, int c, int s)
 {
     const double count = (double)n * s;
 #pragma omp parallel for schedule(dynamic, 1) if ((long)n * c * s > 65536)
@@ -157,11 +157,23 @@ void dn_batchnorm_backward(float *din, float *dgamma, float *dbeta, const float 
         const float k = gamma[ch] * inv_std[ch], m = mean[ch], is = inv_std[ch];
         const float mean_dy = batch_statistics ? (float)(sum_dy / count) : 0.0f;
         const float mean_dy_xhat = batch_statistics ? (float)(sum_dy_xhat / count) : 0.0f;
+        float din_sum = 0.0f;
         for (int b = 0; b < n; b++) {
             const float *x = in + ((size_t)b * c + ch) * s, *dy = dout + ((size_t)b * c + ch) * s;
             float *dx = din + ((size_t)b * c + ch) * s;
             for (int i = 0; i < s; i++)
                 dx[i] = k * (dy[i] - mean_dy - (x[i] - m) * is * mean_dy_xhat);
+            if (din_sums)
+                din_sum += dn_sum(dx, (size_t)s);
         }
+        if (din_sums)
+            din_sums[ch] += din_sum;
     }
+}
+
+void dn_batchnorm_backward(float *din, float *dgamma, float *dbeta, const float *dout, const float *in,
+                           const float *gamma, const float *mean, const float *inv_std, bool batch_statistics,
+                           int n, int c, int s)
+{
+    dn_batchnorm_backward_sums(din, NULL, dgamma, dbeta, dout, in, gamma, mean, inv_std, batch_statistics, n, c, s);
 }
