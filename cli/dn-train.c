@@ -50,12 +50,12 @@ static void usage(FILE *out)
           "testing and saving a checkpoint after every epoch.\n"
           "\n"
           "  --model cnn|mlp|cnn-bn  preset architecture (default cnn); cnn-bn, with batch\n"
-          "                        normalisation, trains 7 epochs at lr 0.004 by default,\n"
+          "                        normalisation, trains 8 epochs at lr 0.004 by default,\n"
           "                        with the affine augmentation only (not the digit shapes)\n"
           "  --arch SPEC           custom architecture, e.g. 'input 1x28x28; flatten; linear 10'\n"
           "  --dropout, --no-dropout  train the cnn with or without dropout after the pool\n"
           "                        and fc1 (default: with, except when augmenting)\n"
-          "  --epochs N            passes over the training set (default 5, cnn-bn 7)\n"
+          "  --epochs N            passes over the training set (default 5, cnn-bn 8)\n"
           "  --batch N             samples per step (default 64)\n"
           "  --optimizer adam|sgd  (default adam)\n"
           "  --lr X                peak learning rate (default 0.002 adam, 0.004 for cnn-bn,\n"
@@ -241,12 +241,13 @@ static bool parse_args(int argc, char **argv, train_options *o)
         if (!ok)
             return false;
     }
-    /* cnn-bn's recipe (docs/results.md): 7 epochs at a peak rate of 0.004 */
+    /* cnn-bn's recipe (docs/results.md): 8 epochs at a peak rate of 0.004
+     * (mean 99.65% over seeds 1-3; 7 epochs gave 99.63%) */
     const bool batchnorm_preset = is_batchnorm_preset(o);
     if (o->lr < 0)
         o->lr = strcmp(o->optimizer, "adam") != 0 ? 0.05 : batchnorm_preset ? 4e-3 : 2e-3;
     if (!o->epochs_given && batchnorm_preset)
-        o->epochs = 7;
+        o->epochs = 8;
     /* The MLP's threshold must sit higher to refuse 90% of non-digits
      * (docs/results.md, "Not a digit"); the canvas demo's trainer does the same. */
     if (o->answer_rate < 0)

@@ -12,6 +12,7 @@
 
 #include "digitnet/net.h"
 #include "digitnet/optim.h"
+#include "net_internal.h"
 #include "test_util.h"
 
 static void test_cnn_preset(void)
@@ -308,48 +309,66 @@ static void test_changed_weights(void)
  * relu + 2x2 max-pool after it itself; with a layer in between (dropout 0,
  * an exact identity) none of that happens. Both must give the same
  * predictions, loss and gradients, bit for bit. */
-static void check_relu_done_by_next(const char *fused, const char *apart, int side)
+/* Nets a and b (the same parameters) give the same loss and gradients, bit
+ * for bit, after a training forward pass and after an evaluation one. */
+static void check_same_gradients(dn_net *a, dn_net *b, const char *what, const float *input, int n,
+                                 const uint8_t *labels)
 {
-    CHECK(side <= 32, "an input of at most 32x32");
-    dn_net *a, *b;
-    CHECK_OK(dn_net_new(&a, fused, 8));
-    CHECK_OK(dn_net_new(&b, apart, 8));
-    if (!a || !b) {
-        dn_net_free(a);
-        dn_net_free(b);
-        return;
-    }
-    enum { N = 4 };
-    static float input[N * 32 * 32];
-    uint8_t labels[N] = {0, 1, 2, 1};
-    dn_rng rng;
-    dn_rng_seed(&rng, 31);
-    dn_test_fill_uniform(&rng, input, (size_t)N * side * side, -1, 1);
     size_t count = dn_net_param_count(a);
-    CHECK(count == dn_net_param_count(b), "same parameters");
-    memcpy(dn_net_params(b), dn_net_params(a), count * sizeof(float));
-    float probs_a[N * 3], probs_b[N * 3], loss_a = 0, loss_b = 0;
-    CHECK_OK(dn_net_predict(a, input, N, probs_a, N * 3));
-    CHECK_OK(dn_net_predict(b, input, N, probs_b, N * 3));
-    CHECK(!memcmp(probs_a, probs_b, sizeof probs_a), "%s: the same predictions", fused);
+    float loss_a = 0, loss_b = 0;
     dn_net_zero_grad(a);
     dn_net_zero_grad(b);
-    CHECK_OK(dn_net_forward(a, input, N, true));
+    CHECK_OK(dn_net_forward(a, input, n, true));
     CHECK_OK(dn_net_backward(a, labels, &loss_a, NULL));
-    CHECK_OK(dn_net_forward(b, input, N, true));
+    CHECK_OK(dn_net_forward(b, input, n, true));
     CHECK_OK(dn_net_backward(b, labels, &loss_b, NULL));
     CHECK(loss_a == loss_b && !memcmp(dn_net_grads(a), dn_net_grads(b), count * sizeof(float)),
-          "%s: the same loss and gradients as with the relu undone before the next layer",
-          fused);
+          "%s: the same loss and gradients as with the layers apart", what);
     /* a backward pass after an evaluation forward pass too */
     dn_net_zero_grad(a);
     dn_net_zero_grad(b);
-    CHECK_OK(dn_net_forward(a, input, N, false));
+    CHECK_OK(dn_net_forward(a, input, n, false));
     CHECK_OK(dn_net_backward(a, labels, NULL, NULL));
-    CHECK_OK(dn_net_forward(b, input, N, false));
+    CHECK_OK(dn_net_forward(b, input, n, false));
     CHECK_OK(dn_net_backward(b, labels, NULL, NULL));
     CHECK(!memcmp(dn_net_grads(a), dn_net_grads(b), count * sizeof(float)),
-          "%s: the same gradients after an evaluation forward pass", fused);
+          "%s: the same gradients after an evaluation forward pass", what);
+}
+
+/* Two nets from specs fused and apart with the same parameters, and a
+ * batch of N random inputs of side x side; false if they cannot be made. */
+enum { SAME_N = 4 };
+static bool make_pair(const char *fused, const char *apart, int side, dn_net **a, dn_net **b, float *input)
+{
+    CHECK(side <= 32, "an input of at most 32x32");
+    CHECK_OK(dn_net_new(a, fused, 8));
+    CHECK_OK(dn_net_new(b, apart, 8));
+    if (!*a || !*b || side > 32) {
+        dn_net_free(*a);
+        dn_net_free(*b);
+        return false;
+    }
+    dn_rng rng;
+    dn_rng_seed(&rng, 31);
+    dn_test_fill_uniform(&rng, input, (size_t)SAME_N * side * side, -1, 1);
+    size_t count = dn_net_param_count(*a);
+    CHECK(count == dn_net_param_count(*b), "same parameters");
+    memcpy(dn_net_params(*b), dn_net_params(*a), count * sizeof(float));
+    return true;
+}
+
+static void check_relu_done_by_next(const char *fused, const char *apart, int side)
+{
+    dn_net *a, *b;
+    static float input[SAME_N * 32 * 32];
+    const uint8_t labels[SAME_N] = {0, 1, 2, 1};
+    if (!make_pair(fused, apart, side, &a, &b, input))
+        return;
+    float probs_a[SAME_N * 3], probs_b[SAME_N * 3];
+    CHECK_OK(dn_net_predict(a, input, SAME_N, probs_a, SAME_N * 3));
+    CHECK_OK(dn_net_predict(b, input, SAME_N, probs_b, SAME_N * 3));
+    CHECK(!memcmp(probs_a, probs_b, sizeof probs_a), "%s: the same predictions", fused);
+    check_same_gradients(a, b, fused, input, SAME_N, labels);
     dn_net_free(a);
     dn_net_free(b);
 }
@@ -388,6 +407,69 @@ static void test_relu_done_by_next(void)
     check_relu_done_by_next("input 1x16x16; conv 4 3; relu; conv 5 3; flatten; linear 3",
                             "input 1x16x16; conv 4 3; relu; dropout 0; conv 5 3; flatten; linear 3",
                             16);
+}
+
+/* Gradients only: a batchnorm after a conv is folded into it for
+ * predictions, which a layer between them prevents. */
+static void check_bias_grad_by_next(const char *fused, const char *apart, int side)
+{
+    dn_net *a, *b;
+    static float input[SAME_N * 32 * 32];
+    const uint8_t labels[SAME_N] = {0, 1, 2, 1};
+    if (!make_pair(fused, apart, side, &a, &b, input))
+        return;
+    check_same_gradients(a, b, fused, input, SAME_N, labels);
+    dn_net_free(a);
+    dn_net_free(b);
+}
+
+/* A batchnorm right after a conv adds the conv's bias gradient from the
+ * input gradient it has just written (plan.c, dn_fusion.bias_grad_of), and
+ * the conv skips its own pass; with dropout 0 between them each does its
+ * own. The same gradients, bit for bit, Winograd (8 channels in and out) or
+ * im2col + GEMM, with a partial last Winograd tile or not. */
+static void test_bias_grad_by_batchnorm(void)
+{
+    check_bias_grad_by_next(
+        "input 1x16x16; conv 8 3 pad=1; batchnorm; relu; conv 8 3; batchnorm; relu; maxpool 2; flatten; "
+        "linear 3",
+        "input 1x16x16; conv 8 3 pad=1; dropout 0; batchnorm; relu; conv 8 3; dropout 0; batchnorm; relu; "
+        "maxpool 2; flatten; linear 3",
+        16);
+    check_bias_grad_by_next("input 1x13x13; conv 9 3; batchnorm; relu; conv 10 3 pad=1; batchnorm; flatten; linear 3",
+                            "input 1x13x13; conv 9 3; dropout 0; batchnorm; relu; conv 10 3 pad=1; dropout 0; "
+                            "batchnorm; flatten; linear 3",
+                            13);
+    /* and the plan asks for it exactly there: cnn-bn's four convs */
+    dn_net *net;
+    CHECK_OK(dn_net_new(&net, "cnn-bn", 1));
+    if (!net)
+        return;
+    int asked = 0;
+    for (int s = 0; s < net->plan.count; s++) {
+        const dn_step *step = &net->plan.steps[s];
+        bool done = step->fusion.bias_grad_done;
+        if (step->fusion.bias_grad_of) {
+            asked++;
+            const dn_step *before = &net->plan.steps[s - 1];
+            CHECK(s > 0 && before->fusion.bias_grad_done && step->fusion.bias_grad_of == &net->layers[before->layer] &&
+                      strcmp(net->layers[before->layer].kind->name, "conv") == 0 &&
+                      strcmp(net->layers[step->layer].kind->name, "batchnorm") == 0,
+                  "step %d: a batchnorm adds the bias gradient of the conv before it", s);
+        }
+        CHECK(!done || (s + 1 < net->plan.count && net->plan.steps[s + 1].fusion.bias_grad_of),
+              "step %d skips its bias gradient only when the next step adds it", s);
+    }
+    CHECK(asked == 4, "cnn-bn: the batchnorm after each of the 4 convs adds its bias gradient (%d)", asked);
+    dn_net_free(net);
+    /* with a layer in between, nothing of the kind */
+    CHECK_OK(dn_net_new(&net, "input 1x8x8; conv 4 3; dropout 0; batchnorm; flatten; linear 3", 1));
+    if (net) {
+        for (int s = 0; s < net->plan.count; s++)
+            CHECK(!net->plan.steps[s].fusion.bias_grad_of && !net->plan.steps[s].fusion.bias_grad_done,
+                  "with a layer in between, no step adds the conv's bias gradient");
+        dn_net_free(net);
+    }
 }
 
 static void test_thread_determinism(const char *spec)
@@ -598,6 +680,7 @@ int main(void)
     test_backward_after_evaluation();
     test_changed_weights();
     test_relu_done_by_next();
+    test_bias_grad_by_batchnorm();
     test_thread_determinism("cnn");
     test_thread_determinism("cnn-dropout");
     test_thread_determinism("mlp");

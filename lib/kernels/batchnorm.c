@@ -132,9 +132,39 @@ static void plane_gradient_sums(const float *restrict x, const float *restrict d
     *sum_dy_centred += total_c;
 }
 
-void dn_batchnorm_backward(float *din, float *dgamma, float *dbeta, const float *dout, const float *in,
-                           const float *gamma, const float *mean, const float *inv_std, bool batch_statistics,
-                           int n, int c, int s)
+/* What turns a plane's output gradient into its input gradient. */
+typedef struct input_gradient {
+    float k, mean_dy, mean, inv_std, mean_dy_xhat;
+} input_gradient;
+
+/* dx = k * (dy - mean_dy - (x - mean) * inv_std * mean_dy_xhat) over one
+ * plane; returns the sum of dx in dn_sum's order (16 interleaved partials,
+ * then the tail, then the partials), added up as it is written. */
+static float input_gradient_plane(float *dx, const float *dy, const float *x, int s, const input_gradient *g)
+{
+    const float k = g->k, mean_dy = g->mean_dy, m = g->mean, is = g->inv_std, mean_dy_xhat = g->mean_dy_xhat;
+    float partial[16] = {0};
+    int i = 0;
+    for (; i + 16 <= s; i += 16)
+        for (int j = 0; j < 16; j++) {
+            float v = k * (dy[i + j] - mean_dy - (x[i + j] - m) * is * mean_dy_xhat);
+            dx[i + j] = v;
+            partial[j] += v;
+        }
+    float sum = 0.0f;
+    for (; i < s; i++) {
+        float v = k * (dy[i] - mean_dy - (x[i] - m) * is * mean_dy_xhat);
+        dx[i] = v;
+        sum += v;
+    }
+    for (int j = 0; j < 16; j++)
+        sum += partial[j];
+    return sum;
+}
+
+void dn_batchnorm_backward_sums(float *din, float *din_sums, float *dgamma, float *dbeta, const float *dout,
+                                const float *in, const float *gamma, const float *mean, const float *inv_std,
+                                bool batch_statistics, int n, int c, int s)
 {
     const double count = (double)n * s;
 #pragma omp parallel for schedule(dynamic, 1) if ((long)n * c * s > 65536)
@@ -154,14 +184,24 @@ void dn_batchnorm_backward(float *din, float *dgamma, float *dbeta, const float 
             continue;
         /* with batch statistics the mean and variance depend on x too:
          * dx = gamma * inv_std * (dy - mean(dy) - x_hat * mean(dy * x_hat)) */
-        const float k = gamma[ch] * inv_std[ch], m = mean[ch], is = inv_std[ch];
-        const float mean_dy = batch_statistics ? (float)(sum_dy / count) : 0.0f;
-        const float mean_dy_xhat = batch_statistics ? (float)(sum_dy_xhat / count) : 0.0f;
+        const input_gradient g = {
+            .k = gamma[ch] * inv_std[ch], .mean = mean[ch], .inv_std = inv_std[ch],
+            .mean_dy = batch_statistics ? (float)(sum_dy / count) : 0.0f,
+            .mean_dy_xhat = batch_statistics ? (float)(sum_dy_xhat / count) : 0.0f,
+        };
+        float din_sum = 0.0f; /* over the images in order, as conv2d.c adds its bias gradient */
         for (int b = 0; b < n; b++) {
-            const float *x = in + ((size_t)b * c + ch) * s, *dy = dout + ((size_t)b * c + ch) * s;
-            float *dx = din + ((size_t)b * c + ch) * s;
-            for (int i = 0; i < s; i++)
-                dx[i] = k * (dy[i] - mean_dy - (x[i] - m) * is * mean_dy_xhat);
+            size_t at = ((size_t)b * c + ch) * s;
+            din_sum += input_gradient_plane(din + at, dout + at, in + at, s, &g);
         }
+        if (din_sums)
+            din_sums[ch] += din_sum;
     }
+}
+
+void dn_batchnorm_backward(float *din, float *dgamma, float *dbeta, const float *dout, const float *in,
+                           const float *gamma, const float *mean, const float *inv_std, bool batch_statistics,
+                           int n, int c, int s)
+{
+    dn_batchnorm_backward_sums(din, NULL, dgamma, dbeta, dout, in, gamma, mean, inv_std, batch_statistics, n, c, s);
 }

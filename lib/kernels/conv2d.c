@@ -168,6 +168,27 @@ void dn_conv2d_forward(float *out, const float *in, const float *weight, const f
     dn_conv2d_run_forward(out, NULL, in, weight, bias, workspace, d, relu, false);
 }
 
+/* Elements the chunks' partials are summed over at a time: each element's
+ * sum runs over the chunks in order, so the block size changes no bit. */
+enum { DN_CONV_SUM_BLOCK = 256 };
+
+/* sums[e] += the partials of chunks [first, chunks) at e, in chunk order,
+ * for e in [begin, end): a block of running sums (vectorised across e)
+ * takes one chunk after another. */
+static void sum_partials_block(float *sums, const float *partials, size_t stride, int first, int chunks,
+                               size_t begin, size_t end)
+{
+    float block[DN_CONV_SUM_BLOCK];
+    const size_t count = end - begin;
+    memcpy(block, sums + begin, count * sizeof *block);
+    for (int chunk = first; chunk < chunks; chunk++) {
+        const float *restrict p = partials + (size_t)chunk * stride + begin;
+        for (size_t k = 0; k < count; k++)
+            block[k] += p[k];
+    }
+    memcpy(sums + begin, block, count * sizeof *block);
+}
+
 /* dweight += the chunks' partial weight gradients, added in chunk order (in
  * Winograd's domain first, into chunk 0's partial, then transformed). */
 static void sum_partials(float *dweight, float *workspace, const dn_conv2d_dims *d, int chunks)
@@ -177,12 +198,12 @@ static void sum_partials(float *dweight, float *workspace, const dn_conv2d_dims 
     float *partials = chunk_partial(workspace, d, 0);
     float *sums = winograd ? partials : dweight;
     const int first = winograd ? 1 : 0;
+    const long blocks = (long)((partial_size + DN_CONV_SUM_BLOCK - 1) / DN_CONV_SUM_BLOCK);
 #pragma omp parallel for schedule(static) if (partial_size > 4096)
-    for (size_t e = 0; e < partial_size; e++) {
-        float sum = sums[e];
-        for (int chunk = first; chunk < chunks; chunk++)
-            sum += partials[(size_t)chunk * partial_stride + e];
-        sums[e] = sum;
+    for (long b = 0; b < blocks; b++) {
+        size_t begin = (size_t)b * DN_CONV_SUM_BLOCK;
+        size_t end = begin + DN_CONV_SUM_BLOCK < partial_size ? begin + DN_CONV_SUM_BLOCK : partial_size;
+        sum_partials_block(sums, partials, partial_stride, first, chunks, begin, end);
     }
     if (winograd)
         dn_winograd_weight_gradient(dweight, partials, d);

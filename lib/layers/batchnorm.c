@@ -4,7 +4,8 @@
  * named as PyTorch names them: weight, bias, running_mean, running_var,
  * num_batches_tracked. Training normalises with the batch's statistics and
  * updates the running ones; evaluation uses the running ones. It can
- * compute the relu after it, in the same pass (kernels/batchnorm.h). */
+ * compute the relu after it, in the same pass, and in its backward pass the
+ * bias gradient of the conv before it (kernels/batchnorm.h). */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -167,9 +168,18 @@ static void batchnorm_backward(dn_layer *layer, const dn_fusion *fusion, const d
     batchnorm_config *c = layer->config;
     if (fusion->relu && !fusion->relu_grad_done)
         dn_relu_mask(dout, out, (size_t)call->n * dn_sample_size(layer->out_shape));
-    dn_batchnorm_backward(din, layer->grads[WEIGHT], layer->grads[BIAS], dout, in, layer->values[WEIGHT], c->mean,
-                          c->inv_std, c->batch_statistics, call->n, layer->in_shape[0],
-                          layer->in_shape[1] * layer->in_shape[2]);
+    /* the conv before's bias gradient, from din while each plane is in cache */
+    float *din_sums = fusion->bias_grad_of ? fusion->bias_grad_of->kind->channel_bias_grad(fusion->bias_grad_of)
+                                           : NULL;
+    dn_batchnorm_backward_sums(din, din_sums, layer->grads[WEIGHT], layer->grads[BIAS], dout, in,
+                               layer->values[WEIGHT], c->mean, c->inv_std, c->batch_statistics, call->n,
+                               layer->in_shape[0], layer->in_shape[1] * layer->in_shape[2]);
+}
+
+static bool batchnorm_can_sum_input_grad(const dn_layer *layer)
+{
+    (void)layer;
+    return true;
 }
 
 bool dn_is_batchnorm(const dn_layer *layer) { return layer->kind == &dn_batchnorm_kind; }
@@ -210,6 +220,7 @@ const dn_layer_kind dn_batchnorm_kind = {
     .format = batchnorm_format,
     .configure = batchnorm_configure,
     .can_fuse_relu = batchnorm_can_fuse_relu,
+    .can_sum_input_grad = batchnorm_can_sum_input_grad,
     .reserve_bytes = batchnorm_reserve_bytes,
     .reserve = batchnorm_reserve,
     .release = batchnorm_release,

@@ -246,9 +246,14 @@ static void conv_backward(dn_layer *layer, const dn_fusion *fusion, const dn_lay
         dn_relu_mask(dout, out, (size_t)call->n * dn_sample_size(layer->out_shape));
     bool ready = din && transformed_weights_ready(layer, &d, layer->values[0], false, call->generation);
     dn_conv2d_pooled pooled = {.pooled = out, .argmax = c->argmax, .bias_sums = c->bias_sums};
-    dn_conv2d_run_backward(din, layer->grads[0], layer->grads[1], dout, in, layer->values[0], c->workspace, &d,
-                           ready, fusion->relu_input_grad, fusion->pool ? &pooled : NULL);
+    float *dbias = fusion->bias_grad_done ? NULL : layer->grads[1];
+    dn_conv2d_run_backward(din, layer->grads[0], dbias, dout, in, layer->values[0], c->workspace, &d, ready,
+                           fusion->relu_input_grad, fusion->pool ? &pooled : NULL);
 }
+
+/* The bias gradient is the output gradient summed per channel, in the order
+ * of dn_conv2d_run_backward's: the layer after may add it (a batchnorm). */
+static float *conv_channel_bias_grad(const dn_layer *layer) { return layer->grads[1]; }
 
 /* ONNX: Conv with the same kernel, stride and padding on every side. */
 static dn_status conv_onnx(const dn_layer *layer, dn_onnx_graph *g)
@@ -276,6 +281,7 @@ const dn_layer_kind dn_conv_kind = {
     .can_fuse_pool = conv_can_fuse_pool,
     .can_do_relu_input_grad = conv_can_do_relu_input_grad,
     .can_fold_batchnorm = conv_can_fold_batchnorm,
+    .channel_bias_grad = conv_channel_bias_grad,
     .reserve_bytes = conv_reserve_bytes,
     .reserve = conv_reserve,
     .release = conv_release,

@@ -53,6 +53,15 @@ typedef struct dn_fusion {
     /* backward: zero the input gradient where the input is not > 0: the
      * backward pass of the relu that made the input, done on the way */
     bool relu_input_grad;
+    /* backward: also add the input gradient's sum over each channel (per
+     * image dn_sum over the plane, then the images in order) to this
+     * layer's per-channel bias gradient (its channel_bias_grad): the step
+     * before, whose output this step's input is, then skips that pass over
+     * its output gradient, which this step has just written (a batchnorm
+     * after a conv) */
+    const dn_layer *bias_grad_of;
+    /* backward: the bias gradient is added by the next step (bias_grad_of) */
+    bool bias_grad_done;
     /* evaluation (call->fold): this batchnorm, the layer right after, is
      * folded into the layer's weights, and so is the relu after the
      * batchnorm when fold_relu */
@@ -101,6 +110,14 @@ typedef struct dn_layer_kind {
     bool (*can_fuse_pool)(const dn_layer *layer, const dn_layer *pool);
     bool (*can_do_relu_input_grad)(const dn_layer *layer);
     bool (*can_fold_batchnorm)(const dn_layer *layer, const dn_layer *batchnorm);
+    /* The gradient of a bias added to each output channel, which is the
+     * output gradient summed over each channel (per image dn_sum over the
+     * plane, then the images in order), or NULL when it is not computed (a
+     * probe's view); a kind without this entry has no such bias. */
+    float *(*channel_bias_grad)(const dn_layer *layer);
+    /* Whether its backward can compute that sum of its input gradient for
+     * the layer before (dn_fusion.bias_grad_of). */
+    bool (*can_sum_input_grad)(const dn_layer *layer);
 
     /* Bytes reserve() allocates for batches of `batch`, from the shapes
      * alone (the net's memory budget); NULL: nothing. */

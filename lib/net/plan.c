@@ -44,6 +44,16 @@ static dn_step plan_step(const dn_layer *layers, int count, int i)
     return step;
 }
 
+/* Whether the step after `before` can add the per-channel bias gradient
+ * of before's layer (a batchnorm after a conv): before is that layer alone,
+ * so the step's input gradient is that layer's output gradient. */
+static bool can_sum_bias_grad(const dn_layer *layers, const dn_step *before, const dn_step *step)
+{
+    const dn_layer *prev = &layers[before->layer], *layer = &layers[step->layer];
+    return before->count == 1 && !before->alias && !step->alias && prev->kind->channel_bias_grad &&
+           layer->kind->can_sum_input_grad && layer->kind->can_sum_input_grad(layer);
+}
+
 dn_status dn_plan_make(dn_plan *plan, const dn_layer *layers, int count, bool fuse)
 {
     *plan = (dn_plan){0};
@@ -55,6 +65,10 @@ dn_status dn_plan_make(dn_plan *plan, const dn_layer *layers, int count, bool fu
         steps[n] = fuse ? plan_step(layers, count, i) : plain_step(layers, i);
         if (n > 0 && steps[n - 1].fusion.relu_grad_done)
             steps[n].fusion.relu_input_grad = true;
+        if (fuse && n > 0 && can_sum_bias_grad(layers, &steps[n - 1], &steps[n])) {
+            steps[n].fusion.bias_grad_of = &layers[steps[n - 1].layer];
+            steps[n - 1].fusion.bias_grad_done = true;
+        }
         if (n > 0 && steps[n - 1].fusion.fold) { /* this step is the batchnorm */
             steps[n].fusion.folded_away = true;
             steps[n - 1].fusion.fold_relu = steps[n].fusion.relu;
