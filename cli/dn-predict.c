@@ -231,22 +231,29 @@ static void print_number(const predict_options *o, const char *path, const dn_nu
 
 /* Reads img as a number; true (with *num) when it holds more than one part
  * and the number is the answer, false when it is one digit or none (and the
- * single-digit path answers, as it always has) or on error (*failed). */
+ * single-digit path answers, as it always has) or on error (*failed). When
+ * it was read, *whole_read is set and whole holds the single-digit input
+ * (dn_preprocess_mnist's, from the same ink). */
 static bool read_number(const predict_options *o, const char *path, const dn_image *img, dn_net *net,
-                        const dn_model_info *info, dn_number *num, bool *failed)
+                        const dn_model_info *info, dn_number *num, float *whole, dn_preprocess_info *whole_info,
+                        bool *whole_read, bool *failed)
 {
     *failed = false;
+    *whole_read = false;
     if (o->raw || o->single)
         return false;
     dn_number_options opt = dn_number_options_default();
     opt.input_mean = info->input_mean;
     opt.input_std = info->input_std;
     opt.min_confidence = answer_threshold(o, info); /* "not a digit" parts are unsure */
+    opt.whole = whole;
+    opt.whole_info = whole_info;
     if (dn_read_number(num, img, net, &opt) != DN_OK) {
         tool_error("%s: %s", path, dn_last_error());
         *failed = true;
         return false;
     }
+    *whole_read = true;
     return num->count > 1;
 }
 
@@ -256,20 +263,27 @@ static int predict_images(const predict_options *o, dn_net *net, const dn_model_
     int failures = 0;
     for (int i = o->first_image; i < argc; i++) {
         float input[DN_MNIST_PIXELS], probs[10];
-        bool has_ink, failed;
+        bool has_ink, failed, whole_read;
         dn_image img;
         dn_number num;
+        dn_preprocess_info whole_info;
         if (dn_image_read(&img, argv[i]) != DN_OK) {
             tool_error("%s", dn_last_error());
             failures++;
             continue;
         }
-        if (read_number(o, argv[i], &img, net, info, &num, &failed)) {
+        if (read_number(o, argv[i], &img, net, info, &num, input, &whole_info, &whole_read, &failed)) {
             print_number(o, argv[i], &num);
             dn_image_free(&img);
             continue;
         }
-        bool ok = !failed && load_input(o, argv[i], &img, info, input, &has_ink);
+        bool ok = !failed;
+        if (ok && whole_read) { /* the number reading made the single-digit input too */
+            has_ink = whole_info.has_ink;
+            dn_normalize(input, DN_MNIST_PIXELS, info->input_mean, info->input_std);
+        } else if (ok) {
+            ok = load_input(o, argv[i], &img, info, input, &has_ink);
+        }
         dn_image_free(&img);
         if (!ok) {
             failures++;

@@ -40,6 +40,7 @@ typedef struct train_options {
     bool epochs_given;
     bool data_given;
     bool force;    /* replace an existing model at the default --out */
+    bool no_pin;   /* leave the threads free to move between cores */
 } train_options;
 
 static void usage(FILE *out)
@@ -71,7 +72,9 @@ static void usage(FILE *out)
           "                        any other set); digits turn on the three options below\n"
           "  --answer-rate R       calibrate the model's \"not a digit\" threshold so that\n"
           "                        this share of the test digits it reads right is\n"
-          "                        answered (default 0.98; a misread digit is better refused)\n"
+          "                        answered (default 0.98, mlp 0.97: its confidences\n"
+          "                        separate digits from the rest less, docs/results.md;\n"
+          "                        a misread digit is better refused)\n"
           "  --calibrate right|all  count the digits it reads right (default) or all of\n"
           "                        the test set, as before 2026-11-29 (docs/results.md)\n"
           "  --augment, --no-augment  random shifts, rotations, scaling and shear of the\n"
@@ -86,6 +89,9 @@ static void usage(FILE *out)
           "                        can say \"not a digit\" (default 30000 on digits, else 0)\n"
           "  --seed N              seed for weights, order, dropout (default 1)\n"
           "  --threads N           OpenMP threads (default: all cores)\n"
+          "  --no-pin              leave the threads free to move between cores (default:\n"
+          "                        each pinned to one, which keeps training fast when\n"
+          "                        another process is busy; docs/performance.md)\n"
           "  --data DIR            dataset folder in MNIST's layout (default datasets/mnist);\n"
           "                        inputs are normalised by its training set's mean and std\n"
           "  --limit N             train on the first N images only\n"
@@ -123,7 +129,7 @@ static bool parse_args(int argc, char **argv, train_options *o)
 {
     *o = (train_options){.model = "cnn", .epochs = 5, .batch = 64, .lr = -1, .lr_decay = 0.6,
                          .lr_step = 1, .schedule = "cosine", .warmup = 0.05, .momentum = 0.9, .optimizer = "adam", .seed = 1,
-                         .data_dir = "datasets/mnist", .augment = -1, .dropout = -1, .digits = -1, .drawn = -1, .others = -1, .answer_rate = 0.98, .calibrate = "right", .bench_steps = 20};
+                         .data_dir = "datasets/mnist", .augment = -1, .dropout = -1, .digits = -1, .drawn = -1, .others = -1, .answer_rate = -1, .calibrate = "right", .bench_steps = 20};
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *v = NULL, *value;
         bool ok = true;
@@ -144,6 +150,8 @@ static bool parse_args(int argc, char **argv, train_options *o)
             o->augment = 1;
         } else if (strcmp(arg, "--no-augment") == 0) {
             o->augment = 0;
+        } else if (strcmp(arg, "--no-pin") == 0) {
+            o->no_pin = true;
         } else if (strcmp(arg, "--no-dropout") == 0) {
             o->dropout = 0;
         } else if (strcmp(arg, "--dropout") == 0) {
@@ -239,6 +247,10 @@ static bool parse_args(int argc, char **argv, train_options *o)
         o->lr = strcmp(o->optimizer, "adam") != 0 ? 0.05 : batchnorm_preset ? 4e-3 : 2e-3;
     if (!o->epochs_given && batchnorm_preset)
         o->epochs = 7;
+    /* The MLP's threshold must sit higher to refuse 90% of non-digits
+     * (docs/results.md, "Not a digit"); the canvas demo's trainer does the same. */
+    if (o->answer_rate < 0)
+        o->answer_rate = !o->arch && strcmp(o->model, "mlp") == 0 ? 0.97 : 0.98;
     return true;
 }
 
@@ -647,6 +659,9 @@ int main(int argc, char **argv)
     run r = {0};
     if (!parse_args(argc, argv, &r.opt))
         return 2;
+    /* pinned threads keep their speed beside a busy process (digitnet/threads.h) */
+    if (!r.opt.no_pin && dn_threads_pin(r.opt.threads > 0 ? (int)r.opt.threads : cli_default_threads(), NULL) != DN_OK)
+        tool_error("warning: %s; training goes on with threads free to move", dn_last_error());
     if (r.opt.bench)
         return bench(&r.opt);
     interrupt_note = "\ninterrupted before the first epoch finished; nothing saved\n";

@@ -49,6 +49,7 @@
 #include "digitnet/status.h"
 #include "digitnet/memory.h"
 #include "digitnet/clock.h"
+#include "digitnet/threads.h"
 #include "digitnet/tensor.h"
 #include "digitnet/rng.h"
 #include "digitnet/ops.h"

@@ -631,6 +631,79 @@ static void test_single_is_unchanged(void)
     CHECK(same >= compared - 2, "read as one part identical to the single-digit path: %d of %d", same, compared);
 }
 
+/* options.whole: the picture made into one digit comes out exactly as
+ * dn_preprocess_mnist makes it, and the reading is the one without it - for
+ * digits alone (with and without specks), numbers apart and touching, marks,
+ * light ink on dark, no ink, and more components than the reader keeps. */
+static void test_whole(void)
+{
+    int pictures = 0;
+    for (int k = 0; k < 24; k++) {
+        float a[TILE * TILE], b[TILE * TILE];
+        tile_of(a, good[k]);
+        tile_of(b, good[k + 24]);
+        canvas c = canvas_new(3 * TILE, TILE + 40);
+        switch (k % 8) {
+        case 0: /* a digit alone */
+            paste(&c, a, 20 + k, 20);
+            break;
+        case 1: /* with specks */
+            paste(&c, a, 30, 10);
+            line(&c, 10, 10, 10, 10, 0.8);
+            line(&c, c.w - 12, c.h - 8, c.w - 12, c.h - 8, 2.5);
+            break;
+        case 2: /* two digits apart */
+            paste(&c, a, 5, 20);
+            paste(&c, b, 5 + TILE + 20, 20);
+            break;
+        case 3: /* touching */
+            paste(&c, a, 5, 20);
+            paste(&c, b, 5 + offset_for_gap(a, b, -1), 20);
+            break;
+        case 4: /* a digit and a dash */
+            paste(&c, a, 10, 10);
+            line(&c, TILE + 30, TILE / 2 + 10, TILE + 70, TILE / 2 + 10, 3);
+            break;
+        case 5: /* nothing */
+            break;
+        case 6: /* 300 dots alike: more components than the reader keeps */
+            for (int d = 0; d < 300; d++)
+                line(&c, 4 + (d % 30) * 7, 4 + (d / 30) * 7, 4 + (d % 30) * 7, 4 + (d / 30) * 7, 1.2);
+            break;
+        case 7: /* a digit with a second stroke drawn apart */
+            paste(&c, a, 20, 20);
+            line(&c, TILE + 40, 25, TILE + 40, TILE + 10, 2.5);
+            break;
+        }
+        dn_image img = picture(&c);
+        if (k % 2) /* light on dark, too */
+            for (int i = 0; i < c.w * c.h; i++)
+                img.pixels[i] = 1.0f - img.pixels[i];
+        float single[DN_MNIST_PIXELS], whole[DN_MNIST_PIXELS];
+        dn_preprocess_info info, whole_info;
+        dn_number plain, with_whole;
+        dn_number_options o = options_refusing();
+        CHECK_OK(dn_preprocess_mnist(&img, single, &info));
+        CHECK_OK(dn_read_number(&plain, &img, net, &o));
+        memset(whole, 0xff, sizeof whole);
+        memset(&whole_info, 0xff, sizeof whole_info);
+        o.whole = whole;
+        o.whole_info = &whole_info;
+        CHECK_OK(dn_read_number(&with_whole, &img, net, &o));
+        bool same_info = whole_info.has_ink == info.has_ink && whole_info.inverted == info.inverted &&
+                         whole_info.box_x == info.box_x && whole_info.box_y == info.box_y &&
+                         whole_info.box_w == info.box_w && whole_info.box_h == info.box_h &&
+                         whole_info.ink_fraction == info.ink_fraction;
+        CHECK(memcmp(whole, single, sizeof single) == 0 && same_info,
+              "picture %d: options.whole is dn_preprocess_mnist's input and info", k);
+        CHECK(memcmp(&plain, &with_whole, sizeof plain) == 0, "picture %d: the same reading with options.whole", k);
+        pictures++;
+        dn_image_free(&img);
+        free(c.ink);
+    }
+    CHECK(pictures == 24, "pictures read: %d", pictures);
+}
+
 static void test_errors(void)
 {
     dn_number num;
@@ -702,6 +775,7 @@ int main(void)
     test_marks();
     test_unsure_in_number();
     test_single_is_unchanged();
+    test_whole();
     test_errors();
     dn_net_free(net);
     dn_dataset_free(&test_set);

@@ -251,37 +251,59 @@ static void append_input(strbuf *out, const float *ink)
     strbuf_printf(out, "]");
 }
 
+/* The drawing, read: its 28x28 for both models and, by the CNN, the number. */
+typedef struct drawing {
+    dn_image img;
+    float ink[DN_MNIST_PIXELS]; /* preprocessed, ink 1, not normalised */
+    dn_preprocess_info info;
+    double ms;                  /* the time to make ink (and read the number, when read) */
+    bool read;                  /* the number was read (the CNN was there) */
+    dn_number number;
+} drawing;
+
+/* Reads d->img: with the CNN, as a number, which makes the 28x28 from the
+ * same ink (dn_number_options.whole); while the CNN is missing, the 28x28
+ * alone. */
+static dn_status read_drawing(api_model *cnn, float override, drawing *d)
+{
+    dn_number_options opt = dn_number_options_default();
+    opt.whole = d->ink;
+    opt.whole_info = &d->info;
+    double t0 = dn_seconds();
+    pthread_mutex_lock(&cnn->lock);
+    d->read = cnn->net != NULL;
+    dn_status status = DN_OK;
+    if (d->read) {
+        opt.input_mean = cnn->info.input_mean;
+        opt.input_std = cnn->info.input_std;
+        /* a part the model would answer "not a digit" for is marked unsure */
+        opt.min_confidence = dn_answer_threshold(cnn->info.answer_threshold, override);
+        status = dn_read_number(&d->number, &d->img, cnn->net, &opt);
+    }
+    pthread_mutex_unlock(&cnn->lock);
+    if (!d->read)
+        status = dn_preprocess_mnist(&d->img, d->ink, &d->info);
+    d->ms = (dn_seconds() - t0) * 1000;
+    return status;
+}
+
 /* ,"number":{"model":M,"text":T,"parts":[{"kind":K,"digit":D,"prob":P,
  * "box":[x,y,w,h]},...],"ms":T,"width":W,"height":H}: the drawing read as a
- * number by model m (boxes in the drawing's pixels, left to right; W x H the
+ * number by the CNN (boxes in the drawing's pixels, left to right; W x H the
  * drawing's size, so a page showing it scaled can place the boxes);
- * "number":null while m is not there yet. */
-static dn_status append_number_reading(strbuf *out, api_model *m, const dn_image *img, float override)
+ * "number":null while the CNN is not there yet. */
+static void append_number_reading(strbuf *out, const drawing *d)
 {
-    dn_number num;
-    dn_number_options opt = dn_number_options_default();
-    pthread_mutex_lock(&m->lock);
-    if (!m->net) {
-        pthread_mutex_unlock(&m->lock);
+    if (!d->read) {
         strbuf_printf(out, ",\"number\":null");
-        return DN_OK;
+        return;
     }
-    float threshold = dn_answer_threshold(m->info.answer_threshold, override);
-    opt.input_mean = m->info.input_mean;
-    opt.input_std = m->info.input_std;
-    /* a part the model would answer "not a digit" for is marked unsure */
-    opt.min_confidence = threshold;
-    double t0 = dn_seconds();
-    dn_status status = dn_read_number(&num, img, m->net, &opt);
-    double ms = (dn_seconds() - t0) * 1000;
-    pthread_mutex_unlock(&m->lock);
-    if (status != DN_OK)
-        return status;
-    strbuf_printf(out, ",\"number\":{\"model\":\"%s\",\"text\":", m->name);
-    api_append_string(out, num.text);
+    const dn_number *num = &d->number;
+    strbuf_printf(out, ",\"number\":{\"model\":\"cnn\",\"text\":");
+    api_append_string(out, num->text);
     strbuf_printf(out, ",\"parts\":[");
-    for (int i = 0; i < num.count; i++) {
-        const dn_number_part *p = &num.parts[i];
+    for (int i = 0; i < num->count; i++) {
+        const dn_number_part *p = &num->parts[i];
         strbuf_printf(out, "%s{\"kind\":\"%s\",\"digit\":%d,\"prob\":", i ? "," : "", dn_part_kind_name(p->kind),
                       p->digit);
         if (!api_append_number(out, p->probs[p->digit], 6))
@@ -289,9 +311,8 @@ static dn_status append_number_reading(strbuf *out, api_model *m, const dn_image
         strbuf_printf(out, ",\"box\":[%d,%d,%d,%d]}", p->x, p->y, p->w, p->h);
     }
     strbuf_printf(out, "],\"ms\":");
-    api_append_number(out, ms, 3);
-    strbuf_printf(out, ",\"width\":%d,\"height\":%d}", img->width, img->height);
-    return DN_OK;
+    api_append_number(out, d->ms, 3);
+    strbuf_printf(out, ",\"width\":%d,\"height\":%d}", d->img.width, d->img.height);
 }
 
 bool api_read_drawing(const server_request *req, float ink[DN_MNIST_PIXELS], bool *has_ink, bool *inverted,
@@ -331,12 +352,24 @@ static void predict(api *a, const server_request *req, http_response *res, strbu
         api_fail(res, out, 400, message);
         return;
     }
-    float ink[DN_MNIST_PIXELS];
-    bool has_ink, inverted;
-    double preprocess_ms;
-    dn_image img;
-    if (!api_read_drawing(req, ink, &has_ink, &inverted, &preprocess_ms, &img, res, out))
+    image_body_error error;
+    drawing *d = malloc(sizeof *d);
+    if (!d) {
+        api_fail(res, out, 500, "out of memory");
         return;
+    }
+    if (!image_body_decode(req->head->query, req->body, req->body_len, &d->img, &error)) {
+        api_fail(res, out, error.status, error.message);
+        free(d);
+        return;
+    }
+    dn_status status = read_drawing(&a->models[0], a->threshold, d);
+    if (status != DN_OK) { /* a picture the preprocessing rejects, or the CNN failing */
+        snprintf(message, sizeof message, "%s", dn_last_error());
+        api_fail(res, out, status == DN_ERR_ARG ? 422 : 500, message);
+        goto done;
+    }
+    bool has_ink = d->info.has_ink;
 
     strbuf_printf(out, "{");
     for (int i = 0; i < 2; i++) {
@@ -345,12 +378,11 @@ static void predict(api *a, const server_request *req, http_response *res, strbu
         double ms;
         bool ready;
         float model_threshold;
-        dn_status status = run_model(m, ink, has_ink, probs, &ms, &ready, &model_threshold);
+        status = run_model(m, d->ink, has_ink, probs, &ms, &ready, &model_threshold);
         if (status != DN_OK) {
-            dn_image_free(&img);
             snprintf(message, sizeof message, "the %s model failed: %s", m->name, dn_last_error());
             api_fail(res, out, 500, message);
-            return;
+            goto done;
         }
         if (!ready) {
             if (a->learn)
@@ -364,37 +396,32 @@ static void predict(api *a, const server_request *req, http_response *res, strbu
         }
         float threshold = dn_answer_threshold(model_threshold, a->threshold);
         if (!append_model(out, m->name, has_ink, probs, ms, threshold)) {
-            dn_image_free(&img);
             snprintf(message, sizeof message, "the %s model gave a number that is not finite", m->name);
             api_fail(res, out, 500, message);
-            return;
+            goto done;
         }
     }
     if (inside.wanted) {
-        if (!api_inside_append(out, a->models, 2, ink, has_ink, inside.saliency, message, sizeof message)) {
-            dn_image_free(&img);
+        if (!api_inside_append(out, a->models, 2, d->ink, has_ink, inside.saliency, message, sizeof message)) {
             api_fail(res, out, 500, message);
-            return;
+            goto done;
         }
         strbuf_printf(out, ",");
     }
-    append_input(out, ink);
+    append_input(out, d->ink);
     strbuf_printf(out, ",\"preprocess_ms\":");
-    api_append_number(out, preprocess_ms, 3);
-    strbuf_printf(out, ",\"inverted\":%s", inverted ? "true" : "false");
-    dn_status status = append_number_reading(out, &a->models[0], &img, a->threshold);
-    dn_image_free(&img);
-    if (status != DN_OK) {
-        snprintf(message, sizeof message, "reading the number failed: %s", dn_last_error());
-        api_fail(res, out, 500, message);
-        return;
-    }
+    api_append_number(out, d->ms, 3);
+    strbuf_printf(out, ",\"inverted\":%s", d->info.inverted ? "true" : "false");
+    append_number_reading(out, d);
     strbuf_printf(out, ",\"server_ms\":");
     api_append_number(out, (dn_seconds() - begin) * 1000, 3);
     strbuf_printf(out, "}\n");
     res->status = 200;
     res->content_type = "application/json";
     res->cache_control = "no-store";
+done:
+    dn_image_free(&d->img);
+    free(d);
 }
 
 void api_handle(void *ctx, const server_request *request, http_response *res, strbuf *out)

@@ -136,10 +136,18 @@ typedef struct dn_number_options {
      * inputs_capacity parts. */
     float *inputs;
     int inputs_capacity;
+    /* When not NULL, whole (DN_MNIST_PIXELS floats) receives the picture
+     * made into one digit, exactly what dn_preprocess_mnist(img, whole,
+     * whole_info) gives, and whole_info (when not NULL) its info: a caller
+     * that wants the single-digit input as well as the number (the canvas
+     * demo, dn-predict) finds the ink once, and a picture that is one part
+     * is shaped once. Written on success only. */
+    float *whole;
+    dn_preprocess_info *whole_info;
 } dn_number_options;
 
 /* MNIST's mean and standard deviation, min_confidence 0 (no part is
- * unsure), splitting on, no inputs copied. */
+ * unsure), splitting on, no inputs copied, no whole. */
 DN_API dn_number_options dn_number_options_default(void);
 
 /* Reads the number in img with net (a 1x28x28-input, 10-class model) as the

@@ -66,6 +66,11 @@ void dn_ink_free(dn_ink *ink);
  * in place). Ink that is all 0 gives has_ink false and out all zeros. */
 dn_status dn_ink_shape(dn_ink *ink, float out[DN_MNIST_PIXELS], dn_preprocess_info *info);
 
+/* dn_preprocess_mnist's out and info from ink already extracted: steps 5-7,
+ * or all zeros when there is no ink (info->inverted too, as
+ * dn_preprocess_mnist says). Erases specks from ink->p in place. */
+dn_status dn_ink_mnist(dn_ink *ink, float out[DN_MNIST_PIXELS], dn_preprocess_info *info);
+
 /* Labels the 8-connected components of the pixels of p (w x h) above 0:
  * labels[i] = 1..*count, 0 for background. *mass (malloc, the caller frees)
  * gets each component's sum of p, mass[k - 1] for label k. who names the

@@ -15,6 +15,7 @@ static const char WHO[] = "dn_read_number";
 
 enum {
     MAX_COMPONENTS = 256, /* components beyond the heaviest this many are treated as specks */
+    PIECE_SIDE = 64,      /* working pixels: larger cut pieces are shaped on a coarser grid */
     MAX_CUTS = 5,         /* candidate cuts tried in one part */
     MAX_PIECES = (MAX_CUTS + 2) * (MAX_CUTS + 1) / 2 /* pieces between any two of its cut points */
 };
@@ -99,6 +100,13 @@ typedef struct reader {
     size_t components;
     dn_net *net;
     const dn_number_options *opt;
+    /* The picture made into one digit (options.whole); its input is also the
+     * input of a part holding all the ink that is not specks (step 6). */
+    bool has_whole;
+    float whole[DN_MNIST_PIXELS];
+    dn_preprocess_info whole_info;
+    bool plain_specks; /* specks are exactly what dn_ink_shape erases (no MAX_COMPONENTS cap) */
+    size_t kept;       /* components that are not specks */
     double height; /* the digit height, working pixels */
     double wide;   /* width / height from which a piece pays for being wide */
     int parts;     /* parts of the picture (live groups read) */
@@ -154,13 +162,17 @@ static dn_status find_components(reader *r, dn_number *number)
     memcpy(sorted, mass, count * sizeof *sorted);
     qsort(sorted, count, sizeof *sorted, compare_double_desc);
     double keep = count ? SPECK_FRACTION * sorted[0] : 0;
-    if (count > MAX_COMPONENTS && sorted[MAX_COMPONENTS] >= keep)
+    r->plain_specks = true;
+    if (count > MAX_COMPONENTS && sorted[MAX_COMPONENTS] >= keep) {
         keep = nextafter(sorted[MAX_COMPONENTS], HUGE_VAL);
+        r->plain_specks = false;
+    }
     for (size_t k = 0; k < count; k++) {
         bool kept = mass[k] >= keep && mass[k] > 0;
         r->group_of[k] = kept ? (int)k : -1;
         r->groups[k] = (group){{ink->w, ink->h, 0, 0}, mass[k], 1, kept};
         number->specks += !kept;
+        r->kept += kept;
     }
     free(sorted);
     free(mass);
@@ -281,26 +293,60 @@ static void join_fragments(reader *r)
 static dn_status shape_part(reader *r, part *p)
 {
     const group *g = &r->groups[p->group];
+    /* All the ink but specks, uncut: exactly the whole picture's shaping,
+     * which dn_ink_shape erases the same specks for. */
+    if (r->has_whole && !p->cut && r->plain_specks && (size_t)g->pieces == r->kept) {
+        memcpy(p->input, r->whole, sizeof p->input);
+        p->info = r->whole_info;
+        return DN_OK;
+    }
     dn_ink s = r->scratch;
     int ox = 0, oy = 0;
-    if (p->cut) {
-        ox = g->b.x0 > 0 ? g->b.x0 - 1 : 0;
+    if (p->cut) { /* a plane around the piece's columns, not the whole picture */
+        int x0 = g->b.x1, x1 = g->b.x0;
+        for (int row = 0; row < g->b.y1 - g->b.y0; row++) {
+            int from = p->left && p->left[row] > g->b.x0 ? p->left[row] : g->b.x0;
+            int to = p->right && p->right[row] < g->b.x1 ? p->right[row] : g->b.x1;
+            if (from < to) {
+                x0 = from < x0 ? from : x0;
+                x1 = to > x1 ? to : x1;
+            }
+        }
+        if (x0 >= x1) /* no column: an empty piece */
+            x0 = g->b.x0, x1 = g->b.x0 + 1;
+        ox = x0 > 0 ? x0 - 1 : 0;
         oy = g->b.y0 > 0 ? g->b.y0 - 1 : 0;
-        s.w = (g->b.x1 < r->ink.w ? g->b.x1 + 1 : g->b.x1) - ox;
+        s.w = (x1 < r->ink.w ? x1 + 1 : x1) - ox;
         s.h = (g->b.y1 < r->ink.h ? g->b.y1 + 1 : g->b.y1) - oy;
         s.width = r->ink.width - ox * r->ink.factor;
         s.height = r->ink.height - oy * r->ink.factor;
     }
+    /* A cut piece is shaped on a coarser grid when its plane is large: the
+     * trial reads up to 80 pieces, and MNIST's 20-pixel box needs no more
+     * than PIECE_SIDE pixels of source. A part read whole keeps the full
+     * grid (and so exactly dn_preprocess_mnist's input). */
+    int longer = s.w > s.h ? s.w : s.h, k = p->cut ? (longer + PIECE_SIDE - 1) / PIECE_SIDE : 1;
+    if (k > 1) {
+        s.w = (s.w + k - 1) / k;
+        s.h = (s.h + k - 1) / k;
+        s.factor = r->ink.factor * k;
+    }
     memset(s.p, 0, (size_t)s.w * (size_t)s.h * sizeof *s.p);
+    float share = 1.0f / (float)(k * k);
     for (int y = g->b.y0; y < g->b.y1; y++) {
         int row = y - g->b.y0;
         int x0 = p->left && p->left[row] > g->b.x0 ? p->left[row] : g->b.x0;
         int x1 = p->right && p->right[row] < g->b.x1 ? p->right[row] : g->b.x1;
+        float *out = s.p + (size_t)((y - oy) / k) * (size_t)s.w;
         for (int x = x0; x < x1; x++) {
             size_t i = (size_t)y * (size_t)r->ink.w + (size_t)x;
             uint32_t label = r->labels[i];
-            if (label && r->group_of[label - 1] == p->group)
-                s.p[(size_t)(y - oy) * (size_t)s.w + (size_t)(x - ox)] = r->ink.p[i];
+            if (!label || r->group_of[label - 1] != p->group)
+                continue;
+            if (k == 1)
+                out[x - ox] = r->ink.p[i];
+            else
+                out[(x - ox) / k] += share * r->ink.p[i];
         }
     }
     dn_status status = dn_ink_shape(&s, p->input, &p->info);
@@ -541,7 +587,8 @@ static dn_status cut_group(reader *r, int gi, double shear, double to_beat, part
         return DN_OK;
     }
     /* Nodes: the left edge, the cuts, the right edge; piece (i, j) spans
-     * nodes i..j. All pieces read in one batch. */
+     * nodes i..j. best[j]: the best score of reading nodes 0..j as pieces;
+     * from[j] the node the last piece starts at. */
     const int *nodes[MAX_CUTS + 2];
     int nn = nc + 2;
     nodes[0] = NULL;
@@ -549,35 +596,29 @@ static dn_status cut_group(reader *r, int gi, double shear, double to_beat, part
         nodes[k + 1] = edges + (size_t)k * h;
     nodes[nn - 1] = NULL;
     int index[MAX_CUTS + 2][MAX_CUTS + 2], np = 0;
-    for (int i = 0; i < nn; i++)
-        for (int j = i + 1; j < nn; j++) {
-            index[i][j] = -1;
-            if (i == 0 && j == nn - 1)
-                continue; /* the whole part, read already */
-            pieces[np] = (part){.group = gi, .left = nodes[i], .right = nodes[j], .cut = true};
-            index[i][j] = np++;
-        }
-    dn_status status = read_parts(r, pieces, np);
-    free(edges);
-    for (int k = 0; k < np; k++)
-        pieces[k].left = pieces[k].right = NULL;
-    if (status != DN_OK) {
-        free(pieces);
-        return status;
-    }
-    /* best[j]: the best score of reading nodes 0..j as pieces; from[j] the
-     * node the last piece starts at. */
     double best[MAX_CUTS + 2];
     int from[MAX_CUTS + 2];
     best[0] = 0;
-    for (int j = 1; j < nn; j++) {
+    dn_status status = DN_OK;
+    for (int j = 1; j < nn && status == DN_OK; j++) {
+        /* Only pieces starting where a way can reach are read (a way needs
+         * every piece a digit): an unsure digit, whose left pieces are all
+         * refused, reads nc pieces instead of (nc + 1)(nc + 2) / 2 - 1. The
+         * pieces ending at j are read in one batch. */
+        int first = np;
+        for (int i = 0; i < j; i++) {
+            index[i][j] = -1;
+            if (best[i] == -HUGE_VAL || (i == 0 && j == nn - 1))
+                continue; /* unreachable, or the whole part, scored by the caller */
+            pieces[np] = (part){.group = gi, .left = nodes[i], .right = nodes[j], .cut = true};
+            index[i][j] = np++;
+        }
+        status = read_parts(r, pieces + first, np - first);
         best[j] = -HUGE_VAL;
         from[j] = -1;
-        for (int i = 0; i < j; i++) {
-            if (best[i] == -HUGE_VAL)
+        for (int i = 0; i < j && status == DN_OK; i++) {
+            if (index[i][j] < 0)
                 continue;
-            if (i == 0 && j == nn - 1)
-                continue; /* whole: scored by the caller */
             const part *p = &pieces[index[i][j]];
             if (p->info.has_ink && p->info.box_h < MIN_PIECE_HEIGHT * h * r->ink.factor)
                 continue;
@@ -591,6 +632,13 @@ static dn_status cut_group(reader *r, int gi, double shear, double to_beat, part
                 from[j] = i;
             }
         }
+    }
+    free(edges);
+    for (int k = 0; k < np; k++)
+        pieces[k].left = pieces[k].right = NULL;
+    if (status != DN_OK) {
+        free(pieces);
+        return status;
     }
     int chain[MAX_CUTS + 2], links = 0;
     for (int j = nn - 1; j > 0 && from[j] >= 0; j = from[j])
@@ -1002,6 +1050,21 @@ static dn_status read_number(reader *r, dn_number *number)
     return status;
 }
 
+/* r->whole from a copy of the ink (dn_ink_mnist erases its specks). */
+static dn_status shape_whole(reader *r)
+{
+    dn_ink copy = r->ink;
+    size_t bytes = (size_t)r->ink.w * (size_t)r->ink.h * sizeof *copy.p;
+    copy.p = dn_alloc(bytes);
+    if (!copy.p)
+        return dn_fail(DN_ERR_NOMEM, "%s: cannot allocate a %d x %d ink plane", WHO, r->ink.w, r->ink.h);
+    memcpy(copy.p, r->ink.p, bytes);
+    dn_status status = dn_ink_mnist(&copy, r->whole, &r->whole_info);
+    dn_ink_free(&copy);
+    r->has_whole = status == DN_OK;
+    return status;
+}
+
 dn_status dn_read_number(dn_number *number, const dn_image *img, dn_net *net, const dn_number_options *options)
 {
     if (!number)
@@ -1022,10 +1085,17 @@ dn_status dn_read_number(dn_number *number, const dn_image *img, dn_net *net, co
         return dn_fail(DN_ERR_ARG, "%s: inputs_capacity %d without inputs", WHO, opt->inputs_capacity);
     reader r = {.net = net, .opt = opt};
     dn_status status = dn_ink_extract(&r.ink, img, WHO);
+    if (status == DN_OK && opt->whole)
+        status = shape_whole(&r);
     if (status == DN_OK) {
         number->inverted = r.ink.inverted;
         if (r.ink.has_ink)
             status = read_number(&r, number);
+    }
+    if (status == DN_OK && opt->whole) {
+        memcpy(opt->whole, r.whole, sizeof r.whole);
+        if (opt->whole_info)
+            *opt->whole_info = r.whole_info;
     }
     reader_free(&r);
     if (status != DN_OK)

@@ -248,8 +248,8 @@ if [ -f "$data/t10k-images-idx3-ubyte" ]; then
   check "json: digit null, the reason and the score" \
     grep -qE '^\{"file":"[^"]*star\.pgm","digit":null,"reason":"not a digit","score":0\.[0-9]+,"threshold":0\.[0-9]+,"best":[0-9],' "$work/refuse.json"
   calibrated=$(sed -n 's/.*below a top probability of \([0-9.]*\),.*/\1/p' "$work/train-oe.log")
-  check "the threshold answers 98% of the test digits read right, fewer of the whole set (issue 11)" \
-    grep -qE "which answers 98% of the test digits it reads right \(9[0-7]\.[0-9]{2}% of the test set\)$" "$work/train-oe.log"
+  check "the MLP's threshold answers 97% of the test digits read right, fewer of the whole set (issue 11)" \
+    grep -qE "which answers 97% of the test digits it reads right \(9[0-6]\.[0-9]{2}% of the test set\)$" "$work/train-oe.log"
   check "dn-train calibrates a threshold and stores it in the model ($calibrated)" \
     grep -qE "\"threshold\":${calibrated:-none}0*," "$work/refuse.json"
   "$predict" --threshold 0 --model "$work/mlp-oe.safetensors" "$work/star.pgm" >"$work/refuse0"

@@ -246,7 +246,7 @@
     } else {
       summary.textContent = verdictText(cnn, mlp);
     }
-    timing.textContent = `preprocessing ${data.preprocess_ms.toFixed(2)} ms · round trip ${roundTrip.toFixed(0)} ms`;
+    timing.textContent = `reading the drawing ${data.preprocess_ms.toFixed(2)} ms · round trip ${roundTrip.toFixed(0)} ms`;
   }
 
   function grayPixels() {
