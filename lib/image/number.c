@@ -41,11 +41,11 @@ static const double WIDE_COST = 8.0;        /* ... cost this times the square of
 static const double WIDE_OF_MEDIAN = 1.0;   /* ... or than this times the parts' median, if larger, ... */
 static const double WIDE_CAP = 0.8;         /* ... up to this (other parts may be touching pairs too) */
 static const double WHOLE_WIDE = 0.7;       /* ... and a part read whole only beyond this, or that */
-static const double ONE_SPAN = 0.8;         /* of the part's height: a 1's lone runs span at least this, */
-static const double ONE_RUN = 1.6;          /* ... a run no longer than this many pen widths being lone, */
-static const double ONE_PEN = 0.2;          /* ... its pen at most this of the height, */
+static const double ONE_SPAN = 0.8;         /* of the part's (or digit) height: a 1's straight edge spans this, */
+static const double ONE_PEN = 0.2;          /* ... its pen (median first run) at most this of the height, */
 static const double ONE_SLANT = 0.5;        /* ... its slope at most this (x per y), */
-static const double ONE_STRAIGHT = 0.04;    /* ... its runs this close to a line (root mean square, of the height) */
+static const double ONE_STRAIGHT = 0.04;    /* ... its edge this close to a line (root mean square, of the height); */
+static const double ONE_RUN = 1.6;          /* a row's run no longer than this many pens is the 1 alone */
 static const double ONE_SURE = 0.9;         /* a peeled 1 is read as 1 at least this surely, ... */
 static const double ONE_REST = 0.75;        /* ... the rest at least this share of the part's height */
 enum { ONE_MAX = 2 };                       /* 1s peeled off each end of a part */
@@ -664,14 +664,20 @@ static dn_status cut_group(reader *r, int gi, double shear, double to_beat, part
  * it, beside ink as tall as a digit. */
 
 /* The 1 at one end of group gi between the bounds lo and hi (as part's left
- * and right; NULL: the group's box): each row's first run of ink from that
- * end; the runs no longer than ONE_RUN pen widths (the rows where the 1
- * does not touch its neighbour) must span ONE_SPAN of the part's height and
- * lie along a line (root mean square distance at most ONE_STRAIGHT of the
- * height, slope at most ONE_SLANT, pen at most ONE_PEN of the height). The
- * cut goes along the stroke's edge: edge[row] the first column of the
- * far side, the run's own end where it stands alone, the line's offset by
- * half a pen where it touches. Returns whether such a stroke is there. */
+ * and right; NULL: the group's box), from the first run of ink from that
+ * end in each row (runs: scratch of 3h ints). The run's outer end (its
+ * first pixel from that end, whether or not the row touches the
+ * neighbour) must lie along a line, fitted three times, each time to the
+ * rows within two pens of the last fit: the longest stretch of rows within
+ * a pen of it spans at least ONE_SPAN of the part's height (or the digit
+ * height, if smaller), at most ONE_STRAIGHT of the height from it (root
+ * mean square), slope at most ONE_SLANT, pen (the median run) at most
+ * ONE_PEN of the height; and one end of the stroke is free (no ink within
+ * a pen of the line beyond the stretch). The cut goes along the stroke:
+ * edge[row] the first column of the far side, the run's own end where the
+ * 1 stands alone (a run of at most ONE_RUN pens), the line half a pen
+ * beyond the stroke's centre where it touches. Returns whether such a
+ * stroke is there. */
 static bool find_one(const reader *r, int gi, const int *lo, const int *hi, bool from_left, int *edge, int *runs)
 {
     const group *g = &r->groups[gi];
