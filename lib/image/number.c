@@ -802,8 +802,13 @@ static bool find_one(const reader *r, int gi, const int *lo, const int *hi, bool
  * then from the right, while find_one sees a stroke there, the net reads
  * it as 1 at least ONE_SURE surely (and at least min_confidence) and the
  * rest as a digit at least min_confidence surely, its ink at least
- * ONE_REST of the part's height tall. The pieces go to out[0..*count), left
- * to right, at most room; out is unchanged when no 1 comes off. */
+ * ONE_REST of the part's height tall, and the same digit as the ink it was
+ * cut from, read at least min_confidence surely, and not 1: the net reads
+ * a 1 touching a 6 as 6, and the 6 alone as 6; the straight side of a
+ * narrow 0 comes off leaving a 1 or a 6, and a letter the net is unsure of
+ * (an H, a U) is no digit with a 1 beside it. The pieces go to
+ * out[0..*count), left to right, at most room; out is unchanged when no 1
+ * comes off. */
 static dn_status peel_ones(reader *r, int gi, part *out, int room, int *count)
 {
     const group *g = &r->groups[gi];
@@ -837,7 +842,7 @@ static dn_status peel_ones(reader *r, int gi, part *out, int room, int *count)
             int was = dn_argmax(rest.probs, 10);
             if (!one->info.has_ink || !other->info.has_ink || dn_argmax(one->probs, 10) != 1 ||
                 one->probs[1] < need || other->probs[d] < thr || other->info.box_h < ONE_REST * h * r->ink.factor ||
-                (rest.probs[was] >= thr && (d != was || was == 1)))
+                rest.probs[was] < thr || d != was || was == 1)
                 break;
             used++;
             rest = *other;
