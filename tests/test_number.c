@@ -302,7 +302,8 @@ static void test_one_touching(void)
  * The 1 is peeled off the end of the part (find_one in
  * lib/image/number.c): 33-35 cut and 31-32 read right of these 40 with
  * this test's MLP (main, ASan and portable builds train slightly
- * different ones); the reader before that cut 27 and read 25 right. */
+ * different ones); the reader before that (main at 16566ac) cut 26 and
+ * read 24 right, and fails both checks. */
 static void test_drawn_one_touching(void)
 {
     int total = 0, right = 0, split = 0;
