@@ -41,6 +41,14 @@ static const double WIDE_COST = 8.0;        /* ... cost this times the square of
 static const double WIDE_OF_MEDIAN = 1.0;   /* ... or than this times the parts' median, if larger, ... */
 static const double WIDE_CAP = 0.8;         /* ... up to this (other parts may be touching pairs too) */
 static const double WHOLE_WIDE = 0.7;       /* ... and a part read whole only beyond this, or that */
+static const double ONE_SPAN = 0.8;         /* of the part's (or digit) height: a 1's straight edge spans this, */
+static const double ONE_PEN = 0.2;          /* ... its pen (median first run) at most this of the height, */
+static const double ONE_SLANT = 0.5;        /* ... its slope at most this (x per y), */
+static const double ONE_STRAIGHT = 0.04;    /* ... its edge this close to a line (root mean square, of the height); */
+static const double ONE_RUN = 1.6;          /* a row's run no longer than this many pens is the 1 alone */
+static const double ONE_SURE = 0.9;         /* a peeled 1 is read as 1 at least this surely, ... */
+static const double ONE_REST = 0.75;        /* ... the rest at least this share of the part's height */
+enum { ONE_MAX = 2 };                       /* 1s peeled off each end of a part */
 static const double SURE_ALONE = 0.99;      /* best probability from which the only part of a picture ... */
 static const double SURE_ASPECT = 1.1;      /* ... no wider than this for its height is not tried cut */
 static const double SMALL_SIZE = 0.4;       /* digit heights: a part smaller both ways is DN_PART_SMALL */
@@ -647,6 +655,219 @@ static dn_status cut_group(reader *r, int gi, double shear, double to_beat, part
     return DN_OK;
 }
 
+/* ---- 5b. a 1 touching its neighbour ---- */
+
+/* A 1 touching the digit beside it makes a part hardly wider than one
+ * digit, which the net reads surely as the other digit (16 as 6, 18 as 8):
+ * no cut of the trial above pays for itself. What gives it away is its
+ * shape: a thin, nearly straight stroke as tall as the part at one end of
+ * it, beside ink as tall as a digit. */
+
+/* The 1 at one end of group gi between the bounds lo and hi (as part's left
+ * and right; NULL: the group's box), from the first run of ink from that
+ * end in each row (runs: scratch of 3h ints). The run's outer end (its
+ * first pixel from that end, whether or not the row touches the
+ * neighbour) must lie along a line, fitted three times, each time to the
+ * rows within two pens of the last fit: the longest stretch of rows within
+ * a pen of it spans at least ONE_SPAN of the part's height (or the digit
+ * height, if smaller), at most ONE_STRAIGHT of the height from it (root
+ * mean square), slope at most ONE_SLANT, pen (the median run) at most
+ * ONE_PEN of the height; and one end of the stroke is free (no ink within
+ * a pen of the line beyond the stretch). The cut goes along the stroke:
+ * edge[row] the first column of the far side, the run's own end where the
+ * 1 stands alone (a run of at most ONE_RUN pens), the line half a pen
+ * beyond the stroke's centre where it touches. Returns whether such a
+ * stroke is there. */
+static bool find_one(const reader *r, int gi, const int *lo, const int *hi, bool from_left, int *edge, int *runs)
+{
+    const group *g = &r->groups[gi];
+    int h = g->b.y1 - g->b.y0, n = 0;
+    int *start = runs, *end = runs + h, *len = runs + 2 * h;
+    for (int row = 0; row < h; row++) {
+        int y = g->b.y0 + row;
+        int x0 = lo && lo[row] > g->b.x0 ? lo[row] : g->b.x0, x1 = hi && hi[row] < g->b.x1 ? hi[row] : g->b.x1;
+        start[row] = end[row] = -1;
+        if (from_left) {
+            int x = x0;
+            while (x < x1 && group_ink(r, gi, x, y) <= 0)
+                x++;
+            if (x == x1)
+                continue;
+            start[row] = x;
+            while (x < x1 && group_ink(r, gi, x, y) > 0)
+                x++;
+            end[row] = x;
+        } else {
+            int x = x1 - 1;
+            while (x >= x0 && group_ink(r, gi, x, y) <= 0)
+                x--;
+            if (x < x0)
+                continue;
+            end[row] = x + 1;
+            while (x >= x0 && group_ink(r, gi, x, y) > 0)
+                x--;
+            start[row] = x + 1;
+        }
+        len[n++] = end[row] - start[row];
+    }
+    double tall = ONE_SPAN * fmin(h, r->height);
+    if (n < tall)
+        return false;
+    qsort(len, (size_t)n, sizeof *len, compare_int);
+    double pen = len[n / 2];
+    if (pen > ONE_PEN * h)
+        return false;
+    /* the line x = a + b * row along the stroke's outer edge (the first ink
+     * from that end, whether or not the row touches the neighbour), fitted
+     * to the rows within 2 pens of the previous fit */
+    double a = 0, b = 0, limit = HUGE_VAL, rms = 0;
+    int first = h, last = -1, m = 0;
+    for (int pass = 0; pass < 3; pass++) {
+        double sy = 0, sx = 0, syy = 0, sxy = 0;
+        m = 0;
+        for (int row = 0; row < h; row++) {
+            if (start[row] < 0)
+                continue;
+            double x = from_left ? start[row] : end[row];
+            if (fabs(x - (a + b * row)) > limit)
+                continue;
+            sy += row;
+            sx += x;
+            syy += (double)row * row;
+            sxy += row * x;
+            m++;
+        }
+        if (m < tall)
+            return false;
+        double var = syy - sy * sy / m;
+        b = var > 0 ? (sxy - sx * sy / m) / var : 0;
+        a = (sx - b * sy) / m;
+        limit = 2 * pen;
+    }
+    /* the stroke: the longest run of rows within a pen of the line */
+    double rss = 0;
+    for (int row = 0, run0 = 0; row <= h; row++) {
+        bool on = row < h && start[row] >= 0 && fabs((from_left ? start[row] : end[row]) - (a + b * row)) <= pen;
+        if (!on) {
+            if (row - run0 > last - first + 1) {
+                first = run0;
+                last = row - 1;
+            }
+            run0 = row + 1;
+        }
+    }
+    if (last - first + 1 < tall || fabs(b) > ONE_SLANT)
+        return false;
+    for (int row = first; row <= last; row++) {
+        double d = (from_left ? start[row] : end[row]) - (a + b * row);
+        rss += d * d;
+    }
+    rms = sqrt(rss / (last - first + 1));
+    if (rms > ONE_STRAIGHT * h)
+        return false;
+    if (from_left)
+        a += 0.5 * pen;
+    else
+        a -= 0.5 * pen;
+    /* a free end: beyond the lone runs at the top or at the bottom, no ink
+     * within a pen of the line (the sides of a narrow 0 are straight too,
+     * but its ink goes on round at both ends) */
+    bool free_top = true, free_bottom = true;
+    for (int row = 0; row < h && (free_top || free_bottom); row++) {
+        if (row >= first && row <= last)
+            continue;
+        double line = a + b * row;
+        bool ink = false;
+        for (int x = (int)floor(line - pen); x <= (int)ceil(line + pen) && !ink; x++)
+            ink = (!lo || x >= lo[row]) && (!hi || x < hi[row]) && group_ink(r, gi, x, g->b.y0 + row) > 0;
+        if (ink && row < first)
+            free_top = false;
+        if (ink && row > last)
+            free_bottom = false;
+    }
+    if (!free_top && !free_bottom)
+        return false;
+    for (int row = 0; row < h; row++) {
+        bool alone = row >= first && row <= last && end[row] - start[row] <= ONE_RUN * pen;
+        double line = a + b * row;
+        if (from_left)
+            edge[row] = alone ? end[row] : (int)ceil(line + 0.5 * pen);
+        else
+            edge[row] = alone ? start[row] : (int)floor(line - 0.5 * pen) + 1;
+    }
+    return true;
+}
+
+/* Peels 1s off the ends of group gi, read whole as out[0]: from the left,
+ * then from the right, while find_one sees a stroke there, the net reads
+ * it as 1 at least ONE_SURE surely (and at least min_confidence) and the
+ * rest as a digit at least min_confidence surely, its ink at least
+ * ONE_REST of the part's height tall, and the same digit as the ink it was
+ * cut from, read at least min_confidence surely, and not 1: the net reads
+ * a 1 touching a 6 as 6, and the 6 alone as 6; the straight side of a
+ * narrow 0 comes off leaving a 1 or a 6, and a letter the net is unsure of
+ * (an H, a U) is no digit with a 1 beside it. The pieces go to
+ * out[0..*count), left to right, at most room; out is unchanged when no 1
+ * comes off. */
+static dn_status peel_ones(reader *r, int gi, part *out, int room, int *count)
+{
+    const group *g = &r->groups[gi];
+    int h = g->b.y1 - g->b.y0;
+    int *edges = malloc((size_t)(2 * ONE_MAX + 3) * (size_t)h * sizeof *edges);
+    if (!edges)
+        return dn_fail(DN_ERR_NOMEM, "%s: out of memory looking for a 1", WHO);
+    int *runs = edges + (size_t)2 * ONE_MAX * h;
+    part left[ONE_MAX], right[ONE_MAX], rest = out[0], pair[2];
+    int nl = 0, nr = 0, used = 0;
+    const int *lo = NULL, *hi = NULL;
+    double thr = r->opt->min_confidence, need = fmax(ONE_SURE, thr);
+    dn_status status = DN_OK;
+    for (int side = 0; side < 2 && status == DN_OK; side++)
+        while (status == DN_OK && (side ? nr : nl) < ONE_MAX && nl + nr + 2 <= room) {
+            int *edge = edges + (size_t)used * h;
+            if (!find_one(r, gi, lo, hi, side == 0, edge, runs))
+                break;
+            if (side == 0) {
+                pair[0] = (part){.group = gi, .left = lo, .right = edge, .cut = true};
+                pair[1] = (part){.group = gi, .left = edge, .right = hi, .cut = true};
+            } else {
+                pair[0] = (part){.group = gi, .left = edge, .right = hi, .cut = true};
+                pair[1] = (part){.group = gi, .left = lo, .right = edge, .cut = true};
+            }
+            status = read_parts(r, pair, 2);
+            if (status != DN_OK)
+                break;
+            const part *one = &pair[0], *other = &pair[1];
+            int d = dn_argmax(other->probs, 10);
+            int was = dn_argmax(rest.probs, 10);
+            if (!one->info.has_ink || !other->info.has_ink || dn_argmax(one->probs, 10) != 1 ||
+                one->probs[1] < need || other->probs[d] < thr || other->info.box_h < ONE_REST * h * r->ink.factor ||
+                rest.probs[was] < thr || d != was || was == 1)
+                break;
+            used++;
+            rest = *other;
+            if (side == 0) {
+                left[nl++] = *one;
+                lo = edge;
+            } else {
+                right[nr++] = *one;
+                hi = edge;
+            }
+        }
+    if (status == DN_OK && nl + nr > 0) {
+        *count = 0;
+        for (int k = 0; k < nl; k++)
+            out[(*count)++] = left[k];
+        out[(*count)++] = rest;
+        for (int k = nr - 1; k >= 0; k--)
+            out[(*count)++] = right[k];
+        for (int k = 0; k < *count; k++)
+            out[k].left = out[k].right = NULL;
+    }
+    free(edges);
+    return status;
+}
+
 /* The best way to read group gi: whole (already read in *whole) or cut
  * along one of the SHEARS. The pieces go to out[0..*count), at most room. */
 static dn_status split_group(reader *r, int gi, const part *whole, part *out, int room, int *count)
@@ -655,12 +876,7 @@ static dn_status split_group(reader *r, int gi, const part *whole, part *out, in
     out[0] = *whole;
     *count = 1;
     int w = g->b.x1 - g->b.x0, h = g->b.y1 - g->b.y0;
-    if (r->opt->no_split || w < SPLIT_ASPECT * h || h < MIN_SPLIT_HEIGHT * r->height || room < 2)
-        return DN_OK;
-    /* Every way of cutting scores at most -CUT_COST (pieces score <= 0, each
-     * cut costs more): a whole that scores as well needs no trial. */
-    double best = piece_score(r, whole);
-    if (best >= -CUT_COST)
+    if (r->opt->no_split || h < MIN_SPLIT_HEIGHT * r->height || room < 2)
         return DN_OK;
     /* The only part of the picture, read very surely and not much wider
      * than tall: a single digit as drawn in the demo, most often a wide 0,
@@ -671,6 +887,11 @@ static dn_status split_group(reader *r, int gi, const part *whole, part *out, in
     if (r->parts == 1 && w <= SURE_ASPECT * h &&
         whole->probs[dn_argmax(whole->probs, 10)] >= fmax(SURE_ALONE, r->opt->min_confidence))
         return DN_OK;
+    /* Every way of cutting scores at most -CUT_COST (pieces score <= 0, each
+     * cut costs more): a whole that scores as well needs no trial. */
+    double best = piece_score(r, whole);
+    if (w < SPLIT_ASPECT * h || best >= -CUT_COST)
+        return peel_ones(r, gi, out, room, count);
     part *trial = malloc((MAX_CUTS + 1) * sizeof *trial);
     if (!trial)
         return dn_fail(DN_ERR_NOMEM, "%s: out of memory cutting a part", WHO);
@@ -686,6 +907,8 @@ static dn_status split_group(reader *r, int gi, const part *whole, part *out, in
         }
     }
     free(trial);
+    if (status == DN_OK && *count == 1)
+        status = peel_ones(r, gi, out, room, count);
     return status;
 }
 
