@@ -319,58 +319,6 @@ static void test_train_contract(void)
     free(ds.labels);
 }
 
-/* One epoch from the same start with the given distortion; returns the
- * parameters it ends with (the caller frees them). */
-static float *train_distorted(const dn_dataset *ds, bool digits, int unbent)
-{
-    dn_net *net;
-    dn_optim *opt;
-    dn_optim_config config = dn_optim_defaults(DN_OPTIM_ADAM);
-    CHECK_OK(dn_net_new(&net, small_spec, 9));
-    CHECK_OK(dn_optim_new(&opt, &config, dn_net_param_count(net)));
-    dn_train_config train = {.batch = 8, .lr = 0.01f, .seed = 9, .augment = true, .digits = digits,
-                             .unbent = unbent};
-    CHECK_OK(dn_train_epoch(net, opt, ds, &train, 0, NULL, NULL, NULL));
-    size_t bytes = dn_net_param_count(net) * sizeof(float);
-    float *params = malloc(bytes);
-    memcpy(params, dn_net_params(net), bytes);
-    dn_optim_free(opt);
-    dn_net_free(net);
-    return params;
-}
-
-/* On digits, the samples numbered below unbent get the affine part of the
- * digit distortion only: with no 7 among the labels (the quadrant set has
- * 0-3) that is dn_augment_image's distortion, so a whole set unbent trains
- * bit for bit as with the affine augmentation, and bending all, or only the
- * second half, trains otherwise. */
-static void test_train_unbent(void)
-{
-    dn_dataset ds;
-    make_dataset(&ds, 40);
-    size_t bytes = 0;
-    {
-        dn_net *net;
-        CHECK_OK(dn_net_new(&net, small_spec, 9));
-        bytes = dn_net_param_count(net) * sizeof(float);
-        dn_net_free(net);
-    }
-    float *affine = train_distorted(&ds, false, 0);
-    float *unbent = train_distorted(&ds, true, 40);
-    float *bent = train_distorted(&ds, true, 0);
-    float *half = train_distorted(&ds, true, 20);
-    CHECK(memcmp(affine, unbent, bytes) == 0, "all unbent: the affine augmentation's training, bit for bit");
-    CHECK(memcmp(bent, unbent, bytes) != 0, "all bent: another training");
-    CHECK(memcmp(half, unbent, bytes) != 0 && memcmp(half, bent, bytes) != 0,
-          "the second half bent: neither of the two");
-    free(affine);
-    free(unbent);
-    free(bent);
-    free(half);
-    free(ds.images);
-    free(ds.labels);
-}
-
 static void test_resume(void)
 {
     dn_dataset ds;
@@ -687,7 +635,6 @@ int main(int argc, char **argv)
     test_refusals();
     test_train_contract();
     test_train_stop();
-    test_train_unbent();
     test_resume();
     test_non_finite_outputs();
     test_non_finite_not_saved();

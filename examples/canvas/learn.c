@@ -475,10 +475,10 @@ static dn_status load_synth(learn *l)
 }
 
 /* The job's training set, dn-train's way on digits: the first `limit`
- * MNIST images (all for 0; their number in *handwritten) and, in the same
- * proportion to 60,000, drawn digits and drawings that are not digits (which
- * teach the model to say "not a digit"). Its own memory: dn_dataset_free. */
-static dn_status job_data(learn *l, int limit, dn_dataset *out, int *handwritten)
+ * MNIST images (all for 0) and, in the same proportion to 60,000, drawn
+ * digits and drawings that are not digits (which teach the model to say
+ * "not a digit"). Its own memory: dn_dataset_free. */
+static dn_status job_data(learn *l, int limit, dn_dataset *out)
 {
     dn_status status = load_synth(l);
     if (status != DN_OK)
@@ -486,7 +486,6 @@ static dn_status job_data(learn *l, int limit, dn_dataset *out, int *handwritten
     dn_dataset mnist = l->train;
     if (limit > 0 && limit < mnist.count)
         mnist.count = limit;
-    *handwritten = mnist.count;
     double share = (double)mnist.count / 60000.0;
     if (share > 1)
         share = 1;
@@ -512,10 +511,9 @@ static void run_job(learn *l, learn_params job, bool automatic, uint64_t seed)
 {
     char why[600];
     dn_dataset data = {0};
-    int handwritten = 0;
     dn_status status = load_train(l);
     if (status == DN_OK)
-        status = job_data(l, job.limit, &data, &handwritten);
+        status = job_data(l, job.limit, &data);
     if (status == DN_ERR_STOPPED) {
         finish(l, LEARN_CANCELLED, "cancelled while preparing the data");
         return;
@@ -571,8 +569,8 @@ static void run_job(learn *l, learn_params job, bool automatic, uint64_t seed)
     why[0] = '\0';
     for (int epoch = 0; epoch < job.epochs; epoch++) {
         dn_train_config config = {.batch = TRAIN_BATCH, .lr = TRAIN_LR, .lr_at = cosine, .lr_user = &run,
-                                  .augment = job.model == 0, .digits = true, .unbent = handwritten,
-                                  .background = -l->mean / l->std, .seed = seed};
+                                  .augment = job.model == 0, .digits = true, .background = -l->mean / l->std,
+                                  .seed = seed};
         dn_epoch_stats stats;
         status = dn_train_epoch(net, opt, &data, &config, epoch, on_progress, &run, &stats);
         double test_acc = -1;

@@ -36,9 +36,7 @@ typedef struct dn_train_config {
     void *lr_user;
     bool augment;       /* random affine distortion of each training image */
     bool digits;        /* the labels are digits (and DN_LABEL_NONE): augment with
-                           dn_augment_digit and DN_AUGMENT_BEND ... */
-    int unbent;         /* ... except the samples numbered below unbent (the handwriting
-                           of MNIST, ahead of drawn digits): bend 0, the affine part only */
+                           dn_augment_digit and DN_AUGMENT_BEND */
     float background;   /* value of an empty pixel, (0 - mean) / std when normalised */
     uint64_t seed;      /* shuffling, dropout and augmentation */
     int limit;          /* use the first `limit` samples; 0 = all */

@@ -88,7 +88,7 @@ dn_status dn_train_epoch(dn_net *net, dn_optim *opt, const dn_dataset *data,
                     const float *from = src + (size_t)c * data->height * data->width;
                     if (config->digits)
                         dn_augment_digit(to, from, data->height, data->width, config->background, label,
-                                         order[done + b] < config->unbent ? 0.0f : DN_AUGMENT_BEND, &rng);
+                                         DN_AUGMENT_BEND, &rng);
                     else
                         dn_augment_image(to, from, data->height, data->width, config->background, &rng);
                 }
