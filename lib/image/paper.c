@@ -429,22 +429,13 @@ static double inside_length(double a, double b, int w, int h, const dn_sheet *sh
 static bool refit(const run_point *pts, size_t n, line_fit *line, float *scratch)
 {
     for (int pass = 0; pass < 3; pass++) {
-        double s1 = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
-        for (size_t i = 0; i < n; i++) {
-            if (fabs(pts[i].y - (line->a + line->b * pts[i].x)) > (pass ? 1.5 : 2.5))
-                continue;
-            s1++;
-            sx += pts[i].x;
-            sy += pts[i].y;
-            sxx += (double)pts[i].x * pts[i].x;
-            sxy += (double)pts[i].x * pts[i].y;
-        }
-        double det = s1 * sxx - sx * sx;
-        if (s1 < 8 || det <= 0)
+        dn_line_sums sums = {0};
+        for (size_t i = 0; i < n; i++)
+            if (fabs(pts[i].y - (line->a + line->b * pts[i].x)) <= (pass ? 1.5 : 2.5))
+                dn_line_sums_add(&sums, pts[i].x, pts[i].y);
+        if (!dn_line_sums_fit(&sums, &line->a, &line->b))
             return false;
-        line->b = (s1 * sxy - sx * sy) / det;
-        line->a = (sy - line->b * sx) / s1;
-        line->votes = s1;
+        line->votes = sums.s1;
     }
     size_t k = 0;
     for (size_t i = 0; i < n; i++)

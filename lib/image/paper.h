@@ -98,4 +98,31 @@ dn_status dn_paper_find_sheet(const float *p, int w, int h, dn_sheet *sheet, flo
  * pass's paper for the envelope) and 0 in the ink. */
 dn_status dn_paper_ink(float *p, int w, int h, dn_paper_result *result, const char *who);
 
+/* Sums for a least-squares line y = a + b * x through points (the ruled
+ * lines of paper.c, the sheet's sides of sheet.c). */
+typedef struct dn_line_sums {
+    double s1, sx, sy, sxx, sxy;
+} dn_line_sums;
+
+static inline void dn_line_sums_add(dn_line_sums *s, float x, float y)
+{
+    s->s1++;
+    s->sx += x;
+    s->sy += y;
+    s->sxx += (double)x * x;
+    s->sxy += (double)x * y;
+}
+
+/* The line through the summed points in *a and *b; false (both untouched)
+ * with fewer than 8 points or all in one column. */
+static inline bool dn_line_sums_fit(const dn_line_sums *s, double *a, double *b)
+{
+    double det = s->s1 * s->sxx - s->sx * s->sx;
+    if (s->s1 < 8 || det <= 0)
+        return false;
+    *b = (s->s1 * s->sxy - s->sx * s->sy) / det;
+    *a = (s->sy - *b * s->sx) / s->s1;
+    return true;
+}
+
 #endif

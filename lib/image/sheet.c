@@ -165,21 +165,12 @@ static bool step_points(int w, int h, float threshold, sheet_work *k, size_t *co
 static bool refit_side(const step_point *pts, size_t n, double *a, double *b, double *votes)
 {
     for (int pass = 0; pass < 2; pass++) {
-        double s1 = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
-        for (size_t i = 0; i < n; i++) {
-            if (fabs(pts[i].y - (*a + *b * pts[i].x)) > (pass ? 1.5 : 2.0))
-                continue;
-            s1++;
-            sx += pts[i].x;
-            sy += pts[i].y;
-            sxx += (double)pts[i].x * pts[i].x;
-            sxy += (double)pts[i].x * pts[i].y;
-        }
-        double det = s1 * sxx - sx * sx;
-        if (s1 < 8 || det <= 0)
+        dn_line_sums sums = {0};
+        for (size_t i = 0; i < n; i++)
+            if (fabs(pts[i].y - (*a + *b * pts[i].x)) <= (pass ? 1.5 : 2.0))
+                dn_line_sums_add(&sums, pts[i].x, pts[i].y);
+        if (!dn_line_sums_fit(&sums, a, b))
             return false;
-        *b = (s1 * sxy - sx * sy) / det;
-        *a = (sy - *b * sx) / s1;
     }
     *votes = 0;
     for (size_t i = 0; i < n; i++)
