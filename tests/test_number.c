@@ -109,6 +109,16 @@ static int offset_for_gap(const float *a, const float *b, int gap)
     return best;
 }
 
+/* Tiles a and b side by side on the rows of a, their inks touching (as
+ * offset_for_gap with gap -1 places them), on a canvas with room around. */
+static canvas touching_pair(const float *a, const float *b)
+{
+    canvas c = canvas_new(2 * TILE + 40, TILE + 20);
+    paste(&c, a, 10, 10);
+    paste(&c, b, 10 + offset_for_gap(a, b, -1), 10);
+    return c;
+}
+
 static dn_net *net;
 
 static dn_number_options options(void)
@@ -213,10 +223,7 @@ static void test_touching(void)
         float ta[TILE * TILE], tb[TILE * TILE];
         tile_of(ta, a);
         tile_of(tb, b);
-        int off = offset_for_gap(ta, tb, -1);
-        canvas c = canvas_new(2 * TILE + 40, TILE + 20);
-        paste(&c, ta, 10, 10);
-        paste(&c, tb, 10 + off, 10);
+        canvas c = touching_pair(ta, tb);
         dn_image img = picture(&c);
         /* touching: one ink component */
         dn_ink ink;
@@ -275,10 +282,7 @@ static void test_one_touching(void)
             float ta[TILE * TILE], tb[TILE * TILE];
             tile_of(ta, a);
             tile_of(tb, b);
-            int off = offset_for_gap(ta, tb, -1);
-            canvas c = canvas_new(2 * TILE + 40, TILE + 20);
-            paste(&c, ta, 10, 10);
-            paste(&c, tb, 10 + off, 10);
+            canvas c = touching_pair(ta, tb);
             dn_image img = picture(&c);
             dn_number num;
             dn_number_options o = options_refusing();
@@ -328,10 +332,7 @@ static void test_drawn_one_touching(void)
         free(one.ink);
         for (int side = 0; side < 2; side++) {
             const float *ta = side ? td : t1, *tb = side ? t1 : td;
-            int off = offset_for_gap(ta, tb, -1);
-            canvas c = canvas_new(2 * TILE + 40, TILE + 20);
-            paste(&c, ta, 10, 10);
-            paste(&c, tb, 10 + off, 10);
+            canvas c = touching_pair(ta, tb);
             dn_image img = picture(&c);
             dn_number num;
             dn_number_options o = options_refusing();

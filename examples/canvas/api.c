@@ -353,23 +353,18 @@ static void predict(api *a, const server_request *req, http_response *res, strbu
         return;
     }
     image_body_error error;
-    drawing *d = malloc(sizeof *d);
-    if (!d) {
-        api_fail(res, out, 500, "out of memory");
-        return;
-    }
-    if (!image_body_decode(req->head->query, req->body, req->body_len, &d->img, &error)) {
+    drawing d = {0};
+    if (!image_body_decode(req->head->query, req->body, req->body_len, &d.img, &error)) {
         api_fail(res, out, error.status, error.message);
-        free(d);
         return;
     }
-    dn_status status = read_drawing(&a->models[0], a->threshold, d);
+    dn_status status = read_drawing(&a->models[0], a->threshold, &d);
     if (status != DN_OK) { /* a picture the preprocessing rejects, or the CNN failing */
         snprintf(message, sizeof message, "%s", dn_last_error());
         api_fail(res, out, status == DN_ERR_ARG ? 422 : 500, message);
         goto done;
     }
-    bool has_ink = d->info.has_ink;
+    bool has_ink = d.info.has_ink;
 
     strbuf_printf(out, "{");
     for (int i = 0; i < 2; i++) {
@@ -378,7 +373,7 @@ static void predict(api *a, const server_request *req, http_response *res, strbu
         double ms;
         bool ready;
         float model_threshold;
-        status = run_model(m, d->ink, has_ink, probs, &ms, &ready, &model_threshold);
+        status = run_model(m, d.ink, has_ink, probs, &ms, &ready, &model_threshold);
         if (status != DN_OK) {
             snprintf(message, sizeof message, "the %s model failed: %s", m->name, dn_last_error());
             api_fail(res, out, 500, message);
@@ -402,17 +397,17 @@ static void predict(api *a, const server_request *req, http_response *res, strbu
         }
     }
     if (inside.wanted) {
-        if (!api_inside_append(out, a->models, 2, d->ink, has_ink, inside.saliency, message, sizeof message)) {
+        if (!api_inside_append(out, a->models, 2, d.ink, has_ink, inside.saliency, message, sizeof message)) {
             api_fail(res, out, 500, message);
             goto done;
         }
         strbuf_printf(out, ",");
     }
-    append_input(out, d->ink);
+    append_input(out, d.ink);
     strbuf_printf(out, ",\"preprocess_ms\":");
-    api_append_number(out, d->ms, 3);
-    strbuf_printf(out, ",\"inverted\":%s", d->info.inverted ? "true" : "false");
-    append_number_reading(out, d);
+    api_append_number(out, d.ms, 3);
+    strbuf_printf(out, ",\"inverted\":%s", d.info.inverted ? "true" : "false");
+    append_number_reading(out, &d);
     strbuf_printf(out, ",\"server_ms\":");
     api_append_number(out, (dn_seconds() - begin) * 1000, 3);
     strbuf_printf(out, "}\n");
@@ -420,8 +415,7 @@ static void predict(api *a, const server_request *req, http_response *res, strbu
     res->content_type = "application/json";
     res->cache_control = "no-store";
 done:
-    dn_image_free(&d->img);
-    free(d);
+    dn_image_free(&d.img);
 }
 
 void api_handle(void *ctx, const server_request *request, http_response *res, strbuf *out)

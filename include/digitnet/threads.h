@@ -6,7 +6,7 @@
  * core to share them out, and the step waits for whichever thread was just
  * moved or paused. Pinned, each thread keeps its core and the scheduler
  * moves the other process instead. Measured on 2 cores with one `yes` beside
- * CNN training (docs/performance.md): 56% of the quiet speed unpinned, 72%
+ * CNN training (docs/performance.md): 55% of the quiet speed unpinned, 69%
  * pinned; quiet, the same.
  *
  * Pinning is a decision for the whole process, so the library never does it

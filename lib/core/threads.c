@@ -70,9 +70,7 @@ dn_status dn_threads_pin(int threads, int *pinned)
     cpu_set_t allowed;
     if (team < 2 || getenv("OMP_PROC_BIND") || sched_getaffinity(0, sizeof allowed, &allowed) != 0)
         return DN_OK;
-    int *cpus = malloc(CPU_SETSIZE * sizeof *cpus);
-    if (!cpus)
-        return dn_fail(DN_ERR_NOMEM, "dn_threads_pin: out of memory");
+    int cpus[CPU_SETSIZE];
     int n = cpus_by_core(&allowed, cpus), done = 0, refused = 0;
     if (n >= 2) {
 #pragma omp parallel num_threads(team) reduction(+ : done, refused)
@@ -86,7 +84,6 @@ dn_status dn_threads_pin(int threads, int *pinned)
                 refused++;
         }
     }
-    free(cpus);
     *pinned = done;
     if (refused)
         return dn_fail(DN_ERR_IO, "dn_threads_pin: the kernel refused to pin %d of %d threads", refused, team);

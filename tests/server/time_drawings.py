@@ -21,14 +21,8 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "drawn"))
+import photos  # noqa: E402
 import strokes  # noqa: E402
-
-
-def mnist_digits(folder):
-    """MNIST's test images, uint8 [n, 28, 28]."""
-    with open(os.path.join(folder, "t10k-images-idx3-ubyte"), "rb") as f:
-        data = f.read()
-    return np.frombuffer(data, dtype=np.uint8, offset=16).reshape(-1, 28, 28)
 
 
 def main():
@@ -36,7 +30,7 @@ def main():
     mnist = None
     if "--mnist" in argv:
         at = argv.index("--mnist")
-        mnist = mnist_digits(argv[at + 1])
+        mnist = photos.mnist_digits(argv[at + 1])[0]
         del argv[at:at + 2]
     args = [a for a in argv if not a.startswith("--")]
     if not args:
