@@ -135,8 +135,29 @@ static void test_abort_and_pairs(void)
     CHECK_OK(dn_atomic_file_publish(&fa));
     CHECK_OK(dn_atomic_file_publish(&fb));
     CHECK(read_equals(a, "a3") && read_equals(b, "b3") && entries() == 2, "both published, no leftovers");
-    unlink(a);
+
+    /* published as a pair: both replaced, then a second that cannot be put
+     * in place leaves the first published and nothing else */
+    CHECK_OK(dn_atomic_file_open(&fa, a));
+    CHECK_OK(dn_atomic_file_open(&fb, b));
+    CHECK_OK(dn_atomic_file_write(&fa, "a4", 2));
+    CHECK_OK(dn_atomic_file_write(&fb, "b4", 2));
+    CHECK_OK(dn_atomic_file_finish(&fa));
+    CHECK_OK(dn_atomic_file_finish(&fb));
+    CHECK_OK(dn_atomic_file_publish_pair(&fa, &fb));
+    CHECK(read_equals(a, "a4") && read_equals(b, "b4") && entries() == 2, "the pair published, no leftovers");
     unlink(b);
+    CHECK_OK(dn_atomic_file_open(&fa, a));
+    CHECK_OK(dn_atomic_file_open(&fb, b));
+    CHECK_OK(dn_atomic_file_write(&fa, "a5", 2));
+    CHECK_OK(dn_atomic_file_write(&fb, "b5", 2));
+    CHECK_OK(dn_atomic_file_finish(&fa));
+    CHECK_OK(dn_atomic_file_finish(&fb));
+    CHECK(mkdir(b, 0700) == 0, "a folder where the second file goes");
+    CHECK(dn_atomic_file_publish_pair(&fa, &fb) == DN_ERR_IO, "a second that cannot be placed fails");
+    CHECK(read_equals(a, "a5") && entries() == 2, "the first is in place, nothing left behind");
+    rmdir(b);
+    unlink(a);
 }
 
 static void make_file(const char *path)

@@ -352,29 +352,77 @@ static bool link_unnamed_as_target(dn_atomic_file *f)
     return !f->tmp && link_unnamed(f->target, f) == 0;
 }
 
+/* Puts f's file at its destination: an unnamed file is linked there when
+ * the name is free, otherwise its temporary name (given now if it has none)
+ * is renamed over it. On failure f is released and the destination is
+ * untouched. */
+static dn_status put_in_place(dn_atomic_file *f)
+{
+    if (link_unnamed_as_target(f))
+        return DN_OK;
+    dn_status status = DN_OK;
+    /* an unnamed file needs a name before a rename can put it in place */
+    if (!f->tmp)
+        status = take_fresh_name(f, link_unnamed, "cannot give the new file a name beside it");
+    if (status == DN_OK && rename(f->tmp, f->target) != 0)
+        status = io_error("cannot rename the new file over it", f->target);
+    if (status != DN_OK) {
+        dn_atomic_file_abort(f);
+        return status;
+    }
+    free(f->tmp);
+    f->tmp = NULL;
+    return DN_OK;
+}
+
+/* Gives an unnamed file whose destination exists its temporary name now,
+ * so that putting it in place later is a single rename. On failure f is
+ * released. */
+static dn_status name_before_placing(dn_atomic_file *f)
+{
+    struct stat existing;
+    if (f->tmp || lstat(f->target, &existing) != 0)
+        return DN_OK;
+    dn_status status = take_fresh_name(f, link_unnamed, "cannot give the new file a name beside it");
+    if (status != DN_OK)
+        dn_atomic_file_abort(f);
+    return status;
+}
+
+/* After put_in_place: the rename made durable, f closed and released. The
+ * contents are on disk since finish's fsync; what close could still report
+ * cannot undo the rename. */
+static void release_placed(dn_atomic_file *f)
+{
+    sync_directory(f->target);
+    dn_atomic_file_abort(f);
+}
+
 dn_status dn_atomic_file_publish(dn_atomic_file *f)
 {
-    dn_status status = DN_OK;
-    if (link_unnamed_as_target(f)) {
-        sync_directory(f->target);
-    } else {
-        /* an unnamed file needs a name before a rename can put it in place */
-        if (!f->tmp)
-            status = take_fresh_name(f, link_unnamed, "cannot give the new file a name beside it");
-        if (status == DN_OK && rename(f->tmp, f->target) != 0)
-            status = io_error("cannot rename the new file over it", f->target);
-        if (status != DN_OK) {
-            dn_atomic_file_abort(f);
-            return status;
-        }
-        sync_directory(f->target);
-        free(f->tmp);
-        f->tmp = NULL;
+    dn_status status = put_in_place(f);
+    if (status == DN_OK)
+        release_placed(f);
+    return status;
+}
+
+dn_status dn_atomic_file_publish_pair(dn_atomic_file *first, dn_atomic_file *second)
+{
+    dn_status status = name_before_placing(first);
+    if (status == DN_OK)
+        status = name_before_placing(second);
+    if (status == DN_OK)
+        status = put_in_place(first);
+    if (status != DN_OK) {
+        dn_atomic_file_abort(first);
+        dn_atomic_file_abort(second);
+        return status;
     }
-    /* the contents are on disk since finish's fsync; what close could still
-     * report cannot undo the rename */
-    dn_atomic_file_abort(f);
-    return DN_OK;
+    status = put_in_place(second);
+    release_placed(first);
+    if (status == DN_OK)
+        release_placed(second);
+    return status;
 }
 
 dn_status dn_atomic_file_commit(dn_atomic_file *f)

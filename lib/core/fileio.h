@@ -81,6 +81,12 @@ dn_status dn_atomic_file_commit(dn_atomic_file *f);
 dn_status dn_atomic_file_finish(dn_atomic_file *f);
 dn_status dn_atomic_file_publish(dn_atomic_file *f);
 
+/* Publishes two finished files with nothing between their two renames (no
+ * naming, no directory fsync): first, then second. Releases both whatever
+ * the outcome. On failure first may already be in place when second is
+ * not; that is the only state between the old pair and the new one. */
+dn_status dn_atomic_file_publish_pair(dn_atomic_file *first, dn_atomic_file *second);
+
 /* Closes and removes the new file and releases f; the destination is
  * untouched. A no-op on an f already released. */
 void dn_atomic_file_abort(dn_atomic_file *f);

@@ -347,13 +347,8 @@ dn_status dn_training_save(dn_net *net, dn_optim *opt, const dn_optim_config *co
     /* Both complete and on disk: now two renames, the checkpoint first, so
      * that the only state between the pairs is a checkpoint one epoch ahead
      * of its model, which the checkpoint can mend (dn-train --resume). */
-    if (status == DN_OK) {
-        status = dn_atomic_file_publish(&checkpoint_file);
-        if (status == DN_OK)
-            status = dn_atomic_file_publish(&model_file);
-        else
-            dn_atomic_file_abort(&model_file);
-    }
+    if (status == DN_OK)
+        status = dn_atomic_file_publish_pair(&checkpoint_file, &model_file);
     dn_safetensors_free(&model);
     dn_safetensors_free(&checkpoint);
     return status;
