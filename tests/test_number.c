@@ -109,15 +109,18 @@ static int offset_for_gap(const float *a, const float *b, int gap)
     return best;
 }
 
-/* Tiles a and b side by side on the rows of a, their inks touching (as
- * offset_for_gap with gap -1 places them), on a canvas with room around. */
-static canvas touching_pair(const float *a, const float *b)
+/* Tiles a and b side by side on the rows of a, their inks `gap` pixels
+ * apart (offset_for_gap: -1 touching, less crossing), on a canvas with
+ * room around. */
+static canvas pair_at_gap(const float *a, const float *b, int gap)
 {
     canvas c = canvas_new(2 * TILE + 40, TILE + 20);
     paste(&c, a, 10, 10);
-    paste(&c, b, 10 + offset_for_gap(a, b, -1), 10);
+    paste(&c, b, 10 + offset_for_gap(a, b, gap), 10);
     return c;
 }
+
+static canvas touching_pair(const float *a, const float *b) { return pair_at_gap(a, b, -1); }
 
 static dn_net *net;
 
@@ -308,6 +311,24 @@ static void test_one_touching(void)
  * this test's MLP (main, ASan and portable builds train slightly
  * different ones); the reader before that (main at 16566ac) cut 26 and
  * read 24 right, and fails both checks. */
+/* A 1 drawn with a pen as tall as the ink of digit tile td, into t1: the
+ * k-th leans more or less and has one of three pens. */
+static void drawn_one_beside(const float *td, int k, float *t1)
+{
+    int top = TILE, bottom = -1;
+    for (int y = 0; y < TILE; y++)
+        for (int x = 0; x < TILE; x++)
+            if (td[y * TILE + x] > 0.5f) {
+                top = y < top ? y : top;
+                bottom = y;
+            }
+    canvas one = canvas_new(TILE, TILE);
+    double lean = 0.06 * (k % 4) * (bottom - top); /* upright to leaning right */
+    line(&one, TILE / 2.0 + lean / 2, top + 2, TILE / 2.0 - lean / 2, bottom - 2, 3.5 + k % 3);
+    memcpy(t1, one.ink, TILE * TILE * sizeof *t1);
+    free(one.ink);
+}
+
 static void test_drawn_one_touching(void)
 {
     int total = 0, right = 0, split = 0;
@@ -318,18 +339,7 @@ static void test_drawn_one_touching(void)
         used++;
         float td[TILE * TILE], t1[TILE * TILE];
         tile_of(td, d);
-        int top = TILE, bottom = -1;
-        for (int y = 0; y < TILE; y++)
-            for (int x = 0; x < TILE; x++)
-                if (td[y * TILE + x] > 0.5f) {
-                    top = y < top ? y : top;
-                    bottom = y;
-                }
-        canvas one = canvas_new(TILE, TILE);
-        double lean = 0.06 * (used % 4) * (bottom - top); /* upright to leaning right */
-        line(&one, TILE / 2.0 + lean / 2, top + 2, TILE / 2.0 - lean / 2, bottom - 2, 3.5 + used % 3);
-        memcpy(t1, one.ink, sizeof t1);
-        free(one.ink);
+        drawn_one_beside(td, used, t1);
         for (int side = 0; side < 2; side++) {
             const float *ta = side ? td : t1, *tb = side ? t1 : td;
             canvas c = touching_pair(ta, tb);
@@ -350,6 +360,52 @@ static void test_drawn_one_touching(void)
     CHECK(total == 40, "pairs of a drawn 1 and a digit touching: %d", total);
     CHECK(split >= 0.75 * total, "a drawn 1 touching its neighbour cut apart: %d of %d", split, total);
     CHECK(right >= 0.7 * total, "a drawn 1 touching its neighbour read right: %d of %d", right, total);
+}
+
+/* A drawn 1 touching or crossing (by 2 px) a digit the net reads at least
+ * 0.99 surely alone, where the pair read whole is under the threshold (the
+ * 1 leaves the net unsure) but leans to that digit: the 1 comes off (step 5
+ * of number.h). 52 of 59 read right with this test's MLP; 43 when only
+ * pairs read surely are peeled (the cut trial finds the others), so the
+ * check at 80% fails without the rule. */
+static void test_one_beside_unsure(void)
+{
+    int cases = 0, right = 0;
+    for (int k = 0, used = 0; k < good_count && used < 150; k++) {
+        int d = good[k];
+        float alone;
+        if (test_set.labels[d] == 1 || single_reading(d, &alone) != test_set.labels[d] || alone < 0.99f)
+            continue;
+        used++;
+        float td[TILE * TILE], t1[TILE * TILE];
+        tile_of(td, d);
+        drawn_one_beside(td, used, t1);
+        for (int variant = 0; variant < 4; variant++) {
+            int side = variant & 1, gap = variant < 2 ? -1 : -3;
+            canvas c = pair_at_gap(side ? td : t1, side ? t1 : td, gap);
+            dn_image img = picture(&c);
+            dn_number whole, num;
+            dn_number_options o = options_refusing();
+            o.no_split = true;
+            CHECK_OK(dn_read_number(&whole, &img, net, &o));
+            if (whole.count == 1) {
+                const float *p = whole.parts[0].probs;
+                int lean_to = dn_argmax(p, 10);
+                if (p[lean_to] < net_threshold && lean_to == test_set.labels[d]) {
+                    o.no_split = false;
+                    CHECK_OK(dn_read_number(&num, &img, net, &o));
+                    char want[3] = {side ? (char)('0' + lean_to) : '1', side ? '1' : (char)('0' + lean_to), 0};
+                    cases++;
+                    right += strcmp(num.text, want) == 0;
+                }
+            }
+            dn_image_free(&img);
+            free(c.ink);
+        }
+    }
+    printf("a drawn 1 beside a digit read surely, the pair unsurely: %d read right of %d\n", right, cases);
+    CHECK(cases >= 20, "pairs of a 1 and a sure digit that the net is unsure of: %d", cases);
+    CHECK(right >= 0.8 * cases, "a 1 peeled off a pair the net is unsure of: %d of %d", right, cases);
 }
 
 /* A single 0 drawn wide (0.8 to 1.1 times as wide as tall) with a pen:
@@ -773,6 +829,7 @@ int main(void)
     test_touching();
     test_one_touching();
     test_drawn_one_touching();
+    test_one_beside_unsure();
     test_wide_zero();
     test_detached_bar();
     test_marks();

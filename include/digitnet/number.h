@@ -56,10 +56,9 @@
  *      min_confidence) and at most 1.1 times as wide as tall, and
  *      cuts that cost more than the whole's score are dropped before any
  *      piece is read, which keeps the cost low for clear drawings.
- *      A part left whole and read at least min_confidence surely (of any
- *      width; not the sure lone part above) may still hold a 1 touching
- *      its neighbour, which the net reads surely as the other digit (16
- *      as 6): a 1 is peeled off either end, up to
+ *      A part left whole (of any width; not the sure lone part above)
+ *      may still hold a 1 touching its neighbour, which the net reads as
+ *      the other digit (16 as 6): a 1 is peeled off either end, up to
  *      two from each, when the first ink from that end in each row lies
  *      along a line (root mean square distance at most 0.04 of the part's
  *      height, slope at most 0.5 x per y) over at least 0.8 of the
@@ -72,9 +71,10 @@
  *      least 0.9 surely (and min_confidence), the rest as a digit at least
  *      min_confidence surely, with ink at least 0.75 of the part's height
  *      tall, and as the same digit as the part, not 1 (a 1 beside a 6 is
- *      ink the net ignores; a 0 whose side comes off leaves a 1 or a 6; a
- *      part the net is unsure of is not peeled: a letter's straight side
- *      would come off as a 1).
+ *      ink the net ignores; a 0 whose side comes off leaves a 1 or a 6).
+ *      A part read under min_confidence (a 1 crossing a 4 leaves the net
+ *      unsure) is peeled only when the rest reads at least 0.99 surely: a
+ *      letter's or a star's straight side would otherwise come off as a 1.
  *   6. Each part's ink alone (the rest of the picture blank) goes through
  *      steps 5-7 of dn_preprocess_mnist and the net. A picture whose ink is
  *      one component therefore gives exactly dn_preprocess_mnist's input.

@@ -47,7 +47,8 @@ static const double ONE_SLANT = 0.5;        /* ... its slope at most this (x per
 static const double ONE_STRAIGHT = 0.04;    /* ... its edge this close to a line (root mean square, of the height); */
 static const double ONE_RUN = 1.6;          /* a row's run no longer than this many pens is the 1 alone */
 static const double ONE_SURE = 0.9;         /* a peeled 1 is read as 1 at least this surely, ... */
-static const double ONE_REST = 0.75;        /* ... the rest at least this share of the part's height */
+static const double ONE_REST = 0.75;        /* ... the rest at least this share of the part's height, */
+static const double ONE_UNSURE_REST = 0.99; /* ... and this surely read if the whole was not read surely */
 enum { ONE_MAX = 2 };                       /* 1s peeled off each end of a part */
 static const double SURE_ALONE = 0.99;      /* best probability from which the only part of a picture ... */
 static const double SURE_ASPECT = 1.1;      /* ... no wider than this for its height is not tried cut */
@@ -803,10 +804,14 @@ static bool find_one(const reader *r, int gi, const int *lo, const int *hi, bool
  * it as 1 at least ONE_SURE surely (and at least min_confidence) and the
  * rest as a digit at least min_confidence surely, its ink at least
  * ONE_REST of the part's height tall, and the same digit as the ink it was
- * cut from, read at least min_confidence surely, and not 1: the net reads
- * a 1 touching a 6 as 6, and the 6 alone as 6; the straight side of a
- * narrow 0 comes off leaving a 1 or a 6, and a letter the net is unsure of
- * (an H, a U) is no digit with a 1 beside it. The pieces go to
+ * cut from, and not 1: the net reads a 1 touching a 6 as 6, and the 6
+ * alone as 6; the straight side of a narrow 0 comes off leaving a 1 or a
+ * 6. The ink it was cut from must have been read at least min_confidence
+ * surely too, or else the rest at least ONE_UNSURE_REST surely: a 1
+ * crossing a 4 leaves the net unsure of the pair, leaning to 4, and the 4
+ * alone sure; a letter the net is unsure of (an H, a U, a star's side)
+ * would otherwise lose a straight side as a 1 and leave a digit read
+ * surely enough for the threshold (docs/results.md). The pieces go to
  * out[0..*count), left to right, at most room; out is unchanged when no 1
  * comes off. */
 static dn_status peel_ones(reader *r, int gi, part *out, int room, int *count)
@@ -842,7 +847,7 @@ static dn_status peel_ones(reader *r, int gi, part *out, int room, int *count)
             int was = dn_argmax(rest.probs, 10);
             if (!one->info.has_ink || !other->info.has_ink || dn_argmax(one->probs, 10) != 1 ||
                 one->probs[1] < need || other->probs[d] < thr || other->info.box_h < ONE_REST * h * r->ink.factor ||
-                rest.probs[was] < thr || d != was || was == 1)
+                (rest.probs[was] < thr && other->probs[d] < fmax(ONE_UNSURE_REST, thr)) || d != was || was == 1)
                 break;
             used++;
             rest = *other;
