@@ -528,6 +528,8 @@ static void run_job(learn *l, learn_params job, bool automatic, uint64_t seed)
     dn_net *net = NULL, *snap = NULL;
     dn_optim *opt = NULL;
     dn_optim_config oc = dn_optim_defaults(DN_OPTIM_ADAM);
+    if (job.model == 0)
+        oc.weight_decay = 1e-4f; /* dn-train's cnn recipe on digits (docs/results.md) */
     dn_dataset test = normalised_test(l, l->mean, l->std);
     status = dn_net_new(&net, spec, seed);
     if (status == DN_OK)

@@ -114,6 +114,14 @@ done
 check "cnn-bn: weight decay 1e-4 by default" cmp -s "$work/cnn-bn-digits.safetensors" "$work/cnn-bn-wd1e-4.safetensors"
 check "cnn-bn: --weight-decay 0 trains another model" \
   bash -c "! cmp -s '$work/cnn-bn-digits.safetensors' '$work/cnn-bn-wd0.safetensors'"
+# so has the cnn's since 2026-11-29 (sixth session)
+"$train" --model cnn --epochs 1 --limit 128 --drawn 0 --others 0 --augment --digits --data "$data" --seed 3 \
+  --weight-decay 0 --out "$work/cnn-wd0.safetensors" >/dev/null 2>&1
+"$train" --model cnn --epochs 1 --limit 128 --drawn 0 --others 0 --augment --digits --data "$data" --seed 3 \
+  --weight-decay 1e-4 --out "$work/cnn-wd1e-4.safetensors" >/dev/null 2>&1
+check "cnn: weight decay 1e-4 by default" cmp -s "$work/cnn-digits.safetensors" "$work/cnn-wd1e-4.safetensors"
+check "cnn: --weight-decay 0 trains another model" \
+  bash -c "! cmp -s '$work/cnn-digits.safetensors' '$work/cnn-wd0.safetensors'"
 check "cnn on MNIST: the digit distortion, another model" \
   bash -c "! cmp -s '$work/cnn-digits.safetensors' '$work/cnn-no-digits.safetensors'"
 check "cnn says so" grep -q "augmentation on (digit shapes)" "$work/cnn-digits.log"
