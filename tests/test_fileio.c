@@ -113,6 +113,19 @@ static void test_symbolic_links(void)
     CHECK(entries() == 0, "nothing left behind");
 }
 
+/* Opens fa for a and fb for b, writes a_text and b_text (2 bytes each) and
+ * finishes both, ready to be published. */
+static void finish_two(dn_atomic_file *fa, const char *a, const char *a_text, dn_atomic_file *fb, const char *b,
+                       const char *b_text)
+{
+    CHECK_OK(dn_atomic_file_open(fa, a));
+    CHECK_OK(dn_atomic_file_open(fb, b));
+    CHECK_OK(dn_atomic_file_write(fa, a_text, 2));
+    CHECK_OK(dn_atomic_file_write(fb, b_text, 2));
+    CHECK_OK(dn_atomic_file_finish(fa));
+    CHECK_OK(dn_atomic_file_finish(fb));
+}
+
 static void test_abort_and_pairs(void)
 {
     const char *a = in_dir("a"), *b = in_dir("b");
@@ -125,12 +138,7 @@ static void test_abort_and_pairs(void)
 
     /* finish both, then publish both */
     dn_atomic_file fa, fb;
-    CHECK_OK(dn_atomic_file_open(&fa, a));
-    CHECK_OK(dn_atomic_file_open(&fb, b));
-    CHECK_OK(dn_atomic_file_write(&fa, "a3", 2));
-    CHECK_OK(dn_atomic_file_write(&fb, "b3", 2));
-    CHECK_OK(dn_atomic_file_finish(&fa));
-    CHECK_OK(dn_atomic_file_finish(&fb));
+    finish_two(&fa, a, "a3", &fb, b, "b3");
     CHECK(read_equals(a, "a1"), "finish does not replace yet");
     CHECK_OK(dn_atomic_file_publish(&fa));
     CHECK_OK(dn_atomic_file_publish(&fb));
@@ -138,21 +146,11 @@ static void test_abort_and_pairs(void)
 
     /* published as a pair: both replaced, then a second that cannot be put
      * in place leaves the first published and nothing else */
-    CHECK_OK(dn_atomic_file_open(&fa, a));
-    CHECK_OK(dn_atomic_file_open(&fb, b));
-    CHECK_OK(dn_atomic_file_write(&fa, "a4", 2));
-    CHECK_OK(dn_atomic_file_write(&fb, "b4", 2));
-    CHECK_OK(dn_atomic_file_finish(&fa));
-    CHECK_OK(dn_atomic_file_finish(&fb));
+    finish_two(&fa, a, "a4", &fb, b, "b4");
     CHECK_OK(dn_atomic_file_publish_pair(&fa, &fb));
     CHECK(read_equals(a, "a4") && read_equals(b, "b4") && entries() == 2, "the pair published, no leftovers");
     unlink(b);
-    CHECK_OK(dn_atomic_file_open(&fa, a));
-    CHECK_OK(dn_atomic_file_open(&fb, b));
-    CHECK_OK(dn_atomic_file_write(&fa, "a5", 2));
-    CHECK_OK(dn_atomic_file_write(&fb, "b5", 2));
-    CHECK_OK(dn_atomic_file_finish(&fa));
-    CHECK_OK(dn_atomic_file_finish(&fb));
+    finish_two(&fa, a, "a5", &fb, b, "b5");
     CHECK(mkdir(b, 0700) == 0, "a folder where the second file goes");
     CHECK(dn_atomic_file_publish_pair(&fa, &fb) == DN_ERR_IO, "a second that cannot be placed fails");
     CHECK(read_equals(a, "a5") && entries() == 2, "the first is in place, nothing left behind");

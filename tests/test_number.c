@@ -329,6 +329,15 @@ static void drawn_one_beside(const float *td, int k, float *t1)
     free(one.ink);
 }
 
+/* The text of a 1 beside digit: "1d" with the 1 on the left (side 0),
+ * "d1" with it on the right. */
+static void one_beside_text(char want[3], int digit, int side)
+{
+    want[0] = side ? (char)('0' + digit) : '1';
+    want[1] = side ? '1' : (char)('0' + digit);
+    want[2] = '\0';
+}
+
 static void test_drawn_one_touching(void)
 {
     int total = 0, right = 0, split = 0;
@@ -347,8 +356,8 @@ static void test_drawn_one_touching(void)
             dn_number num;
             dn_number_options o = options_refusing();
             CHECK_OK(dn_read_number(&num, &img, net, &o));
-            char want[3] = {side ? (char)('0' + test_set.labels[d]) : '1', side ? '1' : (char)('0' + test_set.labels[d]),
-                            0};
+            char want[3];
+            one_beside_text(want, test_set.labels[d], side);
             total++;
             split += num.count == 2;
             right += strcmp(num.text, want) == 0;
@@ -394,7 +403,8 @@ static void test_one_beside_unsure(void)
                 if (p[lean_to] < net_threshold && lean_to == test_set.labels[d]) {
                     o.no_split = false;
                     CHECK_OK(dn_read_number(&num, &img, net, &o));
-                    char want[3] = {side ? (char)('0' + lean_to) : '1', side ? '1' : (char)('0' + lean_to), 0};
+                    char want[3];
+                    one_beside_text(want, lean_to, side);
                     cases++;
                     right += strcmp(num.text, want) == 0;
                 }
