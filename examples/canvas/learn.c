@@ -572,7 +572,7 @@ static void run_job(learn *l, learn_params job, bool automatic, uint64_t seed)
     why[0] = '\0';
     for (int epoch = 0; epoch < job.epochs; epoch++) {
         dn_train_config config = {.batch = TRAIN_BATCH, .lr = TRAIN_LR, .lr_at = cosine, .lr_user = &run,
-                                  .augment = job.model == 0, .digits = true, .background = -l->mean / l->std,
+                                  .augment = true, .digits = true, .background = -l->mean / l->std,
                                   .seed = seed};
         dn_epoch_stats stats;
         status = dn_train_epoch(net, opt, &data, &config, epoch, on_progress, &run, &stats);

@@ -125,6 +125,21 @@ check "cnn: --weight-decay 0 trains another model" \
 check "cnn on MNIST: the digit distortion, another model" \
   bash -c "! cmp -s '$work/cnn-digits.safetensors' '$work/cnn-no-digits.safetensors'"
 check "cnn says so" grep -q "augmentation on (digit shapes)" "$work/cnn-digits.log"
+# the mlp augments on digits too, over 10 epochs (docs/results.md, "The mlp augments");
+# on other data it keeps 5 epochs and no augmentation
+for a in default augment no-augment; do
+  flag=--$a; [ $a = default ] && flag=
+  "$train" --model mlp --limit 128 --drawn 0 --others 0 --digits $flag --data "$data" --seed 3 \
+    --out "$work/mlp-$a.safetensors" >"$work/mlp-$a.log" 2>&1
+done
+"$train" --model mlp --limit 128 --drawn 0 --others 0 --no-digits --data "$data" --seed 3 \
+  --out "$work/mlp-no-digits.safetensors" >"$work/mlp-no-digits.log" 2>&1
+check "mlp on digits: augmented by default" cmp -s "$work/mlp-default.safetensors" "$work/mlp-augment.safetensors"
+check "mlp: --no-augment trains another model" \
+  bash -c "! cmp -s '$work/mlp-default.safetensors' '$work/mlp-no-augment.safetensors'"
+check "mlp on digits: 10 epochs by default" grep -q "^epoch 10/10" "$work/mlp-default.log"
+check "mlp on other data: 5 epochs, no augmentation" \
+  bash -c "grep -q '^epoch 5/5' '$work/mlp-no-digits.log' && grep -q 'augmentation off' '$work/mlp-no-digits.log'"
 
 # --- predictions on PGM files
 python_pgm() { # python_pgm FILE INDEX INVERT SCALE: an MNIST test digit as a P5 file
