@@ -641,6 +641,47 @@ static void test_unsure_in_number(void)
     CHECK(kept_out >= 2 * stars / 3, "a star between two digits is no digit: %d of %d", kept_out, stars);
 }
 
+/* A letter h between two digits, as tall as they are, in twelve pens and
+ * widths: its arch, about half its height, is too short to be a digit of its
+ * own, so the h is never cut into two digits (a 1 and a 7, for the real
+ * models: docs/results.md, "Sixth version"). */
+static void test_letter_not_cut(void)
+{
+    const double pi = 3.14159265358979;
+    dn_number_options o = options();
+    o.min_confidence = 0.9f;
+    int letters = 0, whole = 0;
+    for (int k = 0; k < 12; k++) {
+        int a = good[2 * k], b = good[2 * k + 1];
+        float ta[TILE * TILE], tb[TILE * TILE];
+        tile_of(ta, a);
+        tile_of(tb, b);
+        canvas c = canvas_new(3 * TILE + 100, TILE + 20);
+        paste(&c, ta, 10, 10);
+        paste(&c, tb, 2 * TILE + 90, 10);
+        double top = 14, bottom = 6 + TILE, height = bottom - top, x0 = 1.5 * TILE + 40, pen = 3 + k % 3;
+        double rx = (0.32 + 0.02 * (k % 4)) * height, ry = 0.2 * height;
+        double start = top + (0.5 + 0.04 * (k % 2)) * height + ry; /* the arch tops out half-way down */
+        line(&c, x0, top, x0, bottom, pen); /* the stem */
+        double px = x0, py = start;        /* the arch: half an ellipse from the stem ... */
+        for (int s = 1; s <= 16; s++) {
+            double t = pi * s / 16, qx = x0 + rx - rx * cos(t), qy = start - ry * sin(t);
+            line(&c, px, py, qx, qy, pen);
+            px = qx;
+            py = qy;
+        }
+        line(&c, px, py, px, bottom, pen); /* ... and down to the line */
+        dn_image img = picture(&c);
+        dn_number num;
+        CHECK_OK(dn_read_number(&num, &img, net, &o));
+        letters++;
+        whole += num.count == 3;
+        dn_image_free(&img);
+        free(c.ink);
+    }
+    CHECK(whole == letters, "an h between two digits is not cut into two parts: %d of %d", whole, letters);
+}
+
 /* One-component pictures: the part's input is dn_preprocess_mnist's, bit for
  * bit, and its probabilities those of the net on it; a speck added changes
  * neither. */
@@ -844,6 +885,7 @@ int main(void)
     test_detached_bar();
     test_marks();
     test_unsure_in_number();
+    test_letter_not_cut();
     test_single_is_unchanged();
     test_whole();
     test_errors();

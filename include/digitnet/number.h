@@ -25,8 +25,10 @@
  *      joined to the part whose columns overlap it most, when they share at
  *      least half the narrower one's width, lie at most 0.3 digit heights
  *      apart vertically and are together at most 1.35 digit heights tall.
- *   5. Splitting: a part at least 3/4 as wide as it is tall may be two or
- *      more touching digits. Candidate cuts start from lines upright and
+ *   5. Splitting: a part at least 3/4 as wide as it is tall (0.6 when the
+ *      net reads it under options.min_confidence: 11, 17 or 61 touching
+ *      leave the net unsure of a narrow part) may be two or more touching
+ *      digits. Candidate cuts start from lines upright and
  *      slanted as handwriting leans (x shifted by 0.2 and 0.4 pixels per
  *      pixel up, and -0.15): for each slant, up to 5 columns where the
  *      least ink crosses; each becomes a least-ink path (dynamic
@@ -37,7 +39,8 @@
  *      classifier: a way with a piece under options.min_confidence (the
  *      net refuses half a digit, or two digits together, or part of a star,
  *      as not a digit) is no way at all, since a cut must explain the whole
- *      part as digits; the others score the sum over their pieces of the
+ *      part as digits, and so is one with a piece whose ink is under 0.7 of
+ *      the part's height (an h's arch, which reads as a 7); the others score the sum over their pieces of the
  *      log of the piece's best probability (the part whole pays 1 when it
  *      is under options.min_confidence),
  *      less a cost for pieces wide for their height (or the digit height,

@@ -26,14 +26,15 @@ static const double FRAGMENT_HEIGHT = 0.75; /* of the digit height: shorter comp
 static const double JOIN_OVERLAP = 0.5;     /* of the narrower width: shared columns needed to join */
 static const double JOIN_GAP = 0.3;         /* digit heights: largest vertical gap between joined boxes */
 static const double JOIN_HEIGHT = 1.35;     /* digit heights: tallest a joined part may be */
-static const double SPLIT_ASPECT = 0.75;    /* width / height from which cuts are tried ... */
+static const double SPLIT_ASPECT = 0.75;    /* width / height from which cuts are tried, ... */
+static const double UNSURE_SPLIT_ASPECT = 0.6; /* ... or this in a part read under min_confidence, ... */
 static const double MIN_SPLIT_HEIGHT = 0.5; /* ... in parts at least this share of the digit height */
 static const double PATH_BAND = 0.1;        /* of the part's height: how far a cut path may leave its line */
 static const double PATH_STEP = 0.05;       /* ink a cut path pays per pixel it moves sideways */
 static const double UNSURE_COST = 1.0;      /* log-probability units a piece under min_confidence pays */
 static const double MIN_PIECE = 0.08;       /* of the part's height: narrowest piece a cut leaves */
 static const double CUT_SPACING = 0.1;      /* of the part's height: candidate cuts at least this apart */
-static const double MIN_PIECE_HEIGHT = 0.4; /* of the part's height: a piece's own ink at least this tall */
+static const double MIN_PIECE_HEIGHT = 0.7; /* of the part's height: a piece's own ink at least this tall */
 static const double CUT_COST = 0.2;         /* log-probability units per cut ... */
 static const double CUT_INK_COST = 5.0;     /* ... plus this times the ink crossed / part height */
 static const double WIDE_ASPECT = 0.6;      /* pieces with a larger width / height ... */
@@ -895,7 +896,8 @@ static dn_status split_group(reader *r, int gi, const part *whole, part *out, in
     /* Every way of cutting scores at most -CUT_COST (pieces score <= 0, each
      * cut costs more): a whole that scores as well needs no trial. */
     double best = piece_score(r, whole);
-    if (w < SPLIT_ASPECT * h || best >= -CUT_COST)
+    bool sure = whole->probs[dn_argmax(whole->probs, 10)] >= r->opt->min_confidence;
+    if (w < (sure ? SPLIT_ASPECT : UNSURE_SPLIT_ASPECT) * h || best >= -CUT_COST)
         return peel_ones(r, gi, out, room, count);
     part *trial = malloc((MAX_CUTS + 1) * sizeof *trial);
     if (!trial)
