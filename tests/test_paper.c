@@ -315,6 +315,35 @@ static void test_lines(void)
           "a line cut by the frame: %d lines found, %.0f of its pixels left, %.0f of the others, %.0f of %.0f kept",
           found, cut_left, left, kept, total);
 
+    /* A row of writing along one of the lines hides 60% of it (strokes
+     * across it every 16 pixels over most of the page): that line goes
+     * too, between the strokes, and the strokes stay whole. */
+    static const pt BAR[] = {{0.5f, 0.0f}, {0.5f, 1.0f}};
+    memset(lines, 0, W * H * sizeof *lines);
+    memset(digit, 0, W * H * sizeof *digit);
+    for (int k = 0; k < 8; k++)
+        rule(lines, W, H, 20.0f + 48.0f * k, 0.035f, 2.0f, false);
+    for (int x = 50; x < 450; x += 16)
+        stroke(digit, W, H, BAR, 2, (float)x - 30, 164.0f + 0.035f * x - 30, 60, 6);
+    for (int i = 0; i < W * H; i++)
+        ink[i] = fmaxf(digit[i], 0.4f * lines[i]);
+    CHECK_OK(dn_paper_remove_lines(ink, W, H, NULL, &found, "test"));
+    double hidden_left = 0, row_total = 0;
+    left = 0;
+    kept = 0;
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            int i = y * W + x;
+            bool written = fabsf(y + 0.5f - (164.0f + 0.035f * (x + 0.5f))) < 3;
+            if (digit[i] == 0 && lines[i] > 0 && ink[i] > 0)
+                *(written ? &hidden_left : &left) += 1;
+            kept += digit[i] >= 1 && ink[i] >= 1;
+            row_total += digit[i] >= 1;
+        }
+    CHECK(found == 8 && hidden_left < 0.01 * W && left < 0.01 * 7 * W && kept == row_total,
+          "a line under a row of writing: %d lines found, %.0f of its pixels left, %.0f of the others, "
+          "%.0f of %.0f kept", found, hidden_left, left, kept, row_total);
+
     /* One long straight stroke (a dash across the page) is not a ruled page. */
     memset(ink, 0, W * H * sizeof *ink);
     rule(ink, W, H, 200, 0.0f, 3.0f, false);

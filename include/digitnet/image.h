@@ -242,7 +242,9 @@ typedef struct dn_preprocess_info {
  *      shorter side, at least 4 pixels), each running through 60% of the
  *      picture (of the sheet, when a desk was found), and then the lines
  *      of the same direction (within 1 degree) that the frame or the
- *      sheet's edge cuts short (inside over 10-50% of the picture's length);
+ *      sheet's edge cuts short (inside over at least 10% of the picture's
+ *      length) or a row of writing hides, running through 30% of their
+ *      length;
  *      where a stroke crosses or follows a line (a run across it
  *      thicker than the line by 2 pixels, or stronger by a quarter of the
  *      ink level) the stroke is kept.

@@ -25,6 +25,7 @@ static const double LINE_COVER = 0.6;      /* share of its length a line must ru
 static const double LINE_THIN = 0.015;     /* of the shorter side: thickest line */
 static const double LINE_CUT_MIN = 0.1;    /* of the picture's length: shortest line cut by the frame */
 static const double LINE_FAMILY_ANGLE = 1.0; /* degrees: a line cut short runs as close to a found one */
+static const double LINE_FAMILY_COVER = 0.3; /* ... and through this share of its length (writing hides the rest) */
 static const float LINE_STRONGER = 0.25f;  /* ink this much stronger than a line is kept */
 static const float GATE_MIN = 0.05f;       /* as step 3: deviation counted as ink */
 static const float GATE_SIGMAS = 3.0f;
@@ -492,9 +493,12 @@ static bool in_family(const line_fit *lines, size_t nlines, double slope)
 
 /* The lines within MAX_ANGLE of horizontal in q, erased when there are at
  * least LINE_MIN_COUNT of them; once they are found, the lines of the same
- * family (within LINE_FAMILY_ANGLE of one of them) that the frame cuts
- * short - near an edge, inside the picture over less than half of it but at
- * least LINE_CUT_MIN of it - are erased too. */
+ * family (within LINE_FAMILY_ANGLE of one of them) are looked for again,
+ * running through only LINE_FAMILY_COVER of their length, and erased too:
+ * those the frame cuts short (near an edge, inside the picture over at least
+ * LINE_CUT_MIN of it) and those a row of writing hides - a line through a
+ * number loses to the strokes, and to the blur beside them, more than the
+ * 60% a lone line needs, and left whole it joins the digits. */
 static dn_status horizontal_lines(float *q, int w, int h, const dn_sheet *sheet, int *found, const char *who)
 {
     *found = 0;
@@ -534,8 +538,9 @@ static dn_status horizontal_lines(float *q, int w, int h, const dn_sheet *sheet,
     /* Peaks: three adjacent bins holding LINE_COVER of the line's length,
      * best first; a candidate close to an accepted line at both ends of the
      * picture is the same line. */
-    bool cut_ones = false; /* looking for lines the frame cuts short */
+    bool cut_ones = false; /* looking for the family's lines: cut short by the frame, or hidden by writing */
     for (int candidate = 0; candidate < MAX_CANDIDATES; candidate++) {
+        double cover = cut_ones ? LINE_FAMILY_COVER : LINE_COVER;
         double best = 0;
         int bk = -1, bb = -1;
         for (int k = 0; k < ANGLES; k++) {
@@ -548,7 +553,7 @@ static dn_status horizontal_lines(float *q, int w, int h, const dn_sheet *sheet,
                 if (votes <= best)
                     continue;
                 double len = inside_length(b - offset, slope, w, h, sheet);
-                if (len < (cut_ones ? LINE_CUT_MIN : 0.5) * w || votes < LINE_COVER * len)
+                if (len < (cut_ones ? LINE_CUT_MIN : 0.5) * w || votes < cover * len)
                     continue;
                 best = votes;
                 bk = k;
@@ -576,7 +581,7 @@ static dn_status horizontal_lines(float *q, int w, int h, const dn_sheet *sheet,
         if (!refit(pts, n, &line, scratch))
             continue;
         double len = inside_length(line.a, line.b, w, h, sheet);
-        if (len <= 0 || line.votes < LINE_COVER * len)
+        if (len <= 0 || line.votes < cover * len)
             continue;
         bool again = false; /* the refit may land on a line already found */
         for (size_t i = 0; i < nlines && !again; i++)
