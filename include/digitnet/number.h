@@ -31,7 +31,11 @@
  *      digits. Candidate cuts start from lines upright and
  *      slanted as handwriting leans (x shifted by 0.2 and 0.4 pixels per
  *      pixel up, and -0.15): for each slant, up to 5 columns where the
- *      least ink crosses; each becomes a least-ink path (dynamic
+ *      least ink crosses, and the column where the outline's top dips and
+ *      its bottom rises most (together at least 0.15 of the part's height,
+ *      against the outline within 0.25 of the height on either side: two
+ *      round digits touching, 00 or 69, are joined where both are thickest,
+ *      which the least ink misses); each becomes a least-ink path (dynamic
  *      programming over the rows, straying up to 0.1 of the part's height
  *      from its line, one pixel per row at most, 0.05 ink per pixel
  *      sideways), so a cut can wind between digits that overlap. Every way

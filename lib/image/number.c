@@ -1,6 +1,7 @@
 /* number.c - reading a number from a picture: its ink components joined into
  * digits, touching digits cut apart where the classifier agrees, each part
  * made MNIST-style (ink.h) and classified. The steps are in digitnet/number.h. */
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,8 @@ static const char WHO[] = "dn_read_number";
 enum {
     MAX_COMPONENTS = 256, /* components beyond the heaviest this many are treated as specks */
     PIECE_SIDE = 64,      /* working pixels: larger cut pieces are shaped on a coarser grid */
-    MAX_CUTS = 5,         /* candidate cuts tried in one part */
+    LIGHT_CUTS = 5,       /* candidate cuts where the least ink crosses, ... */
+    MAX_CUTS = LIGHT_CUTS + 1, /* ... and one where the outline dips between two round digits */
     MAX_PIECES = (MAX_CUTS + 2) * (MAX_CUTS + 1) / 2 /* pieces between any two of its cut points */
 };
 
@@ -34,6 +36,8 @@ static const double PATH_STEP = 0.05;       /* ink a cut path pays per pixel it 
 static const double UNSURE_COST = 1.0;      /* log-probability units a piece under min_confidence pays */
 static const double MIN_PIECE = 0.08;       /* of the part's height: narrowest piece a cut leaves */
 static const double CUT_SPACING = 0.1;      /* of the part's height: candidate cuts at least this apart */
+static const double VALLEY_REACH = 0.25;    /* of the part's height: the outline looked at beside a dip */
+static const double VALLEY_DEPTH = 0.15;    /* of the part's height: the dip and the rise together, at least */
 static const double MIN_PIECE_HEIGHT = 0.7; /* of the part's height: a piece's own ink at least this tall */
 static const double CUT_COST = 0.2;         /* log-probability units per cut ... */
 static const double CUT_INK_COST = 5.0;     /* ... plus this times the ink crossed / part height */
@@ -404,9 +408,49 @@ static double piece_score(const reader *r, const part *p)
     return log(fmax(best, 1e-30)) - WIDE_COST * wide * wide - unsure;
 }
 
+/* Two round digits side by side (00, 69) touch where both are thickest:
+ * the least ink crosses their middles, not between them. What shows the
+ * join is the outline: its top dips and its bottom rises there. top and
+ * bottom hold the outline of each sheared column u (index u - lo; INT_MAX
+ * and INT_MIN where there is no ink); the dip of a column is measured
+ * against the highest outline within VALLEY_REACH of the part's height h on
+ * either side (the lower of the two), the rise likewise. Returns the column
+ * between first + margin and last + 1 - margin, at least spacing from the
+ * n cuts taken, where both are there and add up most, if to more than
+ * VALLEY_DEPTH of h; else INT_MIN. */
+static int valley_cut(const int *top, const int *bottom, int lo, int first, int last, int margin, int h,
+                      const int *cuts, int n, int spacing)
+{
+    int reach = (int)ceil(VALLEY_REACH * h), best = INT_MIN;
+    double best_depth = VALLEY_DEPTH * h;
+    for (int u = first + margin; u <= last + 1 - margin; u++) {
+        if (top[u - lo] == INT_MAX)
+            continue;
+        int top_l = INT_MAX, top_r = INT_MAX, bot_l = INT_MIN, bot_r = INT_MIN;
+        for (int v = u - reach; v <= u + reach; v++) {
+            if (v < first || v > last || v == u || top[v - lo] == INT_MAX)
+                continue;
+            int *t = v < u ? &top_l : &top_r, *b = v < u ? &bot_l : &bot_r;
+            *t = top[v - lo] < *t ? top[v - lo] : *t;
+            *b = bottom[v - lo] > *b ? bottom[v - lo] : *b;
+        }
+        if (top_l == INT_MAX || top_r == INT_MAX)
+            continue;
+        double dip = top[u - lo] - fmax(top_l, top_r), rise = fmin(bot_l, bot_r) - bottom[u - lo];
+        bool near = false;
+        for (int k = 0; k < n && !near; k++)
+            near = abs(cuts[k] - u) < spacing;
+        if (!near && dip > 0 && rise > 0 && dip + rise > best_depth) {
+            best_depth = dip + rise;
+            best = u;
+        }
+    }
+    return best;
+}
+
 /* Candidate cuts of group gi along lines slanted by shear: sheared columns
- * u = floor(x + shear * (y - yc)). Up to MAX_CUTS columns where the ink's
- * projection on u is least go to cuts, sorted; a cut at u crosses column u
+ * u = floor(x + shear * (y - yc)). Up to LIGHT_CUTS columns where the ink's
+ * projection on u is least, and the valley_cut, go to cuts, sorted; a cut at u crosses column u
  * and leaves columns < u on its left. Returns their number, -1 out of memory. */
 static int find_cuts(const reader *r, int gi, double shear, double yc, int *cuts)
 {
@@ -416,8 +460,16 @@ static int find_cuts(const reader *r, int gi, double shear, double yc, int *cuts
     int hi = (int)floor(fmax(g->b.x1 - 1 + shear * (g->b.y0 - yc), g->b.x1 - 1 + shear * (g->b.y1 - 1 - yc)));
     int w = hi - lo + 1;
     double *profile = calloc((size_t)w, sizeof *profile);
-    if (!profile)
+    int *top = malloc(2 * (size_t)w * sizeof *top), *bottom = top ? top + w : NULL;
+    if (!profile || !top) {
+        free(profile);
+        free(top);
         return -1;
+    }
+    for (int u = 0; u < w; u++) {
+        top[u] = INT_MAX;
+        bottom[u] = INT_MIN;
+    }
     int first = hi, last = lo;
     for (int y = g->b.y0; y < g->b.y1; y++)
         for (int x = g->b.x0; x < g->b.x1; x++) {
@@ -426,13 +478,15 @@ static int find_cuts(const reader *r, int gi, double shear, double yc, int *cuts
                 continue;
             int u = (int)floor(x + shear * (y - yc));
             profile[u - lo] += r->ink.p[i];
+            top[u - lo] = y < top[u - lo] ? y : top[u - lo];
+            bottom[u - lo] = y > bottom[u - lo] ? y : bottom[u - lo];
             first = u < first ? u : first;
             last = u > last ? u : last;
         }
     int margin = (int)ceil(MIN_PIECE * h), spacing = (int)ceil(CUT_SPACING * h), n = 0;
     margin = margin < 1 ? 1 : margin;
     /* Greedily the lightest columns, each at least spacing from those taken. */
-    while (n < MAX_CUTS) {
+    while (n < LIGHT_CUTS) {
         int best = 0;
         double best_ink = HUGE_VAL;
         for (int u = first + margin; u <= last + 1 - margin; u++) {
@@ -448,7 +502,11 @@ static int find_cuts(const reader *r, int gi, double shear, double yc, int *cuts
             break;
         cuts[n++] = best;
     }
+    int valley = valley_cut(top, bottom, lo, first, last, margin, h, cuts, n, spacing);
+    if (valley != INT_MIN)
+        cuts[n++] = valley;
     free(profile);
+    free(top);
     for (int i = 1; i < n; i++) /* sort by column */
         for (int j = i; j > 0 && cuts[j - 1] > cuts[j]; j--) {
             int c = cuts[j];
