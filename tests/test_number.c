@@ -553,6 +553,19 @@ static void test_marks(void)
     free(c.ink);
 }
 
+/* Good digits 2k and 2k + 1 with a digit's width and more between them,
+ * for something drawn there. */
+static canvas two_digits_apart(int k)
+{
+    float ta[TILE * TILE], tb[TILE * TILE];
+    tile_of(ta, good[2 * k]);
+    tile_of(tb, good[2 * k + 1]);
+    canvas c = canvas_new(3 * TILE + 100, TILE + 20);
+    paste(&c, ta, 10, 10);
+    paste(&c, tb, 2 * TILE + 90, 10);
+    return c;
+}
+
 /* A digit the net reads right but less surely than its not-a-digit
  * threshold (at least half the probability on its label), drawn alone: refused
  * (unsure); drawn between two digits it reads surely, as tall as they are:
@@ -615,13 +628,7 @@ static void test_unsure_in_number(void)
      * of a number's height would let them all in. */
     int stars = 0, kept_out = 0;
     for (int k = 0; k < 12; k++) {
-        int a = good[2 * k], b = good[2 * k + 1];
-        float ta[TILE * TILE], tb[TILE * TILE];
-        tile_of(ta, a);
-        tile_of(tb, b);
-        canvas c = canvas_new(3 * TILE + 100, TILE + 20);
-        paste(&c, ta, 10, 10);
-        paste(&c, tb, 2 * TILE + 90, 10);
+        canvas c = two_digits_apart(k);
         double cx = 1.5 * TILE + 50, cy = 10 + TILE / 2.0, R = 0.42 * TILE, pen = 3 + k % 3;
         for (int p = 0; p < 5; p++) {
             double a0 = -pi / 2 + p * 4 * pi / 5 + 0.05 * k, a1 = a0 + 4 * pi / 5;
@@ -652,13 +659,7 @@ static void test_letter_not_cut(void)
     o.min_confidence = 0.9f;
     int letters = 0, whole = 0;
     for (int k = 0; k < 12; k++) {
-        int a = good[2 * k], b = good[2 * k + 1];
-        float ta[TILE * TILE], tb[TILE * TILE];
-        tile_of(ta, a);
-        tile_of(tb, b);
-        canvas c = canvas_new(3 * TILE + 100, TILE + 20);
-        paste(&c, ta, 10, 10);
-        paste(&c, tb, 2 * TILE + 90, 10);
+        canvas c = two_digits_apart(k);
         double top = 14, bottom = 6 + TILE, height = bottom - top, x0 = 1.5 * TILE + 40, pen = 3 + k % 3;
         double rx = (0.32 + 0.02 * (k % 4)) * height, ry = 0.2 * height;
         double start = top + (0.5 + 0.04 * (k % 2)) * height + ry; /* the arch tops out half-way down */
